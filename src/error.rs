@@ -88,7 +88,11 @@ impl fmt::Display for Error {
             }
             Error::OutOfMemory { what } => write!(f, "GPU out of memory in {what}"),
             Error::DeviceLost(msg) => write!(f, "GPU device lost: {msg}"),
-            Error::BufferTooLarge { label, bytes, limit } => write!(
+            Error::BufferTooLarge {
+                label,
+                bytes,
+                limit,
+            } => write!(
                 f,
                 "buffer `{label}` needs {bytes} bytes, more than this device allows in one \
                  binding ({limit} bytes)"

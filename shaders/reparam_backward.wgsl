@@ -1,0 +1,63 @@
+// Gradients through the reparameterization and the KL term (VGAE backward):
+//   dμ_ik = dz_ik + kl_scale · μ_ik
+//   ds_ik = dz_ik · ε_ik · exp(s_ik) + kl_scale · (exp(2 s_ik) − 1)
+// with ε regenerated from the same Philox counter as the forward pass (same seed and
+// epoch), and kl_scale = 1/N² (∂(−KL)/∂μ = μ/N², ∂(−KL)/∂s = (exp(2s) − 1)/N²).
+// Output d_ms = [dμ | ds], the gradient of ms = Â·Y, laid out like ms.
+//
+// Bindings (group 0):
+//   0 uniform    params {n, latent, seed_lo, seed_hi, kl_scale, _, _, _}
+//   1 storage r  ms:    array<f32>, n × 2·latent
+//   2 storage r  dz:    array<f32>, n × latent
+//   3 storage rw d_ms:  array<f32>, n × 2·latent
+//   4 uniform    step   {epoch, adam_step, _, _}
+// Dispatch: one invocation per (node, latent column): n × latent invocations, WG per
+//   workgroup, grid folded to 2-D.
+
+struct Params {
+    n: u32,
+    latent: u32,
+    seed_lo: u32,
+    seed_hi: u32,
+    kl_scale: f32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
+}
+
+struct Step {
+    epoch: u32,
+    adam_step: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> ms: array<f32>;
+@group(0) @binding(2) var<storage, read> dz: array<f32>;
+@group(0) @binding(3) var<storage, read_write> d_ms: array<f32>;
+@group(0) @binding(4) var<uniform> step: Step;
+
+@compute @workgroup_size(WG)
+fn main(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let t = (wid.x + wid.y * nwg.x) * WG + lid;
+    let l = params.latent;
+    if t >= params.n * l {
+        return;
+    }
+    let i = t / l;
+    let k = t % l;
+    let mu = ms[i * 2u * l + k];
+    let s = ms[i * 2u * l + l + k];
+    let sigma = exp(s);
+    let eps = standard_normal(i, k, step.epoch, vec2<u32>(params.seed_lo, params.seed_hi));
+    let g = dz[i * l + k];
+    d_ms[i * 2u * l + k] = g + params.kl_scale * mu;
+    d_ms[i * 2u * l + l + k] = g * eps * sigma + params.kl_scale * (sigma * sigma - 1.0);
+}

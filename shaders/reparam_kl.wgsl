@@ -1,0 +1,60 @@
+// Reparameterization and the KL term's per-node sums (VGAE forward):
+//   ε_ik = standard_normal(i, k, epoch; seed)            (philox.wgsl)
+//   z_ik = μ_ik + ε_ik · exp(s_ik)                       s = log σ
+//   kl_rows[i] = Σ_k (1 + 2 s_ik − μ_ik² − exp(2 s_ik))
+// μ and s are the two halves of each row of ms = Â·Y (N × 2L: μ in columns 0..L,
+// s in L..2L). The host scales the reduced kl_rows by −0.5/N² (DESIGN.md §2).
+//
+// Bindings (group 0):
+//   0 uniform    params  {n, latent, seed_lo, seed_hi}
+//   1 storage r  ms:      array<f32>, n × 2·latent
+//   2 storage rw z:       array<f32>, n × latent
+//   3 storage rw kl_rows: array<f32>, n
+//   4 uniform    step     {epoch, adam_step, _, _}
+// Dispatch: one invocation per node (row), WG per workgroup, grid folded to 2-D.
+
+struct Params {
+    n: u32,
+    latent: u32,
+    seed_lo: u32,
+    seed_hi: u32,
+}
+
+struct Step {
+    epoch: u32,
+    adam_step: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
+
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> ms: array<f32>;
+@group(0) @binding(2) var<storage, read_write> z: array<f32>;
+@group(0) @binding(3) var<storage, read_write> kl_rows: array<f32>;
+@group(0) @binding(4) var<uniform> step: Step;
+
+@compute @workgroup_size(WG)
+fn main(
+    @builtin(local_invocation_index) lid: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let i = (wid.x + wid.y * nwg.x) * WG + lid;
+    if i >= params.n {
+        return;
+    }
+    let l = params.latent;
+    let key = vec2<u32>(params.seed_lo, params.seed_hi);
+    var kl = 0.0;
+    for (var k = 0u; k < l; k++) {
+        let mu = ms[i * 2u * l + k];
+        let s = ms[i * 2u * l + l + k];
+        let sigma = exp(s);
+        let eps = standard_normal(i, k, step.epoch, key);
+        z[i * l + k] = mu + eps * sigma;
+        kl += 1.0 + 2.0 * s - mu * mu - sigma * sigma;
+    }
+    kl_rows[i] = kl;
+}

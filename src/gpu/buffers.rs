@@ -1,0 +1,456 @@
+//! Device buffers: a pool that reuses storage and staging buffers by size class, typed
+//! arrays over pooled buffers, and batched readback.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytemuck::Pod;
+
+use super::context::Gpu;
+use crate::error::{Error, Result};
+use crate::sparse::Csr;
+
+/// Smallest buffer the pool hands out: avoids zero-sized bindings and many tiny classes.
+const MIN_BUFFER_BYTES: u64 = 256;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum BufferKind {
+    /// STORAGE | COPY_SRC | COPY_DST: every kernel operand.
+    Storage,
+    /// MAP_READ | COPY_DST: readback.
+    Staging,
+}
+
+impl BufferKind {
+    fn usage(self) -> wgpu::BufferUsages {
+        match self {
+            BufferKind::Storage => {
+                wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST
+            }
+            BufferKind::Staging => wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        }
+    }
+}
+
+struct PoolShared {
+    device: wgpu::Device,
+    free: Mutex<HashMap<(BufferKind, u64), Vec<wgpu::Buffer>>>,
+    bytes_held: AtomicU64,
+    max_binding: u64,
+    max_buffer: u64,
+}
+
+/// Hands out buffers by size class (powers of two) and takes them back when their
+/// [`GpuBuffer`] is dropped, so repeated allocations of the same shapes (kernel tests,
+/// benchmarks, models built one after another) reuse memory instead of growing it.
+#[derive(Clone)]
+pub(crate) struct BufferPool {
+    shared: Arc<PoolShared>,
+}
+
+impl BufferPool {
+    pub(crate) fn new(device: wgpu::Device, limits: &wgpu::Limits) -> Self {
+        BufferPool {
+            shared: Arc::new(PoolShared {
+                device,
+                free: Mutex::new(HashMap::new()),
+                bytes_held: AtomicU64::new(0),
+                max_binding: limits.max_storage_buffer_binding_size,
+                max_buffer: limits.max_buffer_size,
+            }),
+        }
+    }
+
+    pub(crate) fn bytes_held(&self) -> u64 {
+        self.shared.bytes_held.load(Ordering::Relaxed)
+    }
+
+    fn size_class(&self, bytes: u64, limit: u64) -> u64 {
+        let wanted = bytes.max(MIN_BUFFER_BYTES);
+        let pow2 = wanted.next_power_of_two();
+        // Near the limit a power of two may not fit where the exact size does.
+        if pow2 <= limit {
+            pow2
+        } else {
+            wanted.div_ceil(MIN_BUFFER_BYTES) * MIN_BUFFER_BYTES
+        }
+    }
+
+    fn acquire(&self, label: &str, bytes: u64, kind: BufferKind) -> Result<GpuBuffer> {
+        let limit = match kind {
+            BufferKind::Storage => self.shared.max_binding.min(self.shared.max_buffer),
+            BufferKind::Staging => self.shared.max_buffer,
+        };
+        if bytes > limit {
+            return Err(Error::BufferTooLarge {
+                label: label.to_string(),
+                bytes,
+                limit,
+            });
+        }
+        let class = self.size_class(bytes, limit);
+        let reused = self
+            .shared
+            .free
+            .lock()
+            .ok()
+            .and_then(|mut free| free.get_mut(&(kind, class)).and_then(Vec::pop));
+        let buffer = match reused {
+            Some(buffer) => buffer,
+            None => {
+                let buffer = self.shared.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some(label),
+                    size: class,
+                    usage: kind.usage(),
+                    mapped_at_creation: false,
+                });
+                self.shared.bytes_held.fetch_add(class, Ordering::Relaxed);
+                buffer
+            }
+        };
+        Ok(GpuBuffer {
+            inner: Arc::new(PooledBuffer {
+                buffer: Some(buffer),
+                bytes,
+                class,
+                kind,
+                pool: Arc::clone(&self.shared),
+            }),
+        })
+    }
+
+    /// Destroys every cached (not live) buffer.
+    pub(crate) fn trim(&self) {
+        if let Ok(mut free) = self.shared.free.lock() {
+            for ((_, class), buffers) in free.drain() {
+                for buffer in buffers {
+                    buffer.destroy();
+                    self.shared.bytes_held.fetch_sub(class, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+/// A pooled device buffer, shared by reference count: every dispatch that binds it holds
+/// a clone, so the pool gets it back only when no handle and no recorded dispatch can
+/// touch it any more (a buffer is never handed out while a bind group still uses it).
+#[derive(Clone)]
+pub struct GpuBuffer {
+    inner: Arc<PooledBuffer>,
+}
+
+struct PooledBuffer {
+    buffer: Option<wgpu::Buffer>,
+    bytes: u64,
+    class: u64,
+    kind: BufferKind,
+    pool: Arc<PoolShared>,
+}
+
+impl GpuBuffer {
+    /// The wgpu buffer (its size is the pool's size class, at least [`GpuBuffer::bytes`]).
+    pub fn raw(&self) -> &wgpu::Buffer {
+        self.inner
+            .buffer
+            .as_ref()
+            .expect("the buffer is only taken in drop")
+    }
+
+    /// Bytes requested (the meaningful prefix of the buffer).
+    pub fn bytes(&self) -> u64 {
+        self.inner.bytes
+    }
+
+    /// The binding covering the requested bytes (at least 4, so empty arrays still bind).
+    pub fn binding(&self) -> wgpu::BindingResource<'_> {
+        let size = self.bytes().max(4).div_ceil(4) * 4;
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: self.raw(),
+            offset: 0,
+            size: wgpu::BufferSize::new(size),
+        })
+    }
+}
+
+impl std::fmt::Debug for GpuBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuBuffer")
+            .field("bytes", &self.bytes())
+            .finish()
+    }
+}
+
+impl Drop for PooledBuffer {
+    fn drop(&mut self) {
+        if let Some(buffer) = self.buffer.take() {
+            if let Ok(mut free) = self.pool.free.lock() {
+                free.entry((self.kind, self.class))
+                    .or_default()
+                    .push(buffer);
+            }
+        }
+    }
+}
+
+/// A typed array of `len` elements in a pooled storage buffer. Clones share the buffer.
+#[derive(Clone)]
+pub struct GpuArray<T: Pod> {
+    buffer: GpuBuffer,
+    len: usize,
+    _element: PhantomData<T>,
+}
+
+impl<T: Pod> GpuArray<T> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The underlying pooled buffer.
+    pub fn buffer(&self) -> &GpuBuffer {
+        &self.buffer
+    }
+
+    /// Overwrites the array's contents from the host (queued before the next submission).
+    pub fn write(&self, gpu: &Gpu, data: &[T]) -> Result<()> {
+        if data.len() != self.len {
+            return Err(Error::InvalidInput(format!(
+                "writing {} elements into an array of {}",
+                data.len(),
+                self.len
+            )));
+        }
+        if !data.is_empty() {
+            gpu.queue()
+                .write_buffer(self.buffer.raw(), 0, bytemuck::cast_slice(data));
+        }
+        Ok(())
+    }
+}
+
+/// A dense row-major `rows × cols` matrix of `f32` on the device. Clones share the buffer.
+#[derive(Clone)]
+pub struct GpuMatrix {
+    data: GpuArray<f32>,
+    rows: usize,
+    cols: usize,
+}
+
+impl GpuMatrix {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The elements, row-major.
+    pub fn data(&self) -> &GpuArray<f32> {
+        &self.data
+    }
+}
+
+/// A CSR matrix on the device (see [`Csr`]).
+#[derive(Clone)]
+pub struct GpuCsr {
+    /// `rows + 1` row offsets.
+    pub row_ptr: GpuArray<u32>,
+    /// Column id per entry.
+    pub col_idx: GpuArray<u32>,
+    /// Value per entry.
+    pub values: GpuArray<f32>,
+    rows: usize,
+    cols: usize,
+}
+
+impl GpuCsr {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Number of stored entries.
+    pub fn nnz(&self) -> usize {
+        self.col_idx.len()
+    }
+}
+
+fn byte_len<T>(label: &str, len: usize) -> Result<u64> {
+    (len as u64)
+        .checked_mul(std::mem::size_of::<T>() as u64)
+        .ok_or_else(|| Error::BufferTooLarge {
+            label: label.to_string(),
+            bytes: u64::MAX,
+            limit: 0,
+        })
+}
+
+impl Gpu {
+    /// An array of `len` elements whose contents are unspecified (for kernel outputs that
+    /// are written in full before they are read).
+    pub fn alloc<T: Pod>(&self, label: &str, len: usize) -> Result<GpuArray<T>> {
+        let bytes = byte_len::<T>(label, len)?;
+        let buffer = self.inner.pool.acquire(label, bytes, BufferKind::Storage)?;
+        Ok(GpuArray {
+            buffer,
+            len,
+            _element: PhantomData,
+        })
+    }
+
+    /// An array holding a copy of `data`.
+    pub fn upload<T: Pod>(&self, label: &str, data: &[T]) -> Result<GpuArray<T>> {
+        let array = self.alloc(label, data.len())?;
+        array.write(self, data)?;
+        Ok(array)
+    }
+
+    /// An array of `len` zeros.
+    pub fn zeros<T: Pod>(&self, label: &str, len: usize) -> Result<GpuArray<T>> {
+        let array = self.alloc::<T>(label, len)?;
+        array.write(self, &vec![T::zeroed(); len])?;
+        Ok(array)
+    }
+
+    /// A `rows × cols` matrix with unspecified contents.
+    pub fn alloc_matrix(&self, label: &str, rows: usize, cols: usize) -> Result<GpuMatrix> {
+        let len = rows.checked_mul(cols).ok_or_else(|| {
+            Error::InvalidInput(format!("matrix `{label}` of {rows} x {cols} is too large"))
+        })?;
+        Ok(GpuMatrix {
+            data: self.alloc(label, len)?,
+            rows,
+            cols,
+        })
+    }
+
+    /// A `rows × cols` matrix holding a copy of the row-major `data`.
+    pub fn upload_matrix(
+        &self,
+        label: &str,
+        rows: usize,
+        cols: usize,
+        data: &[f32],
+    ) -> Result<GpuMatrix> {
+        if rows.checked_mul(cols) != Some(data.len()) {
+            return Err(Error::InvalidInput(format!(
+                "matrix `{label}`: {} values for {rows} x {cols}",
+                data.len()
+            )));
+        }
+        Ok(GpuMatrix {
+            data: self.upload(label, data)?,
+            rows,
+            cols,
+        })
+    }
+
+    /// A copy of a host CSR matrix.
+    pub fn upload_csr(&self, label: &str, csr: &Csr) -> Result<GpuCsr> {
+        Ok(GpuCsr {
+            row_ptr: self.upload(&format!("{label}.row_ptr"), csr.row_ptr())?,
+            col_idx: self.upload(&format!("{label}.col_idx"), csr.col_idx())?,
+            values: self.upload(&format!("{label}.values"), csr.values())?,
+            rows: csr.rows(),
+            cols: csr.cols(),
+        })
+    }
+
+    /// Reads one array back (see [`Gpu::read_many`]).
+    pub fn read<T: Pod>(&self, array: &GpuArray<T>) -> Result<Vec<T>> {
+        let mut out = self.read_many(&[array])?;
+        Ok(out.pop().unwrap_or_default())
+    }
+
+    /// Reads several arrays back with one submission: copy each into a pooled staging
+    /// buffer, submit once inside an error scope, then map them all. A failed submission
+    /// returns an error, never stale bytes.
+    pub fn read_many<T: Pod>(&self, arrays: &[&GpuArray<T>]) -> Result<Vec<Vec<T>>> {
+        let mut staging = Vec::with_capacity(arrays.len());
+        for array in arrays {
+            let bytes = array.buffer.bytes().div_ceil(4) * 4;
+            staging.push(self.inner.pool.acquire(
+                "gpu_vgae.staging",
+                bytes,
+                BufferKind::Staging,
+            )?);
+        }
+        self.scoped("readback", || {
+            let mut encoder =
+                self.device()
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some("gpu_vgae.readback"),
+                    });
+            for (array, stage) in arrays.iter().zip(&staging) {
+                if stage.bytes() > 0 {
+                    encoder.copy_buffer_to_buffer(
+                        array.buffer.raw(),
+                        0,
+                        stage.raw(),
+                        0,
+                        stage.bytes(),
+                    );
+                }
+            }
+            self.queue().submit(Some(encoder.finish()));
+        })?;
+        let (sender, receiver) = std::sync::mpsc::channel();
+        for (index, stage) in staging.iter().enumerate() {
+            if stage.bytes() == 0 {
+                continue;
+            }
+            let sender = sender.clone();
+            stage
+                .raw()
+                .map_async(wgpu::MapMode::Read, 0..stage.bytes(), move |result| {
+                    let _ = sender.send((index, result));
+                });
+        }
+        drop(sender);
+        self.wait()?;
+        for (index, result) in receiver.iter() {
+            result.map_err(|e| Error::Readback(format!("staging buffer {index}: {e}")))?;
+        }
+        let mut out = Vec::with_capacity(arrays.len());
+        for (array, stage) in arrays.iter().zip(&staging) {
+            if array.len == 0 {
+                out.push(Vec::new());
+                continue;
+            }
+            let values = {
+                let view = stage
+                    .raw()
+                    .get_mapped_range(0..stage.bytes())
+                    .map_err(|e| Error::Readback(e.to_string()))?;
+                let bytes = &view[..array.len * std::mem::size_of::<T>()];
+                bytemuck::pod_collect_to_vec(bytes)
+            };
+            stage.raw().unmap();
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    /// Releases the pool's cached buffers (live ones stay).
+    pub fn trim_pool(&self) {
+        self.inner.pool.trim();
+    }
+}

@@ -1,0 +1,239 @@
+//! Recordings: ordered lists of prepared dispatches (pipeline, bind group, grid) built
+//! once over typed buffers and submitted as one command buffer. A training epoch is one
+//! recording; a kernel test is a recording of one dispatch.
+
+use std::sync::Arc;
+
+use bytemuck::{Pod, Zeroable};
+use wgpu::util::DeviceExt;
+
+use super::buffers::GpuBuffer;
+use super::context::Gpu;
+use super::pipelines::Pipeline;
+use crate::error::{Error, Result};
+
+/// One compute dispatch, ready to record: its bind group owns the parameter uniform.
+#[derive(Debug)]
+pub struct Dispatch {
+    label: String,
+    pipeline: Arc<Pipeline>,
+    bind_group: wgpu::BindGroup,
+    workgroups: [u32; 3],
+    /// The bound buffers, so the pool cannot recycle them while this dispatch exists.
+    _bound: Vec<GpuBuffer>,
+}
+
+impl Dispatch {
+    /// The kernel's label, e.g. `gpu_vgae.spmm`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The kernel (shader file stem).
+    pub fn kernel(&self) -> &'static str {
+        self.pipeline.def.name
+    }
+
+    /// Workgroups launched along x, y, z.
+    pub fn workgroups(&self) -> [u32; 3] {
+        self.workgroups
+    }
+}
+
+/// An ordered list of dispatches submitted together.
+#[derive(Debug, Default)]
+pub struct Recording {
+    label: String,
+    dispatches: Vec<Dispatch>,
+}
+
+impl Recording {
+    /// An empty recording; `label` names it in errors and debuggers.
+    pub fn new(label: impl Into<String>) -> Self {
+        Recording {
+            label: label.into(),
+            dispatches: Vec::new(),
+        }
+    }
+
+    /// Appends a dispatch.
+    pub fn push(&mut self, dispatch: Dispatch) {
+        self.dispatches.push(dispatch);
+    }
+
+    /// Appends several dispatches in order.
+    pub fn extend(&mut self, dispatches: impl IntoIterator<Item = Dispatch>) {
+        self.dispatches.extend(dispatches);
+    }
+
+    /// The dispatches in order.
+    pub fn dispatches(&self) -> &[Dispatch] {
+        &self.dispatches
+    }
+}
+
+/// Per-step values that change every epoch without rebuilding bind groups: the epoch
+/// that keys the reparameterization noise and the Adam step count.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct StepParams {
+    /// Epoch index (keys ε).
+    pub epoch: u32,
+    /// Adam step, starting at 1.
+    pub adam_step: u32,
+    /// Padding to 16 bytes.
+    pub _pad: [u32; 2],
+}
+
+/// A uniform buffer holding [`StepParams`], written once per epoch.
+#[derive(Debug)]
+pub struct StepBuffer {
+    buffer: wgpu::Buffer,
+}
+
+impl StepBuffer {
+    /// Writes new step values (queued before the next submission).
+    pub fn write(&self, gpu: &Gpu, params: StepParams) {
+        gpu.queue()
+            .write_buffer(&self.buffer, 0, bytemuck::bytes_of(&params));
+    }
+
+    pub(crate) fn binding(&self) -> wgpu::BindingResource<'_> {
+        self.buffer.as_entire_binding()
+    }
+}
+
+/// A resource bound to binding 1.. of a dispatch.
+pub enum Bind<'a> {
+    /// A storage buffer.
+    Buffer(&'a GpuBuffer),
+    /// The per-step uniform.
+    Step(&'a StepBuffer),
+}
+
+impl Gpu {
+    /// A new per-step uniform initialised to `params`.
+    pub fn step_buffer(&self, params: StepParams) -> StepBuffer {
+        StepBuffer {
+            buffer: self
+                .device()
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("gpu_vgae.step_params"),
+                    contents: bytemuck::bytes_of(&params),
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                }),
+        }
+    }
+
+    /// The workgroup grid that covers `invocations` threads of `workgroup_size`, folded
+    /// into two dimensions when one would exceed the device's per-dimension limit.
+    /// Kernels linearise it as `(wid.x + wid.y * nwg.x) * WG + lid`.
+    pub fn grid(&self, invocations: u64, workgroup_size: u32) -> Result<[u32; 3]> {
+        let groups = invocations.div_ceil(workgroup_size as u64).max(1);
+        let max = self.limits().max_compute_workgroups_per_dimension as u64;
+        if groups <= max {
+            return Ok([groups as u32, 1, 1]);
+        }
+        let y = groups.div_ceil(max);
+        if y > max {
+            return Err(Error::InvalidInput(format!(
+                "{invocations} invocations exceed one dispatch on this device"
+            )));
+        }
+        Ok([max as u32, y as u32, 1])
+    }
+
+    /// Prepares a dispatch of `pipeline`: uploads `params` as binding 0 and binds
+    /// `resources` to bindings 1.. in the kernel's order.
+    pub fn dispatch<P: Pod>(
+        &self,
+        pipeline: &Arc<Pipeline>,
+        params: &P,
+        resources: &[Bind<'_>],
+        workgroups: [u32; 3],
+    ) -> Result<Dispatch> {
+        let def = pipeline.def;
+        if resources.len() != def.bindings.len() {
+            return Err(Error::InvalidInput(format!(
+                "kernel `{}` binds {} resources, {} given",
+                def.name,
+                def.bindings.len(),
+                resources.len()
+            )));
+        }
+        let label = format!("gpu_vgae.{}", def.name);
+        let uniform = self
+            .device()
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(&label),
+                contents: bytemuck::bytes_of(params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        for (i, resource) in resources.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: match resource {
+                    Bind::Buffer(buffer) => buffer.binding(),
+                    Bind::Step(step) => step.binding(),
+                },
+            });
+        }
+        let bind_group = self.scoped(&label, || {
+            self.device().create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(&label),
+                layout: &pipeline.layout,
+                entries: &entries,
+            })
+        })?;
+        let bound = resources
+            .iter()
+            .filter_map(|r| match r {
+                Bind::Buffer(buffer) => Some((*buffer).clone()),
+                Bind::Step(_) => None,
+            })
+            .collect();
+        Ok(Dispatch {
+            label,
+            pipeline: Arc::clone(pipeline),
+            bind_group,
+            workgroups,
+            _bound: bound,
+        })
+    }
+
+    /// Records every dispatch of `recording` into one compute pass and submits it inside
+    /// an error scope. Does not wait.
+    pub fn submit(&self, recording: &Recording) -> Result<()> {
+        let label = format!("gpu_vgae.{}", recording.label);
+        self.scoped(&label, || {
+            let mut encoder =
+                self.device()
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                        label: Some(&label),
+                    });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some(&label),
+                    timestamp_writes: None,
+                });
+                for d in &recording.dispatches {
+                    pass.set_pipeline(&d.pipeline.pipeline);
+                    pass.set_bind_group(0, &d.bind_group, &[]);
+                    let [x, y, z] = d.workgroups;
+                    pass.dispatch_workgroups(x, y, z);
+                }
+            }
+            self.queue().submit(Some(encoder.finish()));
+        })
+    }
+
+    /// Submits `recording` and waits for it to finish.
+    pub fn run(&self, recording: &Recording) -> Result<()> {
+        self.submit(recording)?;
+        self.wait()
+    }
+}

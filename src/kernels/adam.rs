@@ -1,0 +1,99 @@
+//! `shaders/adam.wgsl`: the fused Adam update.
+
+use bytemuck::{Pod, Zeroable};
+use serde::{Deserialize, Serialize};
+
+use super::{check, shader_source, to_u32, DEFAULT_WORKGROUP};
+use crate::error::Result;
+use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuArray, KernelDef, StepBuffer};
+
+/// The Adam kernel.
+pub static ADAM: KernelDef = KernelDef {
+    name: "adam",
+    source: shader_source!("adam.wgsl"),
+    bindings: &[ReadWrite, ReadOnly, ReadWrite, ReadWrite, Uniform],
+    workgroup_size: DEFAULT_WORKGROUP,
+};
+
+/// Adam's hyper-parameters (defaults as DESIGN.md §1: lr 0.01, β 0.9/0.999, ε 1e-8).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    /// Learning rate.
+    pub lr: f32,
+    /// First-moment decay.
+    pub beta1: f32,
+    /// Second-moment decay.
+    pub beta2: f32,
+    /// Denominator guard.
+    pub eps: f32,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        AdamConfig {
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
+    }
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    len: u32,
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    _pad: [u32; 3],
+}
+
+/// One Adam step on `param` with gradient `grad` and moments `m`, `v`; the step count
+/// is read from `step` (`adam_step`, starting at 1).
+pub fn adam(
+    gpu: &Gpu,
+    config: &AdamConfig,
+    param: &GpuArray<f32>,
+    grad: &GpuArray<f32>,
+    m: &GpuArray<f32>,
+    v: &GpuArray<f32>,
+    step: &StepBuffer,
+) -> Result<Dispatch> {
+    let len = param.len();
+    check(
+        grad.len() == len && m.len() == len && v.len() == len,
+        "adam",
+        || {
+            format!(
+                "lengths differ: param {len}, grad {}, m {}, v {}",
+                grad.len(),
+                m.len(),
+                v.len()
+            )
+        },
+    )?;
+    let params = Params {
+        len: to_u32("adam length", len)?,
+        lr: config.lr,
+        beta1: config.beta1,
+        beta2: config.beta2,
+        eps: config.eps,
+        _pad: [0; 3],
+    };
+    let pipeline = gpu.pipeline(&ADAM)?;
+    let grid = gpu.grid(len as u64, pipeline.workgroup_size)?;
+    gpu.dispatch(
+        &pipeline,
+        &params,
+        &[
+            Bind::Buffer(param.buffer()),
+            Bind::Buffer(grad.buffer()),
+            Bind::Buffer(m.buffer()),
+            Bind::Buffer(v.buffer()),
+            Bind::Step(step),
+        ],
+        grid,
+    )
+}

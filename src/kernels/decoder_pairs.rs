@@ -1,0 +1,230 @@
+//! `shaders/decoder_pairs.wgsl`: the decoder over listed pairs, row by row — the sparse
+//! correction of the dense objective, or the whole sampled objective.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::decoder_dense::DensePartials;
+use super::{check, check_latent, shader_source, to_u32, DEFAULT_WORKGROUP};
+use crate::error::{Error, Result};
+use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
+
+/// The pair decoder kernel.
+pub static DECODER_PAIRS: KernelDef = KernelDef {
+    name: "decoder_pairs",
+    source: shader_source!("decoder_pairs.wgsl"),
+    bindings: &[
+        ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadWrite, ReadWrite,
+    ],
+    workgroup_size: DEFAULT_WORKGROUP,
+};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    n: u32,
+    latent: u32,
+    z_stride: u32,
+    splits: u32,
+    grad_scale: f32,
+    _pad: [u32; 3],
+}
+
+/// Weighted pairs grouped by their first node (CSR by row): entry `p` of row `i` pairs
+/// node `i` with `col[p]` and contributes `w_pos·softplus(−S) + w_neg·softplus(S)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PairRows {
+    /// Number of nodes (rows).
+    pub num_nodes: usize,
+    /// `num_nodes + 1` offsets into `col` and `weight`.
+    pub ptr: Vec<u32>,
+    /// The other node of each entry.
+    pub col: Vec<u32>,
+    /// `(w_pos, w_neg)` per entry, flattened.
+    pub weight: Vec<f32>,
+}
+
+/// One weighted pair `(i, j, w_pos, w_neg)`.
+pub type WeightedPair = (u32, u32, f32, f32);
+
+impl PairRows {
+    /// Rows from directed entries: entry `(i, j, …)` is listed under row `i` only. The
+    /// dense objective's label pattern is given this way (both directions of every edge
+    /// plus the diagonal).
+    pub fn from_directed(num_nodes: usize, entries: &[WeightedPair]) -> Result<Self> {
+        Self::build(num_nodes, entries.len(), |push| {
+            for &(i, j, wp, wn) in entries {
+                push(i, j, wp, wn)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Rows from undirected pairs: pair `(i, j, …)` is listed under row `i` and row `j`,
+    /// so each row's gradient sees every pair it belongs to. The row losses then count
+    /// every pair twice. Used by the sampled objective.
+    pub fn from_pairs(num_nodes: usize, pairs: &[WeightedPair]) -> Result<Self> {
+        Self::build(num_nodes, 2 * pairs.len(), |push| {
+            for &(i, j, wp, wn) in pairs {
+                push(i, j, wp, wn)?;
+                push(j, i, wp, wn)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn build(
+        num_nodes: usize,
+        capacity: usize,
+        fill: impl Fn(&mut dyn FnMut(u32, u32, f32, f32) -> Result<()>) -> Result<()>,
+    ) -> Result<Self> {
+        // Two passes (count, then place) keep entries in input order within each row,
+        // so the sums are reproducible.
+        let mut counts = vec![0u32; num_nodes + 1];
+        fill(&mut |i, j, wp, wn| {
+            if i as usize >= num_nodes || j as usize >= num_nodes {
+                return Err(Error::InvalidInput(format!(
+                    "pair ({i}, {j}) is out of range for {num_nodes} nodes"
+                )));
+            }
+            if !wp.is_finite() || !wn.is_finite() {
+                return Err(Error::InvalidInput(format!(
+                    "pair ({i}, {j}) has non-finite weights ({wp}, {wn})"
+                )));
+            }
+            counts[i as usize + 1] += 1;
+            Ok(())
+        })?;
+        for r in 0..num_nodes {
+            counts[r + 1] += counts[r];
+        }
+        let ptr = counts.clone();
+        let mut next = counts;
+        let mut col = vec![0u32; capacity];
+        let mut weight = vec![0f32; 2 * capacity];
+        fill(&mut |i, j, wp, wn| {
+            let slot = next[i as usize] as usize;
+            col[slot] = j;
+            weight[2 * slot] = wp;
+            weight[2 * slot + 1] = wn;
+            next[i as usize] += 1;
+            Ok(())
+        })?;
+        to_u32("pair entries", capacity)?;
+        Ok(PairRows {
+            num_nodes,
+            ptr,
+            col,
+            weight,
+        })
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.col.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.col.is_empty()
+    }
+
+    /// Uploads the rows.
+    pub fn upload(&self, gpu: &Gpu, label: &str) -> Result<GpuPairRows> {
+        Ok(GpuPairRows {
+            ptr: gpu.upload(&format!("{label}.ptr"), &self.ptr)?,
+            col: gpu.upload(&format!("{label}.col"), &self.col)?,
+            weight: gpu.upload(&format!("{label}.weight"), &self.weight)?,
+            num_nodes: self.num_nodes,
+        })
+    }
+}
+
+/// [`PairRows`] on the device.
+#[derive(Clone)]
+pub struct GpuPairRows {
+    /// Row offsets.
+    pub ptr: GpuArray<u32>,
+    /// Other node per entry.
+    pub col: GpuArray<u32>,
+    /// `(w_pos, w_neg)` per entry.
+    pub weight: GpuArray<f32>,
+    /// Number of nodes.
+    pub num_nodes: usize,
+}
+
+/// dz[i] = grad_scale · (Σ_s dense.grad[s, i] + Σ_p coef_p z_j) and loss_rows[i] =
+/// Σ_s dense.loss[s, i] + Σ_p loss_p over the pairs of row `i`, reading the first
+/// `latent` columns of `z`. `dense` is `None` for the sampled objective.
+#[allow(clippy::too_many_arguments)]
+pub fn decoder_pairs(
+    gpu: &Gpu,
+    z: &GpuMatrix,
+    latent: usize,
+    pairs: &GpuPairRows,
+    dense: Option<&DensePartials>,
+    grad_scale: f32,
+    dz: &GpuMatrix,
+    loss_rows: &GpuArray<f32>,
+) -> Result<Dispatch> {
+    check_latent("decoder_pairs", latent, z.cols())?;
+    let n = z.rows();
+    check(pairs.num_nodes == n, "decoder_pairs", || {
+        format!("pairs are over {} nodes, z has {n} rows", pairs.num_nodes)
+    })?;
+    check(
+        dz.rows() == n && dz.cols() == latent,
+        "decoder_pairs",
+        || {
+            format!(
+                "dz is {} x {}, expected {n} x {latent}",
+                dz.rows(),
+                dz.cols()
+            )
+        },
+    )?;
+    check(loss_rows.len() == n, "decoder_pairs", || {
+        format!("loss_rows has {} elements for {n} nodes", loss_rows.len())
+    })?;
+    // Without dense partials, bind the pair weights in their place; splits = 0 keeps the
+    // kernel from reading them.
+    let (grad_partial, loss_partial, splits) = match dense {
+        Some(d) => {
+            check(
+                d.grad.len() == d.splits * n * latent && d.loss.len() == d.splits * n,
+                "decoder_pairs",
+                || "dense partials do not match z's shape".into(),
+            )?;
+            (d.grad.buffer(), d.loss.buffer(), d.splits)
+        }
+        None => (pairs.weight.buffer(), pairs.weight.buffer(), 0),
+    };
+    let params = Params {
+        n: to_u32("decoder_pairs nodes", n)?,
+        latent: latent as u32,
+        z_stride: to_u32("decoder_pairs stride", z.cols())?,
+        splits: to_u32("decoder_pairs splits", splits)?,
+        grad_scale,
+        _pad: [0; 3],
+    };
+    to_u32(
+        "decoder_pairs elements",
+        n * z.cols().max(latent * splits.max(1)),
+    )?;
+    let pipeline = gpu.pipeline(&DECODER_PAIRS)?;
+    let grid = gpu.grid(n as u64, pipeline.workgroup_size)?;
+    gpu.dispatch(
+        &pipeline,
+        &params,
+        &[
+            Bind::Buffer(z.data().buffer()),
+            Bind::Buffer(pairs.ptr.buffer()),
+            Bind::Buffer(pairs.col.buffer()),
+            Bind::Buffer(pairs.weight.buffer()),
+            Bind::Buffer(grad_partial),
+            Bind::Buffer(loss_partial),
+            Bind::Buffer(dz.data().buffer()),
+            Bind::Buffer(loss_rows.buffer()),
+        ],
+        grid,
+    )
+}

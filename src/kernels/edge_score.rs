@@ -1,0 +1,73 @@
+//! `shaders/edge_score.wgsl`: sigmoid(z_a · z_b) for a list of pairs.
+
+use bytemuck::{Pod, Zeroable};
+
+use super::{check, check_latent, shader_source, to_u32, DEFAULT_WORKGROUP};
+use crate::error::Result;
+use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
+
+/// The pair scoring kernel.
+pub static EDGE_SCORE: KernelDef = KernelDef {
+    name: "edge_score",
+    source: shader_source!("edge_score.wgsl"),
+    bindings: &[ReadOnly, ReadOnly, ReadWrite],
+    workgroup_size: DEFAULT_WORKGROUP,
+};
+
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Params {
+    pairs: u32,
+    latent: u32,
+    z_stride: u32,
+    _pad: u32,
+}
+
+/// Flattens pairs to the `[a0, b0, a1, b1, …]` layout the kernel reads, checking ids.
+pub fn flatten_pairs(pairs: &[(u32, u32)], num_nodes: usize) -> Result<Vec<u32>> {
+    let mut flat = Vec::with_capacity(2 * pairs.len());
+    for (p, &(a, b)) in pairs.iter().enumerate() {
+        check(
+            (a as usize) < num_nodes && (b as usize) < num_nodes,
+            "edge_score",
+            || format!("pair {p} = ({a}, {b}) is out of range for {num_nodes} nodes"),
+        )?;
+        flat.push(a);
+        flat.push(b);
+    }
+    Ok(flat)
+}
+
+/// scores[p] = sigmoid(z_a · z_b) over the first `latent` columns of `z`, where `pairs`
+/// holds 2 ids per pair (see [`flatten_pairs`]).
+pub fn edge_score(
+    gpu: &Gpu,
+    z: &GpuMatrix,
+    latent: usize,
+    pairs: &GpuArray<u32>,
+    scores: &GpuArray<f32>,
+) -> Result<Dispatch> {
+    check_latent("edge_score", latent, z.cols())?;
+    check(pairs.len() == 2 * scores.len(), "edge_score", || {
+        format!("{} pair ids for {} scores", pairs.len(), scores.len())
+    })?;
+    let params = Params {
+        pairs: to_u32("edge_score pairs", scores.len())?,
+        latent: latent as u32,
+        z_stride: to_u32("edge_score stride", z.cols())?,
+        _pad: 0,
+    };
+    to_u32("edge_score elements", z.rows() * z.cols())?;
+    let pipeline = gpu.pipeline(&EDGE_SCORE)?;
+    let grid = gpu.grid(scores.len() as u64, pipeline.workgroup_size)?;
+    gpu.dispatch(
+        &pipeline,
+        &params,
+        &[
+            Bind::Buffer(z.data().buffer()),
+            Bind::Buffer(pairs.buffer()),
+            Bind::Buffer(scores.buffer()),
+        ],
+        grid,
+    )
+}
