@@ -10,7 +10,9 @@ pub mod cpu;
 pub mod error;
 pub mod gpu;
 pub mod kernels;
+pub mod metrics;
 pub mod sparse;
+pub mod split;
 
 pub use error::{Error, Result};
 pub use sparse::Csr;
