@@ -11,6 +11,7 @@ pub mod error;
 pub mod gpu;
 pub mod kernels;
 pub mod metrics;
+pub mod model;
 pub mod sparse;
 pub mod split;
 

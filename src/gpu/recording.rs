@@ -208,7 +208,14 @@ impl Gpu {
     /// Records every dispatch of `recording` into one compute pass and submits it inside
     /// an error scope. Does not wait.
     pub fn submit(&self, recording: &Recording) -> Result<()> {
-        let label = format!("gpu_vgae.{}", recording.label);
+        self.submit_all(&[recording])
+    }
+
+    /// Records the dispatches of several recordings, in order, into one compute pass and
+    /// one submission (e.g. a training epoch: forward and backward, then the optimizer).
+    pub fn submit_all(&self, recordings: &[&Recording]) -> Result<()> {
+        let names: Vec<&str> = recordings.iter().map(|r| r.label.as_str()).collect();
+        let label = format!("gpu_vgae.{}", names.join("+"));
         self.scoped(&label, || {
             let mut encoder =
                 self.device()
@@ -220,7 +227,7 @@ impl Gpu {
                     label: Some(&label),
                     timestamp_writes: None,
                 });
-                for d in &recording.dispatches {
+                for d in recordings.iter().flat_map(|r| &r.dispatches) {
                     pass.set_pipeline(&d.pipeline.pipeline);
                     pass.set_bind_group(0, &d.bind_group, &[]);
                     let [x, y, z] = d.workgroups;
