@@ -14,6 +14,8 @@ pub mod metrics;
 pub mod model;
 pub mod sparse;
 pub mod split;
+pub mod synthetic;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use sparse::Csr;

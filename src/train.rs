@@ -1,0 +1,190 @@
+//! Link-prediction training as in the paper: split the edges (DESIGN.md §4), train on
+//! the training edges, watch validation AUC/AP, report test AUC/AP of the mean
+//! embedding μ.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::gpu::{AdapterReport, Gpu};
+use crate::metrics::{link_metrics, LinkMetrics};
+use crate::model::{GaeModel, LossParts, ModelConfig};
+use crate::sparse::Csr;
+use crate::split::{split_edges_with, EdgeSplit};
+
+/// Training settings beyond the model's own.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct TrainOptions {
+    /// The model and optimiser.
+    pub model: ModelConfig,
+    /// Epochs (200).
+    pub epochs: u32,
+    /// Validation metrics and loss every this many epochs (and after the last); 0 means
+    /// only after the last.
+    pub eval_every: u32,
+    /// Seed of the edge split; `None` uses the model's seed.
+    pub split_seed: Option<u64>,
+    /// Fraction of edges held out for validation (0.05).
+    pub val_fraction: f64,
+    /// Fraction of edges held out for testing (0.10).
+    pub test_fraction: f64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            model: ModelConfig::default(),
+            epochs: 200,
+            eval_every: 10,
+            split_seed: None,
+            val_fraction: 0.05,
+            test_fraction: 0.10,
+        }
+    }
+}
+
+/// What the progress callback sees after an epoch.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochReport {
+    /// 1-based epoch just finished.
+    pub epoch: u32,
+    /// Total epochs.
+    pub epochs: u32,
+    /// Loss of this epoch's forward pass, on evaluation epochs.
+    pub loss: Option<LossParts>,
+    /// Validation metrics after this epoch's update, on evaluation epochs.
+    pub val: Option<LinkMetrics>,
+    /// Wall time since training started.
+    pub elapsed: Duration,
+}
+
+/// Summary of a finished training run.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+    /// Settings used.
+    pub options: TrainOptions,
+    /// Nodes in the graph.
+    pub num_nodes: usize,
+    /// Training / validation / test positive edges.
+    pub edge_counts: [usize; 3],
+    /// Loss of the last epoch.
+    pub final_loss: LossParts,
+    /// Validation metrics after training.
+    pub val: Option<LinkMetrics>,
+    /// Test metrics after training.
+    pub test: Option<LinkMetrics>,
+    /// Seconds spent in training epochs (evaluation excluded).
+    pub train_seconds: f64,
+    /// Seconds spent evaluating.
+    pub eval_seconds: f64,
+    /// Seconds to build the model (uploads, pipelines, recordings).
+    pub setup_seconds: f64,
+    /// GPU dispatches per epoch.
+    pub dispatches_per_epoch: usize,
+    /// Bytes of device memory held by the buffer pool.
+    pub device_bytes: u64,
+    /// The adapter.
+    pub adapter: AdapterReport,
+}
+
+/// A trained model with its split and report.
+pub struct Trained {
+    /// The model, still on the device (embeddings, scores, weights).
+    pub model: GaeModel,
+    /// The edge split it was trained and evaluated on.
+    pub split: EdgeSplit,
+    /// The summary.
+    pub report: TrainReport,
+}
+
+/// Splits `edges` (undirected, i < j, unique), trains on the training part and evaluates
+/// on the held-out parts. `features`: `None` for the featureless model (identity).
+/// `progress` is called after every epoch.
+pub fn train(
+    gpu: &Gpu,
+    num_nodes: usize,
+    edges: &[(u32, u32)],
+    features: Option<&Csr>,
+    options: &TrainOptions,
+    mut progress: impl FnMut(&EpochReport),
+) -> Result<Trained> {
+    if options.epochs == 0 {
+        return Err(Error::InvalidInput("epochs must be at least 1".into()));
+    }
+    let seed = options.split_seed.unwrap_or(options.model.seed);
+    let split = split_edges_with(
+        num_nodes,
+        edges,
+        options.val_fraction,
+        options.test_fraction,
+        seed,
+    )?;
+    let setup_start = Instant::now();
+    let mut model = GaeModel::new(gpu, &options.model, num_nodes, &split.train, features)?;
+    let val_pairs = [split.val_pos.as_slice(), split.val_neg.as_slice()].concat();
+    let test_pairs = [split.test_pos.as_slice(), split.test_neg.as_slice()].concat();
+    let val_scorer = model.pair_scorer(&val_pairs)?;
+    let test_scorer = model.pair_scorer(&test_pairs)?;
+    let setup_seconds = setup_start.elapsed().as_secs_f64();
+
+    let evaluate = |model: &GaeModel, scorer, positives: usize| -> Result<Option<LinkMetrics>> {
+        if positives == 0 {
+            return Ok(None);
+        }
+        let scores = model.score(scorer)?;
+        let (pos, neg) = scores.split_at(positives);
+        Ok(Some(link_metrics(pos, neg)?))
+    };
+
+    let start = Instant::now();
+    let mut eval_time = Duration::ZERO;
+    let mut final_loss = None;
+    for epoch in 1..=options.epochs {
+        model.train_epoch()?;
+        let is_eval =
+            epoch == options.epochs || (options.eval_every > 0 && epoch % options.eval_every == 0);
+        let (mut loss, mut val) = (None, None);
+        if is_eval {
+            let parts = model.loss()?;
+            let eval_start = Instant::now();
+            val = evaluate(&model, &val_scorer, split.val_pos.len())?;
+            eval_time += eval_start.elapsed();
+            final_loss = Some(parts);
+            loss = Some(parts);
+        }
+        progress(&EpochReport {
+            epoch,
+            epochs: options.epochs,
+            loss,
+            val,
+            elapsed: start.elapsed(),
+        });
+    }
+    gpu.wait()?;
+    let train_seconds = (start.elapsed() - eval_time).as_secs_f64();
+    let eval_start = Instant::now();
+    let val = evaluate(&model, &val_scorer, split.val_pos.len())?;
+    let test = evaluate(&model, &test_scorer, split.test_pos.len())?;
+    let eval_seconds = (eval_time + eval_start.elapsed()).as_secs_f64();
+    let report = TrainReport {
+        options: options.clone(),
+        num_nodes,
+        edge_counts: [split.train.len(), split.val_pos.len(), split.test_pos.len()],
+        final_loss: final_loss.ok_or_else(|| Error::InvalidInput("no epoch ran".into()))?,
+        val,
+        test,
+        train_seconds,
+        eval_seconds,
+        setup_seconds,
+        dispatches_per_epoch: model.dispatches_per_epoch(),
+        device_bytes: gpu.pool_bytes(),
+        adapter: gpu.report().clone(),
+    };
+    Ok(Trained {
+        model,
+        split,
+        report,
+    })
+}
