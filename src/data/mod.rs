@@ -62,7 +62,8 @@ pub struct Graph {
     pub features: Option<Csr>,
     /// Class of every node, `-1` where a node has none.
     pub labels: Option<Vec<i32>>,
-    /// Original id of every node (edge lists), so outputs can be labelled.
+    /// Original id of every node (edge lists), so outputs can be labelled; `None` when
+    /// node `i` is simply id `i`.
     pub node_ids: Option<Vec<String>>,
     /// What normalisation removed from the input edges.
     pub edge_stats: EdgeStats,

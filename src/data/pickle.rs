@@ -14,6 +14,7 @@
 //! stack share objects as Python does (BUILD on a memoised dtype is seen through later
 //! BINGETs), reference cycles cannot leak, and dropping is flat however deep the nesting.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
@@ -55,6 +56,7 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Pickled> {
         marks: Vec::new(),
         memo: HashMap::new(),
         objects: Vec::new(),
+        decoded: Cell::new(0),
     };
     if bytes.is_empty() {
         return Err(machine.fail_content("file is empty, expected a pickle".into()));
@@ -183,15 +185,20 @@ struct Machine<'a> {
     /// A map rather than a vector: LONG_BINPUT indices come from the input.
     memo: HashMap<u32, Value>,
     objects: Vec<Object<'a>>,
+    /// Bytes of array data decoded so far, capped by the input length.
+    decoded: Cell<usize>,
 }
 
 impl<'a> Machine<'a> {
     fn fail(&self, message: impl std::fmt::Display) -> Error {
-        let op = self.input.get(self.op_pos).copied().unwrap_or(0);
+        let at = match self.input.get(self.op_pos) {
+            Some(op) => format!("pickle byte {} (opcode 0x{op:02x})", self.op_pos),
+            None => format!("pickle byte {} (end of input)", self.op_pos),
+        };
         Error::Format {
             path: self.path.to_path_buf(),
             line: None,
-            message: format!("pickle byte {} (opcode 0x{op:02x}): {message}", self.op_pos),
+            message: format!("{at}: {message}"),
         }
     }
 
@@ -321,9 +328,9 @@ impl<'a> Machine<'a> {
         }
     }
 
-    fn tuple(&self, v: Value, what: &str) -> Result<Vec<Value>> {
+    fn tuple(&self, v: Value, what: &str) -> Result<&[Value]> {
         match self.object(v) {
-            Some(Object::Tuple(items)) => Ok(items.clone()),
+            Some(Object::Tuple(items)) => Ok(items),
             _ => Err(self.fail(format!(
                 "{what} is a {}, expected a tuple",
                 self.describe(v)
@@ -409,9 +416,9 @@ impl<'a> Machine<'a> {
                     self.take(8)?;
                 }
                 b'c' => {
-                    let module = self.line()?;
-                    let name = self.line()?;
-                    self.push_global(module, name)?;
+                    let module = clip(self.line()?);
+                    let name = clip(self.line()?);
+                    self.push_global(&module, &name)?;
                 }
                 // STACK_GLOBAL
                 0x93 => {
@@ -420,8 +427,8 @@ impl<'a> Machine<'a> {
                     let (Some(module), Some(name)) = (self.text(module), self.text(name)) else {
                         return Err(self.fail("STACK_GLOBAL needs two strings"));
                     };
-                    let module = String::from_utf8_lossy(module).into_owned();
-                    let name = String::from_utf8_lossy(name).into_owned();
+                    let module = clip(&String::from_utf8_lossy(module));
+                    let name = clip(&String::from_utf8_lossy(name));
                     self.push_global(&module, &name)?;
                 }
                 b'K' => {
@@ -593,7 +600,7 @@ impl<'a> Machine<'a> {
                     .first()
                     .and_then(|&a| self.text(a))
                     .ok_or_else(|| self.fail("numpy.dtype call without a type code"))?;
-                let code = String::from_utf8_lossy(code).into_owned();
+                let code = clip(&String::from_utf8_lossy(code));
                 let dtype = DType::from_code(&code).ok_or_else(|| {
                     self.fail(format!(
                         "unsupported numpy dtype `{code}` (supported: i4, i8, f4, f8)"
@@ -678,13 +685,17 @@ impl<'a> Machine<'a> {
         let items = self.tuple(state, "ndarray state")?;
         let fields = match items.len() {
             5 => &items[1..],
-            4 => &items[..],
+            4 => items,
             n => return Err(self.fail(format!("ndarray state has {n} items, expected 4 or 5"))),
         };
-        let shape = self
-            .tuple(fields[0], "ndarray shape")?
-            .into_iter()
-            .map(|d| match d {
+        let dims = self.tuple(fields[0], "ndarray shape")?;
+        // numpy allows at most 64 axes; the cap also keeps shared huge tuples cheap.
+        if dims.len() > 64 {
+            return Err(self.fail(format!("ndarray shape has {} axes", dims.len())));
+        }
+        let shape = dims
+            .iter()
+            .map(|&d| match d {
                 Value::Int(n) => usize::try_from(n).ok(),
                 _ => None,
             })
@@ -711,6 +722,13 @@ impl<'a> Machine<'a> {
                 )))
             }
         };
+        // A memoised byte string can back many arrays; decoding it each time must not
+        // let a small file claim unbounded memory. Real files decode each string once.
+        let decoded = self.decoded.get() + raw.len();
+        if decoded > self.input.len() {
+            return Err(self.fail("arrays decode to more bytes than the pickle holds"));
+        }
+        self.decoded.set(decoded);
         NdArray::from_bytes(dtype, byte_order, shape, fortran_order, raw)
             .map_err(|m| self.fail(format!("bad ndarray: {m}")))
     }
@@ -843,6 +861,9 @@ impl<'a> Machine<'a> {
             return Err(self.fail_content("expected a dict".into()));
         };
         let mut out = BTreeMap::new();
+        // Every neighbour costs at least two pickle bytes unless lists are shared through
+        // the memo; cap the output so sharing cannot blow it up.
+        let mut total = 0usize;
         for &(key, value) in entries {
             let Value::Int(key) = key else {
                 return Err(self.fail_content(format!(
@@ -859,6 +880,12 @@ impl<'a> Machine<'a> {
                     )))
                 }
             };
+            total += items.len();
+            if total > self.input.len() {
+                return Err(self.fail_content(
+                    "adjacency lists hold more ids than the pickle has bytes (shared lists)".into(),
+                ));
+            }
             let neighbours = items
                 .iter()
                 .map(|&v| match v {
@@ -872,6 +899,14 @@ impl<'a> Machine<'a> {
             out.insert(key, neighbours);
         }
         Ok(out)
+    }
+}
+
+/// At most 80 characters of `text`, for error messages quoting input.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
 }
 
@@ -1007,6 +1042,32 @@ mod tests {
         assert!(message(b"\x80\x02ccollections\ndefaultdict\n)R}q\x00u.").contains("no MARK"));
         let e = message(b"\x80\x02]q\x00.");
         assert!(e.starts_with(P), "{e}");
+    }
+
+    #[test]
+    fn shared_objects_cannot_amplify_memory() {
+        // One memoised list of 100 ids as the value of 1000 keys.
+        let mut dict = b"\x80\x02}(K\x00](".to_vec();
+        dict.extend((0..100).flat_map(|_| *b"K\x01"));
+        dict.extend_from_slice(b"eq\x01");
+        for k in 1..1000u16 {
+            dict.push(b'M');
+            dict.extend_from_slice(&k.to_le_bytes());
+            dict.extend_from_slice(b"h\x01");
+        }
+        dict.extend_from_slice(b"u.");
+        assert!(message(&dict).contains("more ids than the pickle has bytes"));
+
+        // One memoised 1000-byte string as the data of two arrays.
+        let raw = [0u8; 1000];
+        let mut first = array_body(&[250], "i4", b'<', &raw);
+        first.truncate(first.len() - 2);
+        first.extend_from_slice(b"q\x09tb");
+        let mut second = array_body(&[250], "i4", b'<', &[]);
+        second.truncate(second.len() - 7);
+        second.extend_from_slice(b"h\x09tb");
+        let both = whole(&[b"](".as_slice(), &first, &second, b"e"].concat());
+        assert!(message(&both).contains("more bytes than the pickle holds"));
     }
 
     #[test]

@@ -140,18 +140,23 @@ pub fn load_planetoid(dir: &Path, name: &str) -> Result<Graph> {
 
     let graph_path = file("graph");
     let adjacency = pickle::read_adjacency(&graph_path)?;
+    let node_id = |v: i64| {
+        u32::try_from(v)
+            .ok()
+            .filter(|&id| (id as usize) < num_nodes)
+            .ok_or_else(|| {
+                format_error(
+                    &graph_path,
+                    format!("node id {v} is outside 0..{num_nodes}"),
+                )
+            })
+    };
     let mut pairs = Vec::new();
     for (&node, neighbours) in &adjacency {
-        for &other in std::iter::once(&node).chain(neighbours) {
-            if usize::try_from(other).map_or(true, |id| id >= num_nodes) {
-                return Err(format_error(
-                    &graph_path,
-                    format!("node id {other} is outside 0..{num_nodes}"),
-                ));
-            }
+        let a = node_id(node)?;
+        for &other in neighbours {
+            pairs.push((a, node_id(other)?));
         }
-        // Ids were checked to be below num_nodes <= u32::MAX just above.
-        pairs.extend(neighbours.iter().map(|&other| (node as u32, other as u32)));
     }
     let mut graph = Graph::from_edges(num_nodes, &pairs, features)
         .map_err(|e| input_to_format(&graph_path, e))?
