@@ -7,6 +7,7 @@
 //! - [`sparse`]: host CSR matrices shared by loaders and kernels.
 
 pub mod cpu;
+pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod kernels;
