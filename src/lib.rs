@@ -13,6 +13,7 @@ pub mod gpu;
 pub mod kernels;
 pub mod metrics;
 pub mod model;
+pub mod output;
 pub mod sparse;
 pub mod split;
 pub mod synthetic;
