@@ -18,7 +18,8 @@ pub fn npy_f32_bytes(rows: usize, cols: usize, data: &[f32]) -> Result<Vec<u8>> 
             data.len()
         )));
     }
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     // Magic (6) + version (2) + length (2) + header + '\n' is padded to 64 bytes.
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
@@ -40,11 +41,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .ok_or_else(|| Error::InvalidInput(format!("{} is not a file path", path.display())))?;
-    let tmp: PathBuf = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let tmp: PathBuf = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(bytes)?;
@@ -91,7 +99,10 @@ mod tests {
         assert!(header.contains("'shape': (2, 3)"));
         assert!(header.ends_with('\n'));
         assert_eq!(bytes.len(), 10 + header_len + 24);
-        assert_eq!(&bytes[10 + header_len..10 + header_len + 4], &1.0f32.to_le_bytes());
+        assert_eq!(
+            &bytes[10 + header_len..10 + header_len + 4],
+            &1.0f32.to_le_bytes()
+        );
         assert!(npy_f32_bytes(2, 2, &[1.0]).is_err());
     }
 
@@ -103,7 +114,11 @@ mod tests {
         write_json(&path, &vec![1, 2]).unwrap();
         write_json(&path, &vec![3]).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "[\n  3\n]\n");
-        let leftovers: Vec<_> = fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with('.')).collect();
+        let leftovers: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+            .collect();
         assert!(leftovers.is_empty());
         fs::remove_dir_all(&dir).unwrap();
     }
