@@ -41,7 +41,8 @@ struct Record<'t> {
 /// How ids become node indices.
 enum Ids<'t> {
     /// Integer ids are indices in `0..n`.
-    Direct(usize),
+    /// The node count and where it came from, for error messages.
+    Direct(usize, String),
     /// Integer ids, mapped in increasing order.
     Integers(Vec<i64>),
     /// String ids, mapped in order of first appearance.
@@ -92,7 +93,16 @@ pub fn load_edge_list(path: &Path, options: &EdgeListOptions) -> Result<Graph> {
     };
 
     let mut ids = match (integer_ids, fixed) {
-        (true, Some(n)) => Ids::Direct(n),
+        (true, Some(n)) => Ids::Direct(
+            n,
+            match (&options.features, options.num_nodes) {
+                (Some(features_path), None) => format!(
+                    "the features file {} has {n} rows, one per node",
+                    features_path.display()
+                ),
+                _ => format!("the graph has {n} nodes"),
+            },
+        ),
         (true, None) => Ids::Integers(Vec::new()),
         (false, None) => Ids::Strings(HashMap::new(), Vec::new()),
         (false, Some(_)) => {
@@ -107,7 +117,7 @@ pub fn load_edge_list(path: &Path, options: &EdgeListOptions) -> Result<Graph> {
     };
     // Collect the id set first, then look every id up.
     match &mut ids {
-        Ids::Direct(_) => {}
+        Ids::Direct(..) => {}
         Ids::Integers(sorted) => {
             for r in &records {
                 for field in &r.fields[..2] {
@@ -138,7 +148,7 @@ pub fn load_edge_list(path: &Path, options: &EdgeListOptions) -> Result<Graph> {
         pairs.push((a, b));
     }
     let (num_nodes, node_ids) = match &ids {
-        Ids::Direct(n) => (*n, None),
+        Ids::Direct(n, _) => (*n, None),
         Ids::Integers(sorted) => (
             sorted.len(),
             Some(sorted.iter().map(i64::to_string).collect()),
@@ -290,13 +300,12 @@ fn lookup(ids: &Ids, field: &str, line: usize, path: &Path) -> Result<u32> {
         message,
     };
     match ids {
-        Ids::Direct(n) => {
+        Ids::Direct(n, origin) => {
             let id = parse_int_id(field, line, path)?;
             match u32::try_from(id) {
                 Ok(i) if (i as usize) < *n => Ok(i),
                 _ => Err(fail(format!(
-                    "node id {id} is out of range: the graph has {n} nodes, ids must be \
-                     below {n}"
+                    "node id {id} is out of range: {origin}, so ids must be below {n}"
                 ))),
             }
         }

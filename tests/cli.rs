@@ -1,0 +1,284 @@
+//! The `gpu-vgae` binary as a new user meets it: result files that numpy can read, and
+//! bad input of every kind answered with a message naming the file and the problem, a
+//! non-zero exit and no panic.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn gpu_vgae(args: &[&str]) -> Outcome {
+    let out = Command::new(env!("CARGO_BIN_EXE_gpu-vgae"))
+        .args(args)
+        .env_remove("GPU_VGAE_DATA_DIR")
+        .output()
+        .expect("the binary runs");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gpu-vgae-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Fails with exit code 1, says `error:` and every `needle`, and does not panic.
+fn assert_fails(o: &Outcome, needles: &[&str]) {
+    assert_eq!(o.code, 1, "exit code; stderr: {}", o.stderr);
+    assert!(!o.stderr.contains("panicked"), "panic: {}", o.stderr);
+    assert!(
+        o.stderr.lines().any(|l| l.starts_with("error: ")),
+        "stderr: {}",
+        o.stderr
+    );
+    for needle in needles {
+        assert!(
+            o.stderr.contains(needle),
+            "stderr lacks `{needle}`: {}",
+            o.stderr
+        );
+    }
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// A float64 .npy matrix.
+fn npy_f64(rows: usize, cols: usize, values: &[f64]) -> Vec<u8> {
+    let mut header =
+        format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let pad = (10 + header.len() + 1).next_multiple_of(64) - (10 + header.len() + 1);
+    header.push_str(&" ".repeat(pad));
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    values
+        .iter()
+        .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+    bytes
+}
+
+#[test]
+fn out_files_are_complete_and_readable() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let dir = scratch("out");
+    let out = dir.join("results");
+    let o = gpu_vgae(&[
+        "run",
+        "--synthetic-nodes",
+        "150",
+        "--epochs",
+        "5",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+    assert!(o.stdout.contains("test  AUC"), "stdout: {}", o.stdout);
+    // embeddings.npy: float32, C order, 150 × 16, header padded to 64 bytes.
+    let bytes = std::fs::read(out.join("embeddings.npy")).unwrap();
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+    assert!(
+        header.contains("'descr': '<f4'")
+            && header.contains("'fortran_order': False")
+            && header.contains("'shape': (150, 16)"),
+        "{header}"
+    );
+    assert_eq!((10 + header_len) % 64, 0);
+    let values: Vec<f32> = bytes[10 + header_len..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    assert_eq!(values.len(), 150 * 16);
+    assert!(values.iter().all(|v| v.is_finite()) && values.iter().any(|&v| v != 0.0));
+    // metrics.json and weights.json parse; no temporary file is left.
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    assert!(metrics["test"]["auc"].as_f64().unwrap() > 0.0);
+    assert_eq!(metrics["num_nodes"], 150);
+    let weights: gpu_vgae::model::Weights =
+        serde_json::from_slice(&std::fs::read(out.join("weights.json")).unwrap()).unwrap();
+    weights.validate().unwrap();
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(!name.starts_with('.'), "leftover temporary file {name}");
+    }
+    // --json prints one JSON document on stdout.
+    let o = gpu_vgae(&["run", "--synthetic-nodes", "100", "--epochs", "2", "--json"]);
+    assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+    let report: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(report["options"]["epochs"], 2);
+}
+
+#[test]
+fn unknown_dataset_names_the_known_ones() {
+    let dir = scratch("unknown");
+    let o = gpu_vgae(&[
+        "run",
+        "--dataset",
+        "coraa",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_fails(&o, &["coraa", "cora", "citeseer", "pubmed"]);
+}
+
+#[test]
+fn missing_planetoid_files_are_listed_with_where_to_get_them() {
+    let dir = scratch("missing");
+    let o = gpu_vgae(&[
+        "run",
+        "--dataset",
+        "cora",
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_fails(
+        &o,
+        &[
+            "ind.cora.allx",
+            "ind.cora.tx",
+            "ind.cora.graph",
+            "ind.cora.test.index",
+            dir.to_str().unwrap(),
+            "kimiyoung/planetoid",
+        ],
+    );
+}
+
+#[test]
+fn corrupt_pickles_are_errors_naming_the_file() {
+    let Some(real) = gpu_vgae::data::test_data_dir() else {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but the Planetoid files are missing; set GPU_VGAE_DATA_DIR"
+        );
+        eprintln!("skipping: Planetoid files not found");
+        return;
+    };
+    let cases: [(&str, Box<dyn Fn(&[u8]) -> Vec<u8>>); 4] = [
+        ("empty", Box::new(|_| Vec::new())),
+        ("truncated", Box::new(|b| b[..b.len() / 2].to_vec())),
+        (
+            "random bytes",
+            Box::new(|b| (0..b.len()).map(|i| (i * 7919 % 251) as u8).collect()),
+        ),
+        ("a pickled list", Box::new(|_| b"\x80\x02]q\x00.".to_vec())),
+    ];
+    for (what, corrupt) in cases {
+        let dir = scratch(&format!("pickle-{}", what.replace(' ', "-")));
+        for entry in std::fs::read_dir(&real).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("ind.cora.") {
+                let bytes = std::fs::read(&path).unwrap();
+                let bytes = if name == "ind.cora.graph" {
+                    corrupt(&bytes)
+                } else {
+                    bytes
+                };
+                write(&dir, &name, &bytes);
+            }
+        }
+        let o = gpu_vgae(&[
+            "run",
+            "--dataset",
+            "cora",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ]);
+        assert_fails(&o, &["ind.cora.graph"]);
+    }
+}
+
+#[test]
+fn bad_edge_lists_name_the_file_and_line() {
+    let dir = scratch("edges");
+    let cases: [(&str, &str, &[&str]); 4] = [
+        ("empty.txt", "", &["empty.txt", "no edges"]),
+        ("words.txt", "0 1\n1 x2\n", &["words.txt", ":2"]),
+        (
+            "loops.txt",
+            "# only self loops\n3 3\n4 4\n",
+            &["loops.txt", "no edges"],
+        ),
+        ("columns.csv", "0,1\n1,2,3,4\n", &["columns.csv", ":2"]),
+    ];
+    for (name, text, needles) in cases {
+        let path = write(&dir, name, text.as_bytes());
+        assert_fails(&gpu_vgae(&["run", "--edges", &path]), needles);
+    }
+}
+
+#[test]
+fn bad_features_are_refused() {
+    let dir = scratch("features");
+    let edges = write(&dir, "edges.txt", b"0 1\n1 2\n2 3\n");
+    // Row count that does not match the four nodes.
+    let rows = write(&dir, "rows.npy", &npy_f64(3, 2, &[1.0; 6]));
+    assert_fails(
+        &gpu_vgae(&["run", "--edges", &edges, "--features", &rows]),
+        &["rows.npy", "3"],
+    );
+    // NaN in the features.
+    let mut values = vec![1.0; 8];
+    values[5] = f64::NAN;
+    let nan = write(&dir, "nan.npy", &npy_f64(4, 2, &values));
+    assert_fails(
+        &gpu_vgae(&["run", "--edges", &edges, "--features", &nan]),
+        &["nan.npy"],
+    );
+    // Out-of-range id once the features fix the node count at 4.
+    let far = write(&dir, "far.txt", b"0 1\n1 9\n");
+    let ok = write(&dir, "ok.npy", &npy_f64(4, 2, &[1.0; 8]));
+    assert_fails(
+        &gpu_vgae(&["run", "--edges", &far, "--features", &ok]),
+        &["far.txt", "9"],
+    );
+}
+
+#[test]
+fn an_unwritable_out_directory_fails_before_training() {
+    let dir = scratch("unwritable");
+    let file = write(&dir, "a-file", b"not a directory");
+    let o = gpu_vgae(&["run", "--epochs", "1", "--out", &format!("{file}/results")]);
+    assert_fails(&o, &["a-file"]);
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let o = gpu_vgae(&["run", "--model", "transformer"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("transformer"));
+    let o = gpu_vgae(&[
+        "run",
+        "--latent",
+        "65",
+        "--synthetic-nodes",
+        "50",
+        "--epochs",
+        "1",
+    ]);
+    if common::gpu().is_some() {
+        assert_fails(&o, &["latent"]);
+    }
+}
