@@ -4,7 +4,30 @@
 //! Layers, bottom up:
 //! - [`gpu`]: device selection, buffers, the pipeline cache, recordings and readback;
 //! - [`kernels`]: one Rust wrapper per `shaders/*.wgsl`, each with a CPU twin in [`cpu`];
-//! - [`sparse`]: host CSR matrices shared by loaders and kernels.
+//! - [`sparse`]: host CSR matrices shared by loaders and kernels;
+//! - [`model`]: VGAE/GAE on the GPU — forward, manual backward and Adam as recordings;
+//! - [`split`], [`metrics`], [`train`]: link-prediction split, AUC/AP, the training loop;
+//! - [`data`], [`synthetic`], [`output`]: loaders, the embedded graph, result files.
+//!
+//! ```no_run
+//! use gpu_vgae::gpu::Gpu;
+//! use gpu_vgae::train::{train, TrainOptions};
+//!
+//! let gpu = Gpu::from_env()?;
+//! let graph = gpu_vgae::data::load_planetoid("datasets".as_ref(), "cora")?;
+//! let trained = train(
+//!     &gpu,
+//!     graph.num_nodes,
+//!     &graph.edges,
+//!     graph.features.as_ref(),
+//!     &TrainOptions::default(),
+//!     |_| {},
+//! )?;
+//! println!("test AUC {:?}", trained.report.test);
+//! # Ok::<(), gpu_vgae::Error>(())
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod cpu;
 pub mod data;

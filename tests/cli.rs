@@ -175,7 +175,8 @@ fn corrupt_pickles_are_errors_naming_the_file() {
         eprintln!("skipping: Planetoid files not found");
         return;
     };
-    let cases: [(&str, Box<dyn Fn(&[u8]) -> Vec<u8>>); 4] = [
+    type Corruption = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+    let cases: [(&str, Corruption); 4] = [
         ("empty", Box::new(|_| Vec::new())),
         ("truncated", Box::new(|b| b[..b.len() / 2].to_vec())),
         (
