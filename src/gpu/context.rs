@@ -44,6 +44,18 @@ impl GpuOptions {
         }
     }
 
+    /// Selects the adapter whose name contains `name` (case-insensitive).
+    pub fn with_adapter_name(mut self, name: impl Into<String>) -> Self {
+        self.adapter_name = Some(name.into());
+        self
+    }
+
+    /// Selects a backend by name: `vulkan`, `metal`, `dx12` or `gl`.
+    pub fn with_backend(mut self, backend: impl Into<String>) -> Self {
+        self.backend = Some(backend.into());
+        self
+    }
+
     fn backends(&self) -> Result<wgpu::Backends> {
         match self
             .backend
