@@ -244,10 +244,14 @@ impl GaeModel {
             }
             ModelKind::Gae => dz.clone(),
         };
-        let dy = mat("gpu_vgae.dy", n, c)?;
-        let dh1 = mat("gpu_vgae.dh1", n, h)?;
-        let dq = mat("gpu_vgae.dq", n, h)?;
-        let dp = mat("gpu_vgae.dp", n, h)?;
+        // Buffers whose forward value is dead by the time the backward pass needs memory
+        // of the same shape are reused: Y (consumed by Â·Y) holds dY; P (consumed by Â·P)
+        // holds dH1 and then dP (dH1 is consumed by the relu mask before dP is written);
+        // H1 (last read by H1ᵀ·dY) holds dQ.
+        let dy = y.clone();
+        let dh1 = p.clone();
+        let dq = h1.clone();
+        let dp = p.clone();
         let dw0 = mat("gpu_vgae.dw0", f, h)?;
         let dw1 = mat("gpu_vgae.dw1", h, c)?;
         loss_and_grads.push(spmm(gpu, &a_hat, &dms, &dy)?);
