@@ -4,8 +4,10 @@
 //! Layers, bottom up:
 //! - [`gpu`]: device selection, buffers, the pipeline cache, recordings and readback;
 //! - [`kernels`]: one Rust wrapper per `shaders/*.wgsl`, each with a CPU twin in [`cpu`];
-//! - [`sparse`]: host CSR matrices shared by loaders and kernels.
+//! - [`sparse`]: host CSR matrices shared by loaders and kernels;
+//! - [`bench`]: the kernel benchmark harness (`benches/kernels.rs`).
 
+pub mod bench;
 pub mod cpu;
 pub mod error;
 pub mod gpu;
