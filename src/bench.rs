@@ -503,14 +503,15 @@ impl Bench {
         Ok(start.elapsed().as_secs_f64())
     }
 
-    /// Sample count that spends about the target time at `estimate` seconds per run.
-    fn sample_count(&self, estimate: f64, most: usize) -> usize {
+    /// Sample count that spends about the target time at `estimate` seconds per run,
+    /// between `least` and `most`.
+    fn sample_count(&self, estimate: f64, least: usize, most: usize) -> usize {
         let wanted = if estimate > 0.0 {
             (self.options.target_seconds / estimate).ceil() as usize
         } else {
             most
         };
-        wanted.clamp(self.options.min_samples.min(most), most)
+        wanted.clamp(least.min(most), most)
     }
 
     /// Times `recording` (warm-ups, then samples) and `cpu` (the CPU twin, if any), then
@@ -532,7 +533,7 @@ impl Bench {
             estimate = estimate.min(self.time_once(recording)?);
         }
         let count = if estimate.is_finite() {
-            self.sample_count(estimate, self.options.max_samples)
+            self.sample_count(estimate, self.options.min_samples, self.options.max_samples)
         } else {
             self.options.min_samples
         };
@@ -550,7 +551,9 @@ impl Bench {
                 f();
                 let first = start.elapsed().as_secs_f64();
                 times.push(first);
-                let runs = self.sample_count(first, self.options.cpu_runs.max(1));
+                // The CPU twin may take seconds (Pubmed's dense decoder): a slow one runs
+                // once, a fast one up to cpu_runs times.
+                let runs = self.sample_count(first, 1, self.options.cpu_runs.max(1));
                 for _ in 1..runs {
                     let start = Instant::now();
                     f();
