@@ -4,33 +4,57 @@
 // Used for Â·H (graph convolutions, forward and backward), X·W0 (sparse features) and
 // Xᵀ·dP (first weight gradient, Xᵀ stored as its own CSR).
 //
+// B is read as vec4s. The host binds B rounded up to 16 bytes, so the last vec4 is
+// always addressable.
+//
+// Pipeline constants, set by the host per call (kernels/spmm.rs):
+//   ALIGNED  cols is a multiple of 4 (every shape the model uses): one 16-byte load of
+//            B per nonzero and column group. Otherwise rows of B are not vec4-aligned
+//            and B is read element by element. A constant rather than a runtime test,
+//            because CPU drivers such as llvmpipe run both sides of a branch under
+//            masks.
+//   CPL      column groups (of 4) per invocation, 1..=8. Each invocation walks its
+//            row's nonzeros once for all its CPL groups, so column ids and values are
+//            loaded once per CPL groups. 1 on GPUs (most parallelism); 4 on CPU
+//            adapters, where every storage load is a costly per-lane sequence
+//            (llvmpipe: X·W0 at Citeseer's shape 2.7 → 1.8 ms, benches/RESULTS.md).
+//
 // Bindings (group 0):
-//   0 uniform    params  {rows, cols, col_groups = ceil(cols / 4), _}
+//   0 uniform    params  {rows, cols, col_groups = ceil(cols / 4),
+//                         lanes = ceil(col_groups / CPL)}
 //   1 storage r  row_ptr: array<u32>, rows + 1
 //   2 storage r  col_idx: array<u32>, nnz
 //   3 storage r  values:  array<f32>, nnz
-//   4 storage r  b:       array<f32>, inner × cols
+//   4 storage r  b:       array<vec4<f32>>, inner × cols floats (⌈· / 4⌉ vec4s)
 //   5 storage rw out:     array<f32>, rows × cols
-// Dispatch: one invocation per (row, group of 4 consecutive output columns):
-//   rows × col_groups invocations, WG per workgroup, grid folded to 2-D
-//   (linear id = (wid.x + wid.y · nwg.x) · WG + lid). Each invocation keeps its four
-//   accumulators in registers and walks the row's nonzeros once.
+// Dispatch: one invocation per (row, run of CPL consecutive column groups): rows × lanes
+//   invocations, WG per workgroup, grid folded to 2-D
+//   (linear id = (wid.x + wid.y · nwg.x) · WG + lid). Each invocation keeps its CPL
+//   vec4 accumulators in registers and walks the row's nonzeros once.
 
 struct Params {
     rows: u32,
     cols: u32,
     col_groups: u32,
-    _pad: u32,
+    lanes: u32,
 }
 
 override WG: u32 = 64u;
+override ALIGNED: bool = true;
+override CPL: u32 = 1u;
+const CPL_MAX: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> row_ptr: array<u32>;
 @group(0) @binding(2) var<storage, read> col_idx: array<u32>;
 @group(0) @binding(3) var<storage, read> values: array<f32>;
-@group(0) @binding(4) var<storage, read> b: array<f32>;
+@group(0) @binding(4) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+// Element e of B in row-major float order.
+fn b_at(e: u32) -> f32 {
+    return b[e >> 2u][e & 3u];
+}
 
 @compute @workgroup_size(WG)
 fn main(
@@ -39,34 +63,52 @@ fn main(
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
     let t = (wid.x + wid.y * nwg.x) * WG + lid;
-    if t >= params.rows * params.col_groups {
+    if t >= params.rows * params.lanes {
         return;
     }
-    let row = t / params.col_groups;
-    let c0 = (t % params.col_groups) * 4u;
+    let row = t / params.lanes;
+    let g0 = (t % params.lanes) * CPL;
     let cols = params.cols;
+    let groups = params.col_groups;
     let start = row_ptr[row];
     let end = row_ptr[row + 1u];
-    let dst = row * cols + c0;
-    if c0 + 4u <= cols {
-        var acc = vec4<f32>(0.0);
+    var acc: array<vec4<f32>, CPL_MAX>;
+    for (var g = 0u; g < CPL; g++) {
+        acc[g] = vec4<f32>(0.0);
+    }
+    // Groups past the last one (when CPL does not divide col_groups) recompute the last
+    // group and are not stored.
+    if ALIGNED {
         for (var k = start; k < end; k++) {
-            let src = col_idx[k] * cols + c0;
-            acc += values[k] * vec4<f32>(b[src], b[src + 1u], b[src + 2u], b[src + 3u]);
-        }
-        out[dst] = acc.x;
-        out[dst + 1u] = acc.y;
-        out[dst + 2u] = acc.z;
-        out[dst + 3u] = acc.w;
-    } else {
-        // The last, partial group of columns.
-        let width = cols - c0;
-        for (var c = 0u; c < width; c++) {
-            var acc = 0.0;
-            for (var k = start; k < end; k++) {
-                acc += values[k] * b[col_idx[k] * cols + c0 + c];
+            let v = values[k];
+            let src = col_idx[k] * groups;
+            for (var g = 0u; g < CPL; g++) {
+                acc[g] += v * b[src + min(g0 + g, groups - 1u)];
             }
-            out[dst + c] = acc;
+        }
+    } else {
+        for (var k = start; k < end; k++) {
+            let v = values[k];
+            let src = col_idx[k] * cols;
+            for (var g = 0u; g < CPL; g++) {
+                let c0 = min(g0 + g, groups - 1u) * 4u;
+                var bv = vec4<f32>(b_at(src + c0), 0.0, 0.0, 0.0);
+                if c0 + 1u < cols { bv.y = b_at(src + c0 + 1u); }
+                if c0 + 2u < cols { bv.z = b_at(src + c0 + 2u); }
+                if c0 + 3u < cols { bv.w = b_at(src + c0 + 3u); }
+                acc[g] += v * bv;
+            }
+        }
+    }
+    for (var g = 0u; g < CPL; g++) {
+        let group = g0 + g;
+        if group < groups {
+            let c0 = group * 4u;
+            let dst = row * cols + c0;
+            out[dst] = acc[g].x;
+            if c0 + 1u < cols { out[dst + 1u] = acc[g].y; }
+            if c0 + 2u < cols { out[dst + 2u] = acc[g].z; }
+            if c0 + 3u < cols { out[dst + 3u] = acc[g].w; }
         }
     }
 }

@@ -7,7 +7,8 @@
 //! - [`sparse`]: host CSR matrices shared by loaders and kernels;
 //! - [`model`]: VGAE/GAE on the GPU — forward, manual backward and Adam as recordings;
 //! - [`split`], [`metrics`], [`train`]: link-prediction split, AUC/AP, the training loop;
-//! - [`data`], [`synthetic`], [`output`]: loaders, the embedded graph, result files.
+//! - [`data`], [`synthetic`], [`output`]: loaders, the embedded graph, result files;
+//! - [`bench`]: the benchmark harness (`benches/kernels.rs`).
 //!
 //! ```no_run
 //! use gpu_vgae::gpu::Gpu;
@@ -29,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod cpu;
 pub mod data;
 pub mod error;

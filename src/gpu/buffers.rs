@@ -168,9 +168,12 @@ impl GpuBuffer {
         self.inner.bytes
     }
 
-    /// The binding covering the requested bytes (at least 4, so empty arrays still bind).
+    /// The binding covering the requested bytes, rounded up to 16 (so empty arrays still
+    /// bind, and a kernel may read an `f32` array as `array<vec4<f32>>` with its last,
+    /// partial vec4 addressable). Pool buffers are at least 256 bytes in multiples of
+    /// 256, so the rounding stays inside the buffer (the `min` only documents that).
     pub fn binding(&self) -> wgpu::BindingResource<'_> {
-        let size = self.bytes().max(4).div_ceil(4) * 4;
+        let size = (self.bytes().max(16).div_ceil(16) * 16).min(self.raw().size());
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: self.raw(),
             offset: 0,

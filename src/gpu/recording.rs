@@ -38,6 +38,15 @@ impl Dispatch {
     pub fn workgroups(&self) -> [u32; 3] {
         self.workgroups
     }
+
+    /// Records this dispatch into `pass`. Used by `Gpu::run_timed` (timing.rs), which
+    /// gives every dispatch a compute pass of its own so that it can carry timestamps.
+    pub(crate) fn encode(&self, pass: &mut wgpu::ComputePass<'_>) {
+        pass.set_pipeline(&self.pipeline.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        let [x, y, z] = self.workgroups;
+        pass.dispatch_workgroups(x, y, z);
+    }
 }
 
 /// An ordered list of dispatches submitted together.
@@ -69,6 +78,11 @@ impl Recording {
     /// The dispatches in order.
     pub fn dispatches(&self) -> &[Dispatch] {
         &self.dispatches
+    }
+
+    /// The recording's label, for labels of wgpu objects made outside this module.
+    pub(crate) fn label(&self) -> &str {
+        &self.label
     }
 }
 

@@ -23,7 +23,8 @@ struct Params {
     z_stride: u32,
     col_chunk: u32,
     splits: u32,
-    _pad: [u32; 3],
+    groups_per_split: u32,
+    _pad: [u32; 2],
 }
 
 /// Per-split partial sums of the dense decoder pass: `grad` is splits × n × latent
@@ -48,6 +49,18 @@ pub fn splits_for(n: usize, target_invocations: usize) -> usize {
         .min(n.max(1))
 }
 
+/// Rows of z one invocation of the dense pass handles (the shader's `R`): enough to
+/// reuse every loaded z_j several times, few enough that R·L accumulators do not spill
+/// heavily. Measured on llvmpipe (benches/RESULTS.md): 4 rows at L = 16, 2 at L = 32,
+/// 1 at L = 64.
+fn rows_per_invocation(latent: usize) -> usize {
+    match latent.div_ceil(4) * 4 {
+        0..=16 => 4,
+        17..=32 => 2,
+        _ => 1,
+    }
+}
+
 /// Allocates the partial buffers and prepares the dense pass over the first `latent`
 /// columns of `z` (row stride `z.cols()`), with the columns cut into `splits` chunks.
 pub fn decoder_dense(
@@ -60,13 +73,21 @@ pub fn decoder_dense(
     let n = z.rows();
     let splits = splits.clamp(1, n.max(1));
     let col_chunk = n.div_ceil(splits).max(1);
+    // One pipeline per latent size, so the shader's loops over the latent have constant
+    // trip counts, and rows per invocation to match (see the shader's header).
+    let rows = rows_per_invocation(latent);
+    let pipeline =
+        gpu.pipeline_with(&DECODER_DENSE, &[("L", latent as f64), ("R", rows as f64)])?;
+    // Whole workgroups per split, so that a workgroup's column range is uniform.
+    let groups_per_split = n.div_ceil(pipeline.workgroup_size as usize * rows);
     let params = Params {
         n: to_u32("decoder_dense nodes", n)?,
         latent: latent as u32,
         z_stride: to_u32("decoder_dense stride", z.cols())?,
         col_chunk: to_u32("decoder_dense chunk", col_chunk)?,
         splits: to_u32("decoder_dense splits", splits)?,
-        _pad: [0; 3],
+        groups_per_split: to_u32("decoder_dense workgroups", groups_per_split)?,
+        _pad: [0; 2],
     };
     to_u32("decoder_dense elements", splits * n * latent.max(z.cols()))?;
     let partials = DensePartials {
@@ -74,8 +95,10 @@ pub fn decoder_dense(
         loss: gpu.alloc("gpu_vgae.decoder_dense.loss_partial", splits * n)?,
         splits,
     };
-    let pipeline = gpu.pipeline(&DECODER_DENSE)?;
-    let grid = gpu.grid((splits * n) as u64, pipeline.workgroup_size)?;
+    let grid = gpu.grid(
+        (splits * groups_per_split) as u64 * pipeline.workgroup_size as u64,
+        pipeline.workgroup_size,
+    )?;
     let dispatch = gpu.dispatch(
         &pipeline,
         &params,

@@ -20,7 +20,17 @@ struct Params {
     rows: u32,
     cols: u32,
     col_groups: u32,
-    _pad: u32,
+    lanes: u32,
+}
+
+/// Column groups (of 4) per invocation, the shader's `CPL`: on CPU adapters every
+/// storage load is expensive, so one invocation covers 4 groups and loads each
+/// nonzero's column id and value once for all of them (llvmpipe, benches/RESULTS.md);
+/// GPUs keep one group per invocation for the most parallelism.
+fn groups_per_invocation(gpu: &Gpu, col_groups: usize) -> usize {
+    let cpu_adapter = gpu.report().device_type == format!("{:?}", wgpu::DeviceType::Cpu);
+    let wanted = if cpu_adapter { 4 } else { 1 };
+    wanted.min(col_groups).max(1)
 }
 
 /// out (rows × cols) = a (rows × inner, CSR) · b (inner × cols).
@@ -42,16 +52,24 @@ pub fn spmm(gpu: &Gpu, a: &GpuCsr, b: &GpuMatrix, out: &GpuMatrix) -> Result<Dis
         },
     )?;
     let col_groups = b.cols().div_ceil(4);
+    let per_invocation = groups_per_invocation(gpu, col_groups);
+    let lanes = col_groups.div_ceil(per_invocation);
     let params = Params {
         rows: to_u32("spmm rows", a.rows())?,
         cols: to_u32("spmm cols", b.cols())?,
         col_groups: to_u32("spmm column groups", col_groups)?,
-        _pad: 0,
+        lanes: to_u32("spmm lanes", lanes)?,
     };
     to_u32("spmm B elements", b.rows() * b.cols())?;
-    to_u32("spmm invocations", a.rows() * col_groups)?;
-    let pipeline = gpu.pipeline(&SPMM)?;
-    let grid = gpu.grid((a.rows() * col_groups) as u64, pipeline.workgroup_size)?;
+    to_u32("spmm invocations", a.rows() * lanes)?;
+    // Pipeline constants (see the shader's header): whether rows of B are vec4-aligned,
+    // and column groups per invocation.
+    let aligned = if b.cols().is_multiple_of(4) { 1.0 } else { 0.0 };
+    let pipeline = gpu.pipeline_with(
+        &SPMM,
+        &[("ALIGNED", aligned), ("CPL", per_invocation as f64)],
+    )?;
+    let grid = gpu.grid((a.rows() * lanes) as u64, pipeline.workgroup_size)?;
     gpu.dispatch(
         &pipeline,
         &params,
