@@ -8,7 +8,8 @@
 //! - [`model`]: VGAE/GAE on the GPU — forward, manual backward and Adam as recordings;
 //! - [`split`], [`metrics`], [`train`]: link-prediction split, AUC/AP, the training loop;
 //! - [`data`], [`synthetic`], [`output`]: loaders, the embedded graph, result files;
-//! - [`bench`]: the benchmark harness (`benches/kernels.rs`).
+//! - [`bench`], [`profile`]: the kernel benchmark harness (`benches/kernels.rs`) and the
+//!   end-to-end epoch benchmark (`gpu-vgae bench`).
 //!
 //! ```no_run
 //! use gpu_vgae::gpu::Gpu;
@@ -39,6 +40,7 @@ pub mod kernels;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod profile;
 pub mod sparse;
 pub mod split;
 pub mod synthetic;

@@ -34,6 +34,30 @@ enum Command {
     Run(Box<RunArgs>),
     /// Show the GPU adapter, backend, features and limits.
     Info(InfoArgs),
+    /// Time training epochs on the Planetoid graphs and a synthetic size sweep.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Directory of the Planetoid files (default: $GPU_VGAE_DATA_DIR, else ./datasets);
+    /// without them only the synthetic sweep runs.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Fewer sizes and samples.
+    #[arg(long)]
+    quick: bool,
+    /// Timed epochs per case (after two warm-up epochs).
+    #[arg(long, default_value_t = 5)]
+    samples: usize,
+    /// Write results.json, table.md and epoch_scaling.svg into this directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Only cases whose name contains this text.
+    #[arg(long)]
+    filter: Option<String>,
+    #[command(flatten)]
+    device: DeviceArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -134,6 +158,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(&args),
         Command::Info(args) => info(&args),
+        Command::Bench(args) => bench(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -175,6 +200,134 @@ fn info(args: &InfoArgs) -> Result<()> {
         report.max_compute_workgroups_per_dimension,
         report.max_compute_invocations_per_workgroup
     );
+    Ok(())
+}
+
+fn bench(args: &BenchArgs) -> Result<()> {
+    use gpu_vgae::profile::{bench_epochs, plot_svg, table, EpochCase, EpochResult};
+
+    if let Some(out) = &args.out {
+        prepare_dir(out)?;
+    }
+    let gpu = open_gpu(&args.device)?;
+    let report = gpu.report();
+    println!(
+        "adapter: {} ({}, {}), driver: {} {}; timing: wall clock per epoch (submit + wait), \
+         kernel breakdown from GPU timestamps{}",
+        report.name,
+        report.backend,
+        report.device_type,
+        report.driver,
+        report.driver_info,
+        if report.timestamp_queries {
+            ""
+        } else {
+            " (unavailable on this device)"
+        }
+    );
+    let wanted = |name: &str| args.filter.as_deref().is_none_or(|f| name.contains(f));
+    let mut results: Vec<EpochResult> = Vec::new();
+    // Times one case (if the filter wants it), prints its row, keeps it, and returns
+    // its median epoch time in ms.
+    let run_case = |results: &mut Vec<EpochResult>,
+                    case: &EpochCase<'_>,
+                    objective: Objective,
+                    samples: usize|
+     -> Result<Option<f64>> {
+        if !wanted(&case.name) {
+            return Ok(None);
+        }
+        eprintln!("timing {} ({objective})...", case.name);
+        let result = bench_epochs(&gpu, case, objective, 2, samples)?;
+        println!(
+            "{}",
+            table(std::slice::from_ref(&result))
+                .lines()
+                .nth(2)
+                .unwrap_or_default()
+        );
+        let median_ms = 1e3 * result.epoch.median;
+        results.push(result);
+        Ok(Some(median_ms))
+    };
+    let samples = if args.quick {
+        args.samples.min(3)
+    } else {
+        args.samples
+    };
+
+    let dir = data_dir(args.data_dir.as_deref());
+    for name in ["citeseer", "cora", "pubmed"] {
+        if !wanted(name) {
+            continue;
+        }
+        match load_planetoid(&dir, name) {
+            Ok(graph) => {
+                let case = EpochCase {
+                    name: name.to_string(),
+                    num_nodes: graph.num_nodes,
+                    edges: &graph.edges,
+                    features: graph.features.as_ref(),
+                };
+                run_case(&mut results, &case, Objective::Sampled, samples)?;
+                // Pubmed's dense epoch is ~25 GFLOP: few samples on slow adapters.
+                let dense_samples = if name == "pubmed" {
+                    samples.min(2)
+                } else {
+                    samples
+                };
+                run_case(&mut results, &case, Objective::Dense, dense_samples)?;
+            }
+            Err(e) => eprintln!("skipping {name}: {e}"),
+        }
+    }
+
+    let sizes: &[usize] = if args.quick {
+        &[1000, 3000, 10_000, 30_000]
+    } else {
+        &[1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000]
+    };
+    let dense_limit = if args.quick { 3000 } else { 20_000 };
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for degree in [4.0, 20.0] {
+        let mut sampled_points = Vec::new();
+        let mut dense_points = Vec::new();
+        for &n in sizes {
+            let mut spec = SyntheticSpec::default();
+            spec.nodes = n;
+            spec.mean_degree = degree;
+            let g = generate(&spec)?;
+            let case = EpochCase {
+                name: format!("synthetic N={n} deg={degree}"),
+                num_nodes: n,
+                edges: &g.edges,
+                features: Some(&g.features),
+            };
+            if let Some(ms) = run_case(&mut results, &case, Objective::Sampled, samples)? {
+                sampled_points.push((n as f64, ms));
+            }
+            if n <= dense_limit {
+                if let Some(ms) = run_case(&mut results, &case, Objective::Dense, samples.min(3))? {
+                    dense_points.push((n as f64, ms));
+                }
+            }
+        }
+        series.push((format!("sampled, mean degree {degree}"), sampled_points));
+        series.push((format!("dense, mean degree {degree}"), dense_points));
+    }
+
+    let markdown = table(&results);
+    println!("\n{markdown}");
+    if let Some(out) = &args.out {
+        write_json(&out.join("results.json"), &results)?;
+        write_atomic(&out.join("table.md"), markdown.as_bytes())?;
+        let title = format!("VGAE epoch time vs N on {}", report.name);
+        write_atomic(
+            &out.join("epoch_scaling.svg"),
+            plot_svg(&title, &series).as_bytes(),
+        )?;
+        println!("wrote {}", out.display());
+    }
     Ok(())
 }
 

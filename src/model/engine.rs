@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use super::inputs::{dense_label_rows, glorot_uniform, normalized_adjacency, DenseWeights};
 use super::{head_cols, ModelConfig, ModelKind, Objective, Weights};
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, GpuArray, GpuMatrix, Recording, StepBuffer, StepParams};
+use crate::gpu::{Gpu, GpuArray, GpuMatrix, KernelTiming, Recording, StepBuffer, StepParams};
 use crate::kernels::adam::adam;
 use crate::kernels::decoder_dense::{decoder_dense, splits_for};
 use crate::kernels::decoder_pairs::{decoder_pairs, GpuPairRows, PairRows, WeightedPair};
@@ -345,6 +345,21 @@ impl GaeModel {
             .submit_all(&[&self.encode, &self.loss_and_grads, &self.optimize])?;
         self.epoch += 1;
         Ok(())
+    }
+
+    /// Runs one training epoch with every dispatch timed by GPU timestamps (see
+    /// [`Gpu::run_timed`]); `Ok(None)` where the device has no timestamp queries.
+    pub fn train_epoch_timed(&mut self) -> Result<Option<Vec<KernelTiming>>> {
+        self.prepare_step(self.epoch)?;
+        let mut timings = Vec::new();
+        for recording in [&self.encode, &self.loss_and_grads, &self.optimize] {
+            match self.gpu.run_timed(recording)? {
+                Some(t) => timings.extend(t),
+                None => return Ok(None),
+            }
+        }
+        self.epoch += 1;
+        Ok(Some(timings))
     }
 
     /// Forward and backward at the current weights with the noise and negatives of

@@ -1,0 +1,225 @@
+//! End-to-end epoch benchmark: wall time per training epoch (median of samples after
+//! warm-up), a per-kernel breakdown from GPU timestamps, and device memory held, for one
+//! graph and objective. `gpu-vgae bench` runs it over the Planetoid graphs and a
+//! synthetic sweep and draws how epoch time grows with N.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::bench::Stats;
+use crate::error::{Error, Result};
+use crate::gpu::Gpu;
+use crate::model::{GaeModel, ModelConfig, Objective};
+use crate::sparse::Csr;
+
+/// A graph to benchmark: all its edges train (the split does not change epoch cost).
+pub struct EpochCase<'a> {
+    /// Name in the table.
+    pub name: String,
+    /// Nodes.
+    pub num_nodes: usize,
+    /// Undirected edges, each once.
+    pub edges: &'a [(u32, u32)],
+    /// Features; `None` for the identity.
+    pub features: Option<&'a Csr>,
+}
+
+/// GPU time of one kernel within an epoch.
+#[derive(Clone, Debug, Serialize)]
+pub struct KernelShare {
+    /// Shader file stem.
+    pub kernel: String,
+    /// Dispatches of this kernel per epoch.
+    pub dispatches: usize,
+    /// Milliseconds per epoch, all its dispatches together.
+    pub ms: f64,
+}
+
+/// One case's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochResult {
+    /// Case name.
+    pub name: String,
+    /// Objective.
+    pub objective: Objective,
+    /// Nodes.
+    pub num_nodes: usize,
+    /// Undirected edges.
+    pub num_edges: usize,
+    /// Nonzeros of Â (2E + N).
+    pub adjacency_nnz: usize,
+    /// Nonzeros of the feature matrix (N for the identity).
+    pub feature_nnz: usize,
+    /// Wall time per epoch, seconds (submit and wait).
+    pub epoch: Stats,
+    /// GPU time per kernel from timestamps, largest first (empty without timestamps).
+    pub kernels: Vec<KernelShare>,
+    /// Sum of the kernels' GPU time, milliseconds.
+    pub gpu_ms: f64,
+    /// Bytes of device memory the model holds.
+    pub device_bytes: u64,
+    /// Dispatches per epoch.
+    pub dispatches: usize,
+}
+
+/// Builds a VGAE (default sizes) with `objective` on `case`, runs `warmup` epochs, then
+/// times `samples` epochs one by one and one more with timestamps.
+pub fn bench_epochs(
+    gpu: &Gpu,
+    case: &EpochCase<'_>,
+    objective: Objective,
+    warmup: usize,
+    samples: usize,
+) -> Result<EpochResult> {
+    if samples == 0 {
+        return Err(Error::InvalidInput("at least one sample is needed".into()));
+    }
+    gpu.trim_pool();
+    let mut config = ModelConfig::default();
+    config.objective = objective;
+    let mut model = GaeModel::new(gpu, &config, case.num_nodes, case.edges, case.features)?;
+    for _ in 0..warmup {
+        model.train_epoch()?;
+    }
+    gpu.wait()?;
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let start = Instant::now();
+        model.train_epoch()?;
+        gpu.wait()?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    let mut by_kernel: BTreeMap<&'static str, (usize, f64)> = BTreeMap::new();
+    for timing in model.train_epoch_timed()?.unwrap_or_default() {
+        let entry = by_kernel.entry(timing.kernel).or_default();
+        entry.0 += 1;
+        entry.1 += timing.nanos / 1e6;
+    }
+    let mut kernels: Vec<KernelShare> = by_kernel
+        .into_iter()
+        .map(|(kernel, (dispatches, ms))| KernelShare {
+            kernel: kernel.to_string(),
+            dispatches,
+            ms,
+        })
+        .collect();
+    kernels.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    Ok(EpochResult {
+        name: case.name.clone(),
+        objective,
+        num_nodes: case.num_nodes,
+        num_edges: case.edges.len(),
+        adjacency_nnz: 2 * case.edges.len() + case.num_nodes,
+        feature_nnz: case.features.map_or(case.num_nodes, Csr::nnz),
+        epoch: Stats::from_samples(&times).expect("samples > 0"),
+        gpu_ms: kernels.iter().map(|k| k.ms).sum(),
+        kernels,
+        device_bytes: gpu.pool_bytes(),
+        dispatches: model.dispatches_per_epoch(),
+    })
+}
+
+/// A markdown table of `results`: epoch time, memory and the three largest kernels.
+pub fn table(results: &[EpochResult]) -> String {
+    let mut out = String::from(
+        "| case | objective | N | E | epoch ms (min / median / max) | device MiB | top kernels (GPU ms per epoch) |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for r in results {
+        let top: Vec<String> = r
+            .kernels
+            .iter()
+            .take(3)
+            .map(|k| format!("{} {:.1}", k.kernel, k.ms))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {:.1} | {} |",
+            r.name,
+            r.objective,
+            r.num_nodes,
+            r.num_edges,
+            1e3 * r.epoch.min,
+            1e3 * r.epoch.median,
+            1e3 * r.epoch.max,
+            r.device_bytes as f64 / (1 << 20) as f64,
+            top.join(", ")
+        );
+    }
+    out
+}
+
+/// An SVG line chart of median epoch time against N (log-log), one line per series.
+pub fn plot_svg(title: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
+    let (w, h, margin) = (720.0, 440.0, 70.0);
+    let points = series.iter().flat_map(|(_, p)| p.iter().copied());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for (x, y) in points {
+        x0 = x0.min(x.log10());
+        x1 = x1.max(x.log10());
+        y0 = y0.min(y.log10());
+        y1 = y1.max(y.log10());
+    }
+    if x0 > x1 {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    let (x0, x1, y0, y1) = (
+        x0.floor(),
+        x1.ceil().max(x0.floor() + 1.0),
+        y0.floor(),
+        y1.ceil().max(y0.floor() + 1.0),
+    );
+    let sx = |x: f64| margin + (x.log10() - x0) / (x1 - x0) * (w - 2.0 * margin);
+    let sy = |y: f64| h - margin - (y.log10() - y0) / (y1 - y0) * (h - 2.0 * margin);
+    let colors = [
+        "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+    ];
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">{title}</text>\n",
+        w / 2.0
+    );
+    for decade in x0 as i32..=x1 as i32 {
+        let x = sx(10f64.powi(decade));
+        let _ = writeln!(svg, "<line x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#ddd\"/><text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">1e{decade}</text>", margin, h - margin, h - margin + 18.0);
+    }
+    for decade in y0 as i32..=y1 as i32 {
+        let y = sy(10f64.powi(decade));
+        let _ = writeln!(svg, "<line x1=\"{margin}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">1e{decade}</text>", w - margin, margin - 6.0, y + 4.0);
+    }
+    let _ = writeln!(
+        svg,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">nodes N</text>",
+        w / 2.0,
+        h - 20.0
+    );
+    let _ = writeln!(svg, "<text x=\"18\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {})\">epoch time, ms (median)</text>", h / 2.0, h / 2.0);
+    for (i, (name, pts)) in series.iter().enumerate() {
+        let color = colors[i % colors.len()];
+        let path: Vec<String> = pts
+            .iter()
+            .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
+            .collect();
+        let _ = writeln!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
+            path.join(" ")
+        );
+        for &(x, y) in pts {
+            let _ = writeln!(
+                svg,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"/>",
+                sx(x),
+                sy(y)
+            );
+        }
+        let ly = margin + 16.0 * i as f64;
+        let _ = writeln!(svg, "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"3\" fill=\"{color}\"/><text x=\"{}\" y=\"{}\">{name}</text>", margin + 10.0, ly, margin + 28.0, ly + 5.0);
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
