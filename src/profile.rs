@@ -78,8 +78,10 @@ pub fn bench_epochs(
         return Err(Error::InvalidInput("at least one sample is needed".into()));
     }
     gpu.trim_pool();
-    let mut config = ModelConfig::default();
-    config.objective = objective;
+    let config = ModelConfig {
+        objective,
+        ..ModelConfig::default()
+    };
     let mut model = GaeModel::new(gpu, &config, case.num_nodes, case.edges, case.features)?;
     for _ in 0..warmup {
         model.train_epoch()?;
