@@ -95,7 +95,8 @@ struct RunArgs {
     /// Your own graph: an edge list (CSV, TSV or whitespace; # comments; optional header).
     #[arg(long)]
     edges: Option<PathBuf>,
-    /// Node features for --edges: a float32/float64 .npy matrix, one row per node.
+    /// Node features for --edges, one row per node: a dense float32/float64 .npy matrix
+    /// or a sparse Matrix Market .mtx file.
     #[arg(long, requires = "edges")]
     features: Option<PathBuf>,
     /// Node labels for --edges: lines `node_id label`.

@@ -460,3 +460,71 @@ fn bad_features_name_the_file() {
         "integer node ids",
     );
 }
+
+#[test]
+fn sparse_matrix_market_features_load_and_bad_ones_are_named() {
+    use gpu_vgae::data::{load_edge_list, EdgeListOptions};
+    let dir = std::env::temp_dir().join(format!("gpu-vgae-mtx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let edges = dir.join("edges.txt");
+    std::fs::write(&edges, "0 1\n1 2\n2 3\n").unwrap();
+    let good = dir.join("x.mtx");
+    std::fs::write(
+        &good,
+        "%%MatrixMarket matrix coordinate real general\n% written by scipy\n4 3 4\n1 1 1.0\n2 3 0.5\n4 2 2\n4 2 1\n",
+    )
+    .unwrap();
+    let options = EdgeListOptions {
+        features: Some(good),
+        ..Default::default()
+    };
+    let graph = load_edge_list(&edges, &options).unwrap();
+    let x = graph.features.unwrap();
+    assert_eq!((x.rows(), x.cols(), x.nnz()), (4, 3, 3));
+    assert_eq!(
+        x.to_dense(),
+        vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 3.0, 0.0]
+    );
+
+    let cases = [
+        (
+            "banner.mtx",
+            "%%MatrixMarket matrix array real general\n4 3\n",
+            ":1",
+        ),
+        (
+            "range.mtx",
+            "%%MatrixMarket matrix coordinate real general\n4 3 1\n5 1 1.0\n",
+            ":3: row `5`",
+        ),
+        (
+            "nan.mtx",
+            "%%MatrixMarket matrix coordinate real general\n4 3 1\n1 1 nan\n",
+            ":3: value `nan`",
+        ),
+        (
+            "count.mtx",
+            "%%MatrixMarket matrix coordinate pattern general\n4 3 2\n1 1\n",
+            "promises 2 entries",
+        ),
+        (
+            "rows.mtx",
+            "%%MatrixMarket matrix coordinate pattern general\n3 3 1\n1 1\n",
+            "rows.mtx",
+        ),
+    ];
+    for (name, text, needle) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let options = EdgeListOptions {
+            features: Some(path),
+            ..Default::default()
+        };
+        let message = load_edge_list(&edges, &options).unwrap_err().to_string();
+        assert!(
+            message.contains(name) && message.contains(needle),
+            "{name}: {message}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

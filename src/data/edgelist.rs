@@ -25,7 +25,9 @@ use crate::sparse::Csr;
 pub struct EdgeListOptions {
     /// Node count: integer ids are then indices in `0..num_nodes`.
     pub num_nodes: Option<usize>,
-    /// A `.npy` float32/float64 matrix with one row per node (row `i` = node id `i`).
+    /// Node features, one row per node (row `i` = node id `i`): a dense float32/float64
+    /// `.npy` matrix, or a sparse Matrix Market `.mtx` file (coordinate format, as
+    /// `scipy.io.mmwrite` writes it).
     pub features: Option<PathBuf>,
     /// A labels file: lines `node_id label`, label an integer `>= -1`; nodes not listed
     /// get `-1`.
@@ -325,6 +327,12 @@ fn lookup(ids: &Ids, field: &str, line: usize, path: &Path) -> Result<u32> {
 
 /// Reads a dense float feature matrix from `.npy`, rejecting non-finite values.
 fn read_features(path: &Path) -> Result<Csr> {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mtx"))
+    {
+        return read_matrix_market(path);
+    }
     let array = read_npy(path)?;
     // At least one column, so that the row count is bounded by the data actually read.
     let (Some((rows, cols @ 1..)), Some(values)) = (array.matrix_shape(), array.to_f64()) else {
@@ -353,6 +361,109 @@ fn read_features(path: &Path) -> Result<Csr> {
                 triplets.push((r as u32, c as u32, narrowed));
             }
         }
+    }
+    Csr::from_triplets(rows, cols, &triplets).map_err(|e| input_to_format(path, e))
+}
+
+/// Reads a sparse Matrix Market file: `%%MatrixMarket matrix coordinate
+/// real|integer|pattern general`, `%` comments, a `rows cols entries` line, then 1-based
+/// `row col [value]` lines. Duplicate coordinates are summed, as scipy does.
+fn read_matrix_market(path: &Path) -> Result<Csr> {
+    let bytes = read(path)?;
+    let text = utf8(&bytes, path)?;
+    let at = |line: usize, message: String| Error::Format {
+        path: path.to_path_buf(),
+        line: Some(line),
+        message,
+    };
+    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
+    let (_, banner) = lines
+        .next()
+        .ok_or_else(|| format_error(path, "empty file: expected a Matrix Market header".into()))?;
+    let banner_words: Vec<String> = banner
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let pattern = match banner_words
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["%%matrixmarket", "matrix", "coordinate", field, "general"] => match *field {
+            "real" | "integer" | "double" => false,
+            "pattern" => true,
+            other => return Err(at(1, format!("unsupported Matrix Market field `{other}`"))),
+        },
+        _ => {
+            return Err(at(
+                1,
+                "expected `%%MatrixMarket matrix coordinate real general` (sparse features)".into(),
+            ))
+        }
+    };
+    let mut data = lines.filter(|(_, l)| !l.is_empty() && !l.starts_with('%'));
+    let (size_line, size) = data
+        .next()
+        .ok_or_else(|| format_error(path, "missing the `rows cols entries` line".into()))?;
+    let dims: Vec<usize> = size
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| {
+            at(
+                size_line,
+                format!("expected `rows cols entries`, found `{size}`"),
+            )
+        })?;
+    let &[rows, cols, entries] = dims.as_slice() else {
+        return Err(at(
+            size_line,
+            format!("expected `rows cols entries`, found `{size}`"),
+        ));
+    };
+    if rows == 0 || cols == 0 || rows > u32::MAX as usize || cols > u32::MAX as usize {
+        return Err(at(
+            size_line,
+            format!("a {rows} x {cols} feature matrix is not usable"),
+        ));
+    }
+    // Capacity bounded by the file's size, not by the (untrusted) entry count.
+    let mut triplets = Vec::with_capacity(entries.min(text.len() / 4));
+    for (line, fields) in data {
+        let f: Vec<&str> = fields.split_whitespace().collect();
+        let wanted = if pattern { 2 } else { 3 };
+        if f.len() != wanted {
+            return Err(at(
+                line,
+                format!("expected {wanted} fields, found {}", f.len()),
+            ));
+        }
+        let index = |field: &str, bound: usize, what: &str| -> Result<u32> {
+            match field.parse::<usize>() {
+                Ok(i) if (1..=bound).contains(&i) => Ok((i - 1) as u32),
+                _ => Err(at(line, format!("{what} `{field}` is not in 1..={bound}"))),
+            }
+        };
+        let (r, c) = (index(f[0], rows, "row")?, index(f[1], cols, "column")?);
+        let value = if pattern {
+            1.0
+        } else {
+            match f[2].parse::<f64>() {
+                Ok(v) if (v as f32).is_finite() => v as f32,
+                _ => return Err(at(line, format!("value `{}` is not a finite number", f[2]))),
+            }
+        };
+        triplets.push((r, c, value));
+    }
+    if triplets.len() != entries {
+        return Err(format_error(
+            path,
+            format!(
+                "the header promises {entries} entries, the file has {}",
+                triplets.len()
+            ),
+        ));
     }
     Csr::from_triplets(rows, cols, &triplets).map_err(|e| input_to_format(path, e))
 }
