@@ -10,6 +10,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::bench::Stats;
+use crate::cpu::CpuModel;
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::model::{GaeModel, ModelConfig, Objective};
@@ -55,6 +56,9 @@ pub struct EpochResult {
     pub feature_nnz: usize,
     /// Wall time per epoch, seconds (submit and wait).
     pub epoch: Stats,
+    /// Wall time per epoch of the same schedule on the CPU twins (single-threaded), when
+    /// measured.
+    pub cpu_epoch: Option<Stats>,
     /// GPU time per kernel from timestamps, largest first (empty without timestamps).
     pub kernels: Vec<KernelShare>,
     /// Sum of the kernels' GPU time, milliseconds.
@@ -66,13 +70,15 @@ pub struct EpochResult {
 }
 
 /// Builds a VGAE (default sizes) with `objective` on `case`, runs `warmup` epochs, then
-/// times `samples` epochs one by one and one more with timestamps.
+/// times `samples` epochs one by one and one more with timestamps; then times
+/// `cpu_samples` epochs of [`CpuModel`] from the same weights (0 skips the baseline).
 pub fn bench_epochs(
     gpu: &Gpu,
     case: &EpochCase<'_>,
     objective: Objective,
     warmup: usize,
     samples: usize,
+    cpu_samples: usize,
 ) -> Result<EpochResult> {
     if samples == 0 {
         return Err(Error::InvalidInput("at least one sample is needed".into()));
@@ -109,6 +115,17 @@ pub fn bench_epochs(
         })
         .collect();
     kernels.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    let device_bytes = gpu.pool_bytes();
+    let mut cpu_times = Vec::with_capacity(cpu_samples);
+    if cpu_samples > 0 {
+        let weights = model.weights()?;
+        let mut twin = CpuModel::new(&config, case.num_nodes, case.edges, case.features, &weights)?;
+        for _ in 0..cpu_samples {
+            let start = Instant::now();
+            twin.train_epoch()?;
+            cpu_times.push(start.elapsed().as_secs_f64());
+        }
+    }
     Ok(EpochResult {
         name: case.name.clone(),
         objective,
@@ -117,9 +134,10 @@ pub fn bench_epochs(
         adjacency_nnz: 2 * case.edges.len() + case.num_nodes,
         feature_nnz: case.features.map_or(case.num_nodes, Csr::nnz),
         epoch: Stats::from_samples(&times).expect("samples > 0"),
+        cpu_epoch: Stats::from_samples(&cpu_times),
         gpu_ms: kernels.iter().map(|k| k.ms).sum(),
         kernels,
-        device_bytes: gpu.pool_bytes(),
+        device_bytes,
         dispatches: model.dispatches_per_epoch(),
     })
 }
@@ -127,8 +145,8 @@ pub fn bench_epochs(
 /// A markdown table of `results`: epoch time, memory and the three largest kernels.
 pub fn table(results: &[EpochResult]) -> String {
     let mut out = String::from(
-        "| case | objective | N | E | epoch ms (min / median / max) | device MiB | top kernels (GPU ms per epoch) |\n\
-         |---|---|---|---|---|---|---|\n",
+        "| case | objective | N | E | epoch ms (min / median / max) | CPU twins ms (median) | GPU speed-up | device MiB | top kernels (GPU ms per epoch) |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         let top: Vec<String> = r
@@ -137,9 +155,16 @@ pub fn table(results: &[EpochResult]) -> String {
             .take(3)
             .map(|k| format!("{} {:.1}", k.kernel, k.ms))
             .collect();
+        let (cpu, ratio) = match r.cpu_epoch {
+            Some(c) => (
+                format!("{:.1}", 1e3 * c.median),
+                format!("{:.1}x", c.median / r.epoch.median),
+            ),
+            None => ("-".into(), "-".into()),
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {cpu} | {ratio} | {:.1} | {} |",
             r.name,
             r.objective,
             r.num_nodes,

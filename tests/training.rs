@@ -134,3 +134,50 @@ fn single_node_and_edge_cases_are_errors_not_panics() {
     assert!(GaeModel::new(&gpu, &sampled, 1, &[], None).is_err());
     assert!(train(&gpu, 1, &[], None, &TrainOptions::default(), |_| {}).is_err());
 }
+
+/// The GPU schedule against the same epochs composed from the CPU twins. Adam's eps is
+/// set to 1 so that an update is about lr·gradient: with the default 1e-8 the first step
+/// is lr·sign(gradient), and a gradient that is zero up to rounding could flip sign.
+#[test]
+fn gpu_epochs_match_the_cpu_twins_epochs() {
+    let Some(gpu) = gpu() else { return };
+    let mut spec = SyntheticSpec::default();
+    spec.nodes = 150;
+    spec.features = 40;
+    spec.features_per_node = 5;
+    let g = generate(&spec).unwrap();
+    for kind in [ModelKind::Vgae, ModelKind::Gae] {
+        for objective in [Objective::Dense, Objective::Sampled] {
+            let mut config = ModelConfig::default();
+            config.kind = kind;
+            config.objective = objective;
+            config.seed = 9;
+            config.adam.eps = 1.0;
+            let mut model =
+                GaeModel::new(&gpu, &config, g.num_nodes, &g.edges, Some(&g.features)).unwrap();
+            let start = model.weights().unwrap();
+            let mut twin = gpu_vgae::cpu::CpuModel::new(
+                &config,
+                g.num_nodes,
+                &g.edges,
+                Some(&g.features),
+                &start,
+            )
+            .unwrap();
+            for _ in 0..3 {
+                model.train_epoch().unwrap();
+                twin.train_epoch().unwrap();
+            }
+            let (gpu_w, cpu_w) = (model.weights().unwrap(), twin.weights().clone());
+            assert_ne!(gpu_w, start, "{kind} {objective}: weights did not move");
+            for (name, a, e) in [("W0", &gpu_w.w0, &cpu_w.w0), ("W1", &gpu_w.w1, &cpu_w.w1)] {
+                for (i, (&a, &e)) in a.iter().zip(e).enumerate() {
+                    assert!(
+                        (a - e).abs() <= 1e-6 + 1e-4 * e.abs(),
+                        "{kind} {objective} {name}[{i}]: GPU {a} vs CPU {e}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@
 
 mod adam;
 mod decoder;
+mod epoch;
 mod matmul;
 mod philox;
 mod reduce_sum;
@@ -14,6 +15,7 @@ mod spmm;
 
 pub use adam::adam;
 pub use decoder::{decoder_dense, decoder_pairs, edge_score, sigmoid, softplus};
+pub use epoch::CpuModel;
 pub use matmul::{matmul, matmul_tn};
 pub use philox::{philox4x32_10, standard_normal};
 pub use reduce_sum::reduce_sum;

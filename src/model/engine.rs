@@ -506,7 +506,7 @@ impl GaeModel {
 
 /// Sampled objective rows: `positives` and `negatives` (ordered pairs, PyG's convention
 /// of both directions of every train edge) weighted by 1/count each.
-fn sampled_rows(
+pub(crate) fn sampled_rows(
     num_nodes: usize,
     positives: &[(u32, u32)],
     negatives: &[(u32, u32)],

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use engine::sampled_rows;
 pub use engine::{GaeModel, LossParts, PairScorer};
 
 use crate::error::{Error, Result};
