@@ -8,7 +8,7 @@
 //! - [`model`]: VGAE/GAE on the GPU — forward, manual backward and Adam as recordings;
 //! - [`split`], [`metrics`], [`train`]: link-prediction split, AUC/AP, the training loop;
 //! - [`data`], [`synthetic`], [`output`]: loaders, the embedded graph, result files;
-//! - [`bench`], [`profile`]: the kernel benchmark harness (`benches/kernels.rs`) and the
+//! - [`bench`](mod@bench), [`profile`]: the kernel benchmark harness (`benches/kernels.rs`) and the
 //!   end-to-end epoch benchmark (`gpu-vgae bench`).
 //!
 //! ```no_run
