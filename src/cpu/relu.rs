@@ -5,7 +5,7 @@ pub fn relu(input: &[f32]) -> Vec<f32> {
     input.iter().map(|&x| x.max(0.0)).collect()
 }
 
-/// grad_out · 1[pre > 0] elementwise.
+/// `grad_out · 1[pre > 0]` elementwise.
 pub fn relu_backward(pre: &[f32], grad_out: &[f32]) -> Vec<f32> {
     pre.iter()
         .zip(grad_out)

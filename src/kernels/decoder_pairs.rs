@@ -152,8 +152,8 @@ pub struct GpuPairRows {
     pub num_nodes: usize,
 }
 
-/// dz[i] = grad_scale · (Σ_s dense.grad[s, i] + Σ_p coef_p z_j) and loss_rows[i] =
-/// Σ_s dense.loss[s, i] + Σ_p loss_p over the pairs of row `i`, reading the first
+/// `dz[i] = grad_scale · (Σ_s dense.grad[s, i] + Σ_p coef_p z_j)` and
+/// `loss_rows[i] = Σ_s dense.loss[s, i] + Σ_p loss_p` over the pairs of row `i`, reading the first
 /// `latent` columns of `z`. `dense` is `None` for the sampled objective.
 #[allow(clippy::too_many_arguments)]
 pub fn decoder_pairs(

@@ -38,7 +38,7 @@ pub fn flatten_pairs(pairs: &[(u32, u32)], num_nodes: usize) -> Result<Vec<u32>>
     Ok(flat)
 }
 
-/// scores[p] = sigmoid(z_a · z_b) over the first `latent` columns of `z`, where `pairs`
+/// `scores[p] = sigmoid(z_a · z_b)` over the first `latent` columns of `z`, where `pairs`
 /// holds 2 ids per pair (see [`flatten_pairs`]).
 pub fn edge_score(
     gpu: &Gpu,

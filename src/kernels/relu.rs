@@ -48,7 +48,7 @@ pub fn relu(gpu: &Gpu, input: &GpuArray<f32>, out: &GpuArray<f32>) -> Result<Dis
     )
 }
 
-/// grad_in = grad_out · 1[pre > 0], elementwise.
+/// `grad_in = grad_out · 1[pre > 0]`, elementwise.
 pub fn relu_backward(
     gpu: &Gpu,
     pre: &GpuArray<f32>,

@@ -69,7 +69,7 @@ fn check_ms(kernel: &str, ms: &GpuMatrix, latent_matrix: &GpuMatrix) -> Result<u
 }
 
 /// z (n × L) = μ + ε·exp(s) with ε keyed by (`seed`, the step's epoch, row, column);
-/// kl_rows[i] = Σ_k (1 + 2 s_ik − μ_ik² − exp(2 s_ik)). `ms` is n × 2L = [μ | s].
+/// `kl_rows[i] = Σ_k (1 + 2 s_ik − μ_ik² − exp(2 s_ik))`. `ms` is n × 2L = `[μ | s]`.
 pub fn reparam_kl(
     gpu: &Gpu,
     ms: &GpuMatrix,
