@@ -10,7 +10,7 @@
 //   2 storage r  grad:  array<f32>, len
 //   3 storage rw m:     array<f32>, len (first moment, zero at start)
 //   4 storage rw v:     array<f32>, len (second moment, zero at start)
-//   5 uniform    step   {epoch, adam_step, _, _}
+//   5 uniform    step  (shared/step.wgsl)  {epoch, adam_step, _, _}
 // Dispatch: one invocation per element, WG per workgroup, grid folded to 2-D.
 
 struct Params {
@@ -22,13 +22,6 @@ struct Params {
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
-}
-
-struct Step {
-    epoch: u32,
-    adam_step: u32,
-    _pad0: u32,
-    _pad1: u32,
 }
 
 override WG: u32 = 64u;

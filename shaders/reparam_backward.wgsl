@@ -10,7 +10,7 @@
 //   1 storage r  ms:    array<f32>, n × 2·latent
 //   2 storage r  dz:    array<f32>, n × latent
 //   3 storage rw d_ms:  array<f32>, n × 2·latent
-//   4 uniform    step   {epoch, adam_step, _, _}
+//   4 uniform    step  (shared/step.wgsl)  {epoch, adam_step, _, _}
 // Dispatch: one invocation per (node, latent column): n × latent invocations, WG per
 //   workgroup, grid folded to 2-D.
 
@@ -23,13 +23,6 @@ struct Params {
     _pad0: u32,
     _pad1: u32,
     _pad2: u32,
-}
-
-struct Step {
-    epoch: u32,
-    adam_step: u32,
-    _pad0: u32,
-    _pad1: u32,
 }
 
 override WG: u32 = 64u;

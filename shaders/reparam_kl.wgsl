@@ -10,7 +10,7 @@
 //   1 storage r  ms:      array<f32>, n × 2·latent
 //   2 storage rw z:       array<f32>, n × latent
 //   3 storage rw kl_rows: array<f32>, n
-//   4 uniform    step     {epoch, adam_step, _, _}
+//   4 uniform    step  (shared/step.wgsl)    {epoch, adam_step, _, _}
 // Dispatch: one invocation per node (row), WG per workgroup, grid folded to 2-D.
 
 struct Params {
@@ -18,13 +18,6 @@ struct Params {
     latent: u32,
     seed_lo: u32,
     seed_hi: u32,
-}
-
-struct Step {
-    epoch: u32,
-    adam_step: u32,
-    _pad0: u32,
-    _pad1: u32,
 }
 
 override WG: u32 = 64u;

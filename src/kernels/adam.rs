@@ -10,7 +10,10 @@ use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuArray, KernelDef, StepB
 /// The Adam kernel.
 pub static ADAM: KernelDef = KernelDef {
     name: "adam",
-    source: shader_source!("adam.wgsl"),
+    source: concat!(
+        shader_source!("shared/step.wgsl"),
+        shader_source!("adam.wgsl")
+    ),
     bindings: &[ReadWrite, ReadOnly, ReadWrite, ReadWrite, Uniform],
     workgroup_size: DEFAULT_WORKGROUP,
 };

@@ -12,6 +12,7 @@ pub static REPARAM_KL: KernelDef = KernelDef {
     name: "reparam_kl",
     source: concat!(
         shader_source!("shared/philox.wgsl"),
+        shader_source!("shared/step.wgsl"),
         shader_source!("reparam_kl.wgsl")
     ),
     bindings: &[ReadOnly, ReadWrite, ReadWrite, Uniform],
@@ -23,6 +24,7 @@ pub static REPARAM_BACKWARD: KernelDef = KernelDef {
     name: "reparam_backward",
     source: concat!(
         shader_source!("shared/philox.wgsl"),
+        shader_source!("shared/step.wgsl"),
         shader_source!("reparam_backward.wgsl")
     ),
     bindings: &[ReadOnly, ReadOnly, ReadWrite, Uniform],

@@ -1,0 +1,10 @@
+// Shared snippet (prepended to kernels that read the per-epoch uniform; not a kernel).
+// Mirrors `gpu_vgae::gpu::StepParams`: written once per epoch so recorded dispatches
+// serve every epoch.
+
+struct Step {
+    epoch: u32,
+    adam_step: u32,
+    _pad0: u32,
+    _pad1: u32,
+}
