@@ -117,6 +117,8 @@ fn matmul_matches_cpu_with_and_without_transpose() {
         (130, 17, 5),
         (3327, 32, 32),
         (5, 3, 7),
+        (70, 8, 36),
+        (9, 12, 132),
     ] {
         let a = random_vec(&mut r, m * k, 1.0);
         let b = random_vec(&mut r, k * n, 1.0);
