@@ -164,6 +164,8 @@ fn matmul_tn_matches_cpu_across_chunk_boundaries() {
         (257, 32, 32),
         (3327, 32, 32),
         (20_000, 4, 6),
+        (300, 8, 36),
+        (600, 260, 8),
     ] {
         let a = random_vec(&mut r, m * k, 1.0);
         let b = random_vec(&mut r, m * n, 1.0);
