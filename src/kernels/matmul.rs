@@ -43,7 +43,8 @@ fn blocking(gpu: &Gpu, col_groups: usize, transpose_b: bool) -> (usize, usize) {
     if col_groups <= wanted {
         return (rows, col_groups.max(1));
     }
-    // As few lanes as the cap allows, spread evenly (e.g. 9 groups at most 8 a lane: 2 lanes of 5).
+    // As few lanes as the cap allows, spread evenly (9 groups, at most 8 a lane: 2
+    // lanes of 5).
     (rows, col_groups.div_ceil(col_groups.div_ceil(wanted)))
 }
 
