@@ -12,15 +12,32 @@
 //      loss_rows[i] += Σ_s loss_partial[s, i].
 // Rows own their pairs (CSR by i), so no atomics: results are deterministic.
 //
+// Same operation order per row as the CPU twin: the dot product column by column, the
+// pairs in list order, then the splits in order.
+//
+// Pipeline constants, set by the host per call (kernels/decoder_pairs.rs):
+//   L        the latent size, 1..=64. The loops over the latent then have constant
+//            trip counts, so z_i, z_j and the accumulators live in registers rather
+//            than dynamically indexed private arrays, which CPU drivers such as
+//            llvmpipe turn into per-lane memory accesses (benches/RESULTS.md).
+//   ALIGNED  z_stride is a multiple of 4: rows of z are read as vec4s (16-byte loads;
+//            the columns from L up to the next multiple of 4 are read and ignored).
+//            Otherwise z is read element by element. A constant rather than a
+//            run-time test: llvmpipe runs both sides of a branch under masks.
+// Each z_j is loaded once per pair and used for both the dot product and the
+// gradient. Buffers are bound rounded up to 16 bytes, so vec4 reads of the last row
+// stay in range.
+//
 // Bindings (group 0):
-//   0 uniform    params       {n, latent, z_stride, splits, grad_scale, _, _, _}
-//   1 storage r  z:            array<f32>, row i at i·z_stride
+//   0 uniform    params       {n, latent (= L), z_stride, splits, grad_scale, _, _, _}
+//   1 storage r  z:            array<vec4<f32>>, row i at float i·z_stride
 //   2 storage r  pair_ptr:     array<u32>, n + 1
 //   3 storage r  pair_col:     array<u32>, pairs
-//   4 storage r  pair_weight:  array<f32>, 2 × pairs (w_pos, w_neg)
-//   5 storage r  grad_partial: array<f32>, splits × n × latent (unused when splits = 0)
+//   4 storage r  pair_weight:  array<vec2<f32>>, pairs (w_pos, w_neg)
+//   5 storage r  grad_partial: array<vec4<f32>>, splits × n × L floats (unused when
+//                              splits = 0)
 //   6 storage r  loss_partial: array<f32>, splits × n
-//   7 storage rw dz:           array<f32>, n × latent
+//   7 storage rw dz:           array<f32>, n × L
 //   8 storage rw loss_rows:    array<f32>, n
 // Dispatch: one invocation per node, WG per workgroup, grid folded to 2-D.
 
@@ -35,16 +52,20 @@ struct Params {
     _pad2: u32,
 }
 
-const MAX_LATENT: u32 = 64u;
-
 override WG: u32 = 64u;
+// The latent size this pipeline is built for, 1..=64 (MAX_LATENT on the host).
+override L: u32 = 16u;
+// Groups of four latent columns; the last one is partial when L is not a multiple of 4.
+override LQ: u32 = (L + 3u) / 4u;
+override ALIGNED: bool = true;
+const LQ_MAX: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
+@group(0) @binding(1) var<storage, read> z: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> pair_ptr: array<u32>;
 @group(0) @binding(3) var<storage, read> pair_col: array<u32>;
-@group(0) @binding(4) var<storage, read> pair_weight: array<f32>;
-@group(0) @binding(5) var<storage, read> grad_partial: array<f32>;
+@group(0) @binding(4) var<storage, read> pair_weight: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read> grad_partial: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> loss_partial: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dz: array<f32>;
 @group(0) @binding(8) var<storage, read_write> loss_rows: array<f32>;
@@ -58,6 +79,56 @@ fn sigmoid(x: f32) -> f32 {
     return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }
 
+fn z_at(e: u32) -> f32 {
+    return z[e >> 2u][e & 3u];
+}
+
+fn gp_at(e: u32) -> f32 {
+    return grad_partial[e >> 2u][e & 3u];
+}
+
+// Columns 4q..4q+3 of row `row` of z; columns ≥ L read as 0.
+fn z4(row: u32, q: u32) -> vec4<f32> {
+    let c = 4u * q;
+    if ALIGNED {
+        let v = z[row * (params.z_stride / 4u) + q];
+        if c + 4u <= L {
+            return v;
+        }
+        return vec4<f32>(
+            v.x,
+            select(0.0, v.y, c + 1u < L),
+            select(0.0, v.z, c + 2u < L),
+            0.0,
+        );
+    }
+    let base = row * params.z_stride + c;
+    if c + 4u <= L {
+        return vec4<f32>(z_at(base), z_at(base + 1u), z_at(base + 2u), z_at(base + 3u));
+    }
+    var v = vec4<f32>(z_at(base), 0.0, 0.0, 0.0);
+    if c + 1u < L { v.y = z_at(base + 1u); }
+    if c + 2u < L { v.z = z_at(base + 2u); }
+    return v;
+}
+
+// Columns 4q..4q+3 of row `row` of grad_partial (rows of L floats); columns ≥ L read
+// as 0.
+fn gp4(row: u32, q: u32) -> vec4<f32> {
+    let c = 4u * q;
+    if L % 4u == 0u {
+        return grad_partial[row * (L / 4u) + q];
+    }
+    let base = row * L + c;
+    if c + 4u <= L {
+        return vec4<f32>(gp_at(base), gp_at(base + 1u), gp_at(base + 2u), gp_at(base + 3u));
+    }
+    var v = vec4<f32>(gp_at(base), 0.0, 0.0, 0.0);
+    if c + 1u < L { v.y = gp_at(base + 1u); }
+    if c + 2u < L { v.z = gp_at(base + 2u); }
+    return v;
+}
+
 @compute @workgroup_size(WG)
 fn main(
     @builtin(local_invocation_index) lid: u32,
@@ -69,39 +140,50 @@ fn main(
     if i >= n {
         return;
     }
-    let l = params.latent;
-    let zs = params.z_stride;
-    var zi: array<f32, MAX_LATENT>;
-    var acc: array<f32, MAX_LATENT>;
-    for (var k = 0u; k < l; k++) {
-        zi[k] = z[i * zs + k];
-        acc[k] = 0.0;
+    var zi: array<vec4<f32>, LQ_MAX>;
+    var acc: array<vec4<f32>, LQ_MAX>;
+    for (var q = 0u; q < LQ; q++) {
+        zi[q] = z4(i, q);
+        acc[q] = vec4<f32>(0.0);
     }
     var loss = 0.0;
-    for (var p = pair_ptr[i]; p < pair_ptr[i + 1u]; p++) {
+    let p1 = pair_ptr[i + 1u];
+    for (var p = pair_ptr[i]; p < p1; p++) {
         let j = pair_col[p];
-        let w_pos = pair_weight[2u * p];
-        let w_neg = pair_weight[2u * p + 1u];
-        var dot = 0.0;
-        for (var k = 0u; k < l; k++) {
-            dot += zi[k] * z[j * zs + k];
+        let wt = pair_weight[p];
+        var zj: array<vec4<f32>, LQ_MAX>;
+        for (var q = 0u; q < LQ; q++) {
+            zj[q] = z4(j, q);
         }
-        loss += w_pos * softplus(-dot) + w_neg * softplus(dot);
+        // Summed column by column in order, as the CPU twin does.
+        var dot = 0.0;
+        for (var q = 0u; q < LQ; q++) {
+            dot += zi[q].x * zj[q].x;
+            dot += zi[q].y * zj[q].y;
+            dot += zi[q].z * zj[q].z;
+            dot += zi[q].w * zj[q].w;
+        }
+        loss += wt.x * softplus(-dot) + wt.y * softplus(dot);
         let sig = sigmoid(dot);
-        let coef = w_pos * (sig - 1.0) + w_neg * sig;
-        for (var k = 0u; k < l; k++) {
-            acc[k] += coef * z[j * zs + k];
+        let coef = wt.x * (sig - 1.0) + wt.y * sig;
+        for (var q = 0u; q < LQ; q++) {
+            acc[q] += coef * zj[q];
         }
     }
     for (var s = 0u; s < params.splits; s++) {
         let row = s * n + i;
-        for (var k = 0u; k < l; k++) {
-            acc[k] += grad_partial[row * l + k];
+        for (var q = 0u; q < LQ; q++) {
+            acc[q] += gp4(row, q);
         }
         loss += loss_partial[row];
     }
-    for (var k = 0u; k < l; k++) {
-        dz[i * l + k] = params.grad_scale * acc[k];
+    for (var q = 0u; q < LQ; q++) {
+        let c = 4u * q;
+        let v = params.grad_scale * acc[q];
+        dz[i * L + c] = v.x;
+        if c + 1u < L { dz[i * L + c + 1u] = v.y; }
+        if c + 2u < L { dz[i * L + c + 2u] = v.z; }
+        if c + 3u < L { dz[i * L + c + 3u] = v.w; }
     }
     loss_rows[i] = loss;
 }

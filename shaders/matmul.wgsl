@@ -3,14 +3,40 @@
 //   op(B)[kk, j] = b[kk · stride_k + j · stride_n], so one kernel serves
 //   B (k × n, stride_k = n, stride_n = 1) for Y = H1·W, and
 //   Bᵀ with B stored n × k (stride_k = 1, stride_n = k) for dH1 = dY·Wᵀ.
+// Every output element is summed over kk in order, as the CPU twin does.
+//
+// A and B are read as vec4s; the host binds every buffer rounded up to 16 bytes, so
+// the last vec4 is always addressable.
+//
+// Pipeline constants, set by the host per call (kernels/matmul.rs):
+//   ALIGNED    k and n are multiples of 4 (every shape the model uses): rows of A and
+//              of B (either layout) are vec4-aligned and read with 16-byte loads.
+//              Otherwise A and B are read element by element. A constant rather than
+//              a run-time test, because CPU drivers such as llvmpipe run both sides of
+//              a branch under masks.
+//   TRANSPOSE  B is stored n × k (stride_k = 1, stride_n = k); selects the aligned
+//              path's load pattern.
+//   CPL        output column groups (of 4) per invocation, 1..=8, and
+//   R          rows per invocation, 1..=4 (register blocking: R × CPL vec4
+//              accumulators). Every vec4 of A loaded serves CPL groups, every vec4 of
+//              B serves R rows. 1 and 1 on GPUs (most parallelism); on CPU adapters,
+//              where every storage load is a costly per-lane sequence, R = 4, CPL = 4
+//              for A·B and R = 2, CPL = 8 for A·Bᵀ (llvmpipe, benches/RESULTS.md).
 //
 // Bindings (group 0):
-//   0 uniform    params {m, n, k, col_groups = ceil(n / 4), stride_k, stride_n, _, _}
-//   1 storage r  a:   array<f32>, m × k
-//   2 storage r  b:   array<f32>
+//   0 uniform    params {m, n, k, col_groups = ceil(n / 4), stride_k, stride_n,
+//                        lanes = ceil(col_groups / CPL), row_blocks = ceil(m / (WG·R))}
+//   1 storage r  a:   array<vec4<f32>>, m × k floats
+//   2 storage r  b:   array<vec4<f32>>, k × n floats
 //   3 storage rw out: array<f32>, m × n
-// Dispatch: one invocation per (row, group of 4 output columns): m × col_groups
-//   invocations, WG per workgroup, grid folded to 2-D.
+// Dispatch: lanes × row_blocks workgroups of WG invocations, grid folded to 2-D
+//   (linear workgroup id w = wid.x + wid.y · nwg.x). Workgroup w serves the CPL column
+//   groups from (w % lanes) · CPL and the WG·R rows from (w / lanes) · WG · R;
+//   invocation lid owns rows first + r·WG, r < R, where first = that start + lid
+//   (adjacent invocations own adjacent rows). The column groups, and with them every
+//   load of B, are the same for the whole workgroup: one broadcast load rather than one
+//   per invocation. Invocations past the last row compute on row m − 1 and store
+//   nothing, keeping control flow uniform.
 
 struct Params {
     m: u32,
@@ -19,16 +45,31 @@ struct Params {
     col_groups: u32,
     stride_k: u32,
     stride_n: u32,
-    _pad0: u32,
-    _pad1: u32,
+    lanes: u32,
+    row_blocks: u32,
 }
 
 override WG: u32 = 64u;
+override ALIGNED: bool = true;
+override TRANSPOSE: bool = false;
+override CPL: u32 = 1u;
+const CPL_MAX: u32 = 8u;
+override R: u32 = 1u;
+const RMAX: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+// Element e of A / B in row-major float order.
+fn a_at(e: u32) -> f32 {
+    return a[e >> 2u][e & 3u];
+}
+
+fn b_at(e: u32) -> f32 {
+    return b[e >> 2u][e & 3u];
+}
 
 @compute @workgroup_size(WG)
 fn main(
@@ -36,29 +77,118 @@ fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let t = (wid.x + wid.y * nwg.x) * WG + lid;
-    if t >= params.m * params.col_groups {
-        return;
+    let w = wid.x + wid.y * nwg.x;
+    if w >= params.lanes * params.row_blocks {
+        return; // uniform: the whole workgroup is past the grid
     }
-    let row = t / params.col_groups;
-    let c0 = (t % params.col_groups) * 4u;
-    let width = min(4u, params.n - c0);
-    let sk = params.stride_k;
-    let sn = params.stride_n;
-    var acc = vec4<f32>(0.0);
-    for (var kk = 0u; kk < params.k; kk++) {
-        let av = a[row * params.k + kk];
-        let base = kk * sk + c0 * sn;
-        var bv = vec4<f32>(0.0);
-        bv.x = b[base];
-        if width > 1u { bv.y = b[base + sn]; }
-        if width > 2u { bv.z = b[base + 2u * sn]; }
-        if width > 3u { bv.w = b[base + 3u * sn]; }
-        acc += av * bv;
+    let m = params.m;
+    let n = params.n;
+    let k = params.k;
+    let groups = params.col_groups;
+    let g0 = (w % params.lanes) * CPL;
+    let first = (w / params.lanes) * WG * R + lid;
+    var acc: array<array<vec4<f32>, CPL_MAX>, RMAX>;
+    var rows: array<u32, RMAX>;
+    for (var r = 0u; r < R; r++) {
+        rows[r] = min(first + r * WG, m - 1u);
+        for (var g = 0u; g < CPL; g++) {
+            acc[r][g] = vec4<f32>(0.0);
+        }
     }
-    let dst = row * params.n + c0;
-    out[dst] = acc.x;
-    if width > 1u { out[dst + 1u] = acc.y; }
-    if width > 2u { out[dst + 2u] = acc.z; }
-    if width > 3u { out[dst + 3u] = acc.w; }
+    // Groups past the last one (when CPL does not divide col_groups) recompute the last
+    // group and are not stored.
+    if ALIGNED {
+        let kq = k / 4u;
+        for (var q = 0u; q < kq; q++) {
+            var av: array<vec4<f32>, RMAX>;
+            for (var r = 0u; r < R; r++) {
+                av[r] = a[rows[r] * kq + q];
+            }
+            if TRANSPOSE {
+                // op(B)[4q..4q+3, j] is the vec4 at row j of B.
+                for (var g = 0u; g < CPL; g++) {
+                    let j = min(g0 + g, groups - 1u) * 4u;
+                    let b0 = b[j * kq + q];
+                    let b1 = b[(j + 1u) * kq + q];
+                    let b2 = b[(j + 2u) * kq + q];
+                    let b3 = b[(j + 3u) * kq + q];
+                    for (var r = 0u; r < R; r++) {
+                        let x = av[r];
+                        var s = acc[r][g];
+                        s.x += x.x * b0.x;
+                        s.y += x.x * b1.x;
+                        s.z += x.x * b2.x;
+                        s.w += x.x * b3.x;
+                        s.x += x.y * b0.y;
+                        s.y += x.y * b1.y;
+                        s.z += x.y * b2.y;
+                        s.w += x.y * b3.y;
+                        s.x += x.z * b0.z;
+                        s.y += x.z * b1.z;
+                        s.z += x.z * b2.z;
+                        s.w += x.z * b3.z;
+                        s.x += x.w * b0.w;
+                        s.y += x.w * b1.w;
+                        s.z += x.w * b2.w;
+                        s.w += x.w * b3.w;
+                        acc[r][g] = s;
+                    }
+                }
+            } else {
+                let r0 = 4u * q * groups;
+                for (var g = 0u; g < CPL; g++) {
+                    let c = min(g0 + g, groups - 1u);
+                    let b0 = b[r0 + c];
+                    let b1 = b[r0 + groups + c];
+                    let b2 = b[r0 + 2u * groups + c];
+                    let b3 = b[r0 + 3u * groups + c];
+                    for (var r = 0u; r < R; r++) {
+                        let x = av[r];
+                        var s = acc[r][g];
+                        s += x.x * b0;
+                        s += x.y * b1;
+                        s += x.z * b2;
+                        s += x.w * b3;
+                        acc[r][g] = s;
+                    }
+                }
+            }
+        }
+    } else {
+        let sk = params.stride_k;
+        let sn = params.stride_n;
+        for (var kk = 0u; kk < k; kk++) {
+            var av: array<f32, RMAX>;
+            for (var r = 0u; r < R; r++) {
+                av[r] = a_at(rows[r] * k + kk);
+            }
+            for (var g = 0u; g < CPL; g++) {
+                let c0 = min(g0 + g, groups - 1u) * 4u;
+                let base = kk * sk + c0 * sn;
+                var bv = vec4<f32>(b_at(base), 0.0, 0.0, 0.0);
+                if c0 + 1u < n { bv.y = b_at(base + sn); }
+                if c0 + 2u < n { bv.z = b_at(base + 2u * sn); }
+                if c0 + 3u < n { bv.w = b_at(base + 3u * sn); }
+                for (var r = 0u; r < R; r++) {
+                    acc[r][g] += av[r] * bv;
+                }
+            }
+        }
+    }
+    for (var r = 0u; r < R; r++) {
+        let row = first + r * WG;
+        if row < m {
+            for (var g = 0u; g < CPL; g++) {
+                let group = g0 + g;
+                if group < groups {
+                    let c0 = group * 4u;
+                    let dst = row * n + c0;
+                    out[dst] = acc[r][g].x;
+                    if c0 + 1u < n { out[dst + 1u] = acc[r][g].y; }
+                    if c0 + 2u < n { out[dst + 2u] = acc[r][g].z; }
+                    if c0 + 3u < n { out[dst + 3u] = acc[r][g].w; }
+                }
+            }
+        }
+    }
 }

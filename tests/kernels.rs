@@ -117,6 +117,8 @@ fn matmul_matches_cpu_with_and_without_transpose() {
         (130, 17, 5),
         (3327, 32, 32),
         (5, 3, 7),
+        (70, 8, 36),
+        (9, 12, 132),
     ] {
         let a = random_vec(&mut r, m * k, 1.0);
         let b = random_vec(&mut r, k * n, 1.0);
@@ -162,6 +164,8 @@ fn matmul_tn_matches_cpu_across_chunk_boundaries() {
         (257, 32, 32),
         (3327, 32, 32),
         (20_000, 4, 6),
+        (300, 8, 36),
+        (600, 260, 8),
     ] {
         let a = random_vec(&mut r, m * k, 1.0);
         let b = random_vec(&mut r, m * n, 1.0);
@@ -455,7 +459,14 @@ fn decoder_dense_at_citeseer_size_agrees_with_an_f64_reference() {
 fn decoder_pairs_matches_cpu_with_and_without_dense_partials() {
     let Some(gpu) = gpu() else { return };
     let mut r = rng(11);
-    for (n, stride, latent) in [(1, 1, 1), (5, 3, 3), (67, 17, 17), (130, 16, 16)] {
+    for (n, stride, latent) in [
+        (1, 1, 1),
+        (5, 3, 3),
+        (67, 17, 17),
+        (130, 16, 16),
+        (40, 20, 6),
+        (70, 64, 64),
+    ] {
         let z = random_vec(&mut r, n * stride, 0.7);
         // Random pairs with isolated nodes (every 4th node has none) and self pairs.
         let mut pairs = Vec::new();

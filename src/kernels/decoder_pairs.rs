@@ -210,7 +210,13 @@ pub fn decoder_pairs(
         "decoder_pairs elements",
         n * z.cols().max(latent * splits.max(1)),
     )?;
-    let pipeline = gpu.pipeline(&DECODER_PAIRS)?;
+    // One pipeline per latent size (loops over the latent with constant trip counts) and
+    // per alignment of z's rows (see the shader's header).
+    let aligned = if z.cols().is_multiple_of(4) { 1.0 } else { 0.0 };
+    let pipeline = gpu.pipeline_with(
+        &DECODER_PAIRS,
+        &[("L", latent as f64), ("ALIGNED", aligned)],
+    )?;
     let grid = gpu.grid(n as u64, pipeline.workgroup_size)?;
     gpu.dispatch(
         &pipeline,
