@@ -80,18 +80,7 @@ impl EdgeSet {
     }
 
     fn check_pair(&self, i: u32, j: u32) -> Result<()> {
-        let n = self.num_nodes;
-        if i as usize >= n || j as usize >= n {
-            return Err(Error::InvalidInput(format!(
-                "edge ({i}, {j}) has a node id >= the number of nodes {n}"
-            )));
-        }
-        if i == j {
-            return Err(Error::InvalidInput(format!(
-                "self loop ({i}, {i}) in the edge list"
-            )));
-        }
-        Ok(())
+        check_edge(self.num_nodes, i, j)
     }
 
     /// The key of a pair whose ids are both `< num_nodes`.
@@ -148,6 +137,21 @@ impl Hasher for PairKeyHasher {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
+}
+
+/// Fails unless `(i, j)` joins two distinct nodes below `num_nodes`.
+pub(crate) fn check_edge(num_nodes: usize, i: u32, j: u32) -> Result<()> {
+    if i as usize >= num_nodes || j as usize >= num_nodes {
+        return Err(Error::InvalidInput(format!(
+            "edge ({i}, {j}) is out of range for {num_nodes} nodes"
+        )));
+    }
+    if i == j {
+        return Err(Error::InvalidInput(format!(
+            "edge ({i}, {i}) is a self loop; edges must join distinct nodes"
+        )));
+    }
+    Ok(())
 }
 
 /// Splits undirected `edges` for link prediction exactly as tkipf/gae's `mask_test_edges`:

@@ -7,6 +7,7 @@ use rand::Rng;
 use crate::error::{Error, Result};
 use crate::kernels::decoder_pairs::{PairRows, WeightedPair};
 use crate::sparse::Csr;
+use crate::split::check_edge;
 
 /// Â = D^-1/2 (A + I) D^-1/2 over the undirected `edges` (each listed once, either
 /// orientation), D the degree matrix of A + I. Isolated nodes get Â_ii = 1.
@@ -28,20 +29,6 @@ pub fn normalized_adjacency(num_nodes: usize, edges: &[(u32, u32)]) -> Result<Cs
         triplets.push((j, i, w));
     }
     Csr::from_triplets(num_nodes, num_nodes, &triplets)
-}
-
-fn check_edge(num_nodes: usize, i: u32, j: u32) -> Result<()> {
-    if i as usize >= num_nodes || j as usize >= num_nodes {
-        return Err(Error::InvalidInput(format!(
-            "edge ({i}, {j}) is out of range for {num_nodes} nodes"
-        )));
-    }
-    if i == j {
-        return Err(Error::InvalidInput(format!(
-            "edge ({i}, {i}) is a self loop; training edges must join distinct nodes"
-        )));
-    }
-    Ok(())
 }
 
 /// The dense objective's constants (DESIGN.md §2a) for N nodes and E directed train
