@@ -1,8 +1,9 @@
 //! Train a VGAE, save its weights, load them into a fresh model and use the embeddings.
 //!
 //!     cargo run --release --example link_prediction               # embedded synthetic graph
-//!     cargo run --release --example link_prediction -- DIR cora   # Planetoid files in DIR
+//!     cargo run --release --example link_prediction -- datasets/planetoid cora
 
+use gpu_vgae::data::{Graph, GraphView};
 use gpu_vgae::gpu::Gpu;
 use gpu_vgae::model::{GaeModel, Weights};
 use gpu_vgae::synthetic::{generate, SyntheticSpec};
@@ -10,14 +11,11 @@ use gpu_vgae::train::{train, TrainOptions};
 
 fn main() -> Result<(), gpu_vgae::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (num_nodes, edges, features) = match args.as_slice() {
-        [dir, name] => {
-            let g = gpu_vgae::data::load_planetoid(dir.as_ref(), name)?;
-            (g.num_nodes, g.edges, g.features)
-        }
+    let graph = match args.as_slice() {
+        [dir, name] => gpu_vgae::data::load_planetoid(dir.as_ref(), name)?,
         _ => {
             let g = generate(&SyntheticSpec::default())?;
-            (g.num_nodes, g.edges, Some(g.features))
+            Graph::from_edges(g.num_nodes, &g.edges, Some(g.features))?
         }
     };
 
@@ -25,7 +23,7 @@ fn main() -> Result<(), gpu_vgae::Error> {
     println!("adapter: {}", gpu.report().name);
     let mut options = TrainOptions::default();
     options.epochs = 100;
-    let trained = train(&gpu, num_nodes, &edges, features.as_ref(), &options, |e| {
+    let trained = train(&gpu, graph.view(), &options, |e| {
         if let Some(val) = e.val {
             println!("epoch {:>3}: val AUC {:.3}", e.epoch, val.auc);
         }
@@ -35,14 +33,12 @@ fn main() -> Result<(), gpu_vgae::Error> {
     // Save the weights as JSON and load them into a new model on the same graph.
     let json = serde_json::to_string(&trained.model.weights()?).expect("weights serialize");
     let weights: Weights = serde_json::from_str(&json).expect("weights deserialize");
-    let model = GaeModel::with_weights(
-        &gpu,
-        &options.model,
-        num_nodes,
+    let train_graph = GraphView::new(
+        graph.num_nodes,
         &trained.split.train,
-        features.as_ref(),
-        &weights,
+        graph.features.as_ref(),
     )?;
+    let model = GaeModel::with_weights(&gpu, &options.model, train_graph, &weights)?;
     let mu = model.embeddings()?;
     let latent = options.model.latent;
     println!("embedding of node 0: {:?}", &mu[..latent]);

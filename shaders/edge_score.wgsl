@@ -13,7 +13,7 @@ struct Params {
     pairs: u32,
     latent: u32,
     z_stride: u32,
-    _pad: u32,
+    _pad0: u32,
 }
 
 override WG: u32 = 64u;

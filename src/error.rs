@@ -50,6 +50,35 @@ pub enum Error {
     },
     /// Mapping a staging buffer for readback failed.
     Readback(String),
+    /// A setting is out of its range (a learning rate of 0, a latent width of 65, …);
+    /// raised before any device is opened.
+    InvalidConfig {
+        /// The setting, as the library names it (e.g. `latent`).
+        setting: &'static str,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// A run would need more memory than the machine or the device offers; raised
+    /// before anything that size is allocated.
+    InsufficientMemory {
+        /// What needs the memory, with the sizes behind it.
+        what: String,
+        /// Bytes it needs.
+        needed: u64,
+        /// Bytes available (host memory or the device's limit).
+        available: u64,
+        /// Where the limit comes from (e.g. "available host memory").
+        limit: &'static str,
+    },
+    /// The loss became NaN or infinite during training.
+    Diverged {
+        /// The 1-based epoch whose loss was not finite.
+        epoch: u32,
+        /// Reconstruction term at that epoch.
+        reconstruction: f64,
+        /// −KL term at that epoch.
+        kl: f64,
+    },
     /// Arguments that do not fit together (shapes, lengths, ranges, NaN input).
     InvalidInput(String),
     /// Reading or writing a file failed.
@@ -98,6 +127,30 @@ impl fmt::Display for Error {
                  binding ({limit} bytes)"
             ),
             Error::Readback(msg) => write!(f, "reading results back from the GPU failed: {msg}"),
+            Error::InvalidConfig { setting, message } => {
+                write!(f, "invalid setting `{setting}`: {message}")
+            }
+            Error::InsufficientMemory {
+                what,
+                needed,
+                available,
+                limit,
+            } => write!(
+                f,
+                "{what} needs {}, more than the {} of {limit}",
+                format_bytes(*needed),
+                format_bytes(*available)
+            ),
+            Error::Diverged {
+                epoch,
+                reconstruction,
+                kl,
+            } => write!(
+                f,
+                "training diverged at epoch {epoch}: the loss is not finite (reconstruction \
+                 {reconstruction}, KL {kl}); lower the learning rate, or scale the features \
+                 (--normalize-features row or standard)"
+            ),
             Error::InvalidInput(msg) => write!(f, "invalid input: {msg}"),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Format {
@@ -111,6 +164,22 @@ impl fmt::Display for Error {
                 message,
             } => write!(f, "{}: {message}", path.display()),
         }
+    }
+}
+
+/// Bytes in the largest binary unit that keeps the number at least 1, e.g. `1.5 GiB`.
+pub fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }
 

@@ -2,36 +2,32 @@
 //! GPU through wgpu, with hand-written WGSL compute kernels and a manual backward pass.
 //!
 //! Layers, bottom up:
-//! - [`gpu`]: device selection, buffers, the pipeline cache, recordings and readback;
-//! - [`kernels`]: one Rust wrapper per `shaders/*.wgsl`, each with a CPU twin in [`cpu`];
+//! - [`gpu`]: device selection, the adapter profile, buffers, kernel definitions, the
+//!   pipeline cache, recordings and readback;
+//! - [`kernels`]: the kernel registry — one Rust wrapper per `shaders/*.wgsl`, each with a
+//!   CPU twin of the same name in [`cpu`];
 //! - [`sparse`]: host CSR matrices shared by loaders and kernels;
-//! - [`model`]: VGAE/GAE on the GPU — forward, manual backward and Adam as recordings;
+//! - [`model`]: VGAE/GAE — the epoch's [`schedule`](model::schedule) written once as data,
+//!   run by the GPU engine ([`model::GaeModel`]) and the CPU reference
+//!   ([`model::CpuModel`]);
 //! - [`split`], [`metrics`], [`train`]: link-prediction split, AUC/AP, the training loop;
-//! - [`data`], [`synthetic`], [`output`]: loaders, the embedded graph, result files;
-//! - [`bench`](mod@bench), [`profile`]: the kernel benchmark harness (`benches/kernels.rs`) and the
-//!   end-to-end epoch benchmark (`gpu-vgae bench`).
+//! - [`data`], [`synthetic`], [`output`], [`resources`]: loaders, the embedded graph,
+//!   result files, memory checks;
+//! - [`profile`]: the end-to-end epoch benchmark (`gpu-vgae bench`).
 //!
 //! ```no_run
 //! use gpu_vgae::gpu::Gpu;
 //! use gpu_vgae::train::{train, TrainOptions};
 //!
 //! let gpu = Gpu::from_env()?;
-//! let graph = gpu_vgae::data::load_planetoid("datasets".as_ref(), "cora")?;
-//! let trained = train(
-//!     &gpu,
-//!     graph.num_nodes,
-//!     &graph.edges,
-//!     graph.features.as_ref(),
-//!     &TrainOptions::default(),
-//!     |_| {},
-//! )?;
+//! let graph = gpu_vgae::data::load_planetoid("datasets/planetoid".as_ref(), "cora")?;
+//! let trained = train(&gpu, graph.view(), &TrainOptions::default(), |_| {})?;
 //! println!("test AUC {:?}", trained.report.test);
 //! # Ok::<(), gpu_vgae::Error>(())
 //! ```
 
 #![warn(missing_docs)]
 
-pub mod bench;
 pub mod cpu;
 pub mod data;
 pub mod error;
@@ -41,6 +37,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod profile;
+pub mod resources;
 pub mod sparse;
 pub mod split;
 pub mod synthetic;

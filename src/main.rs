@@ -6,16 +6,17 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use serde::Serialize;
 
 use gpu_vgae::data::{data_dir, load_edge_list, load_planetoid, EdgeListOptions, Graph};
 use gpu_vgae::gpu::{Gpu, GpuOptions};
 use gpu_vgae::model::{ModelKind, Objective};
-use gpu_vgae::output::{npy_f32_bytes, prepare_dir, write_atomic, write_json};
+use gpu_vgae::output::{npy_f32_bytes, prepare_dir, to_json, write_atomic, write_json};
+use gpu_vgae::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
 use gpu_vgae::synthetic::{generate, SyntheticSpec};
 use gpu_vgae::train::{train, EpochReport, TrainOptions, TrainReport};
-use gpu_vgae::{Error, Result};
+use gpu_vgae::Result;
 
 #[derive(Parser)]
 #[command(
@@ -60,25 +61,13 @@ struct BenchArgs {
     device: DeviceArgs,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ModelArg {
-    Vgae,
-    Gae,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ObjectiveArg {
-    Dense,
-    Sampled,
-}
-
 #[derive(clap::Args)]
 struct DeviceArgs {
     /// Use the adapter whose name contains this text (default: $GPU_VGAE_ADAPTER, else
     /// the most capable one).
     #[arg(long)]
     adapter: Option<String>,
-    /// Backend: vulkan, metal, dx12 or gl (default: $GPU_VGAE_BACKEND, else any).
+    /// Backend: vulkan, metal or dx12 (default: $GPU_VGAE_BACKEND, else any).
     #[arg(long)]
     backend: Option<String>,
 }
@@ -107,10 +96,10 @@ struct RunArgs {
     synthetic_nodes: usize,
     /// Model.
     #[arg(long, value_enum, default_value = "vgae")]
-    model: ModelArg,
+    model: ModelKind,
     /// Objective: dense (the paper's, all N² pairs) or sampled (negative sampling).
     #[arg(long, value_enum, default_value = "dense")]
-    objective: ObjectiveArg,
+    objective: Objective,
     /// Training epochs.
     #[arg(long, default_value_t = 200)]
     epochs: u32,
@@ -205,8 +194,6 @@ fn info(args: &InfoArgs) -> Result<()> {
 }
 
 fn bench(args: &BenchArgs) -> Result<()> {
-    use gpu_vgae::profile::{bench_epochs, plot_svg, table, EpochCase, EpochResult};
-
     if let Some(out) = &args.out {
         prepare_dir(out)?;
     }
@@ -226,124 +213,34 @@ fn bench(args: &BenchArgs) -> Result<()> {
             " (unavailable on this device)"
         }
     );
-    let wanted = |name: &str| args.filter.as_deref().is_none_or(|f| name.contains(f));
-    let mut results: Vec<EpochResult> = Vec::new();
-    // Times one case (if the filter wants it), prints its row, keeps it, and returns
-    // its median epoch time in ms.
-    let run_case = |results: &mut Vec<EpochResult>,
-                    case: &EpochCase<'_>,
-                    objective: Objective,
-                    samples: usize|
-     -> Result<Option<f64>> {
-        if !wanted(&case.name) {
-            return Ok(None);
-        }
-        // The CPU baseline runs where a single-threaded epoch takes seconds, not minutes:
-        // the dense decoder is O(N²·L).
-        let n = case.num_nodes;
-        let cpu_samples = match objective {
-            Objective::Dense if n > 5000 => 0,
-            Objective::Dense => 1,
-            Objective::Sampled if n > 20_000 => 0,
-            Objective::Sampled => 3,
-        };
-        eprintln!("timing {} ({objective})...", case.name);
-        let result = bench_epochs(&gpu, case, objective, 2, samples, cpu_samples)?;
-        println!(
+    let mut plan = EpochPlan::new(data_dir(args.data_dir.as_deref()));
+    plan.quick = args.quick;
+    plan.samples = args.samples;
+    plan.filter.clone_from(&args.filter);
+    let results = run_plan(&gpu, &plan, |event| match event {
+        PlanEvent::Starting(name, objective) => eprintln!("timing {name} ({objective})..."),
+        PlanEvent::Finished(result) => println!(
             "{}",
-            table(std::slice::from_ref(&result))
+            table(std::slice::from_ref(result))
                 .lines()
                 .nth(2)
                 .unwrap_or_default()
-        );
-        let median_ms = 1e3 * result.epoch.median;
-        results.push(result);
-        Ok(Some(median_ms))
-    };
-    let samples = if args.quick {
-        args.samples.min(3)
-    } else {
-        args.samples
-    };
-
-    let dir = data_dir(args.data_dir.as_deref());
-    for name in ["citeseer", "cora", "pubmed"] {
-        if !wanted(name) {
-            continue;
-        }
-        match load_planetoid(&dir, name) {
-            Ok(graph) => {
-                let case = EpochCase {
-                    name: name.to_string(),
-                    num_nodes: graph.num_nodes,
-                    edges: &graph.edges,
-                    features: graph.features.as_ref(),
-                };
-                run_case(&mut results, &case, Objective::Sampled, samples)?;
-                // Pubmed's dense epoch is ~25 GFLOP: few samples on slow adapters.
-                let dense_samples = if name == "pubmed" {
-                    samples.min(2)
-                } else {
-                    samples
-                };
-                run_case(&mut results, &case, Objective::Dense, dense_samples)?;
-            }
-            Err(e) => eprintln!("skipping {name}: {e}"),
-        }
-    }
-
-    let sizes: &[usize] = if args.quick {
-        &[1000, 3000, 10_000, 30_000]
-    } else {
-        &[1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000]
-    };
-    let dense_limit = if args.quick { 3000 } else { 20_000 };
-    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
-    for degree in [4.0, 20.0] {
-        let mut sampled_points = Vec::new();
-        let mut dense_points = Vec::new();
-        for &n in sizes {
-            let mut spec = SyntheticSpec::default();
-            spec.nodes = n;
-            spec.mean_degree = degree;
-            let g = generate(&spec)?;
-            let case = EpochCase {
-                name: format!("synthetic N={n} deg={degree}"),
-                num_nodes: n,
-                edges: &g.edges,
-                features: Some(&g.features),
-            };
-            if let Some(ms) = run_case(&mut results, &case, Objective::Sampled, samples)? {
-                sampled_points.push((n as f64, ms));
-            }
-            if n <= dense_limit {
-                if let Some(ms) = run_case(&mut results, &case, Objective::Dense, samples.min(3))? {
-                    dense_points.push((n as f64, ms));
-                }
-            }
-        }
-        series.push((format!("sampled, mean degree {degree}"), sampled_points));
-        series.push((format!("dense, mean degree {degree}"), dense_points));
-    }
-
-    let markdown = table(&results);
+        ),
+        PlanEvent::Skipped(name, error) => eprintln!("skipping {name}: {error}"),
+    })?;
+    let markdown = table(&results.results);
     println!("\n{markdown}");
     if let Some(out) = &args.out {
-        write_json(&out.join("results.json"), &results)?;
+        write_json(&out.join("results.json"), &results.results)?;
         write_atomic(&out.join("table.md"), markdown.as_bytes())?;
         let title = format!("VGAE epoch time vs N on {}", report.name);
         write_atomic(
             &out.join("epoch_scaling.svg"),
-            plot_svg(&title, &series).as_bytes(),
+            plot_svg(&title, &results.series).as_bytes(),
         )?;
         println!("wrote {}", out.display());
     }
     Ok(())
-}
-
-fn to_json<T: Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string_pretty(value)
-        .map_err(|e| Error::InvalidInput(format!("cannot format JSON: {e}")))
 }
 
 fn load_graph(args: &RunArgs) -> Result<Graph> {
@@ -373,31 +270,26 @@ fn load_graph(args: &RunArgs) -> Result<Graph> {
 }
 
 fn run(args: &RunArgs) -> Result<()> {
-    if let Some(out) = &args.out {
-        prepare_dir(out)?;
-    }
-    let graph = load_graph(args)?;
-    let features = if args.featureless {
-        None
-    } else {
-        graph.features.as_ref()
-    };
     let mut options = TrainOptions::default();
-    options.model.kind = match args.model {
-        ModelArg::Vgae => ModelKind::Vgae,
-        ModelArg::Gae => ModelKind::Gae,
-    };
-    options.model.objective = match args.objective {
-        ObjectiveArg::Dense => Objective::Dense,
-        ObjectiveArg::Sampled => Objective::Sampled,
-    };
+    options.model.kind = args.model;
+    options.model.objective = args.objective;
     options.model.hidden = args.hidden;
     options.model.latent = args.latent;
     options.model.adam.lr = args.lr;
     options.model.seed = args.seed;
     options.epochs = args.epochs;
     options.eval_every = args.eval_every;
-
+    options.validate()?;
+    if let Some(out) = &args.out {
+        prepare_dir(out)?;
+    }
+    let graph = load_graph(args)?;
+    let view = if args.featureless {
+        graph.view().without_features()
+    } else {
+        graph.view()
+    };
+    let features = view.features();
     let gpu = open_gpu(&args.device)?;
     let talk = !args.quiet && !args.json;
     if talk {
@@ -423,14 +315,7 @@ fn run(args: &RunArgs) -> Result<()> {
         );
     }
     let mut bar = Progress::new(talk);
-    let trained = train(
-        &gpu,
-        graph.num_nodes,
-        &graph.edges,
-        features,
-        &options,
-        |epoch| bar.update(epoch),
-    )?;
+    let trained = train(&gpu, view, &options, |epoch| bar.update(epoch))?;
     bar.finish();
     let report = &trained.report;
     if let Some(out) = &args.out {

@@ -67,9 +67,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Serializes `value` as pretty JSON and writes it atomically.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::InvalidInput(format!("cannot serialize {}: {e}", path.display())))?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
     write_atomic(path, format!("{text}\n").as_bytes())
+}
+
+/// `value` as pretty-printed JSON (for standard output).
+pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::Io {
+        path: "<standard output>".into(),
+        source: e.into(),
+    })
 }
 
 /// Creates `dir` (and parents) and checks that files can be created in it, before any

@@ -1,31 +1,64 @@
 //! End-to-end epoch benchmark: wall time per training epoch (median of samples after
-//! warm-up), a per-kernel breakdown from GPU timestamps, and device memory held, for one
-//! graph and objective. `gpu-vgae bench` runs it over the Planetoid graphs and a
-//! synthetic sweep and draws how epoch time grows with N.
+//! warm-up), a per-kernel breakdown from GPU timestamps, device memory held and the CPU
+//! reference's epoch time, for one graph and objective ([`bench_epochs`]), and the
+//! plan `gpu-vgae bench` runs ([`run_plan`]): the Planetoid graphs and a synthetic sweep,
+//! with a markdown table and a plot of epoch time against N.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::bench::Stats;
-use crate::cpu::CpuModel;
+use crate::data::{load_planetoid, GraphView};
 use crate::error::{Error, Result};
 use crate::gpu::Gpu;
-use crate::model::{GaeModel, ModelConfig, Objective};
-use crate::sparse::Csr;
+use crate::model::{CpuModel, GaeModel, ModelConfig, ModelSetup, Objective, Weights};
+use crate::synthetic::{generate, SyntheticSpec};
+
+/// Minimum, median and maximum of a set of samples, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Stats {
+    /// Fastest sample.
+    pub min: f64,
+    /// Median (mean of the middle two for an even count).
+    pub median: f64,
+    /// Slowest sample.
+    pub max: f64,
+    /// Number of samples.
+    pub samples: usize,
+}
+
+impl Stats {
+    /// The statistics of `samples`, or `None` when there are none.
+    pub fn from_samples(samples: &[f64]) -> Option<Stats> {
+        if samples.is_empty() {
+            return None;
+        }
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
+        };
+        Some(Stats {
+            min: sorted[0],
+            median,
+            max: sorted[n - 1],
+            samples: n,
+        })
+    }
+}
 
 /// A graph to benchmark: all its edges train (the split does not change epoch cost).
 pub struct EpochCase<'a> {
     /// Name in the table.
     pub name: String,
-    /// Nodes.
-    pub num_nodes: usize,
-    /// Undirected edges, each once.
-    pub edges: &'a [(u32, u32)],
-    /// Features; `None` for the identity.
-    pub features: Option<&'a Csr>,
+    /// The graph.
+    pub graph: GraphView<'a>,
 }
 
 /// GPU time of one kernel within an epoch.
@@ -81,14 +114,19 @@ pub fn bench_epochs(
     cpu_samples: usize,
 ) -> Result<EpochResult> {
     if samples == 0 {
-        return Err(Error::InvalidInput("at least one sample is needed".into()));
+        return Err(Error::InvalidConfig {
+            setting: "samples",
+            message: "at least one sample is needed".into(),
+        });
     }
     gpu.trim_pool();
     let config = ModelConfig {
         objective,
         ..ModelConfig::default()
     };
-    let mut model = GaeModel::new(gpu, &config, case.num_nodes, case.edges, case.features)?;
+    let weights = Weights::glorot(&config, case.graph.num_features());
+    let setup = ModelSetup::new(&config, case.graph, gpu.profile())?;
+    let mut model = GaeModel::from_setup(gpu, setup, &weights, true)?;
     for _ in 0..warmup {
         model.train_epoch()?;
     }
@@ -118,21 +156,22 @@ pub fn bench_epochs(
     let device_bytes = gpu.pool_bytes();
     let mut cpu_times = Vec::with_capacity(cpu_samples);
     if cpu_samples > 0 {
-        let weights = model.weights()?;
-        let mut twin = CpuModel::new(&config, case.num_nodes, case.edges, case.features, &weights)?;
+        let setup = ModelSetup::new(&config, case.graph, gpu.profile())?;
+        let mut twin = CpuModel::from_setup(setup, &model.weights()?)?;
         for _ in 0..cpu_samples {
             let start = Instant::now();
             twin.train_epoch()?;
             cpu_times.push(start.elapsed().as_secs_f64());
         }
     }
+    let graph = &case.graph;
     Ok(EpochResult {
         name: case.name.clone(),
         objective,
-        num_nodes: case.num_nodes,
-        num_edges: case.edges.len(),
-        adjacency_nnz: 2 * case.edges.len() + case.num_nodes,
-        feature_nnz: case.features.map_or(case.num_nodes, Csr::nnz),
+        num_nodes: graph.num_nodes(),
+        num_edges: graph.edges().len(),
+        adjacency_nnz: 2 * graph.edges().len() + graph.num_nodes(),
+        feature_nnz: graph.feature_nnz(),
         epoch: Stats::from_samples(&times).expect("samples > 0"),
         cpu_epoch: Stats::from_samples(&cpu_times),
         gpu_ms: kernels.iter().map(|k| k.ms).sum(),
@@ -140,6 +179,174 @@ pub fn bench_epochs(
         device_bytes,
         dispatches: model.dispatches_per_epoch(),
     })
+}
+
+/// What `gpu-vgae bench` runs.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EpochPlan {
+    /// Directory of the Planetoid files; graphs that fail to load are skipped (and
+    /// reported).
+    pub data_dir: PathBuf,
+    /// Fewer sizes and samples.
+    pub quick: bool,
+    /// Timed epochs per case (after two warm-up epochs).
+    pub samples: usize,
+    /// Only cases whose name contains this text.
+    pub filter: Option<String>,
+}
+
+impl EpochPlan {
+    /// The full plan over `data_dir` with 5 samples per case.
+    pub fn new(data_dir: PathBuf) -> Self {
+        EpochPlan {
+            data_dir,
+            quick: false,
+            samples: 5,
+            filter: None,
+        }
+    }
+}
+
+/// What happens while a plan runs, for the caller to print.
+pub enum PlanEvent<'a> {
+    /// A case starts.
+    Starting(&'a str, Objective),
+    /// A case finished.
+    Finished(&'a EpochResult),
+    /// A dataset could not be loaded and is left out.
+    Skipped(&'a str, &'a Error),
+}
+
+/// The figures of a whole plan.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlanResults {
+    /// Every case, in the order run.
+    pub results: Vec<EpochResult>,
+    /// Median epoch ms against N for each synthetic series (for [`plot_svg`]).
+    pub series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+/// Runs `plan`: both objectives on citeseer, cora and pubmed (graph only), then a
+/// synthetic sweep over N at mean degree 4 and 20 (dense up to 20k nodes, or 3k with
+/// `quick`). The single-threaded CPU baseline runs where an epoch takes seconds, not
+/// minutes (the dense decoder is O(N²·L)).
+pub fn run_plan(
+    gpu: &Gpu,
+    plan: &EpochPlan,
+    mut events: impl FnMut(PlanEvent<'_>),
+) -> Result<PlanResults> {
+    let wanted = |name: &str| plan.filter.as_deref().is_none_or(|f| name.contains(f));
+    let samples = if plan.quick {
+        plan.samples.min(3)
+    } else {
+        plan.samples
+    };
+    let mut results: Vec<EpochResult> = Vec::new();
+    let run_case = |results: &mut Vec<EpochResult>,
+                    events: &mut dyn FnMut(PlanEvent<'_>),
+                    case: &EpochCase<'_>,
+                    objective: Objective,
+                    samples: usize|
+     -> Result<Option<f64>> {
+        if !wanted(&case.name) {
+            return Ok(None);
+        }
+        let n = case.graph.num_nodes();
+        let cpu_samples = match objective {
+            Objective::Dense if n > 5000 => 0,
+            Objective::Dense => 1,
+            Objective::Sampled if n > 20_000 => 0,
+            Objective::Sampled => 3,
+        };
+        events(PlanEvent::Starting(&case.name, objective));
+        let result = bench_epochs(gpu, case, objective, 2, samples, cpu_samples)?;
+        events(PlanEvent::Finished(&result));
+        let median_ms = 1e3 * result.epoch.median;
+        results.push(result);
+        Ok(Some(median_ms))
+    };
+
+    for name in ["citeseer", "cora", "pubmed"] {
+        if !wanted(name) {
+            continue;
+        }
+        match load_planetoid(&plan.data_dir, name) {
+            Ok(graph) => {
+                let case = EpochCase {
+                    name: name.to_string(),
+                    graph: graph.view(),
+                };
+                run_case(
+                    &mut results,
+                    &mut events,
+                    &case,
+                    Objective::Sampled,
+                    samples,
+                )?;
+                // Pubmed's dense epoch is ~25 GFLOP: few samples on slow adapters.
+                let dense_samples = if name == "pubmed" {
+                    samples.min(2)
+                } else {
+                    samples
+                };
+                run_case(
+                    &mut results,
+                    &mut events,
+                    &case,
+                    Objective::Dense,
+                    dense_samples,
+                )?;
+            }
+            Err(e) => events(PlanEvent::Skipped(name, &e)),
+        }
+    }
+
+    let sizes: &[usize] = if plan.quick {
+        &[1000, 3000, 10_000, 30_000]
+    } else {
+        &[1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000]
+    };
+    let dense_limit = if plan.quick { 3000 } else { 20_000 };
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for degree in [4.0, 20.0] {
+        let mut sampled_points = Vec::new();
+        let mut dense_points = Vec::new();
+        for &n in sizes {
+            let g = generate(&SyntheticSpec {
+                nodes: n,
+                mean_degree: degree,
+                ..SyntheticSpec::default()
+            })?;
+            let case = EpochCase {
+                name: format!("synthetic N={n} deg={degree}"),
+                graph: GraphView::new(n, &g.edges, Some(&g.features))?,
+            };
+            if let Some(ms) = run_case(
+                &mut results,
+                &mut events,
+                &case,
+                Objective::Sampled,
+                samples,
+            )? {
+                sampled_points.push((n as f64, ms));
+            }
+            if n <= dense_limit {
+                if let Some(ms) = run_case(
+                    &mut results,
+                    &mut events,
+                    &case,
+                    Objective::Dense,
+                    samples.min(3),
+                )? {
+                    dense_points.push((n as f64, ms));
+                }
+            }
+        }
+        series.push((format!("sampled, mean degree {degree}"), sampled_points));
+        series.push((format!("dense, mean degree {degree}"), dense_points));
+    }
+    Ok(PlanResults { results, series })
 }
 
 /// A markdown table of `results`: epoch time, memory and the three largest kernels.
@@ -249,4 +456,18 @@ pub fn plot_svg(title: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_take_the_middle_and_the_extremes() {
+        let s = Stats::from_samples(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.min, s.median, s.max, s.samples), (1.0, 2.0, 3.0, 3));
+        let s = Stats::from_samples(&[4.0, 1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(s.median, 2.5);
+        assert!(Stats::from_samples(&[]).is_none());
+    }
 }

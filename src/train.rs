@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::data::GraphView;
 use crate::error::{Error, Result};
 use crate::gpu::{AdapterReport, Gpu};
 use crate::metrics::{link_metrics, LinkMetrics};
 use crate::model::{GaeModel, LossParts, ModelConfig};
-use crate::sparse::Csr;
 use crate::split::{split_edges_with, EdgeSplit};
 
 /// Training settings beyond the model's own.
@@ -30,6 +30,34 @@ pub struct TrainOptions {
     pub val_fraction: f64,
     /// Fraction of edges held out for testing (0.10).
     pub test_fraction: f64,
+}
+
+impl TrainOptions {
+    /// Checks every setting (the model's too); needs no device and no graph.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        if self.epochs == 0 {
+            return Err(Error::InvalidConfig {
+                setting: "epochs",
+                message: "at least one epoch is needed".into(),
+            });
+        }
+        let valid = |f: f64| f.is_finite() && f >= 0.0;
+        if !valid(self.val_fraction)
+            || !valid(self.test_fraction)
+            || self.val_fraction + self.test_fraction >= 1.0
+        {
+            return Err(Error::InvalidConfig {
+                setting: "val_fraction/test_fraction",
+                message: format!(
+                    "held-out fractions must be >= 0 and sum to less than 1, got validation \
+                     {} and test {}",
+                    self.val_fraction, self.test_fraction
+                ),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl Default for TrainOptions {
@@ -99,30 +127,27 @@ pub struct Trained {
     pub report: TrainReport,
 }
 
-/// Splits `edges` (undirected, i < j, unique), trains on the training part and evaluates
-/// on the held-out parts. `features`: `None` for the featureless model (identity).
-/// `progress` is called after every epoch.
+/// Splits the graph's edges, trains on the training part and evaluates on the held-out
+/// parts. Without features (`graph.features()` is `None`) the model is featureless
+/// (identity). `progress` is called after every epoch.
 pub fn train(
     gpu: &Gpu,
-    num_nodes: usize,
-    edges: &[(u32, u32)],
-    features: Option<&Csr>,
+    graph: GraphView<'_>,
     options: &TrainOptions,
     mut progress: impl FnMut(&EpochReport),
 ) -> Result<Trained> {
-    if options.epochs == 0 {
-        return Err(Error::InvalidInput("epochs must be at least 1".into()));
-    }
+    options.validate()?;
+    let num_nodes = graph.num_nodes();
     let seed = options.split_seed.unwrap_or(options.model.seed);
     let split = split_edges_with(
         num_nodes,
-        edges,
+        graph.edges(),
         options.val_fraction,
         options.test_fraction,
         seed,
     )?;
     let setup_start = Instant::now();
-    let mut model = GaeModel::new(gpu, &options.model, num_nodes, &split.train, features)?;
+    let mut model = GaeModel::new(gpu, &options.model, graph.with_edges(&split.train))?;
     let val_pairs = [split.val_pos.as_slice(), split.val_neg.as_slice()].concat();
     let test_pairs = [split.test_pos.as_slice(), split.test_neg.as_slice()].concat();
     let val_scorer = model.pair_scorer(&val_pairs)?;
@@ -172,7 +197,7 @@ pub fn train(
         options: options.clone(),
         num_nodes,
         edge_counts: [split.train.len(), split.val_pos.len(), split.test_pos.len()],
-        final_loss: final_loss.ok_or_else(|| Error::InvalidInput("no epoch ran".into()))?,
+        final_loss: final_loss.expect("the last epoch always evaluates the loss"),
         val,
         test,
         train_seconds,

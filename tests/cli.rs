@@ -2,6 +2,7 @@
 //! bad input of every kind answered with a message naming the file and the problem, a
 //! non-zero exit and no panic.
 
+#[macro_use]
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -73,11 +74,9 @@ fn npy_f64(rows: usize, cols: usize, values: &[f64]) -> Vec<u8> {
     bytes
 }
 
-#[test]
+gpu_test! {
 fn out_files_are_complete_and_readable() {
-    if common::gpu().is_none() {
-        return;
-    }
+    common::gpu();
     let dir = scratch("out");
     let out = dir.join("results");
     let o = gpu_vgae(&[
@@ -128,6 +127,7 @@ fn out_files_are_complete_and_readable() {
     let report: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(report["options"]["epochs"], 2);
 }
+}
 
 #[test]
 fn unknown_dataset_names_the_known_ones() {
@@ -167,14 +167,7 @@ fn missing_planetoid_files_are_listed_with_where_to_get_them() {
 
 #[test]
 fn corrupt_pickles_are_errors_naming_the_file() {
-    let Some(real) = gpu_vgae::data::test_data_dir() else {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but the Planetoid files are missing; set GPU_VGAE_DATA_DIR"
-        );
-        eprintln!("skipping: Planetoid files not found");
-        return;
-    };
+    let real = common::planetoid_dir();
     type Corruption = Box<dyn Fn(&[u8]) -> Vec<u8>>;
     let cases: [(&str, Corruption); 4] = [
         ("empty", Box::new(|_| Vec::new())),
@@ -279,7 +272,6 @@ fn bad_arguments_are_usage_errors() {
         "--epochs",
         "1",
     ]);
-    if common::gpu().is_some() {
-        assert_fails(&o, &["latent"]);
-    }
+    // Refused before any device is opened.
+    assert_fails(&o, &["latent"]);
 }

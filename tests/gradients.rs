@@ -10,10 +10,12 @@
 //! within 2e-5 + 2e-3·|g|. Differences of the f32 GPU loss carry ~1e-7 of rounding per
 //! evaluation divided by 2h (h = 1e-2), so those use 5e-4 + 2e-2·|g|.
 
+#[macro_use]
 mod common;
 
 use common::gpu;
 use gpu_vgae::cpu::standard_normal;
+use gpu_vgae::data::GraphView;
 use gpu_vgae::model::{GaeModel, ModelConfig, ModelKind, Objective, Weights};
 use gpu_vgae::split::{sample_training_negatives, EdgeSet};
 use gpu_vgae::Csr;
@@ -180,7 +182,7 @@ fn perturbed(w: &Weights, tensor: usize, index: usize, delta: f32) -> Weights {
 }
 
 fn check(kind: ModelKind, objective: Objective, featureless: bool) {
-    let Some(gpu) = gpu() else { return };
+    let gpu = gpu();
     let x = features();
     let features = (!featureless).then_some(&x);
     let mut config = ModelConfig::default();
@@ -189,7 +191,8 @@ fn check(kind: ModelKind, objective: Objective, featureless: bool) {
     config.hidden = 4;
     config.latent = 3;
     config.seed = 77;
-    let mut model = GaeModel::new(&gpu, &config, N, EDGES, features).unwrap();
+    let graph = GraphView::new(N, EDGES, features).unwrap();
+    let mut model = GaeModel::new(&gpu, &config, graph).unwrap();
     // Scale W0 up so that most hidden units are active (relu) and the signal is not tiny.
     let mut w = model.weights().unwrap();
     w.w0.iter_mut().for_each(|v| *v *= 3.0);
@@ -280,27 +283,32 @@ fn w_at(w: &Weights, tensor: usize, index: usize) -> f32 {
     }
 }
 
-#[test]
-fn vgae_dense_gradients() {
-    check(ModelKind::Vgae, Objective::Dense, false);
+gpu_test! {
+    fn vgae_dense_gradients() {
+        check(ModelKind::Vgae, Objective::Dense, false);
+    }
 }
 
-#[test]
-fn vgae_sampled_gradients() {
-    check(ModelKind::Vgae, Objective::Sampled, false);
+gpu_test! {
+    fn vgae_sampled_gradients() {
+        check(ModelKind::Vgae, Objective::Sampled, false);
+    }
 }
 
-#[test]
-fn gae_dense_gradients() {
-    check(ModelKind::Gae, Objective::Dense, false);
+gpu_test! {
+    fn gae_dense_gradients() {
+        check(ModelKind::Gae, Objective::Dense, false);
+    }
 }
 
-#[test]
-fn gae_sampled_gradients() {
-    check(ModelKind::Gae, Objective::Sampled, false);
+gpu_test! {
+    fn gae_sampled_gradients() {
+        check(ModelKind::Gae, Objective::Sampled, false);
+    }
 }
 
-#[test]
-fn featureless_vgae_dense_gradients() {
-    check(ModelKind::Vgae, Objective::Dense, true);
+gpu_test! {
+    fn featureless_vgae_dense_gradients() {
+        check(ModelKind::Vgae, Objective::Dense, true);
+    }
 }

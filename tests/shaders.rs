@@ -1,12 +1,17 @@
-//! Every shader is parsed and validated by naga, with no adapter needed, and every file
-//! in shaders/ belongs to a kernel.
+//! The kernel registry against the shaders, with naga and no adapter: every WGSL file
+//! parses and validates; every registry entry's entry point, bindings (name, group,
+//! uniform or storage, read-only or read-write) and parameter struct (field names,
+//! types, size) match its WGSL; the workgroup size is the `WG` override the host
+//! passes; and every kernel has its wrapper, CPU twin and test file under its name.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use gpu_vgae::kernels::all_kernels;
+use gpu_vgae::gpu::{BindingKind, KernelDef, ParamsLayout, Scalar, StepParams};
+use gpu_vgae::kernels::REGISTRY;
+use naga::{AddressSpace, Module, StorageAccess, TypeInner};
 
-fn validate(name: &str, source: &str) {
+fn parse(name: &str, source: &str) -> Module {
     let module = naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(source)));
     naga::valid::Validator::new(
@@ -15,15 +20,178 @@ fn validate(name: &str, source: &str) {
     )
     .validate(&module)
     .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
+    module
+}
+
+/// Checks a WGSL struct type against a Rust parameter layout, member by member.
+fn check_struct(
+    kernel: &str,
+    module: &Module,
+    ty: naga::Handle<naga::Type>,
+    layout: &ParamsLayout,
+) {
+    let TypeInner::Struct { members, span } = &module.types[ty].inner else {
+        panic!("{kernel}: the uniform is not a struct");
+    };
+    assert_eq!(
+        u64::from(*span),
+        layout.size,
+        "{kernel}: WGSL struct is {span} bytes, the Rust struct {}",
+        layout.size
+    );
+    let wgsl: Vec<(String, Scalar)> = members
+        .iter()
+        .map(|m| {
+            let scalar = match module.types[m.ty].inner {
+                TypeInner::Scalar(naga::Scalar {
+                    kind: naga::ScalarKind::Uint,
+                    width: 4,
+                }) => Scalar::U32,
+                TypeInner::Scalar(naga::Scalar {
+                    kind: naga::ScalarKind::Float,
+                    width: 4,
+                }) => Scalar::F32,
+                ref other => panic!("{kernel}: member {:?} has type {other:?}", m.name),
+            };
+            (m.name.clone().unwrap_or_default(), scalar)
+        })
+        .collect();
+    let rust: Vec<(String, Scalar)> = layout
+        .fields
+        .iter()
+        .map(|&(name, scalar)| (name.to_string(), scalar))
+        .collect();
+    assert_eq!(
+        wgsl, rust,
+        "{kernel}: WGSL and Rust parameter fields differ"
+    );
+}
+
+fn check_kernel(def: &KernelDef) {
+    let module = parse(def.name, def.source);
+    let entry = module
+        .entry_points
+        .iter()
+        .find(|e| e.name == def.entry_point)
+        .unwrap_or_else(|| panic!("{}: no entry point `{}`", def.name, def.entry_point));
+    assert_eq!(entry.stage, naga::ShaderStage::Compute, "{}", def.name);
+    // The workgroup size's x is the `WG` override, so the host's grid and the shader
+    // agree (pipelines always set WG).
+    let overrides = entry
+        .workgroup_size_overrides
+        .unwrap_or_else(|| panic!("{}: @workgroup_size must use the WG override", def.name));
+    let x = overrides[0].unwrap_or_else(|| panic!("{}: workgroup x is not WG", def.name));
+    match module.global_expressions[x] {
+        naga::Expression::Override(h) => {
+            assert_eq!(
+                module.overrides[h].name.as_deref(),
+                Some("WG"),
+                "{}",
+                def.name
+            )
+        }
+        ref other => panic!("{}: workgroup x is {other:?}, not WG", def.name),
+    }
+    assert_eq!(entry.workgroup_size[1..], [1, 1], "{}", def.name);
+
+    let mut bound: Vec<(u32, String, BindingKind, naga::Handle<naga::Type>)> = module
+        .global_variables
+        .iter()
+        .filter_map(|(_, var)| {
+            let binding = var.binding.as_ref()?;
+            assert_eq!(
+                binding.group, 0,
+                "{}: every binding is in group 0",
+                def.name
+            );
+            let kind = match var.space {
+                AddressSpace::Uniform => BindingKind::Uniform,
+                AddressSpace::Storage { access } if access == StorageAccess::LOAD => {
+                    BindingKind::ReadOnly
+                }
+                AddressSpace::Storage { .. } => BindingKind::ReadWrite,
+                ref other => panic!("{}: binding in {other:?}", def.name),
+            };
+            Some((
+                binding.binding,
+                var.name.clone().unwrap_or_default(),
+                kind,
+                var.ty,
+            ))
+        })
+        .collect();
+    bound.sort_by_key(|b| b.0);
+    let expected: Vec<(u32, String, BindingKind)> =
+        std::iter::once((0, "params".to_string(), BindingKind::Uniform))
+            .chain(
+                def.bindings
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| (i as u32 + 1, b.name.to_string(), b.kind)),
+            )
+            .collect();
+    let actual: Vec<(u32, String, BindingKind)> = bound
+        .iter()
+        .map(|(b, n, k, _)| (*b, n.clone(), *k))
+        .collect();
+    assert_eq!(
+        actual, expected,
+        "{}: bindings differ from the registry",
+        def.name
+    );
+    check_struct(def.name, &module, bound[0].3, &def.params);
+    // The per-epoch uniform, where a kernel reads it.
+    for (_, name, _, ty) in &bound[1..] {
+        if name == "step" {
+            check_struct(def.name, &module, *ty, &StepParams::LAYOUT);
+        }
+    }
 }
 
 #[test]
-fn every_kernel_source_validates() {
-    for def in all_kernels() {
-        validate(def.name, def.source);
+fn every_registry_entry_matches_its_wgsl() {
+    for def in REGISTRY {
+        check_kernel(def);
+    }
+}
+
+#[test]
+fn a_mismatched_parameter_struct_is_caught() {
+    // The check itself must fail when the two sides differ.
+    static WRONG: KernelDef = KernelDef {
+        params: ParamsLayout {
+            size: 16,
+            fields: &[
+                ("rows", Scalar::U32),
+                ("cols", Scalar::U32),
+                ("lanes", Scalar::U32),
+                ("col_groups", Scalar::U32),
+            ],
+        },
+        ..*REGISTRY[0]
+    };
+    assert_eq!(REGISTRY[0].name, "spmm");
+    let result = std::panic::catch_unwind(|| check_kernel(&WRONG));
+    assert!(result.is_err(), "swapped fields must not pass");
+}
+
+#[test]
+fn every_kernel_has_its_files_under_one_name() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for def in REGISTRY {
+        for path in [
+            format!("shaders/{}.wgsl", def.name),
+            format!("src/kernels/{}.rs", def.name),
+            format!("src/cpu/{}.rs", def.name),
+            format!("tests/kernels/{}.rs", def.name),
+        ] {
+            assert!(root.join(&path).is_file(), "{}: missing {path}", def.name);
+        }
+        let test =
+            std::fs::read_to_string(root.join(format!("tests/kernels/{}.rs", def.name))).unwrap();
         assert!(
-            def.source.contains("fn main("),
-            "{}: entry point must be `main`",
+            test.contains(&format!("fn {}_", def.name)),
+            "tests/kernels/{}.rs has no test named after the kernel",
             def.name
         );
     }
@@ -32,7 +200,7 @@ fn every_kernel_source_validates() {
 #[test]
 fn every_shader_file_is_a_kernel_with_a_header() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
-    let kernels: BTreeSet<&str> = all_kernels().iter().map(|d| d.name).collect();
+    let kernels: BTreeSet<&str> = REGISTRY.iter().map(|d| d.name).collect();
     let mut files = BTreeSet::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -54,7 +222,7 @@ fn every_shader_file_is_a_kernel_with_a_header() {
         }
     }
     let files: BTreeSet<&str> = files.iter().map(String::as_str).collect();
-    assert_eq!(files, kernels, "shader files and kernel table differ");
+    assert_eq!(files, kernels, "shader files and kernel registry differ");
 }
 
 #[test]
@@ -63,6 +231,6 @@ fn shared_snippets_validate_alone() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        validate(&path.display().to_string(), &text);
+        parse(&path.display().to_string(), &text);
     }
 }

@@ -1,24 +1,68 @@
-//! CPU twins of the kernels, written loop for loop like their WGSL so that a GPU result
-//! can be compared with them element by element. They are also the CPU baselines of the
-//! benchmarks. Accumulation is in `f32` where the shader's is, so differences stay at
-//! rounding level.
+//! CPU twins of the kernels, one file per shader with the same name
+//! (`shaders/spmm.wgsl` → `src/cpu/spmm.rs`), written loop for loop like their WGSL so
+//! that a GPU result can be compared with them element by element. Accumulation is in
+//! `f32` where the shader's is, so differences stay at rounding level. The CPU
+//! reference of a whole epoch ([`crate::model::CpuModel`]) runs the schedule with them.
 
 mod adam;
-mod decoder;
-mod epoch;
+mod decoder_dense;
+mod decoder_pairs;
+mod edge_score;
 mod matmul;
+mod matmul_tn_partial;
 mod philox;
 mod reduce_sum;
 mod relu;
-mod reparam;
+mod relu_backward;
+mod reparam_backward;
+mod reparam_kl;
 mod spmm;
 
 pub use adam::adam;
-pub use decoder::{decoder_dense, decoder_pairs, edge_score, sigmoid, softplus};
-pub use epoch::CpuModel;
-pub use matmul::{matmul, matmul_tn};
+pub use decoder_dense::decoder_dense;
+pub use decoder_pairs::decoder_pairs;
+pub use edge_score::edge_score;
+pub use matmul::matmul;
+pub use matmul_tn_partial::matmul_tn_partial;
 pub use philox::{philox4x32_10, standard_normal};
 pub use reduce_sum::reduce_sum;
-pub use relu::{relu, relu_backward};
-pub use reparam::{reparam_backward, reparam_kl};
+pub use relu::relu;
+pub use relu_backward::relu_backward;
+pub use reparam_backward::reparam_backward;
+pub use reparam_kl::reparam_kl;
 pub use spmm::spmm;
+
+/// log(1 + exp(x)), stable for large |x| (the shaders' formula).
+pub fn softplus(x: f32) -> f32 {
+    x.max(0.0) + (1.0 + (-x.abs()).exp()).ln()
+}
+
+/// 1 / (1 + exp(−x)), stable for large |x| (the shaders' formula).
+pub fn sigmoid(x: f32) -> f32 {
+    let e = (-x.abs()).exp();
+    if x >= 0.0 {
+        1.0 / (1.0 + e)
+    } else {
+        e / (1.0 + e)
+    }
+}
+
+/// z_i · z_j over the first `latent` columns of rows at `stride`, summed in column
+/// order as the shaders do.
+fn dot(z: &[f32], stride: usize, latent: usize, i: usize, j: usize) -> f32 {
+    let mut acc = 0f32;
+    for k in 0..latent {
+        acc += z[i * stride + k] * z[j * stride + k];
+    }
+    acc
+}
+
+/// All levels of `reduce_sum` chained: the column sums of `input` (rows × cols), as the
+/// schedule's chain of `reduce_sum` dispatches computes them.
+pub fn column_sums(input: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut current = input.to_vec();
+    for level_rows in crate::kernels::reduce_sum::levels(rows) {
+        current = reduce_sum(&current, level_rows, cols);
+    }
+    current
+}

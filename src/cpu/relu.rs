@@ -1,14 +1,6 @@
-//! Twins of `shaders/relu.wgsl` and `shaders/relu_backward.wgsl`.
+//! Twin of `shaders/relu.wgsl`.
 
 /// max(x, 0) elementwise.
 pub fn relu(input: &[f32]) -> Vec<f32> {
     input.iter().map(|&x| x.max(0.0)).collect()
-}
-
-/// `grad_out · 1[pre > 0]` elementwise.
-pub fn relu_backward(pre: &[f32], grad_out: &[f32]) -> Vec<f32> {
-    pre.iter()
-        .zip(grad_out)
-        .map(|(&q, &g)| if q > 0.0 { g } else { 0.0 })
-        .collect()
 }

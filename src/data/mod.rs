@@ -16,10 +16,12 @@ pub mod edgelist;
 pub mod ndarray;
 pub mod pickle;
 pub mod planetoid;
+mod view;
 
 pub use arrays::{load_flat_arrays, load_npz};
 pub use edgelist::{load_edge_list, EdgeListOptions};
 pub use planetoid::{load_planetoid, PLANETOID_DATASETS};
+pub use view::GraphView;
 
 /// Environment variable naming the dataset directory (see [`data_dir`]).
 pub const DATA_DIR_ENV: &str = "GPU_VGAE_DATA_DIR";
@@ -142,6 +144,11 @@ impl Graph {
         }
         self.labels = Some(labels);
         Ok(self)
+    }
+
+    /// The graph as the model takes it (validated when the graph was built).
+    pub fn view(&self) -> GraphView<'_> {
+        GraphView::trusted(self.num_nodes, &self.edges, self.features.as_ref())
     }
 
     /// Number of undirected edges.

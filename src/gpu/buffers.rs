@@ -168,12 +168,12 @@ impl GpuBuffer {
         self.inner.bytes
     }
 
-    /// The binding covering the requested bytes, rounded up to 16 (so empty arrays still
-    /// bind, and a kernel may read an `f32` array as `array<vec4<f32>>` with its last,
-    /// partial vec4 addressable). Pool buffers are at least 256 bytes in multiples of
-    /// 256, so the rounding stays inside the buffer (the `min` only documents that).
-    pub fn binding(&self) -> wgpu::BindingResource<'_> {
-        let size = (self.bytes().max(16).div_ceil(16) * 16).min(self.raw().size());
+    /// The binding of the buffer's first `bytes`, rounded up to 16 (so empty arrays
+    /// still bind, and a kernel may read an `f32` array as `array<vec4<f32>>` with its
+    /// last, partial vec4 addressable). Pool buffers are at least 256 bytes in multiples
+    /// of 256, so the rounding stays inside the buffer (the `min` only documents that).
+    pub fn binding(&self, bytes: u64) -> wgpu::BindingResource<'_> {
+        let size = (bytes.max(16).div_ceil(16) * 16).min(self.raw().size());
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: self.raw(),
             offset: 0,
@@ -202,7 +202,9 @@ impl Drop for PooledBuffer {
     }
 }
 
-/// A typed array of `len` elements in a pooled storage buffer. Clones share the buffer.
+/// A typed array of `len` elements at the start of a pooled storage buffer. Clones share
+/// the buffer; several arrays may view one buffer (the model's memory plan reuses a
+/// buffer for tensors whose lifetimes do not overlap).
 #[derive(Clone)]
 pub struct GpuArray<T: Pod> {
     buffer: GpuBuffer,
@@ -211,6 +213,27 @@ pub struct GpuArray<T: Pod> {
 }
 
 impl<T: Pod> GpuArray<T> {
+    /// A view of the first `len` elements of `buffer`.
+    pub fn view(buffer: &GpuBuffer, len: usize) -> Result<Self> {
+        let bytes = byte_len::<T>("view", len)?;
+        if bytes > buffer.raw().size() {
+            return Err(Error::InvalidInput(format!(
+                "a view of {len} elements ({bytes} bytes) exceeds its buffer of {} bytes",
+                buffer.raw().size()
+            )));
+        }
+        Ok(GpuArray {
+            buffer: buffer.clone(),
+            len,
+            _element: PhantomData,
+        })
+    }
+
+    /// Bytes of the array's elements.
+    pub fn bytes(&self) -> u64 {
+        (self.len * std::mem::size_of::<T>()) as u64
+    }
+
     /// Number of elements.
     pub fn len(&self) -> usize {
         self.len
@@ -266,6 +289,18 @@ impl GpuMatrix {
     pub fn data(&self) -> &GpuArray<f32> {
         &self.data
     }
+
+    /// A `rows × cols` matrix over the first elements of `buffer`.
+    pub fn view(buffer: &GpuBuffer, rows: usize, cols: usize) -> Result<Self> {
+        let len = rows
+            .checked_mul(cols)
+            .ok_or_else(|| Error::InvalidInput(format!("a {rows} x {cols} matrix is too large")))?;
+        Ok(GpuMatrix {
+            data: GpuArray::view(buffer, len)?,
+            rows,
+            cols,
+        })
+    }
 }
 
 /// A CSR matrix on the device (see [`Csr`]).
@@ -282,6 +317,32 @@ pub struct GpuCsr {
 }
 
 impl GpuCsr {
+    /// A CSR matrix over arrays already on the device (checked for consistent lengths;
+    /// the content is the caller's responsibility).
+    pub fn from_parts(
+        rows: usize,
+        cols: usize,
+        row_ptr: GpuArray<u32>,
+        col_idx: GpuArray<u32>,
+        values: GpuArray<f32>,
+    ) -> Result<Self> {
+        if row_ptr.len() != rows + 1 || col_idx.len() != values.len() {
+            return Err(Error::InvalidInput(format!(
+                "CSR parts: {} row offsets for {rows} rows, {} columns and {} values",
+                row_ptr.len(),
+                col_idx.len(),
+                values.len()
+            )));
+        }
+        Ok(GpuCsr {
+            row_ptr,
+            col_idx,
+            values,
+            rows,
+            cols,
+        })
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
@@ -309,6 +370,12 @@ fn byte_len<T>(label: &str, len: usize) -> Result<u64> {
 }
 
 impl Gpu {
+    /// A storage buffer of at least `bytes` bytes with unspecified contents, for views
+    /// ([`GpuArray::view`], [`GpuMatrix::view`]) of several tensors in turn.
+    pub fn alloc_buffer(&self, label: &str, bytes: u64) -> Result<GpuBuffer> {
+        self.inner.pool.acquire(label, bytes, BufferKind::Storage)
+    }
+
     /// An array of `len` elements whose contents are unspecified (for kernel outputs that
     /// are written in full before they are read).
     pub fn alloc<T: Pod>(&self, label: &str, len: usize) -> Result<GpuArray<T>> {
@@ -391,7 +458,7 @@ impl Gpu {
     pub fn read_many<T: Pod>(&self, arrays: &[&GpuArray<T>]) -> Result<Vec<Vec<T>>> {
         let mut staging = Vec::with_capacity(arrays.len());
         for array in arrays {
-            let bytes = array.buffer.bytes().div_ceil(4) * 4;
+            let bytes = array.bytes().div_ceil(4) * 4;
             staging.push(self.inner.pool.acquire(
                 "gpu_vgae.staging",
                 bytes,

@@ -12,11 +12,12 @@ use serde::Serialize;
 
 use super::buffers::BufferPool;
 use super::pipelines::PipelineCache;
+use super::profile::AdapterProfile;
 use crate::error::{Error, Result};
 
 /// Environment variable: case-insensitive substring of the adapter name to use.
 pub const ADAPTER_ENV: &str = "GPU_VGAE_ADAPTER";
-/// Environment variable: backend to use (`vulkan`, `metal`, `dx12`, `gl`).
+/// Environment variable: backend to use (`vulkan`, `metal`, `dx12`).
 pub const BACKEND_ENV: &str = "GPU_VGAE_BACKEND";
 
 /// The storage buffers one kernel binds at most (the pair decoder binds eight).
@@ -30,7 +31,7 @@ const STORAGE_BUFFERS_PER_STAGE: u32 = 8;
 pub struct GpuOptions {
     /// Case-insensitive substring of the adapter name (e.g. `"llvmpipe"`, `"H100"`).
     pub adapter_name: Option<String>,
-    /// Backend name: `vulkan`, `metal`, `dx12` or `gl`.
+    /// Backend name: `vulkan`, `metal` or `dx12`.
     pub backend: Option<String>,
 }
 
@@ -50,7 +51,7 @@ impl GpuOptions {
         self
     }
 
-    /// Selects a backend by name: `vulkan`, `metal`, `dx12` or `gl`.
+    /// Selects a backend by name: `vulkan`, `metal` or `dx12`.
     pub fn with_backend(mut self, backend: impl Into<String>) -> Self {
         self.backend = Some(backend.into());
         self
@@ -67,10 +68,9 @@ impl GpuOptions {
             Some("vulkan") => Ok(wgpu::Backends::VULKAN),
             Some("metal") => Ok(wgpu::Backends::METAL),
             Some("dx12") => Ok(wgpu::Backends::DX12),
-            Some("gl") => Ok(wgpu::Backends::GL),
             Some(other) => Err(Error::InvalidInput(format!(
                 "unknown backend `{other}` (from {BACKEND_ENV} or --backend); \
-                 expected vulkan, metal, dx12 or gl"
+                 expected vulkan, metal or dx12"
             ))),
         }
     }
@@ -138,11 +138,13 @@ pub(crate) struct GpuInner {
     health: Arc<Mutex<DeviceHealth>>,
 }
 
-/// A device and queue with the engine's pipeline cache and buffer pool. Cheap to clone
-/// (reference-counted); every kernel, recording and model holds one.
+/// A device and queue with the engine's pipeline cache, buffer pool and adapter
+/// profile. Cheap to clone (reference-counted); every kernel, recording and model holds
+/// one.
 #[derive(Clone)]
 pub struct Gpu {
     pub(crate) inner: Arc<GpuInner>,
+    profile: Arc<AdapterProfile>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -240,6 +242,7 @@ impl Gpu {
         let limits = device.limits();
         let report = AdapterReport::new(info, device.features(), &limits);
         Gpu {
+            profile: Arc::new(AdapterProfile::for_device_type(info.device_type)),
             inner: Arc::new(GpuInner {
                 pool: BufferPool::new(device.clone(), &limits),
                 pipelines: PipelineCache::default(),
@@ -249,6 +252,20 @@ impl Gpu {
                 report,
                 health,
             }),
+        }
+    }
+
+    /// The kernels' tuning choices for this adapter.
+    pub fn profile(&self) -> &AdapterProfile {
+        &self.profile
+    }
+
+    /// The same device with other tuning choices (e.g. the GPU layouts run on a CPU
+    /// adapter, to test them); pipelines and buffers stay shared.
+    pub fn with_profile(&self, profile: AdapterProfile) -> Gpu {
+        Gpu {
+            inner: Arc::clone(&self.inner),
+            profile: Arc::new(profile),
         }
     }
 

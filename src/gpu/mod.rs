@@ -1,14 +1,19 @@
-//! The device layer: adapter selection and errors ([`Gpu`]), pooled buffers and
-//! readback, the pipeline cache, and recordings of dispatches.
+//! The device layer: adapter selection and errors ([`Gpu`]), the adapter's tuning
+//! profile, pooled buffers and readback, kernel definitions and the pipeline cache, and
+//! recordings of dispatches.
 
 mod buffers;
 mod context;
 mod pipelines;
+mod profile;
 mod recording;
 mod timing;
 
 pub use buffers::{GpuArray, GpuBuffer, GpuCsr, GpuMatrix};
 pub use context::{AdapterReport, Gpu, GpuOptions, ADAPTER_ENV, BACKEND_ENV};
-pub use pipelines::{BindingKind, KernelDef, Pipeline};
+pub use pipelines::{
+    BindingDef, BindingKind, KernelDef, ParamScalar, ParamsLayout, Pipeline, Scalar,
+};
+pub use profile::{AdapterClass, AdapterProfile, Blocking};
 pub use recording::{Bind, Dispatch, Recording, StepBuffer, StepParams};
 pub use timing::KernelTiming;

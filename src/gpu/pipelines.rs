@@ -1,6 +1,7 @@
-//! The pipeline cache: one compute pipeline per kernel and configuration (its overridable
-//! constants), built once per device inside an error scope so that a shader that fails
-//! to compile becomes [`Error::ShaderCompile`] naming the kernel.
+//! Kernel definitions and the pipeline cache: one compute pipeline per kernel and
+//! configuration (its overridable constants, the workgroup size always among them),
+//! built once per device inside an error scope so that a shader that fails to compile
+//! becomes [`Error::ShaderCompile`] naming the kernel.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use super::context::Gpu;
 use crate::error::{Error, Result};
 
-/// How a kernel binds one resource after its parameter uniform (binding 0).
+/// How a kernel binds one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BindingKind {
     /// `var<uniform>`.
@@ -19,18 +20,91 @@ pub enum BindingKind {
     ReadWrite,
 }
 
-/// A kernel's source and binding table. Binding 0 is always the kernel's parameter
-/// uniform; `bindings[i]` describes binding `i + 1`.
+/// One binding of a kernel: the WGSL variable's name and how it is bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BindingDef {
+    /// The `var` name in the shader.
+    pub name: &'static str,
+    /// Uniform, read-only or read-write storage.
+    pub kind: BindingKind,
+}
+
+impl BindingDef {
+    /// A `var<storage, read>` binding.
+    pub const fn read(name: &'static str) -> Self {
+        BindingDef {
+            name,
+            kind: BindingKind::ReadOnly,
+        }
+    }
+
+    /// A `var<storage, read_write>` binding.
+    pub const fn write(name: &'static str) -> Self {
+        BindingDef {
+            name,
+            kind: BindingKind::ReadWrite,
+        }
+    }
+
+    /// A `var<uniform>` binding (other than the parameters at binding 0).
+    pub const fn uniform(name: &'static str) -> Self {
+        BindingDef {
+            name,
+            kind: BindingKind::Uniform,
+        }
+    }
+}
+
+/// The scalar type of a parameter field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scalar {
+    /// `u32`.
+    U32,
+    /// `f32`.
+    F32,
+}
+
+/// Rust types allowed in a parameter struct.
+pub trait ParamScalar {
+    /// The matching WGSL scalar.
+    const SCALAR: Scalar;
+}
+
+impl ParamScalar for u32 {
+    const SCALAR: Scalar = Scalar::U32;
+}
+
+impl ParamScalar for f32 {
+    const SCALAR: Scalar = Scalar::F32;
+}
+
+/// The layout of a kernel's parameter uniform (binding 0) as the Rust side writes it:
+/// its size and its fields in order. tests/shaders.rs checks both against the WGSL
+/// struct `Params`.
+#[derive(Clone, Copy, Debug)]
+pub struct ParamsLayout {
+    /// `size_of` the Rust struct, bytes.
+    pub size: u64,
+    /// Field names and types in declaration order.
+    pub fields: &'static [(&'static str, Scalar)],
+}
+
+/// A kernel: its WGSL source, entry point, parameter layout and binding table.
+/// Binding 0 is always the parameter uniform `params`; `bindings[i]` is binding `i + 1`.
 #[derive(Debug)]
 pub struct KernelDef {
-    /// Shader file stem, used in labels and errors (e.g. `spmm`).
+    /// Shader file stem (`shaders/<name>.wgsl`), also the stem of the wrapper
+    /// (`src/kernels/<name>.rs`), the CPU twin (`src/cpu/<name>.rs`) and the test
+    /// (`tests/kernels/<name>.rs`); used in labels and errors.
     pub name: &'static str,
     /// Complete WGSL source (shared snippets already prepended).
     pub source: &'static str,
+    /// The compute entry point.
+    pub entry_point: &'static str,
+    /// The parameter uniform's layout.
+    pub params: ParamsLayout,
     /// Bindings 1.. in order.
-    pub bindings: &'static [BindingKind],
-    /// Workgroup size, the `WG` override every kernel declares.
-    pub workgroup_size: u32,
+    pub bindings: &'static [BindingDef],
 }
 
 /// A built pipeline with its explicit bind group layout.
@@ -42,6 +116,13 @@ pub struct Pipeline {
     pub(crate) workgroup_size: u32,
 }
 
+impl Pipeline {
+    /// The workgroup size the pipeline was built with (its `WG` constant).
+    pub fn workgroup_size(&self) -> u32 {
+        self.workgroup_size
+    }
+}
+
 type CacheKey = (&'static str, Vec<(&'static str, u64)>);
 
 #[derive(Default)]
@@ -50,17 +131,29 @@ pub(crate) struct PipelineCache {
 }
 
 impl Gpu {
-    /// The pipeline for `def` with its default workgroup size, built on first use.
+    /// The pipeline for `def` with the profile's workgroup size, built on first use.
     pub fn pipeline(&self, def: &'static KernelDef) -> Result<Arc<Pipeline>> {
         self.pipeline_with(def, &[])
     }
 
-    /// The pipeline for `def` with overridable constants set (e.g. `("WG", 128.0)`).
+    /// The pipeline for `def` with overridable constants set (e.g. `("CPL", 4.0)`).
+    /// `WG` is always set: from `constants` when given there, else from the adapter
+    /// profile, so the grid the host computes and the shader's workgroup agree.
     pub fn pipeline_with(
         &self,
         def: &'static KernelDef,
         constants: &[(&'static str, f64)],
     ) -> Result<Arc<Pipeline>> {
+        let mut constants = constants.to_vec();
+        let workgroup_size = match constants.iter().find(|(k, _)| *k == "WG") {
+            Some(&(_, wg)) => wg as u32,
+            None => {
+                let wg = self.profile().workgroup_size;
+                constants.push(("WG", f64::from(wg)));
+                wg
+            }
+        };
+        constants.sort_by(|a, b| a.0.cmp(b.0));
         let key: CacheKey = (
             def.name,
             constants.iter().map(|&(k, v)| (k, v.to_bits())).collect(),
@@ -68,7 +161,7 @@ impl Gpu {
         if let Some(found) = self.cache().lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(found);
         }
-        let built = Arc::new(self.build_pipeline(def, constants)?);
+        let built = Arc::new(self.build_pipeline(def, &constants, workgroup_size)?);
         if let Ok(mut map) = self.cache().lock() {
             map.insert(key, Arc::clone(&built));
         }
@@ -83,16 +176,13 @@ impl Gpu {
         &self,
         def: &'static KernelDef,
         constants: &[(&'static str, f64)],
+        workgroup_size: u32,
     ) -> Result<Pipeline> {
-        let workgroup_size = constants
-            .iter()
-            .find(|(k, _)| *k == "WG")
-            .map_or(def.workgroup_size, |&(_, v)| v as u32);
         let label = format!("gpu_vgae.{}", def.name);
         let device = self.device();
         let mut entries = vec![layout_entry(0, BindingKind::Uniform)];
-        for (i, &kind) in def.bindings.iter().enumerate() {
-            entries.push(layout_entry(i as u32 + 1, kind));
+        for (i, binding) in def.bindings.iter().enumerate() {
+            entries.push(layout_entry(i as u32 + 1, binding.kind));
         }
         let build = || {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -112,7 +202,7 @@ impl Gpu {
                 label: Some(&label),
                 layout: Some(&pipeline_layout),
                 module: &module,
-                entry_point: Some("main"),
+                entry_point: Some(def.entry_point),
                 compilation_options: wgpu::PipelineCompilationOptions {
                     constants,
                     zero_initialize_workgroup_memory: false,

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
-use super::buffers::GpuBuffer;
+use super::buffers::{GpuArray, GpuBuffer, GpuMatrix};
 use super::context::Gpu;
-use super::pipelines::Pipeline;
+use super::pipelines::{ParamsLayout, Pipeline, Scalar};
 use crate::error::{Error, Result};
 
 /// One compute dispatch, ready to record: its bind group owns the parameter uniform.
@@ -87,16 +87,42 @@ impl Recording {
 }
 
 /// Per-step values that change every epoch without rebuilding bind groups: the epoch
-/// that keys the reparameterization noise and the Adam step count.
+/// that keys the reparameterization noise and the Adam step count. Mirrored by the
+/// WGSL struct `Step` in `shaders/shared/step.wgsl` (checked by tests/shaders.rs).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct StepParams {
     /// Epoch index (keys ε).
     pub epoch: u32,
     /// Adam step, starting at 1.
     pub adam_step: u32,
     /// Padding to 16 bytes.
-    pub _pad: [u32; 2],
+    pub _pad0: u32,
+    /// Padding to 16 bytes.
+    pub _pad1: u32,
+}
+
+impl StepParams {
+    /// The values of training epoch `epoch` (0-based): ε keyed by `epoch`, Adam step
+    /// `epoch + 1`.
+    pub fn for_epoch(epoch: u32) -> Self {
+        StepParams {
+            epoch,
+            adam_step: epoch + 1,
+            ..Default::default()
+        }
+    }
+
+    /// The layout tests/shaders.rs compares with the WGSL struct `Step`.
+    pub const LAYOUT: ParamsLayout = ParamsLayout {
+        size: std::mem::size_of::<StepParams>() as u64,
+        fields: &[
+            ("epoch", Scalar::U32),
+            ("adam_step", Scalar::U32),
+            ("_pad0", Scalar::U32),
+            ("_pad1", Scalar::U32),
+        ],
+    };
 }
 
 /// A uniform buffer holding [`StepParams`], written once per epoch.
@@ -119,10 +145,22 @@ impl StepBuffer {
 
 /// A resource bound to binding 1.. of a dispatch.
 pub enum Bind<'a> {
-    /// A storage buffer.
-    Buffer(&'a GpuBuffer),
+    /// The first `bytes` of a storage buffer.
+    Buffer(&'a GpuBuffer, u64),
     /// The per-step uniform.
     Step(&'a StepBuffer),
+}
+
+impl<'a> Bind<'a> {
+    /// An array's elements.
+    pub fn array<T: Pod>(array: &'a GpuArray<T>) -> Self {
+        Bind::Buffer(array.buffer(), array.bytes())
+    }
+
+    /// A matrix's elements.
+    pub fn matrix(matrix: &'a GpuMatrix) -> Self {
+        Self::array(matrix.data())
+    }
 }
 
 impl Gpu {
@@ -167,6 +205,12 @@ impl Gpu {
         workgroups: [u32; 3],
     ) -> Result<Dispatch> {
         let def = pipeline.def;
+        debug_assert_eq!(
+            std::mem::size_of::<P>() as u64,
+            def.params.size,
+            "{}: parameter struct and KernelDef disagree",
+            def.name
+        );
         if resources.len() != def.bindings.len() {
             return Err(Error::InvalidInput(format!(
                 "kernel `{}` binds {} resources, {} given",
@@ -191,7 +235,7 @@ impl Gpu {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
                 resource: match resource {
-                    Bind::Buffer(buffer) => buffer.binding(),
+                    Bind::Buffer(buffer, bytes) => buffer.binding(*bytes),
                     Bind::Step(step) => step.binding(),
                 },
             });
@@ -206,7 +250,7 @@ impl Gpu {
         let bound = resources
             .iter()
             .filter_map(|r| match r {
-                Bind::Buffer(buffer) => Some((*buffer).clone()),
+                Bind::Buffer(buffer, _) => Some((*buffer).clone()),
                 Bind::Step(_) => None,
             })
             .collect();

@@ -1,11 +1,10 @@
-//! `shaders/adam.wgsl`: the fused Adam update.
+//! `shaders/adam.wgsl`: the fused Adam update of one weight tensor.
 
-use bytemuck::{Pod, Zeroable};
 use serde::{Deserialize, Serialize};
 
-use super::{check, shader_source, to_u32, DEFAULT_WORKGROUP};
+use super::{check, to_u32, Work, WORD};
 use crate::error::Result;
-use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuArray, KernelDef, StepBuffer};
+use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, KernelDef, StepBuffer};
 
 /// The Adam kernel.
 pub static ADAM: KernelDef = KernelDef {
@@ -14,8 +13,15 @@ pub static ADAM: KernelDef = KernelDef {
         shader_source!("shared/step.wgsl"),
         shader_source!("adam.wgsl")
     ),
-    bindings: &[ReadWrite, ReadOnly, ReadWrite, ReadWrite, Uniform],
-    workgroup_size: DEFAULT_WORKGROUP,
+    entry_point: "main",
+    params: Params::LAYOUT,
+    bindings: &[
+        BindingDef::write("param"),
+        BindingDef::read("grad"),
+        BindingDef::write("m"),
+        BindingDef::write("v"),
+        BindingDef::uniform("step"),
+    ],
 };
 
 /// Adam's hyper-parameters (defaults as DESIGN.md §1: lr 0.01, β 0.9/0.999, ε 1e-8).
@@ -42,15 +48,17 @@ impl Default for AdamConfig {
     }
 }
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    len: u32,
-    lr: f32,
-    beta1: f32,
-    beta2: f32,
-    eps: f32,
-    _pad: [u32; 3],
+kernel_params! {
+    struct Params {
+        len: u32,
+        lr: f32,
+        beta1: f32,
+        beta2: f32,
+        eps: f32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
 }
 
 /// One Adam step on `param` with gradient `grad` and moments `m`, `v`; the step count
@@ -83,20 +91,30 @@ pub fn adam(
         beta1: config.beta1,
         beta2: config.beta2,
         eps: config.eps,
-        _pad: [0; 3],
+        _pad0: 0,
+        _pad1: 0,
+        _pad2: 0,
     };
     let pipeline = gpu.pipeline(&ADAM)?;
-    let grid = gpu.grid(len as u64, pipeline.workgroup_size)?;
+    let grid = gpu.grid(len as u64, pipeline.workgroup_size())?;
     gpu.dispatch(
         &pipeline,
         &params,
         &[
-            Bind::Buffer(param.buffer()),
-            Bind::Buffer(grad.buffer()),
-            Bind::Buffer(m.buffer()),
-            Bind::Buffer(v.buffer()),
+            Bind::array(param),
+            Bind::array(grad),
+            Bind::array(m),
+            Bind::array(v),
             Bind::Step(step),
         ],
         grid,
     )
+}
+
+/// `len` parameters: reads param, grad, m, v and writes param, m, v; flops = 0.
+pub fn work(len: usize) -> Work {
+    Work {
+        flops: 0.0,
+        bytes: 7.0 * WORD * len as f64,
+    }
 }

@@ -1,30 +1,34 @@
 //! `shaders/decoder_dense.wgsl`: the dense part of the decoder objective, tiled over
 //! column splits, never storing N×N.
 
-use bytemuck::{Pod, Zeroable};
-
-use super::{check_latent, shader_source, to_u32, DEFAULT_WORKGROUP};
+use super::{check, check_latent, to_u32, Work, WORD};
 use crate::error::Result;
-use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
+use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The dense decoder kernel.
 pub static DECODER_DENSE: KernelDef = KernelDef {
     name: "decoder_dense",
     source: shader_source!("decoder_dense.wgsl"),
-    bindings: &[ReadOnly, ReadWrite, ReadWrite],
-    workgroup_size: DEFAULT_WORKGROUP,
+    entry_point: "main",
+    params: Params::LAYOUT,
+    bindings: &[
+        BindingDef::read("z"),
+        BindingDef::write("grad_partial"),
+        BindingDef::write("loss_partial"),
+    ],
 };
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    n: u32,
-    latent: u32,
-    z_stride: u32,
-    col_chunk: u32,
-    splits: u32,
-    groups_per_split: u32,
-    _pad: [u32; 2],
+kernel_params! {
+    struct Params {
+        n: u32,
+        latent: u32,
+        z_stride: u32,
+        col_chunk: u32,
+        splits: u32,
+        groups_per_split: u32,
+        _pad0: u32,
+        _pad1: u32,
+    }
 }
 
 /// Per-split partial sums of the dense decoder pass: `grad` is splits × n × latent
@@ -41,7 +45,8 @@ pub struct DensePartials {
 }
 
 /// Column splits that give a device about `target_invocations` threads for `n` rows
-/// (more splits only add partial sums to read back in `decoder_pairs`).
+/// (more splits only add partial sums to read back in `decoder_pairs`); at least 1,
+/// at most 64 and at most n.
 pub fn splits_for(n: usize, target_invocations: usize) -> usize {
     target_invocations
         .div_ceil(n.max(1))
@@ -61,17 +66,30 @@ fn rows_per_invocation(latent: usize) -> usize {
     }
 }
 
-/// Allocates the partial buffers and prepares the dense pass over the first `latent`
-/// columns of `z` (row stride `z.cols()`), with the columns cut into `splits` chunks.
+/// The dense pass over the first `latent` columns of `z` (row stride `z.cols()`), with
+/// the columns cut into `partials.splits` chunks, into `partials`.
 pub fn decoder_dense(
     gpu: &Gpu,
     z: &GpuMatrix,
     latent: usize,
-    splits: usize,
-) -> Result<(Dispatch, DensePartials)> {
+    partials: &DensePartials,
+) -> Result<Dispatch> {
     check_latent("decoder_dense", latent, z.cols())?;
     let n = z.rows();
-    let splits = splits.clamp(1, n.max(1));
+    let splits = partials.splits;
+    check(
+        (1..=n.max(1)).contains(&splits)
+            && partials.grad.len() == splits * n * latent
+            && partials.loss.len() == splits * n,
+        "decoder_dense",
+        || {
+            format!(
+                "partials hold {} and {} values for {splits} splits of {n} x {latent}",
+                partials.grad.len(),
+                partials.loss.len()
+            )
+        },
+    )?;
     let col_chunk = n.div_ceil(splits).max(1);
     // One pipeline per latent size, so the shader's loops over the latent have constant
     // trip counts, and rows per invocation to match (see the shader's header).
@@ -79,7 +97,7 @@ pub fn decoder_dense(
     let pipeline =
         gpu.pipeline_with(&DECODER_DENSE, &[("L", latent as f64), ("R", rows as f64)])?;
     // Whole workgroups per split, so that a workgroup's column range is uniform.
-    let groups_per_split = n.div_ceil(pipeline.workgroup_size as usize * rows);
+    let groups_per_split = n.div_ceil(pipeline.workgroup_size() as usize * rows);
     let params = Params {
         n: to_u32("decoder_dense nodes", n)?,
         latent: latent as u32,
@@ -87,27 +105,33 @@ pub fn decoder_dense(
         col_chunk: to_u32("decoder_dense chunk", col_chunk)?,
         splits: to_u32("decoder_dense splits", splits)?,
         groups_per_split: to_u32("decoder_dense workgroups", groups_per_split)?,
-        _pad: [0; 2],
+        _pad0: 0,
+        _pad1: 0,
     };
     to_u32("decoder_dense elements", splits * n * latent.max(z.cols()))?;
-    let partials = DensePartials {
-        grad: gpu.alloc("gpu_vgae.decoder_dense.grad_partial", splits * n * latent)?,
-        loss: gpu.alloc("gpu_vgae.decoder_dense.loss_partial", splits * n)?,
-        splits,
-    };
     let grid = gpu.grid(
-        (splits * groups_per_split) as u64 * pipeline.workgroup_size as u64,
-        pipeline.workgroup_size,
+        (splits * groups_per_split) as u64 * pipeline.workgroup_size() as u64,
+        pipeline.workgroup_size(),
     )?;
-    let dispatch = gpu.dispatch(
+    gpu.dispatch(
         &pipeline,
         &params,
         &[
-            Bind::Buffer(z.data().buffer()),
-            Bind::Buffer(partials.grad.buffer()),
-            Bind::Buffer(partials.loss.buffer()),
+            Bind::matrix(z),
+            Bind::array(&partials.grad),
+            Bind::array(&partials.loss),
         ],
         grid,
-    )?;
-    Ok((dispatch, partials))
+    )
+}
+
+/// n nodes, latent L, `splits` column splits: flops = 4·n²·L (2·L for the dot product
+/// z_i·z_j, 2·L for the gradient accumulation σ(S)·z_j; the softplus and sigmoid are
+/// not counted), as DESIGN.md §6; bytes = 4·n·L (z) + 4·splits·n·(L + 1) (partials).
+pub fn work(n: usize, latent: usize, splits: usize) -> Work {
+    let (n, l, s) = (n as f64, latent as f64, splits as f64);
+    Work {
+        flops: 4.0 * n * n * l,
+        bytes: WORD * n * l + WORD * s * n * (l + 1.0),
+    }
 }

@@ -1,32 +1,40 @@
 //! `shaders/decoder_pairs.wgsl`: the decoder over listed pairs, row by row — the sparse
 //! correction of the dense objective, or the whole sampled objective.
 
-use bytemuck::{Pod, Zeroable};
-
 use super::decoder_dense::DensePartials;
-use super::{check, check_latent, shader_source, to_u32, DEFAULT_WORKGROUP};
+use super::{check, check_latent, flag, to_u32, Work, WORD};
 use crate::error::{Error, Result};
-use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
+use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The pair decoder kernel.
 pub static DECODER_PAIRS: KernelDef = KernelDef {
     name: "decoder_pairs",
     source: shader_source!("decoder_pairs.wgsl"),
+    entry_point: "main",
+    params: Params::LAYOUT,
     bindings: &[
-        ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadWrite, ReadWrite,
+        BindingDef::read("z"),
+        BindingDef::read("pair_ptr"),
+        BindingDef::read("pair_col"),
+        BindingDef::read("pair_weight"),
+        BindingDef::read("grad_partial"),
+        BindingDef::read("loss_partial"),
+        BindingDef::write("dz"),
+        BindingDef::write("loss_rows"),
     ],
-    workgroup_size: DEFAULT_WORKGROUP,
 };
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    n: u32,
-    latent: u32,
-    z_stride: u32,
-    splits: u32,
-    grad_scale: f32,
-    _pad: [u32; 3],
+kernel_params! {
+    struct Params {
+        n: u32,
+        latent: u32,
+        z_stride: u32,
+        splits: u32,
+        grad_scale: f32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
 }
 
 /// Weighted pairs grouped by their first node (CSR by row): entry `p` of row `i` pairs
@@ -194,9 +202,13 @@ pub fn decoder_pairs(
                 "decoder_pairs",
                 || "dense partials do not match z's shape".into(),
             )?;
-            (d.grad.buffer(), d.loss.buffer(), d.splits)
+            (Bind::array(&d.grad), Bind::array(&d.loss), d.splits)
         }
-        None => (pairs.weight.buffer(), pairs.weight.buffer(), 0),
+        None => (
+            Bind::array(&pairs.weight),
+            Bind::array(&pairs.weight),
+            0,
+        ),
     };
     let params = Params {
         n: to_u32("decoder_pairs nodes", n)?,
@@ -204,7 +216,9 @@ pub fn decoder_pairs(
         z_stride: to_u32("decoder_pairs stride", z.cols())?,
         splits: to_u32("decoder_pairs splits", splits)?,
         grad_scale,
-        _pad: [0; 3],
+        _pad0: 0,
+        _pad1: 0,
+        _pad2: 0,
     };
     to_u32(
         "decoder_pairs elements",
@@ -212,25 +226,43 @@ pub fn decoder_pairs(
     )?;
     // One pipeline per latent size (loops over the latent with constant trip counts) and
     // per alignment of z's rows (see the shader's header).
-    let aligned = if z.cols().is_multiple_of(4) { 1.0 } else { 0.0 };
     let pipeline = gpu.pipeline_with(
         &DECODER_PAIRS,
-        &[("L", latent as f64), ("ALIGNED", aligned)],
+        &[
+            ("L", latent as f64),
+            ("ALIGNED", flag(z.cols().is_multiple_of(4))),
+        ],
     )?;
-    let grid = gpu.grid(n as u64, pipeline.workgroup_size)?;
+    let grid = gpu.grid(n as u64, pipeline.workgroup_size())?;
     gpu.dispatch(
         &pipeline,
         &params,
         &[
-            Bind::Buffer(z.data().buffer()),
-            Bind::Buffer(pairs.ptr.buffer()),
-            Bind::Buffer(pairs.col.buffer()),
-            Bind::Buffer(pairs.weight.buffer()),
-            Bind::Buffer(grad_partial),
-            Bind::Buffer(loss_partial),
-            Bind::Buffer(dz.data().buffer()),
-            Bind::Buffer(loss_rows.buffer()),
+            Bind::matrix(z),
+            Bind::array(&pairs.ptr),
+            Bind::array(&pairs.col),
+            Bind::array(&pairs.weight),
+            grad_partial,
+            loss_partial,
+            Bind::matrix(dz),
+            Bind::array(loss_rows),
         ],
         grid,
     )
+}
+
+/// n nodes with `entries` listed pairs and `splits` dense partials (0 for the sampled
+/// objective): flops = 4·entries·L + splits·n·L; bytes = 4·n·L (z) + 4·(n + 1)
+/// + 12·entries (ptr, col, two weights) + 4·splits·n·(L + 1) (partials)
+/// + 4·n·(L + 1) (dz, loss_rows).
+pub fn work(n: usize, latent: usize, entries: usize, splits: usize) -> Work {
+    let (n, l, e, s) = (n as f64, latent as f64, entries as f64, splits as f64);
+    Work {
+        flops: 4.0 * e * l + s * n * l,
+        bytes: WORD * n * l
+            + WORD * (n + 1.0)
+            + 3.0 * WORD * e
+            + WORD * s * n * (l + 1.0)
+            + WORD * n * (l + 1.0),
+    }
 }

@@ -1,26 +1,29 @@
 //! `shaders/edge_score.wgsl`: sigmoid(z_a · z_b) for a list of pairs.
 
-use bytemuck::{Pod, Zeroable};
-
-use super::{check, check_latent, shader_source, to_u32, DEFAULT_WORKGROUP};
+use super::{check, check_latent, to_u32, Work, WORD};
 use crate::error::Result;
-use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
+use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The pair scoring kernel.
 pub static EDGE_SCORE: KernelDef = KernelDef {
     name: "edge_score",
     source: shader_source!("edge_score.wgsl"),
-    bindings: &[ReadOnly, ReadOnly, ReadWrite],
-    workgroup_size: DEFAULT_WORKGROUP,
+    entry_point: "main",
+    params: Params::LAYOUT,
+    bindings: &[
+        BindingDef::read("z"),
+        BindingDef::read("pairs"),
+        BindingDef::write("scores"),
+    ],
 };
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    pairs: u32,
-    latent: u32,
-    z_stride: u32,
-    _pad: u32,
+kernel_params! {
+    struct Params {
+        pairs: u32,
+        latent: u32,
+        z_stride: u32,
+        _pad0: u32,
+    }
 }
 
 /// Flattens pairs to the `[a0, b0, a1, b1, …]` layout the kernel reads, checking ids.
@@ -55,19 +58,25 @@ pub fn edge_score(
         pairs: to_u32("edge_score pairs", scores.len())?,
         latent: latent as u32,
         z_stride: to_u32("edge_score stride", z.cols())?,
-        _pad: 0,
+        _pad0: 0,
     };
     to_u32("edge_score elements", z.rows() * z.cols())?;
     let pipeline = gpu.pipeline(&EDGE_SCORE)?;
-    let grid = gpu.grid(scores.len() as u64, pipeline.workgroup_size)?;
+    let grid = gpu.grid(scores.len() as u64, pipeline.workgroup_size())?;
     gpu.dispatch(
         &pipeline,
         &params,
-        &[
-            Bind::Buffer(z.data().buffer()),
-            Bind::Buffer(pairs.buffer()),
-            Bind::Buffer(scores.buffer()),
-        ],
+        &[Bind::matrix(z), Bind::array(pairs), Bind::array(scores)],
         grid,
     )
+}
+
+/// `pairs` pairs at latent L: flops = 2·pairs·L; bytes = 8·pairs (ids) + 2·4·pairs·L
+/// (both rows of z; z is usually larger than the pairs touch) + 4·pairs (scores).
+pub fn work(pairs: usize, latent: usize) -> Work {
+    let (p, l) = (pairs as f64, latent as f64);
+    Work {
+        flops: 2.0 * p * l,
+        bytes: 2.0 * WORD * p + 2.0 * WORD * p * l + WORD * p,
+    }
 }

@@ -1,21 +1,26 @@
-//! One Rust wrapper per `shaders/*.wgsl`. Each wrapper checks shapes, fetches the cached
-//! pipeline and returns a prepared [`Dispatch`](crate::gpu::Dispatch) (or a short list of
-//! them) for a [`Recording`](crate::gpu::Recording). Every kernel has a CPU twin of the
-//! same name in [`crate::cpu`].
+//! The kernel registry. Every kernel is one entry of [`REGISTRY`] and one name that
+//! finds all of its parts:
+//!
+//! | part | where |
+//! |---|---|
+//! | WGSL source | `shaders/<name>.wgsl` (shared snippets in `shaders/shared/`) |
+//! | wrapper, [`KernelDef`], parameter struct, work formula | `src/kernels/<name>.rs` |
+//! | CPU twin | `src/cpu/<name>.rs` |
+//! | test against the twin | `tests/kernels/<name>.rs` |
+//! | place in an epoch | [`crate::model::schedule::Op`], timed by `benches/kernels.rs` |
+//!
+//! Each wrapper checks shapes, fetches the cached pipeline (tuned by the adapter
+//! profile) and returns a prepared [`Dispatch`](crate::gpu::Dispatch). tests/shaders.rs
+//! checks every entry against its WGSL with naga, without an adapter: entry point,
+//! binding names and kinds, and the parameter struct field by field.
 
-pub mod adam;
-pub mod decoder_dense;
-pub mod decoder_pairs;
-pub mod edge_score;
-pub mod matmul;
-pub mod matmul_tn;
-pub mod reduce_sum;
-pub mod relu;
-pub mod reparam;
-pub mod spmm;
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::gpu::KernelDef;
+
+// The macros below are in textual scope for the kernel modules, which `registry!`
+// declares after them.
 
 /// The source of a shader in `shaders/`.
 macro_rules! shader_source {
@@ -23,30 +28,87 @@ macro_rules! shader_source {
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/shaders/", $file))
     };
 }
-pub(crate) use shader_source;
 
-/// Default workgroup size of every kernel (`override WG` in each shader).
-pub const DEFAULT_WORKGROUP: u32 = 64;
+/// Declares a kernel's parameter uniform: the `#[repr(C)]` struct and its
+/// [`ParamsLayout`](crate::gpu::ParamsLayout) (`LAYOUT`), which tests/shaders.rs
+/// compares with the WGSL struct `Params` member by member.
+macro_rules! kernel_params {
+    ($(#[$meta:meta])* struct $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+        pub(crate) struct $name {
+            $(pub(crate) $field: $ty),*
+        }
+
+        impl $name {
+            pub(crate) const LAYOUT: crate::gpu::ParamsLayout = crate::gpu::ParamsLayout {
+                size: std::mem::size_of::<$name>() as u64,
+                fields: &[$((
+                    stringify!($field),
+                    <$ty as crate::gpu::ParamScalar>::SCALAR,
+                )),*],
+            };
+        }
+    };
+}
+
+macro_rules! registry {
+    ($($module:ident :: $def:ident),+ $(,)?) => {
+        $(pub mod $module;)+
+
+        /// Every kernel, in the order of the table in `src/kernels/mod.rs`.
+        pub static REGISTRY: &[&KernelDef] = &[$(&$module::$def),+];
+    };
+}
+
+registry! {
+    spmm::SPMM,
+    matmul::MATMUL,
+    matmul_tn_partial::MATMUL_TN_PARTIAL,
+    reduce_sum::REDUCE_SUM,
+    relu::RELU,
+    relu_backward::RELU_BACKWARD,
+    reparam_kl::REPARAM_KL,
+    reparam_backward::REPARAM_BACKWARD,
+    decoder_dense::DECODER_DENSE,
+    decoder_pairs::DECODER_PAIRS,
+    edge_score::EDGE_SCORE,
+    adam::ADAM,
+}
 
 /// Largest latent dimension the decoder kernels hold in registers.
 pub const MAX_LATENT: usize = 64;
 
-/// Every kernel the engine runs, for validation tests and pipeline warm-up.
-pub fn all_kernels() -> [&'static KernelDef; 12] {
-    [
-        &spmm::SPMM,
-        &matmul::MATMUL,
-        &matmul_tn::MATMUL_TN_PARTIAL,
-        &reduce_sum::REDUCE_SUM,
-        &relu::RELU,
-        &relu::RELU_BACKWARD,
-        &reparam::REPARAM_KL,
-        &reparam::REPARAM_BACKWARD,
-        &decoder_dense::DECODER_DENSE,
-        &decoder_pairs::DECODER_PAIRS,
-        &edge_score::EDGE_SCORE,
-        &adam::ADAM,
-    ]
+/// The work one dispatch (or chain of dispatches) does, for throughput figures; each
+/// kernel module has a `work` function with its formula.
+///
+/// `flops` counts arithmetic floating-point operations (a multiply-add is 2; exp, log
+/// and comparisons are not counted); elementwise kernels whose cost is memory traffic
+/// report 0 and are rated in GB/s only. `bytes` is the compulsory traffic: every input
+/// array read once and every output written once (gathers through an index, such as
+/// SpMM's rows of B, count once per element of the array, not per access). Real traffic
+/// is higher, so GB/s is a lower bound on the bandwidth the kernel achieved.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Work {
+    /// Floating-point operations per run.
+    pub flops: f64,
+    /// Compulsory bytes moved per run.
+    pub bytes: f64,
+}
+
+/// Bytes of an `f32` or `u32`, for the work formulas.
+pub(crate) const WORD: f64 = 4.0;
+
+impl std::ops::Add for Work {
+    type Output = Work;
+
+    fn add(self, other: Work) -> Work {
+        Work {
+            flops: self.flops + other.flops,
+            bytes: self.bytes + other.bytes,
+        }
+    }
 }
 
 /// Converts a size to the `u32` the shaders index with, or says which size is too large.
@@ -75,4 +137,27 @@ pub(crate) fn check_latent(kernel: &str, latent: usize, cols: usize) -> Result<(
     check(latent <= cols, kernel, || {
         format!("latent dimension {latent} exceeds the {cols} columns of z")
     })
+}
+
+/// `1.0` or `0.0`, for boolean pipeline constants.
+pub(crate) fn flag(value: bool) -> f64 {
+    if value {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_formulas_match_the_cost_model() {
+        // DESIGN.md §6: the dense decoder at Citeseer is ≈ 0.7 GFLOP.
+        let w = decoder_dense::work(3327, 16, 1);
+        assert!((w.flops / 1e9 - 0.708).abs() < 0.01);
+        assert_eq!(spmm::work(2, 3, 4, 5).flops, 40.0);
+        assert_eq!(matmul::work(2, 3, 4).bytes, 4.0 * (6.0 + 12.0 + 8.0));
+    }
 }

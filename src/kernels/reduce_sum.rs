@@ -1,32 +1,48 @@
-//! `shaders/reduce_sum.wgsl`: hierarchical column sums.
+//! `shaders/reduce_sum.wgsl`: one level of a hierarchical column sum. A sum over many
+//! rows is a chain of levels ([`levels`]), each a dispatch, so no accumulator ever sees
+//! more than [`GROUP_ROWS`] terms.
 
-use bytemuck::{Pod, Zeroable};
-
-use super::{check, shader_source, to_u32, DEFAULT_WORKGROUP};
+use super::{check, to_u32, Work, WORD};
 use crate::error::Result;
-use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuArray, KernelDef};
+use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, KernelDef};
 
 /// The one-level column-sum kernel.
 pub static REDUCE_SUM: KernelDef = KernelDef {
     name: "reduce_sum",
     source: shader_source!("reduce_sum.wgsl"),
-    bindings: &[ReadOnly, ReadWrite],
-    workgroup_size: DEFAULT_WORKGROUP,
+    entry_point: "main",
+    params: Params::LAYOUT,
+    bindings: &[BindingDef::read("input"), BindingDef::write("out")],
 };
 
 /// Rows one invocation adds sequentially per level.
 pub const GROUP_ROWS: usize = 64;
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    rows: u32,
-    cols: u32,
-    group_rows: u32,
-    groups: u32,
+kernel_params! {
+    struct Params {
+        rows: u32,
+        cols: u32,
+        group_rows: u32,
+        groups: u32,
+    }
 }
 
-fn level(
+/// The row counts of the levels that sum `rows` rows down to one: each level's input
+/// rows, in order. A level of r rows outputs ⌈r / GROUP_ROWS⌉ rows; the last level
+/// outputs one (an input of zero rows gives one row of zeros).
+pub fn levels(rows: usize) -> Vec<usize> {
+    let mut out = vec![rows];
+    let mut current = rows;
+    while current > GROUP_ROWS {
+        current = current.div_ceil(GROUP_ROWS);
+        out.push(current);
+    }
+    out
+}
+
+/// out (⌈rows / GROUP_ROWS⌉ × cols, at least one row) = sums of each group of
+/// [`GROUP_ROWS`] rows of `input` (rows × cols, row-major).
+pub fn reduce_sum(
     gpu: &Gpu,
     input: &GpuArray<f32>,
     rows: usize,
@@ -34,6 +50,18 @@ fn level(
     out: &GpuArray<f32>,
 ) -> Result<Dispatch> {
     let groups = rows.div_ceil(GROUP_ROWS).max(1);
+    check(input.len() == rows * cols, "reduce_sum", || {
+        format!(
+            "input has {} elements, expected {rows} x {cols}",
+            input.len()
+        )
+    })?;
+    check(out.len() == groups * cols, "reduce_sum", || {
+        format!(
+            "output has {} elements, expected {groups} x {cols}",
+            out.len()
+        )
+    })?;
     let params = Params {
         rows: to_u32("reduce_sum rows", rows)?,
         cols: to_u32("reduce_sum cols", cols)?,
@@ -42,44 +70,22 @@ fn level(
     };
     to_u32("reduce_sum elements", rows * cols)?;
     let pipeline = gpu.pipeline(&REDUCE_SUM)?;
-    let grid = gpu.grid((groups * cols) as u64, pipeline.workgroup_size)?;
+    let grid = gpu.grid((groups * cols) as u64, pipeline.workgroup_size())?;
     gpu.dispatch(
         &pipeline,
         &params,
-        &[Bind::Buffer(input.buffer()), Bind::Buffer(out.buffer())],
+        &[Bind::array(input), Bind::array(out)],
         grid,
     )
 }
 
-/// Dispatches that write the column sums of `input` (rows × cols, row-major) into `out`
-/// (cols elements): levels of [`GROUP_ROWS`]-row sums until one row remains. An input
-/// with zero rows gives zeros.
-pub fn reduce_sum(
-    gpu: &Gpu,
-    input: &GpuArray<f32>,
-    rows: usize,
-    cols: usize,
-    out: &GpuArray<f32>,
-) -> Result<Vec<Dispatch>> {
-    check(input.len() == rows * cols, "reduce_sum", || {
-        format!(
-            "input has {} elements, expected {rows} x {cols}",
-            input.len()
-        )
-    })?;
-    check(out.len() == cols, "reduce_sum", || {
-        format!("output has {} elements, expected {cols}", out.len())
-    })?;
-    let mut dispatches = Vec::new();
-    let mut current = input.clone();
-    let mut current_rows = rows;
-    while current_rows > GROUP_ROWS {
-        let groups = current_rows.div_ceil(GROUP_ROWS);
-        let next = gpu.alloc::<f32>("gpu_vgae.reduce_sum.level", groups * cols)?;
-        dispatches.push(level(gpu, &current, current_rows, cols, &next)?);
-        current = next;
-        current_rows = groups;
+/// One level over rows × cols. flops = rows·cols (adds); bytes = 4·rows·cols +
+/// 4·groups·cols.
+pub fn work(rows: usize, cols: usize) -> Work {
+    let groups = rows.div_ceil(GROUP_ROWS).max(1) as f64;
+    let (rows, cols) = (rows as f64, cols as f64);
+    Work {
+        flops: rows * cols,
+        bytes: WORD * rows * cols + WORD * groups * cols,
     }
-    dispatches.push(level(gpu, &current, current_rows, cols, out)?);
-    Ok(dispatches)
 }

@@ -1,32 +1,36 @@
-//! `shaders/relu.wgsl` and `shaders/relu_backward.wgsl`.
+//! `shaders/relu.wgsl`: H1 = relu(Q), elementwise.
 
-use bytemuck::{Pod, Zeroable};
-
-use super::{check, shader_source, to_u32, DEFAULT_WORKGROUP};
+use super::{check, to_u32, Work, WORD};
 use crate::error::Result;
-use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuArray, KernelDef};
+use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, KernelDef};
 
 /// The rectifier kernel.
 pub static RELU: KernelDef = KernelDef {
     name: "relu",
     source: shader_source!("relu.wgsl"),
-    bindings: &[ReadOnly, ReadWrite],
-    workgroup_size: DEFAULT_WORKGROUP,
+    entry_point: "main",
+    params: Params::LAYOUT,
+    bindings: &[BindingDef::read("input"), BindingDef::write("out")],
 };
 
-/// The rectifier's gradient kernel.
-pub static RELU_BACKWARD: KernelDef = KernelDef {
-    name: "relu_backward",
-    source: shader_source!("relu_backward.wgsl"),
-    bindings: &[ReadOnly, ReadOnly, ReadWrite],
-    workgroup_size: DEFAULT_WORKGROUP,
-};
+kernel_params! {
+    struct Params {
+        len: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+}
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    len: u32,
-    _pad: [u32; 3],
+impl Params {
+    pub(crate) fn of_len(what: &str, len: usize) -> Result<Params> {
+        Ok(Params {
+            len: to_u32(what, len)?,
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
+        })
+    }
 }
 
 /// out = max(input, 0), elementwise.
@@ -34,53 +38,21 @@ pub fn relu(gpu: &Gpu, input: &GpuArray<f32>, out: &GpuArray<f32>) -> Result<Dis
     check(input.len() == out.len(), "relu", || {
         format!("input has {} elements, output {}", input.len(), out.len())
     })?;
-    let params = Params {
-        len: to_u32("relu length", input.len())?,
-        _pad: [0; 3],
-    };
+    let params = Params::of_len("relu length", input.len())?;
     let pipeline = gpu.pipeline(&RELU)?;
-    let grid = gpu.grid(input.len() as u64, pipeline.workgroup_size)?;
+    let grid = gpu.grid(input.len() as u64, pipeline.workgroup_size())?;
     gpu.dispatch(
         &pipeline,
         &params,
-        &[Bind::Buffer(input.buffer()), Bind::Buffer(out.buffer())],
+        &[Bind::array(input), Bind::array(out)],
         grid,
     )
 }
 
-/// `grad_in = grad_out · 1[pre > 0]`, elementwise.
-pub fn relu_backward(
-    gpu: &Gpu,
-    pre: &GpuArray<f32>,
-    grad_out: &GpuArray<f32>,
-    grad_in: &GpuArray<f32>,
-) -> Result<Dispatch> {
-    check(
-        pre.len() == grad_out.len() && pre.len() == grad_in.len(),
-        "relu_backward",
-        || {
-            format!(
-                "lengths differ: pre {}, grad_out {}, grad_in {}",
-                pre.len(),
-                grad_out.len(),
-                grad_in.len()
-            )
-        },
-    )?;
-    let params = Params {
-        len: to_u32("relu_backward length", pre.len())?,
-        _pad: [0; 3],
-    };
-    let pipeline = gpu.pipeline(&RELU_BACKWARD)?;
-    let grid = gpu.grid(pre.len() as u64, pipeline.workgroup_size)?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[
-            Bind::Buffer(pre.buffer()),
-            Bind::Buffer(grad_out.buffer()),
-            Bind::Buffer(grad_in.buffer()),
-        ],
-        grid,
-    )
+/// `len` elements, one read and one write each; flops = 0 (rated in GB/s).
+pub fn work(len: usize) -> Work {
+    Work {
+        flops: 0.0,
+        bytes: 2.0 * WORD * len as f64,
+    }
 }

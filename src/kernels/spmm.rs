@@ -1,36 +1,31 @@
-//! `shaders/spmm.wgsl`: out = A · B with A in CSR.
+//! `shaders/spmm.wgsl`: out = A · B with A in CSR (Â·H, X·W0, Xᵀ·dP).
 
-use bytemuck::{Pod, Zeroable};
-
-use super::{check, shader_source, to_u32, DEFAULT_WORKGROUP};
+use super::{check, flag, to_u32, Work, WORD};
 use crate::error::Result;
-use crate::gpu::{Bind, BindingKind::*, Dispatch, Gpu, GpuCsr, GpuMatrix, KernelDef};
+use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuCsr, GpuMatrix, KernelDef};
 
 /// The CSR SpMM kernel.
 pub static SPMM: KernelDef = KernelDef {
     name: "spmm",
     source: shader_source!("spmm.wgsl"),
-    bindings: &[ReadOnly, ReadOnly, ReadOnly, ReadOnly, ReadWrite],
-    workgroup_size: DEFAULT_WORKGROUP,
+    entry_point: "main",
+    params: Params::LAYOUT,
+    bindings: &[
+        BindingDef::read("row_ptr"),
+        BindingDef::read("col_idx"),
+        BindingDef::read("values"),
+        BindingDef::read("b"),
+        BindingDef::write("out"),
+    ],
 };
 
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct Params {
-    rows: u32,
-    cols: u32,
-    col_groups: u32,
-    lanes: u32,
-}
-
-/// Column groups (of 4) per invocation, the shader's `CPL`: on CPU adapters every
-/// storage load is expensive, so one invocation covers 4 groups and loads each
-/// nonzero's column id and value once for all of them (llvmpipe, benches/RESULTS.md);
-/// GPUs keep one group per invocation for the most parallelism.
-fn groups_per_invocation(gpu: &Gpu, col_groups: usize) -> usize {
-    let cpu_adapter = gpu.report().device_type == format!("{:?}", wgpu::DeviceType::Cpu);
-    let wanted = if cpu_adapter { 4 } else { 1 };
-    wanted.min(col_groups).max(1)
+kernel_params! {
+    struct Params {
+        rows: u32,
+        cols: u32,
+        col_groups: u32,
+        lanes: u32,
+    }
 }
 
 /// out (rows × cols) = a (rows × inner, CSR) · b (inner × cols).
@@ -52,7 +47,9 @@ pub fn spmm(gpu: &Gpu, a: &GpuCsr, b: &GpuMatrix, out: &GpuMatrix) -> Result<Dis
         },
     )?;
     let col_groups = b.cols().div_ceil(4);
-    let per_invocation = groups_per_invocation(gpu, col_groups);
+    // Column groups per invocation (the shader's CPL): each invocation walks its row's
+    // nonzeros once for all of them.
+    let per_invocation = gpu.profile().spmm_column_groups.min(col_groups).max(1);
     let lanes = col_groups.div_ceil(per_invocation);
     let params = Params {
         rows: to_u32("spmm rows", a.rows())?,
@@ -62,24 +59,35 @@ pub fn spmm(gpu: &Gpu, a: &GpuCsr, b: &GpuMatrix, out: &GpuMatrix) -> Result<Dis
     };
     to_u32("spmm B elements", b.rows() * b.cols())?;
     to_u32("spmm invocations", a.rows() * lanes)?;
-    // Pipeline constants (see the shader's header): whether rows of B are vec4-aligned,
-    // and column groups per invocation.
-    let aligned = if b.cols().is_multiple_of(4) { 1.0 } else { 0.0 };
     let pipeline = gpu.pipeline_with(
         &SPMM,
-        &[("ALIGNED", aligned), ("CPL", per_invocation as f64)],
+        &[
+            ("ALIGNED", flag(b.cols().is_multiple_of(4))),
+            ("CPL", per_invocation as f64),
+        ],
     )?;
-    let grid = gpu.grid((a.rows() * lanes) as u64, pipeline.workgroup_size)?;
+    let grid = gpu.grid((a.rows() * lanes) as u64, pipeline.workgroup_size())?;
     gpu.dispatch(
         &pipeline,
         &params,
         &[
-            Bind::Buffer(a.row_ptr.buffer()),
-            Bind::Buffer(a.col_idx.buffer()),
-            Bind::Buffer(a.values.buffer()),
-            Bind::Buffer(b.data().buffer()),
-            Bind::Buffer(out.data().buffer()),
+            Bind::array(&a.row_ptr),
+            Bind::array(&a.col_idx),
+            Bind::array(&a.values),
+            Bind::matrix(b),
+            Bind::matrix(out),
         ],
         grid,
     )
+}
+
+/// out (rows × cols) = A (rows × inner, nnz entries) · B (inner × cols).
+/// flops = 2·nnz·cols; bytes = 4·(rows + 1) row_ptr + 8·nnz (col_idx, values)
+/// + 4·inner·cols (B) + 4·rows·cols (out).
+pub fn work(rows: usize, inner: usize, nnz: usize, cols: usize) -> Work {
+    let (rows, inner, nnz, cols) = (rows as f64, inner as f64, nnz as f64, cols as f64);
+    Work {
+        flops: 2.0 * nnz * cols,
+        bytes: WORD * (rows + 1.0) + 2.0 * WORD * nnz + WORD * inner * cols + WORD * rows * cols,
+    }
 }

@@ -1,31 +1,28 @@
-//! The GPU engine of one model on one graph: owns every buffer and three recordings,
-//! built once — `encode` (the encoder forward up to [μ | s]), `loss_and_grads` (decoder,
-//! losses, the manual backward pass of DESIGN.md §3) and `optimize` (Adam). An epoch is
-//! one submission of all three; nothing is read back unless asked for.
+//! The GPU runner of the schedule: [`GaeModel`] owns one buffer per memory slot (see
+//! [`MemoryPlan`]), the per-epoch uniform and one recording per phase, built once from
+//! the schedule. An epoch is one submission of the three; nothing is read back unless
+//! asked for.
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-
-use super::inputs::{dense_label_rows, glorot_uniform, normalized_adjacency, DenseWeights};
-use super::{head_cols, ModelConfig, ModelKind, Objective, Weights};
+use super::inputs::{EpochSampler, ModelSetup};
+use super::schedule::{MemoryPlan, Op, PairsId, Phase, Role, Schedule, SparseId, TensorId};
+use super::{ModelConfig, Weights};
+use crate::data::GraphView;
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, GpuArray, GpuMatrix, KernelTiming, Recording, StepBuffer, StepParams};
+use crate::gpu::{
+    Gpu, GpuArray, GpuBuffer, GpuCsr, GpuMatrix, KernelTiming, Recording, StepBuffer, StepParams,
+};
 use crate::kernels::adam::adam;
-use crate::kernels::decoder_dense::{decoder_dense, splits_for};
-use crate::kernels::decoder_pairs::{decoder_pairs, GpuPairRows, PairRows, WeightedPair};
+use crate::kernels::decoder_dense::{decoder_dense, DensePartials};
+use crate::kernels::decoder_pairs::{decoder_pairs, GpuPairRows, PairRows};
 use crate::kernels::edge_score::{edge_score, flatten_pairs};
 use crate::kernels::matmul::matmul;
-use crate::kernels::matmul_tn::matmul_tn;
+use crate::kernels::matmul_tn_partial::matmul_tn_partial;
 use crate::kernels::reduce_sum::reduce_sum;
-use crate::kernels::relu::{relu, relu_backward};
-use crate::kernels::reparam::{reparam_backward, reparam_kl};
+use crate::kernels::relu::relu;
+use crate::kernels::relu_backward::relu_backward;
+use crate::kernels::reparam_backward::reparam_backward;
+use crate::kernels::reparam_kl::reparam_kl;
 use crate::kernels::spmm::spmm;
-use crate::kernels::MAX_LATENT;
-use crate::sparse::Csr;
-use crate::split::{sample_training_negatives, EdgeSet};
-
-/// Invocations the dense decoder aims for when choosing its column splits.
-const DENSE_TARGET_INVOCATIONS: usize = 16_384;
 
 /// The loss of the last forward pass, split into its terms.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -38,276 +35,317 @@ pub struct LossParts {
     pub total: f64,
 }
 
-enum Decoder {
-    Dense {
-        weights: DenseWeights,
-    },
-    Sampled {
-        rows: GpuPairRows,
-        positives: Vec<(u32, u32)>,
-        train_set: EdgeSet,
-    },
-}
-
 /// Pairs to score repeatedly (validation and test sets), with their recording.
 pub struct PairScorer {
     scores: GpuArray<f32>,
     recording: Recording,
 }
 
+impl PairScorer {
+    /// The scoring dispatch alone (it reads μ as the last encoder run left it).
+    pub fn recording(&self) -> &Recording {
+        &self.recording
+    }
+}
+
 /// A VGAE or GAE on one graph, resident on the GPU.
 pub struct GaeModel {
     gpu: Gpu,
     config: ModelConfig,
-    num_nodes: usize,
-    num_features: usize,
-    w0: GpuMatrix,
-    w1: GpuMatrix,
-    adam_moments: [GpuArray<f32>; 4],
-    ms: GpuMatrix,
-    dw0: GpuMatrix,
-    dw1: GpuMatrix,
-    loss_sum: GpuArray<f32>,
-    kl_sum: GpuArray<f32>,
+    schedule: Schedule,
+    plan: MemoryPlan,
+    /// The buffer of every tensor's slot, indexed by [`TensorId::index`].
+    buffers: Vec<GpuBuffer>,
     step: StepBuffer,
-    decoder: Decoder,
-    encode: Recording,
-    loss_and_grads: Recording,
-    optimize: Recording,
+    recordings: Vec<(Phase, Recording)>,
+    sampler: Option<EpochSampler>,
     epoch: u32,
 }
 
 impl GaeModel {
-    /// Builds the model on a graph of `num_nodes` nodes with training edges `train_edges`
-    /// (undirected, each once, no self loops) and node `features` (`None`: identity,
-    /// the featureless model), with Glorot-initialised weights from `config.seed`.
-    pub fn new(
-        gpu: &Gpu,
-        config: &ModelConfig,
-        num_nodes: usize,
-        train_edges: &[(u32, u32)],
-        features: Option<&Csr>,
-    ) -> Result<GaeModel> {
-        let num_features = features.map_or(num_nodes, Csr::cols);
-        let weights = initial_weights(config, num_features);
-        Self::with_weights(gpu, config, num_nodes, train_edges, features, &weights)
+    /// The model of `config` on `graph` (its edges are the training edges; features
+    /// `None`: identity, the featureless model), with Glorot-initialised weights from
+    /// `config.seed`.
+    pub fn new(gpu: &Gpu, config: &ModelConfig, graph: GraphView<'_>) -> Result<GaeModel> {
+        let setup = ModelSetup::new(config, graph, gpu.profile())?;
+        let weights = Weights::glorot(config, graph.num_features());
+        Self::from_setup(gpu, setup, &weights, true)
     }
 
     /// Like [`GaeModel::new`] with given weights (e.g. loaded from a file).
     pub fn with_weights(
         gpu: &Gpu,
         config: &ModelConfig,
-        num_nodes: usize,
-        train_edges: &[(u32, u32)],
-        features: Option<&Csr>,
+        graph: GraphView<'_>,
         weights: &Weights,
     ) -> Result<GaeModel> {
-        validate_config(config)?;
-        if num_nodes == 0 {
-            return Err(Error::InvalidInput("the graph has no nodes".into()));
+        weights.check_fits(config, graph.num_features())?;
+        let setup = ModelSetup::new(config, graph, gpu.profile())?;
+        Self::from_setup(gpu, setup, weights, true)
+    }
+
+    /// Builds the model from a prepared setup: plans memory (tensors share buffers
+    /// where their lifetimes allow, unless `share_memory` is false), checks every buffer
+    /// against the device's limits before allocating any, uploads the inputs and
+    /// weights, and records the three phases.
+    pub fn from_setup(
+        gpu: &Gpu,
+        setup: ModelSetup<'_>,
+        weights: &Weights,
+        share_memory: bool,
+    ) -> Result<GaeModel> {
+        let schedule = &setup.schedule;
+        let handles = schedule.handles();
+        weights.check_fits(&setup.config, schedule.tensor(handles.w0).rows)?;
+        let plan = MemoryPlan::new(schedule, share_memory);
+        let slot_label = |slot: usize| {
+            let names: Vec<&str> = schedule
+                .tensors()
+                .iter()
+                .zip(&plan.slot_of)
+                .filter(|(_, &s)| s == slot)
+                .map(|(t, _)| t.name.as_str())
+                .collect();
+            format!("gpu_vgae.{}", names.join("+"))
+        };
+        let limit = gpu
+            .limits()
+            .max_storage_buffer_binding_size
+            .min(gpu.limits().max_buffer_size);
+        if let Some(slot) = (0..plan.slot_bytes.len()).find(|&s| plan.slot_bytes[s] > limit) {
+            return Err(Error::BufferTooLarge {
+                label: slot_label(slot),
+                bytes: plan.slot_bytes[slot],
+                limit,
+            });
         }
-        weights.validate()?;
-        let identity;
-        let x = match features {
-            Some(x) => x,
-            None => {
-                identity = Csr::identity(num_nodes);
-                &identity
-            }
-        };
-        if x.rows() != num_nodes {
-            return Err(Error::InvalidInput(format!(
-                "features have {} rows for {num_nodes} nodes",
-                x.rows()
-            )));
-        }
-        if weights.kind != config.kind
-            || weights.num_features != x.cols()
-            || weights.hidden != config.hidden
-            || weights.latent != config.latent
-        {
-            return Err(Error::InvalidInput(format!(
-                "weights are for a {} with {} features, hidden {}, latent {}; the model is a \
-                 {} with {} features, hidden {}, latent {}",
-                weights.kind,
-                weights.num_features,
-                weights.hidden,
-                weights.latent,
-                config.kind,
-                x.cols(),
-                config.hidden,
-                config.latent
-            )));
-        }
-        let (n, f, h, l) = (num_nodes, x.cols(), config.hidden, config.latent);
-        let c = head_cols(config.kind, l);
-        let a_hat = gpu.upload_csr("gpu_vgae.a_hat", &normalized_adjacency(n, train_edges)?)?;
-        let gx = gpu.upload_csr("gpu_vgae.x", x)?;
-        let gxt = gpu.upload_csr("gpu_vgae.x_t", &x.transpose())?;
-        let w0 = gpu.upload_matrix("gpu_vgae.w0", f, h, &weights.w0)?;
-        let w1 = gpu.upload_matrix("gpu_vgae.w1", h, c, &weights.w1)?;
-        let mat = |label: &str, rows, cols| gpu.alloc_matrix(label, rows, cols);
-        let (p, q, h1) = (
-            mat("gpu_vgae.p", n, h)?,
-            mat("gpu_vgae.q", n, h)?,
-            mat("gpu_vgae.h1", n, h)?,
-        );
-        let (y, ms) = (mat("gpu_vgae.y", n, c)?, mat("gpu_vgae.ms", n, c)?);
-        let step = gpu.step_buffer(StepParams::default());
-
-        let mut encode = Recording::new("encode");
-        encode.push(spmm(gpu, &gx, &w0, &p)?);
-        encode.push(spmm(gpu, &a_hat, &p, &q)?);
-        encode.push(relu(gpu, q.data(), h1.data())?);
-        encode.push(matmul(gpu, &h1, &w1, false, &y)?);
-        encode.push(spmm(gpu, &a_hat, &y, &ms)?);
-
-        let mut loss_and_grads = Recording::new("loss_and_grads");
-        let kl_sum = gpu.zeros::<f32>("gpu_vgae.kl_sum", 1)?;
-        let z = match config.kind {
-            ModelKind::Vgae => {
-                let z = mat("gpu_vgae.z", n, l)?;
-                let kl_rows = gpu.alloc::<f32>("gpu_vgae.kl_rows", n)?;
-                loss_and_grads.push(reparam_kl(gpu, &ms, config.seed, &step, &z, &kl_rows)?);
-                loss_and_grads.extend(reduce_sum(gpu, &kl_rows, n, 1, &kl_sum)?);
-                z
-            }
-            ModelKind::Gae => ms.clone(),
-        };
-        let dz = mat("gpu_vgae.dz", n, l)?;
-        let loss_rows = gpu.alloc::<f32>("gpu_vgae.loss_rows", n)?;
-        let decoder = match config.objective {
-            Objective::Dense => {
-                let weights = DenseWeights::new(n, train_edges.len())?;
-                let labels = dense_label_rows(n, train_edges, weights)?
-                    .upload(gpu, "gpu_vgae.label_rows")?;
-                let splits = config
-                    .dense_splits
-                    .unwrap_or_else(|| splits_for(n, DENSE_TARGET_INVOCATIONS));
-                let (dense, partials) = decoder_dense(gpu, &z, l, splits)?;
-                let grad_scale = (2.0 * weights.norm / (n as f64 * n as f64)) as f32;
-                loss_and_grads.push(dense);
-                loss_and_grads.push(decoder_pairs(
-                    gpu,
-                    &z,
-                    l,
-                    &labels,
-                    Some(&partials),
-                    grad_scale,
-                    &dz,
-                    &loss_rows,
-                )?);
-                Decoder::Dense { weights }
-            }
-            Objective::Sampled => {
-                if train_edges.is_empty() {
-                    return Err(Error::InvalidInput(
-                        "the sampled objective needs at least one training edge".into(),
-                    ));
-                }
-                let positives: Vec<(u32, u32)> = train_edges
-                    .iter()
-                    .flat_map(|&(i, j)| [(i, j), (j, i)])
-                    .collect();
-                let train_set = EdgeSet::from_edges(n, train_edges)?;
-                // Shapes are fixed; the content is rewritten every epoch.
-                let placeholder = sampled_rows(n, &positives, &positives)?;
-                let rows = placeholder.upload(gpu, "gpu_vgae.sampled_rows")?;
-                loss_and_grads.push(decoder_pairs(
-                    gpu, &z, l, &rows, None, 1.0, &dz, &loss_rows,
-                )?);
-                Decoder::Sampled {
-                    rows,
-                    positives,
-                    train_set,
-                }
-            }
-        };
-        let loss_sum = gpu.zeros::<f32>("gpu_vgae.loss_sum", 1)?;
-        loss_and_grads.extend(reduce_sum(gpu, &loss_rows, n, 1, &loss_sum)?);
-
-        // Backward (DESIGN.md §3).
-        let dms = match config.kind {
-            ModelKind::Vgae => {
-                let dms = mat("gpu_vgae.d_ms", n, c)?;
-                let kl_scale = 1.0 / (n as f64 * n as f64) as f32;
-                loss_and_grads.push(reparam_backward(
-                    gpu,
-                    &ms,
-                    &dz,
-                    config.seed,
-                    kl_scale,
-                    &step,
-                    &dms,
-                )?);
-                dms
-            }
-            ModelKind::Gae => dz.clone(),
-        };
-        // Buffers whose forward value is dead by the time the backward pass needs memory
-        // of the same shape are reused: Y (consumed by Â·Y) holds dY; P (consumed by Â·P)
-        // holds dH1 and then dP (dH1 is consumed by the relu mask before dP is written);
-        // H1 (last read by H1ᵀ·dY) holds dQ.
-        let dy = y.clone();
-        let dh1 = p.clone();
-        let dq = h1.clone();
-        let dp = p.clone();
-        let dw0 = mat("gpu_vgae.dw0", f, h)?;
-        let dw1 = mat("gpu_vgae.dw1", h, c)?;
-        loss_and_grads.push(spmm(gpu, &a_hat, &dms, &dy)?);
-        loss_and_grads.extend(matmul_tn(gpu, &h1, &dy, &dw1)?);
-        loss_and_grads.push(matmul(gpu, &dy, &w1, true, &dh1)?);
-        loss_and_grads.push(relu_backward(gpu, q.data(), dh1.data(), dq.data())?);
-        loss_and_grads.push(spmm(gpu, &a_hat, &dq, &dp)?);
-        loss_and_grads.push(spmm(gpu, &gxt, &dp, &dw0)?);
-
-        let adam_moments = [
-            gpu.zeros::<f32>("gpu_vgae.adam.m0", f * h)?,
-            gpu.zeros::<f32>("gpu_vgae.adam.v0", f * h)?,
-            gpu.zeros::<f32>("gpu_vgae.adam.m1", h * c)?,
-            gpu.zeros::<f32>("gpu_vgae.adam.v1", h * c)?,
-        ];
-        let mut optimize = Recording::new("adam");
-        let [m0, v0, m1, v1] = &adam_moments;
-        optimize.push(adam(
-            gpu,
-            &config.adam,
-            w0.data(),
-            dw0.data(),
-            m0,
-            v0,
-            &step,
-        )?);
-        optimize.push(adam(
-            gpu,
-            &config.adam,
-            w1.data(),
-            dw1.data(),
-            m1,
-            v1,
-            &step,
-        )?);
-
-        Ok(GaeModel {
+        let slots: Vec<GpuBuffer> = (0..plan.slot_bytes.len())
+            .map(|s| gpu.alloc_buffer(&slot_label(s), plan.slot_bytes[s]))
+            .collect::<Result<_>>()?;
+        let buffers: Vec<GpuBuffer> = plan.slot_of.iter().map(|&s| slots[s].clone()).collect();
+        let mut model = GaeModel {
             gpu: gpu.clone(),
-            config: config.clone(),
-            num_nodes: n,
-            num_features: f,
-            w0,
-            w1,
-            adam_moments,
-            ms,
-            dw0,
-            dw1,
-            loss_sum,
-            kl_sum,
-            step,
-            decoder,
-            encode,
-            loss_and_grads,
-            optimize,
+            config: setup.config.clone(),
+            schedule: setup.schedule.clone(),
+            plan,
+            buffers,
+            step: gpu.step_buffer(StepParams::for_epoch(0)),
+            recordings: Vec::new(),
+            sampler: None,
             epoch: 0,
+        };
+        model.upload_inputs(&setup, weights)?;
+        for phase in Phase::ALL {
+            let mut recording = Recording::new(phase.label());
+            for (_, step) in model.schedule.phase(phase) {
+                recording.push(model.dispatch(&step.op)?);
+            }
+            model.recordings.push((phase, recording));
+        }
+        model.sampler = setup.sampler;
+        Ok(model)
+    }
+
+    fn upload_inputs(&self, setup: &ModelSetup<'_>, weights: &Weights) -> Result<()> {
+        let schedule = &self.schedule;
+        for (index, spec) in schedule.sparse_inputs().iter().enumerate() {
+            let csr = &setup.sparse[index];
+            self.array::<u32>(spec.row_ptr)?
+                .write(&self.gpu, csr.row_ptr())?;
+            self.array::<u32>(spec.col_idx)?
+                .write(&self.gpu, csr.col_idx())?;
+            self.array::<f32>(spec.values)?
+                .write(&self.gpu, csr.values())?;
+        }
+        if let Some(labels) = &setup.label_pairs {
+            self.write_pairs(schedule.handles().pairs, labels)?;
+        }
+        let handles = schedule.handles();
+        self.array::<f32>(handles.w0)?
+            .write(&self.gpu, &weights.w0)?;
+        self.array::<f32>(handles.w1)?
+            .write(&self.gpu, &weights.w1)?;
+        for (index, spec) in schedule.tensors().iter().enumerate() {
+            if matches!(spec.role, Role::State | Role::Output) {
+                let zeros = vec![0f32; spec.len()];
+                self.array::<f32>(TensorId::from_index(index))?
+                    .write(&self.gpu, &zeros)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_pairs(&self, id: PairsId, rows: &PairRows) -> Result<()> {
+        let spec = self.schedule.pairs(id);
+        if rows.len() != spec.entries || rows.num_nodes != spec.nodes {
+            return Err(Error::InvalidInput(format!(
+                "{}: {} entries over {} nodes, the schedule has room for {} over {}",
+                spec.name,
+                rows.len(),
+                rows.num_nodes,
+                spec.entries,
+                spec.nodes
+            )));
+        }
+        self.array::<u32>(spec.ptr)?.write(&self.gpu, &rows.ptr)?;
+        self.array::<u32>(spec.col)?.write(&self.gpu, &rows.col)?;
+        self.array::<f32>(spec.weight)?
+            .write(&self.gpu, &rows.weight)
+    }
+
+    fn array<T: bytemuck::Pod>(&self, id: TensorId) -> Result<GpuArray<T>> {
+        GpuArray::view(&self.buffers[id.index()], self.schedule.tensor(id).len())
+    }
+
+    fn matrix(&self, id: TensorId) -> Result<GpuMatrix> {
+        let spec = self.schedule.tensor(id);
+        GpuMatrix::view(&self.buffers[id.index()], spec.rows, spec.cols)
+    }
+
+    fn csr(&self, id: SparseId) -> Result<GpuCsr> {
+        let spec = self.schedule.sparse(id);
+        GpuCsr::from_parts(
+            spec.rows,
+            spec.cols,
+            self.array(spec.row_ptr)?,
+            self.array(spec.col_idx)?,
+            self.array(spec.values)?,
+        )
+    }
+
+    fn pair_rows(&self, id: PairsId) -> Result<GpuPairRows> {
+        let spec = self.schedule.pairs(id);
+        Ok(GpuPairRows {
+            ptr: self.array(spec.ptr)?,
+            col: self.array(spec.col)?,
+            weight: self.array(spec.weight)?,
+            num_nodes: spec.nodes,
         })
+    }
+
+    /// The dispatch of one step, over the buffers of its tensors.
+    fn dispatch(&self, op: &Op) -> Result<crate::gpu::Dispatch> {
+        let gpu = &self.gpu;
+        let seed = self.config.seed;
+        match *op {
+            Op::Spmm { a, b, out } => {
+                spmm(gpu, &self.csr(a)?, &self.matrix(b)?, &self.matrix(out)?)
+            }
+            Op::Matmul {
+                a,
+                b,
+                transpose_b,
+                out,
+            } => matmul(
+                gpu,
+                &self.matrix(a)?,
+                &self.matrix(b)?,
+                transpose_b,
+                &self.matrix(out)?,
+            ),
+            Op::MatmulTnPartial { a, b, partial } => matmul_tn_partial(
+                gpu,
+                &self.matrix(a)?,
+                &self.matrix(b)?,
+                &self.array(partial)?,
+            ),
+            Op::ReduceSum { input, out } => {
+                let spec = self.schedule.tensor(input);
+                reduce_sum(
+                    gpu,
+                    &self.array(input)?,
+                    spec.rows,
+                    spec.cols,
+                    &self.array(out)?,
+                )
+            }
+            Op::Relu { input, out } => relu(gpu, &self.array(input)?, &self.array(out)?),
+            Op::ReluBackward {
+                pre,
+                grad_out,
+                grad_in,
+            } => relu_backward(
+                gpu,
+                &self.array(pre)?,
+                &self.array(grad_out)?,
+                &self.array(grad_in)?,
+            ),
+            Op::ReparamKl { ms, z, kl_rows } => reparam_kl(
+                gpu,
+                &self.matrix(ms)?,
+                seed,
+                &self.step,
+                &self.matrix(z)?,
+                &self.array(kl_rows)?,
+            ),
+            Op::ReparamBackward {
+                ms,
+                dz,
+                kl_scale,
+                d_ms,
+            } => reparam_backward(
+                gpu,
+                &self.matrix(ms)?,
+                &self.matrix(dz)?,
+                seed,
+                kl_scale,
+                &self.step,
+                &self.matrix(d_ms)?,
+            ),
+            Op::DecoderDense {
+                z,
+                latent,
+                splits,
+                grad_partial,
+                loss_partial,
+            } => decoder_dense(
+                gpu,
+                &self.matrix(z)?,
+                latent,
+                &DensePartials {
+                    grad: self.array(grad_partial)?,
+                    loss: self.array(loss_partial)?,
+                    splits,
+                },
+            ),
+            Op::DecoderPairs {
+                z,
+                latent,
+                pairs,
+                dense,
+                grad_scale,
+                dz,
+                loss_rows,
+            } => {
+                let partials = match dense {
+                    Some((grad, loss, splits)) => Some(DensePartials {
+                        grad: self.array(grad)?,
+                        loss: self.array(loss)?,
+                        splits,
+                    }),
+                    None => None,
+                };
+                decoder_pairs(
+                    gpu,
+                    &self.matrix(z)?,
+                    latent,
+                    &self.pair_rows(pairs)?,
+                    partials.as_ref(),
+                    grad_scale,
+                    &self.matrix(dz)?,
+                    &self.array(loss_rows)?,
+                )
+            }
+            Op::Adam { param, grad, m, v } => adam(
+                gpu,
+                &self.config.adam,
+                &self.array(param)?,
+                &self.array(grad)?,
+                &self.array(m)?,
+                &self.array(v)?,
+                &self.step,
+            ),
+        }
     }
 
     /// The configuration the model was built with.
@@ -315,9 +353,19 @@ impl GaeModel {
         &self.config
     }
 
+    /// The epoch's schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// Which buffer each tensor lives in.
+    pub fn memory_plan(&self) -> &MemoryPlan {
+        &self.plan
+    }
+
     /// Number of nodes.
     pub fn num_nodes(&self) -> usize {
-        self.num_nodes
+        self.schedule.tensor(self.schedule.handles().ms).rows
     }
 
     /// Epochs trained so far.
@@ -332,17 +380,42 @@ impl GaeModel {
 
     /// Dispatches in one training epoch (forward, backward, optimizer).
     pub fn dispatches_per_epoch(&self) -> usize {
-        self.encode.dispatches().len()
-            + self.loss_and_grads.dispatches().len()
-            + self.optimize.dispatches().len()
+        self.schedule.steps().len()
+    }
+
+    fn recording(&self, phase: Phase) -> &Recording {
+        let (_, recording) = self
+            .recordings
+            .iter()
+            .find(|(p, _)| *p == phase)
+            .expect("every phase is recorded");
+        recording
+    }
+
+    /// A recording of step `index` of the schedule alone (for benchmarks: the step's
+    /// inputs hold whatever the last epoch left in their buffers).
+    pub fn step_recording(&self, index: usize) -> Result<Recording> {
+        let step = self.schedule.steps().get(index).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "the schedule has {} steps, not {}",
+                self.schedule.steps().len(),
+                index + 1
+            ))
+        })?;
+        let mut recording = Recording::new(Schedule::kernel(&step.op));
+        recording.push(self.dispatch(&step.op)?);
+        Ok(recording)
     }
 
     /// One epoch: forward, backward and Adam in one submission (fresh ε and, for the
     /// sampled objective, fresh negatives). Does not wait for the GPU.
     pub fn train_epoch(&mut self) -> Result<()> {
         self.prepare_step(self.epoch)?;
-        self.gpu
-            .submit_all(&[&self.encode, &self.loss_and_grads, &self.optimize])?;
+        self.gpu.submit_all(&[
+            self.recording(Phase::Encode),
+            self.recording(Phase::LossAndGrads),
+            self.recording(Phase::Optimize),
+        ])?;
         self.epoch += 1;
         Ok(())
     }
@@ -352,8 +425,8 @@ impl GaeModel {
     pub fn train_epoch_timed(&mut self) -> Result<Option<Vec<KernelTiming>>> {
         self.prepare_step(self.epoch)?;
         let mut timings = Vec::new();
-        for recording in [&self.encode, &self.loss_and_grads, &self.optimize] {
-            match self.gpu.run_timed(recording)? {
+        for phase in Phase::ALL {
+            match self.gpu.run_timed(self.recording(phase))? {
                 Some(t) => timings.extend(t),
                 None => return Ok(None),
             }
@@ -367,54 +440,48 @@ impl GaeModel {
     /// [`GaeModel::loss`] and [`GaeModel::gradients`].
     pub fn forward_backward(&mut self, epoch: u32) -> Result<()> {
         self.prepare_step(epoch)?;
-        self.gpu.submit_all(&[&self.encode, &self.loss_and_grads])?;
+        self.gpu.submit_all(&[
+            self.recording(Phase::Encode),
+            self.recording(Phase::LossAndGrads),
+        ])?;
         self.gpu.wait()
     }
 
-    fn prepare_step(&mut self, epoch: u32) -> Result<()> {
-        self.step.write(
-            &self.gpu,
-            StepParams {
-                epoch,
-                adam_step: epoch + 1,
-                ..Default::default()
-            },
-        );
-        if let Decoder::Sampled {
-            rows,
-            positives,
-            train_set,
-        } = &self.decoder
-        {
-            let negatives =
-                sample_training_negatives(train_set, positives.len(), self.config.seed, epoch)?;
-            let fresh = sampled_rows(self.num_nodes, positives, &negatives)?;
-            rows.ptr.write(&self.gpu, &fresh.ptr)?;
-            rows.col.write(&self.gpu, &fresh.col)?;
-            rows.weight.write(&self.gpu, &fresh.weight)?;
+    /// Writes the epoch's uniform and, for the sampled objective, its pairs.
+    pub fn prepare_step(&mut self, epoch: u32) -> Result<()> {
+        self.step.write(&self.gpu, StepParams::for_epoch(epoch));
+        if let Some(sampler) = &self.sampler {
+            let rows = sampler.rows(epoch)?;
+            self.write_pairs(self.schedule.handles().pairs, &rows)?;
         }
         Ok(())
     }
 
     /// The loss of the most recent forward pass (reads two scalars back; waits).
+    /// A loss that is not finite is [`Error::Diverged`].
     pub fn loss(&self) -> Result<LossParts> {
-        let sums = self.gpu.read_many(&[&self.loss_sum, &self.kl_sum])?;
-        let (rows_sum, kl_sum) = (sums[0][0] as f64, sums[1][0] as f64);
-        let n2 = (self.num_nodes as f64).powi(2);
-        let reconstruction = match &self.decoder {
-            Decoder::Dense { weights } => weights.norm / n2 * rows_sum,
-            // Every pair is listed at both of its nodes, so the row sums count it twice.
-            Decoder::Sampled { .. } => 0.5 * rows_sum,
+        let handles = self.schedule.handles();
+        let loss_sum = self.array::<f32>(handles.loss_sum)?;
+        let mut arrays = vec![&loss_sum];
+        let kl_sum = match handles.kl_sum {
+            Some(id) => Some(self.array::<f32>(id)?),
+            None => None,
         };
-        let kl = match self.config.kind {
-            ModelKind::Vgae => -0.5 / n2 * kl_sum,
-            ModelKind::Gae => 0.0,
-        };
+        if let Some(kl) = &kl_sum {
+            arrays.push(kl);
+        }
+        let sums = self.gpu.read_many(&arrays)?;
+        let rows_sum = f64::from(sums[0][0]);
+        let kl_rows_sum = sums.get(1).map_or(0.0, |s| f64::from(s[0]));
+        let scale = self.schedule.loss_scale();
+        let reconstruction = scale.reconstruction * rows_sum;
+        let kl = scale.kl * kl_rows_sum;
         if !reconstruction.is_finite() || !kl.is_finite() {
-            return Err(Error::InvalidInput(format!(
-                "the loss is not finite (reconstruction {reconstruction}, KL {kl}); \
-                 lower the learning rate or check the features for extreme values"
-            )));
+            return Err(Error::Diverged {
+                epoch: self.epoch,
+                reconstruction,
+                kl,
+            });
         }
         Ok(LossParts {
             reconstruction,
@@ -426,7 +493,9 @@ impl GaeModel {
     /// Gradients of the loss with respect to W0 and W1 from the most recent backward
     /// pass (row-major, shapes as in [`Weights`]).
     pub fn gradients(&self) -> Result<(Vec<f32>, Vec<f32>)> {
-        let mut out = self.gpu.read_many(&[self.dw0.data(), self.dw1.data()])?;
+        let handles = self.schedule.handles();
+        let (dw0, dw1) = (self.array::<f32>(handles.dw0)?, self.array(handles.dw1)?);
+        let mut out = self.gpu.read_many(&[&dw0, &dw1])?;
         let dw1 = out.pop().unwrap_or_default();
         let dw0 = out.pop().unwrap_or_default();
         Ok((dw0, dw1))
@@ -434,12 +503,14 @@ impl GaeModel {
 
     /// The current weights, read back from the device.
     pub fn weights(&self) -> Result<Weights> {
-        let mut out = self.gpu.read_many(&[self.w0.data(), self.w1.data()])?;
+        let handles = self.schedule.handles();
+        let (w0, w1) = (self.array::<f32>(handles.w0)?, self.array(handles.w1)?);
+        let mut out = self.gpu.read_many(&[&w0, &w1])?;
         let w1 = out.pop().unwrap_or_default();
         let w0 = out.pop().unwrap_or_default();
         Ok(Weights {
             kind: self.config.kind,
-            num_features: self.num_features,
+            num_features: self.schedule.tensor(handles.w0).rows,
             hidden: self.config.hidden,
             latent: self.config.latent,
             w0,
@@ -449,26 +520,26 @@ impl GaeModel {
 
     /// Overwrites the weights and restarts Adam's moments.
     pub fn set_weights(&mut self, weights: &Weights) -> Result<()> {
-        weights.validate()?;
-        if weights.w0.len() != self.w0.data().len() || weights.w1.len() != self.w1.data().len() {
-            return Err(Error::InvalidInput(
-                "weights do not match the model's shapes".into(),
-            ));
-        }
-        self.w0.data().write(&self.gpu, &weights.w0)?;
-        self.w1.data().write(&self.gpu, &weights.w1)?;
-        for moment in &self.adam_moments {
-            moment.write(&self.gpu, &vec![0.0; moment.len()])?;
+        let handles = self.schedule.handles();
+        weights.check_fits(&self.config, self.schedule.tensor(handles.w0).rows)?;
+        self.array::<f32>(handles.w0)?
+            .write(&self.gpu, &weights.w0)?;
+        self.array::<f32>(handles.w1)?
+            .write(&self.gpu, &weights.w1)?;
+        for &moment in &handles.moments {
+            let array = self.array::<f32>(moment)?;
+            array.write(&self.gpu, &vec![0.0; array.len()])?;
         }
         Ok(())
     }
 
     /// The node embeddings μ (N × L, row-major) at the current weights.
     pub fn embeddings(&self) -> Result<Vec<f32>> {
-        self.gpu.run(&self.encode)?;
-        let ms = self.gpu.read(self.ms.data())?;
-        let (l, c) = (self.config.latent, self.ms.cols());
-        Ok(ms
+        self.gpu.run(self.recording(Phase::Encode))?;
+        let ms = self.matrix(self.schedule.handles().ms)?;
+        let values = self.gpu.read(ms.data())?;
+        let (l, c) = (self.config.latent, ms.cols());
+        Ok(values
             .chunks_exact(c)
             .flat_map(|row| row[..l].iter().copied())
             .collect())
@@ -476,14 +547,14 @@ impl GaeModel {
 
     /// Prepares repeated scoring of `pairs` (see [`GaeModel::score`]).
     pub fn pair_scorer(&self, pairs: &[(u32, u32)]) -> Result<PairScorer> {
-        let flat = flatten_pairs(pairs, self.num_nodes)?;
+        let flat = flatten_pairs(pairs, self.num_nodes())?;
         let ids = self.gpu.upload("gpu_vgae.score_pairs", &flat)?;
         let scores = self.gpu.alloc::<f32>("gpu_vgae.scores", pairs.len())?;
         let mut recording = Recording::new("edge_score");
         if !pairs.is_empty() {
             recording.push(edge_score(
                 &self.gpu,
-                &self.ms,
+                &self.matrix(self.schedule.handles().ms)?,
                 self.config.latent,
                 &ids,
                 &scores,
@@ -494,80 +565,13 @@ impl GaeModel {
 
     /// sigmoid(μ_a · μ_b) for the scorer's pairs at the current weights.
     pub fn score(&self, scorer: &PairScorer) -> Result<Vec<f32>> {
-        self.gpu.submit_all(&[&self.encode, &scorer.recording])?;
+        self.gpu
+            .submit_all(&[self.recording(Phase::Encode), &scorer.recording])?;
         self.gpu.read(&scorer.scores)
     }
 
     /// sigmoid(μ_a · μ_b) for arbitrary pairs at the current weights.
     pub fn score_pairs(&self, pairs: &[(u32, u32)]) -> Result<Vec<f32>> {
         self.score(&self.pair_scorer(pairs)?)
-    }
-}
-
-/// Sampled objective rows: `positives` and `negatives` (ordered pairs, PyG's convention
-/// of both directions of every train edge) weighted by 1/count each.
-pub(crate) fn sampled_rows(
-    num_nodes: usize,
-    positives: &[(u32, u32)],
-    negatives: &[(u32, u32)],
-) -> Result<PairRows> {
-    let w_pos = 1.0 / positives.len().max(1) as f32;
-    let w_neg = 1.0 / negatives.len().max(1) as f32;
-    let pairs: Vec<WeightedPair> = positives
-        .iter()
-        .map(|&(i, j)| (i, j, w_pos, 0.0))
-        .chain(negatives.iter().map(|&(i, j)| (i, j, 0.0, w_neg)))
-        .collect();
-    PairRows::from_pairs(num_nodes, &pairs)
-}
-
-fn validate_config(config: &ModelConfig) -> Result<()> {
-    if config.hidden == 0 {
-        return Err(Error::InvalidInput(
-            "hidden width must be at least 1".into(),
-        ));
-    }
-    if config.latent == 0 || config.latent > MAX_LATENT {
-        return Err(Error::InvalidInput(format!(
-            "latent width must be between 1 and {MAX_LATENT}, got {}",
-            config.latent
-        )));
-    }
-    let adam = &config.adam;
-    if !(adam.lr.is_finite() && adam.lr > 0.0) {
-        return Err(Error::InvalidInput(format!(
-            "learning rate must be a positive number, got {}",
-            adam.lr
-        )));
-    }
-    Ok(())
-}
-
-/// Glorot-uniform weights from `config.seed`: W0 (F × H), then Wμ and Wσ (H × L each,
-/// initialised separately as in tkipf/gae) side by side in W1.
-pub(crate) fn initial_weights(config: &ModelConfig, num_features: usize) -> Weights {
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let (h, l) = (config.hidden, config.latent);
-    let w0 = glorot_uniform(&mut rng, num_features, h);
-    let w_mu = glorot_uniform(&mut rng, h, l);
-    let w1 = match config.kind {
-        ModelKind::Gae => w_mu,
-        ModelKind::Vgae => {
-            let w_sigma = glorot_uniform(&mut rng, h, l);
-            let mut w1 = Vec::with_capacity(h * 2 * l);
-            for r in 0..h {
-                w1.extend_from_slice(&w_mu[r * l..(r + 1) * l]);
-                w1.extend_from_slice(&w_sigma[r * l..(r + 1) * l]);
-            }
-            w1
-        }
-    };
-    Weights {
-        kind: config.kind,
-        num_features,
-        hidden: h,
-        latent: l,
-        w0,
-        w1,
     }
 }

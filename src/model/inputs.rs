@@ -1,20 +1,28 @@
-//! Host-side preparation of the model's fixed inputs: the normalized adjacency Â, the
-//! decoder's label pattern with its weights, and Glorot initialisation.
+//! Host-side preparation of the model's inputs: the normalized adjacency Â, the
+//! decoder's label pattern with its weights, the sampled objective's per-epoch pairs,
+//! Glorot initialisation, and the [`ModelSetup`] that gathers them with the schedule.
+
+use std::borrow::Cow;
 
 use rand::rngs::StdRng;
 use rand::Rng;
 
+use super::schedule::{GraphShape, Role, Schedule, SparseId, TensorSpec};
+use super::{ModelConfig, Objective};
+use crate::data::GraphView;
 use crate::error::{Error, Result};
+use crate::gpu::AdapterProfile;
 use crate::kernels::decoder_pairs::{PairRows, WeightedPair};
+use crate::resources::check_host_memory;
 use crate::sparse::Csr;
-use crate::split::check_edge;
+use crate::split::{sample_training_negatives, EdgeSet};
 
-/// Â = D^-1/2 (A + I) D^-1/2 over the undirected `edges` (each listed once, either
-/// orientation), D the degree matrix of A + I. Isolated nodes get Â_ii = 1.
-pub fn normalized_adjacency(num_nodes: usize, edges: &[(u32, u32)]) -> Result<Csr> {
+/// Â = D^-1/2 (A + I) D^-1/2 over the graph's undirected edges, D the degree matrix
+/// of A + I. Isolated nodes get Â_ii = 1.
+pub fn normalized_adjacency(graph: &GraphView<'_>) -> Result<Csr> {
+    let (num_nodes, edges) = (graph.num_nodes(), graph.edges());
     let mut degree = vec![1f64; num_nodes];
     for &(i, j) in edges {
-        check_edge(num_nodes, i, j)?;
         degree[i as usize] += 1.0;
         degree[j as usize] += 1.0;
     }
@@ -33,7 +41,7 @@ pub fn normalized_adjacency(num_nodes: usize, edges: &[(u32, u32)]) -> Result<Cs
 
 /// The dense objective's constants (DESIGN.md §2a) for N nodes and E directed train
 /// edges (each undirected edge counted twice, no diagonal).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct DenseWeights {
     /// (N² − E) / E.
     pub pos_weight: f64,
@@ -66,22 +74,158 @@ impl DenseWeights {
 
 /// The label's nonzeros (every train edge in both directions plus the diagonal) with
 /// weights (pos_weight, −1): the sparse correction of the dense objective.
-pub fn dense_label_rows(
-    num_nodes: usize,
-    edges: &[(u32, u32)],
-    weights: DenseWeights,
-) -> Result<PairRows> {
+pub fn dense_label_rows(graph: &GraphView<'_>, weights: DenseWeights) -> Result<PairRows> {
+    let (num_nodes, edges) = (graph.num_nodes(), graph.edges());
     let pw = weights.pos_weight as f32;
     let mut entries: Vec<WeightedPair> = Vec::with_capacity(2 * edges.len() + num_nodes);
     for i in 0..num_nodes as u32 {
         entries.push((i, i, pw, -1.0));
     }
     for &(i, j) in edges {
-        check_edge(num_nodes, i, j)?;
         entries.push((i, j, pw, -1.0));
         entries.push((j, i, pw, -1.0));
     }
     PairRows::from_directed(num_nodes, &entries)
+}
+
+/// The sampled objective's pairs of one epoch: `positives` and `negatives` (ordered
+/// pairs, PyG's convention of both directions of every train edge) weighted by
+/// 1/count each, every pair listed at both of its nodes.
+pub fn sampled_rows(
+    num_nodes: usize,
+    positives: &[(u32, u32)],
+    negatives: &[(u32, u32)],
+) -> Result<PairRows> {
+    let w_pos = 1.0 / positives.len().max(1) as f32;
+    let w_neg = 1.0 / negatives.len().max(1) as f32;
+    let pairs: Vec<WeightedPair> = positives
+        .iter()
+        .map(|&(i, j)| (i, j, w_pos, 0.0))
+        .chain(negatives.iter().map(|&(i, j)| (i, j, 0.0, w_neg)))
+        .collect();
+    PairRows::from_pairs(num_nodes, &pairs)
+}
+
+/// Draws the sampled objective's pairs for each epoch: the training edges in both
+/// directions against as many fresh negatives, seeded by (seed, epoch).
+#[derive(Clone, Debug)]
+pub struct EpochSampler {
+    num_nodes: usize,
+    positives: Vec<(u32, u32)>,
+    train_set: EdgeSet,
+    seed: u64,
+}
+
+impl EpochSampler {
+    fn new(graph: &GraphView<'_>, seed: u64) -> Result<Self> {
+        Ok(EpochSampler {
+            num_nodes: graph.num_nodes(),
+            positives: graph
+                .edges()
+                .iter()
+                .flat_map(|&(i, j)| [(i, j), (j, i)])
+                .collect(),
+            train_set: EdgeSet::from_edges(graph.num_nodes(), graph.edges())?,
+            seed,
+        })
+    }
+
+    /// The pair rows of `epoch`.
+    pub fn rows(&self, epoch: u32) -> Result<PairRows> {
+        let negatives =
+            sample_training_negatives(&self.train_set, self.positives.len(), self.seed, epoch)?;
+        sampled_rows(self.num_nodes, &self.positives, &negatives)
+    }
+}
+
+/// Everything both runners of a model need, built on the host from the config and the
+/// graph: the schedule, the CSR inputs (in [`SparseId`](super::schedule::SparseId)
+/// order: Â, X, Xᵀ), the static pair list (the dense objective's labels) and the
+/// per-epoch sampler (the sampled objective's).
+pub struct ModelSetup<'a> {
+    /// The configuration.
+    pub config: ModelConfig,
+    /// The epoch's schedule.
+    pub schedule: Schedule,
+    pub(crate) sparse: Vec<Cow<'a, Csr>>,
+    pub(crate) label_pairs: Option<PairRows>,
+    pub(crate) sampler: Option<EpochSampler>,
+}
+
+impl<'a> ModelSetup<'a> {
+    /// The setup of `config` on `graph` (whose edges are the training edges), with the
+    /// schedule planned for `profile`. Checks the config and that the host can hold the
+    /// model's weights before building anything large.
+    pub fn new(
+        config: &ModelConfig,
+        graph: GraphView<'a>,
+        profile: &AdapterProfile,
+    ) -> Result<Self> {
+        let schedule = Schedule::new(config, &GraphShape::of(&graph), profile)?;
+        // The host holds the weights (initialisation, read-back) and the inputs.
+        let host_bytes = schedule
+            .tensors()
+            .iter()
+            .filter(|t| matches!(t.role, Role::Parameter | Role::Input | Role::EpochInput))
+            .map(TensorSpec::bytes)
+            .sum::<u64>();
+        check_host_memory(
+            || {
+                let w0 = schedule.tensor(schedule.handles().w0);
+                format!(
+                    "a model with hidden width {} on {} nodes and {} features (W0 alone is \
+                     {} x {} floats)",
+                    config.hidden,
+                    graph.num_nodes(),
+                    graph.num_features(),
+                    w0.rows,
+                    w0.cols
+                )
+            },
+            host_bytes,
+        )?;
+        let x = match graph.features() {
+            Some(x) => Cow::Borrowed(x),
+            None => Cow::Owned(Csr::identity(graph.num_nodes())),
+        };
+        let x_t = Cow::Owned(x.transpose());
+        let (label_pairs, sampler) = match config.objective {
+            Objective::Dense => {
+                let weights = schedule
+                    .dense_weights()
+                    .expect("the dense schedule has its weights");
+                (Some(dense_label_rows(&graph, weights)?), None)
+            }
+            Objective::Sampled => (None, Some(EpochSampler::new(&graph, config.seed)?)),
+        };
+        Ok(ModelSetup {
+            config: config.clone(),
+            sparse: vec![Cow::Owned(normalized_adjacency(&graph)?), x, x_t],
+            schedule,
+            label_pairs,
+            sampler,
+        })
+    }
+
+    /// The CSR matrix of a sparse input.
+    pub fn sparse(&self, id: SparseId) -> &Csr {
+        &self.sparse[id.index()]
+    }
+
+    /// The content of the pair list for `epoch`: the static labels, or the epoch's
+    /// sampled pairs.
+    pub fn pairs_for_epoch(&self, epoch: u32) -> Result<Cow<'_, PairRows>> {
+        match (&self.label_pairs, &self.sampler) {
+            (Some(labels), _) => Ok(Cow::Borrowed(labels)),
+            (None, Some(sampler)) => Ok(Cow::Owned(sampler.rows(epoch)?)),
+            (None, None) => unreachable!("every objective has a pair list"),
+        }
+    }
+
+    /// Whether the pair list changes every epoch.
+    pub fn pairs_change_every_epoch(&self) -> bool {
+        self.sampler.is_some()
+    }
 }
 
 /// Glorot (Xavier) uniform: ±sqrt(6 / (fan_in + fan_out)), row-major fan_in × fan_out.
@@ -96,10 +240,14 @@ pub fn glorot_uniform(rng: &mut StdRng, fan_in: usize, fan_out: usize) -> Vec<f3
 mod tests {
     use super::*;
 
+    fn view(n: usize, edges: &[(u32, u32)]) -> GraphView<'_> {
+        GraphView::new(n, edges, None).unwrap()
+    }
+
     #[test]
     fn normalized_adjacency_of_a_path() {
         // 0 - 1 - 2: degrees with self loops 2, 3, 2.
-        let a = normalized_adjacency(3, &[(0, 1), (1, 2)]).unwrap();
+        let a = normalized_adjacency(&view(3, &[(0, 1), (1, 2)])).unwrap();
         let d = a.to_dense();
         let close = |x: f32, y: f64| (x as f64 - y).abs() < 1e-7;
         assert!(close(d[0], 0.5));
@@ -111,7 +259,7 @@ mod tests {
 
     #[test]
     fn isolated_nodes_keep_their_self_loop() {
-        let a = normalized_adjacency(3, &[(0, 1)]).unwrap();
+        let a = normalized_adjacency(&view(3, &[(0, 1)])).unwrap();
         assert_eq!(a.to_dense()[8], 1.0);
     }
 
@@ -122,11 +270,5 @@ mod tests {
         assert!((w.norm - 100.0 / 180.0).abs() < 1e-12);
         assert!(DenseWeights::new(10, 0).is_err());
         assert!(DenseWeights::new(2, 2).is_err());
-    }
-
-    #[test]
-    fn bad_edges_are_rejected() {
-        assert!(normalized_adjacency(2, &[(0, 2)]).is_err());
-        assert!(normalized_adjacency(2, &[(1, 1)]).is_err());
     }
 }

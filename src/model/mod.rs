@@ -1,22 +1,29 @@
-//! The VGAE and GAE models (DESIGN.md §1-§3): configuration, trained weights, and the
-//! GPU engine that runs the forward pass, the manual backward pass and Adam.
+//! The VGAE and GAE models (DESIGN.md §1-§3): configuration and weights; the epoch's
+//! [`schedule`] written once as data; its two runners, the GPU engine ([`GaeModel`])
+//! and the CPU reference ([`CpuModel`]); and the host-side [`inputs`].
 
 mod engine;
 pub mod inputs;
+mod reference;
+pub mod schedule;
 
 use std::fmt;
 use std::str::FromStr;
 
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-pub(crate) use engine::sampled_rows;
 pub use engine::{GaeModel, LossParts, PairScorer};
+pub use inputs::ModelSetup;
+pub use reference::CpuModel;
 
 use crate::error::{Error, Result};
 use crate::kernels::adam::AdamConfig;
+use crate::kernels::MAX_LATENT;
 
 /// Which auto-encoder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// Variational: a log-σ head, reparameterization and the KL term.
@@ -26,7 +33,7 @@ pub enum ModelKind {
 }
 
 /// Which reconstruction objective.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
     /// The paper's weighted BCE over all N² pairs (DESIGN.md §2a), O(N²·L) work.
@@ -36,7 +43,7 @@ pub enum Objective {
 }
 
 macro_rules! text_enum {
-    ($ty:ty, $($variant:path => $text:literal),+) => {
+    ($ty:ty, $setting:literal, $($variant:path => $text:literal),+) => {
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(match self { $($variant => $text),+ })
@@ -49,19 +56,21 @@ macro_rules! text_enum {
             fn from_str(s: &str) -> Result<Self> {
                 match s.to_ascii_lowercase().as_str() {
                     $($text => Ok($variant),)+
-                    other => Err(Error::InvalidInput(format!(
-                        "unknown {} `{other}`; expected one of: {}",
-                        stringify!($ty),
-                        [$($text),+].join(", ")
-                    ))),
+                    other => Err(Error::InvalidConfig {
+                        setting: $setting,
+                        message: format!(
+                            "unknown value `{other}`; expected one of: {}",
+                            [$($text),+].join(", ")
+                        ),
+                    }),
                 }
             }
         }
     };
 }
 
-text_enum!(ModelKind, ModelKind::Vgae => "vgae", ModelKind::Gae => "gae");
-text_enum!(Objective, Objective::Dense => "dense", Objective::Sampled => "sampled");
+text_enum!(ModelKind, "model", ModelKind::Vgae => "vgae", ModelKind::Gae => "gae");
+text_enum!(Objective, "objective", Objective::Dense => "dense", Objective::Sampled => "sampled");
 
 /// Architecture and optimisation settings. Defaults are the paper's (DESIGN.md §1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -97,6 +106,50 @@ impl Default for ModelConfig {
     }
 }
 
+impl ModelConfig {
+    /// Checks every setting's range; needs no device and no graph.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |setting, message: String| Err(Error::InvalidConfig { setting, message });
+        if self.hidden == 0 {
+            return bad("hidden", "the hidden width must be at least 1".into());
+        }
+        if !(1..=MAX_LATENT).contains(&self.latent) {
+            return bad(
+                "latent",
+                format!(
+                    "the latent width must be between 1 and {MAX_LATENT}, got {}",
+                    self.latent
+                ),
+            );
+        }
+        let adam = &self.adam;
+        if !(adam.lr.is_finite() && adam.lr > 0.0) {
+            return bad(
+                "lr",
+                format!(
+                    "the learning rate must be a positive number, got {}",
+                    adam.lr
+                ),
+            );
+        }
+        for (setting, beta) in [("beta1", adam.beta1), ("beta2", adam.beta2)] {
+            if !(0.0..1.0).contains(&beta) {
+                return bad(setting, format!("must be in [0, 1), got {beta}"));
+            }
+        }
+        if !(adam.eps.is_finite() && adam.eps > 0.0) {
+            return bad(
+                "eps",
+                format!("must be a positive number, got {}", adam.eps),
+            );
+        }
+        if self.dense_splits == Some(0) {
+            return bad("dense_splits", "must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 /// Trained (or initial) weights, host side: W0 (features × hidden) and
 /// W1 = [Wμ | Wσ] (hidden × 2·latent) for VGAE or Wμ (hidden × latent) for GAE,
 /// row-major. Serializable, to save a trained model and load it again.
@@ -117,6 +170,36 @@ pub struct Weights {
 }
 
 impl Weights {
+    /// Glorot-uniform weights from `config.seed` for `num_features` inputs: W0 (F × H),
+    /// then Wμ and Wσ (H × L each, initialised separately as in tkipf/gae) side by side
+    /// in W1.
+    pub fn glorot(config: &ModelConfig, num_features: usize) -> Weights {
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let (h, l) = (config.hidden, config.latent);
+        let w0 = inputs::glorot_uniform(&mut rng, num_features, h);
+        let w_mu = inputs::glorot_uniform(&mut rng, h, l);
+        let w1 = match config.kind {
+            ModelKind::Gae => w_mu,
+            ModelKind::Vgae => {
+                let w_sigma = inputs::glorot_uniform(&mut rng, h, l);
+                let mut w1 = Vec::with_capacity(h * 2 * l);
+                for r in 0..h {
+                    w1.extend_from_slice(&w_mu[r * l..(r + 1) * l]);
+                    w1.extend_from_slice(&w_sigma[r * l..(r + 1) * l]);
+                }
+                w1
+            }
+        };
+        Weights {
+            kind: config.kind,
+            num_features,
+            hidden: h,
+            latent: l,
+            w0,
+            w1,
+        }
+    }
+
     /// Columns of W1: 2L for VGAE ([Wμ | Wσ]), L for GAE.
     pub fn head_cols(&self) -> usize {
         head_cols(self.kind, self.latent)
@@ -125,7 +208,7 @@ impl Weights {
     /// Checks that the shapes are consistent and every value finite.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidInput(format!("weights: {m}")));
-        if self.w0.len() != self.num_features * self.hidden {
+        if Some(self.w0.len()) != self.num_features.checked_mul(self.hidden) {
             return bad(format!(
                 "W0 has {} values, expected {} x {}",
                 self.w0.len(),
@@ -133,7 +216,7 @@ impl Weights {
                 self.hidden
             ));
         }
-        if self.w1.len() != self.hidden * self.head_cols() {
+        if Some(self.w1.len()) != self.hidden.checked_mul(self.head_cols()) {
             return bad(format!(
                 "W1 has {} values, expected {} x {}",
                 self.w1.len(),
@@ -143,6 +226,30 @@ impl Weights {
         }
         if let Some(i) = self.w0.iter().chain(&self.w1).position(|v| !v.is_finite()) {
             return bad(format!("value {i} is not finite"));
+        }
+        Ok(())
+    }
+
+    /// Checks that the weights fit `config` on a graph with `num_features` inputs.
+    pub fn check_fits(&self, config: &ModelConfig, num_features: usize) -> Result<()> {
+        self.validate()?;
+        if self.kind != config.kind
+            || self.num_features != num_features
+            || self.hidden != config.hidden
+            || self.latent != config.latent
+        {
+            return Err(Error::InvalidInput(format!(
+                "weights are for a {} with {} features, hidden {}, latent {}; the model is a \
+                 {} with {} features, hidden {}, latent {}",
+                self.kind,
+                self.num_features,
+                self.hidden,
+                self.latent,
+                config.kind,
+                num_features,
+                config.hidden,
+                config.latent
+            )));
         }
         Ok(())
     }

@@ -1,0 +1,96 @@
+//! `shaders/reparam_backward.wgsl` (with `shaders/shared/philox.wgsl`): the gradients
+//! through the reparameterization and the KL term, [dμ | ds].
+
+use super::reparam_kl::check_ms;
+use super::{check, to_u32, Work, WORD};
+use crate::error::Result;
+use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuMatrix, KernelDef, StepBuffer};
+
+/// Backward: [dμ | ds] from dz, the regenerated ε and the KL gradients.
+pub static REPARAM_BACKWARD: KernelDef = KernelDef {
+    name: "reparam_backward",
+    source: concat!(
+        shader_source!("shared/philox.wgsl"),
+        shader_source!("shared/step.wgsl"),
+        shader_source!("reparam_backward.wgsl")
+    ),
+    entry_point: "main",
+    params: Params::LAYOUT,
+    bindings: &[
+        BindingDef::read("ms"),
+        BindingDef::read("dz"),
+        BindingDef::write("d_ms"),
+        BindingDef::uniform("step"),
+    ],
+};
+
+kernel_params! {
+    struct Params {
+        n: u32,
+        latent: u32,
+        seed_lo: u32,
+        seed_hi: u32,
+        kl_scale: f32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
+    }
+}
+
+/// d_ms (n × 2L) = [dz + kl_scale·μ | dz·ε·exp(s) + kl_scale·(exp(2s) − 1)], with ε
+/// regenerated exactly as `reparam_kl` drew it for the same seed and epoch.
+pub fn reparam_backward(
+    gpu: &Gpu,
+    ms: &GpuMatrix,
+    dz: &GpuMatrix,
+    seed: u64,
+    kl_scale: f32,
+    step: &StepBuffer,
+    d_ms: &GpuMatrix,
+) -> Result<Dispatch> {
+    let latent = check_ms("reparam_backward", ms, dz)?;
+    check(
+        d_ms.rows() == ms.rows() && d_ms.cols() == ms.cols(),
+        "reparam_backward",
+        || {
+            format!(
+                "d_ms is {} x {}, expected like ms",
+                d_ms.rows(),
+                d_ms.cols()
+            )
+        },
+    )?;
+    let params = Params {
+        n: to_u32("reparam_backward nodes", ms.rows())?,
+        latent: to_u32("reparam_backward latent", latent)?,
+        seed_lo: seed as u32,
+        seed_hi: (seed >> 32) as u32,
+        kl_scale,
+        _pad0: 0,
+        _pad1: 0,
+        _pad2: 0,
+    };
+    to_u32("reparam_backward elements", ms.rows() * ms.cols())?;
+    let pipeline = gpu.pipeline(&REPARAM_BACKWARD)?;
+    let grid = gpu.grid((ms.rows() * latent) as u64, pipeline.workgroup_size())?;
+    gpu.dispatch(
+        &pipeline,
+        &params,
+        &[
+            Bind::matrix(ms),
+            Bind::matrix(dz),
+            Bind::matrix(d_ms),
+            Bind::Step(step),
+        ],
+        grid,
+    )
+}
+
+/// n × latent: reads [μ | s] and dz (3·n·L), writes d_ms (2·n·L); flops = 0.
+pub fn work(n: usize, latent: usize) -> Work {
+    let (n, l) = (n as f64, latent as f64);
+    Work {
+        flops: 0.0,
+        bytes: WORD * 5.0 * n * l,
+    }
+}

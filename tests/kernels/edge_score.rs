@@ -1,0 +1,42 @@
+//! `edge_score` against `cpu::edge_score` and σ(z_a·z_b) in f64.
+
+use crate::common::{assert_close, gpu, random_vec, rng};
+use crate::{run, ATOL, RTOL};
+use gpu_vgae::cpu;
+use gpu_vgae::kernels::edge_score::{edge_score, flatten_pairs};
+use rand::Rng;
+
+gpu_test! {
+    fn edge_score_matches_cpu_and_the_sigmoid_of_the_dot_product() {
+        let gpu = gpu();
+        let mut r = rng(12);
+        for (n, stride, latent, count) in [
+            (1, 1, 1, 1),
+            (10, 32, 16, 100),
+            (67, 5, 5, 65),
+            (3327, 32, 16, 1000),
+        ] {
+            let z = random_vec(&mut r, n * stride, 1.0);
+            let pairs: Vec<(u32, u32)> = (0..count)
+                .map(|_| (r.random_range(0..n) as u32, r.random_range(0..n) as u32))
+                .collect();
+            let gz = gpu.upload_matrix("z", n, stride, &z).unwrap();
+            let gpairs = gpu.upload("pairs", &flatten_pairs(&pairs, n).unwrap()).unwrap();
+            let scores = gpu.alloc::<f32>("scores", count).unwrap();
+            run(&gpu, [edge_score(&gpu, &gz, latent, &gpairs, &scores).unwrap()]);
+            let got = gpu.read(&scores).unwrap();
+            assert_close(&got, &cpu::edge_score(&z, stride, latent, &pairs), ATOL, RTOL, "scores");
+            let exact: Vec<f32> = pairs
+                .iter()
+                .map(|&(a, b)| {
+                    let dot: f64 = (0..latent)
+                        .map(|k| z[a as usize * stride + k] as f64 * z[b as usize * stride + k] as f64)
+                        .sum();
+                    (1.0 / (1.0 + (-dot).exp())) as f32
+                })
+                .collect();
+            assert_close(&got, &exact, 1e-6, 1e-5, "scores vs f64 sigmoid");
+        }
+        assert!(flatten_pairs(&[(0, 3)], 3).is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! Every kernel against its CPU twin (`gpu_vgae::cpu`), one module per kernel named
+//! like its shader, over awkward shapes: one node, sizes that are not multiples of the
+//! workgroup (64), empty CSR rows, latent sizes that are not multiples of 4, and
+//! Citeseer's real shapes; under both adapter profiles where the layout depends on it.
+//!
+//! Tolerance rule: |gpu − cpu| ≤ atol + rtol·|cpu| (see `common::assert_close`). Short
+//! sums use atol 1e-5, rtol 1e-4. Sums that run over many terms (the decoder's N-term
+//! row sums, matmul_tn's chunks) are widened by √terms, and exp/log/cos, which may
+//! differ by a few ulps between drivers, by 1e-4; each site says why.
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod adam;
+mod decoder_dense;
+mod decoder_pairs;
+mod device_errors;
+mod edge_score;
+mod matmul;
+mod matmul_tn_partial;
+mod reduce_sum;
+mod relu;
+mod relu_backward;
+mod reparam_backward;
+mod reparam_kl;
+mod spmm;
+
+use gpu_vgae::gpu::{Dispatch, Gpu, Recording};
+
+const ATOL: f32 = 1e-5;
+const RTOL: f32 = 1e-4;
+
+/// Runs `dispatches` as one recording and waits.
+fn run(gpu: &Gpu, dispatches: impl IntoIterator<Item = Dispatch>) {
+    let mut recording = Recording::new("test");
+    recording.extend(dispatches);
+    gpu.run(&recording).unwrap();
+}
+
+/// Dispatches that sum the rows of `input` (rows × cols) into `out` (cols): the chain
+/// of `reduce_sum` levels the schedule builds.
+fn column_sums(
+    gpu: &Gpu,
+    input: &gpu_vgae::gpu::GpuArray<f32>,
+    rows: usize,
+    cols: usize,
+    out: &gpu_vgae::gpu::GpuArray<f32>,
+) -> Vec<Dispatch> {
+    use gpu_vgae::kernels::reduce_sum::{levels, reduce_sum, GROUP_ROWS};
+    let levels = levels(rows);
+    let mut dispatches = Vec::new();
+    let mut current = input.clone();
+    for (level, &level_rows) in levels.iter().enumerate() {
+        let next = if level + 1 == levels.len() {
+            out.clone()
+        } else {
+            gpu.alloc::<f32>("level", level_rows.div_ceil(GROUP_ROWS) * cols)
+                .unwrap()
+        };
+        dispatches.push(reduce_sum(gpu, &current, level_rows, cols, &next).unwrap());
+        current = next;
+    }
+    dispatches
+}

@@ -1,0 +1,55 @@
+//! `matmul` against `cpu::matmul`.
+
+use crate::common::{assert_close, gpu_profiles, random_vec, rng};
+use crate::{run, ATOL, RTOL};
+use gpu_vgae::cpu;
+use gpu_vgae::kernels::matmul::matmul;
+
+gpu_test! {
+    fn matmul_matches_cpu_with_and_without_transpose() {
+        for gpu in gpu_profiles() {
+            let mut r = rng(3);
+            for (m, k, n) in [
+                (1, 1, 1),
+                (1, 32, 32),
+                (67, 32, 32),
+                (130, 17, 5),
+                (3327, 32, 32),
+                (5, 3, 7),
+                (70, 8, 36),
+                (9, 12, 132),
+            ] {
+                let a = random_vec(&mut r, m * k, 1.0);
+                let b = random_vec(&mut r, k * n, 1.0);
+                let bt = random_vec(&mut r, n * k, 1.0);
+                let ga = gpu.upload_matrix("a", m, k, &a).unwrap();
+                let gb = gpu.upload_matrix("b", k, n, &b).unwrap();
+                let gbt = gpu.upload_matrix("bt", n, k, &bt).unwrap();
+                let out = gpu.alloc_matrix("out", m, n).unwrap();
+                let out_t = gpu.alloc_matrix("out_t", m, n).unwrap();
+                run(
+                    &gpu,
+                    [
+                        matmul(&gpu, &ga, &gb, false, &out).unwrap(),
+                        matmul(&gpu, &ga, &gbt, true, &out_t).unwrap(),
+                    ],
+                );
+                let what = format!("{m}x{k}x{n} {:?}", gpu.profile().class);
+                assert_close(
+                    &gpu.read(out.data()).unwrap(),
+                    &cpu::matmul(&a, &b, m, k, n, false),
+                    ATOL,
+                    RTOL,
+                    &what,
+                );
+                assert_close(
+                    &gpu.read(out_t.data()).unwrap(),
+                    &cpu::matmul(&a, &bt, m, k, n, true),
+                    ATOL,
+                    RTOL,
+                    &format!("{what} transposed"),
+                );
+            }
+        }
+    }
+}
