@@ -32,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod cluster;
 pub mod cpu;
 pub mod data;
 pub mod error;
