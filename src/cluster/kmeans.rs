@@ -1,28 +1,5 @@
-//! k-means on the CPU with scikit-learn's semantics (`KMeans(init='k-means++',
-//! n_init=10, max_iter=300, algorithm='lloyd')`), except for the stopping rule, which is
-//! DESIGN.md §8's: Lloyd iterations until no assignment changes, at most `max_iter`
-//! (sklearn's `tol` on the centroid shift is not used).
-//!
-//! - Initialisation: sklearn's greedy k-means++ ([`kmeans_plusplus`]): the first centre
-//!   is a uniformly random point; each further centre is the best, by the resulting
-//!   potential (the sum of squared distances to the nearest centre), of
-//!   `n_local_trials = 2 + ⌊ln k⌋` candidates drawn with probability proportional to D²,
-//!   the squared distance to the nearest centre chosen so far.
-//! - Lloyd ([`lloyd`]): [`assign`] every point to its nearest centroid, stop if no label
-//!   changed since the previous assignment, else [`update`] the sums and counts and set
-//!   each centroid to sum / count.
-//! - Empty clusters: after an update, each empty cluster is re-seeded with the point
-//!   farthest from its assigned centroid (as sklearn does): that point's coordinates
-//!   become the empty cluster's centroid and are taken out of its old cluster's sum.
-//!   Farthest first, ties to the lowest point index, at most one point per empty cluster,
-//!   and never the last point of a cluster (so no cluster is emptied in turn).
-//! - Restarts: `n_init` independent runs; the result is the run with the lowest inertia
-//!   (the first one on ties). Run r draws from its own `StdRng` seeded from
-//!   (`seed`, r), so a run can be reproduced alone, and results are deterministic for a
-//!   seed (they are not sklearn's numbers for the same seed: the generators differ).
-//!
-//! [`assign`] and [`update`] are the CPU twins of the GPU kernels to come: plain slices in,
-//! plain vectors out.
+//! k-means (see the [`cluster`](crate::cluster#k-means) docs): [`kmeans`], its two Lloyd
+//! halves [`assign`] and [`update`], [`kmeans_plusplus`] and [`lloyd`].
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -109,7 +86,7 @@ pub struct KMeans {
 }
 
 /// Runs k-means on `points` (`n × dim`, row-major) with `config`: `n_init` runs of
-/// k-means++ then Lloyd, keeping the lowest inertia. See the [module docs](self).
+/// k-means++ then Lloyd, keeping the lowest inertia. See the [`cluster`](crate::cluster#k-means) docs.
 ///
 /// Errors (`Error::InvalidInput`) if `points.len() != n·dim`, `dim = 0`, `n = 0`,
 /// `k = 0`, `k > n`, `n_init = 0`, `max_iter = 0`, `n_local_trials = Some(0)`, or a
@@ -231,7 +208,7 @@ pub(crate) fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
 /// The assignment step: for each of the `n` points (`n × dim`, row-major), the index of
 /// its nearest of the `k` centroids (`k × dim`) and the squared distance to it.
 ///
-/// Distances as [`sq_dist`]: `f32`, accumulated over the columns in order, no FMA. Ties go
+/// Distances: `acc += (x[j] − c[j])²` for j = 0, 1, …, dim − 1 in `f32`, accumulated over the columns in order, no FMA. Ties go
 /// to the lowest centroid index (a strict `<` scan from centroid 0). CPU twin of the GPU
 /// assignment kernel.
 ///
@@ -302,7 +279,7 @@ pub fn update(
 }
 
 /// sklearn's greedy k-means++: the indices of the `k` points chosen as initial centres,
-/// in order. See the [module docs](self); `n_local_trials = None` means 2 + ⌊ln k⌋.
+/// in order. See the [`cluster`](crate::cluster#k-means) docs; `n_local_trials = None` means 2 + ⌊ln k⌋.
 ///
 /// A D² draw takes u uniform in [0, 1) and picks the first point whose running sum of D²
 /// (in `f64`, point order) exceeds u·Σ D², so a point with D² = 0 is never drawn while
@@ -410,7 +387,7 @@ pub struct Lloyd {
 
 /// Lloyd iterations from the given `k × dim` initial centroids, at most `max_iter`
 /// updates, stopping when an assignment repeats the previous one. See the
-/// [module docs](self) for empty clusters.
+/// [`cluster`](crate::cluster#k-means) docs for empty clusters.
 ///
 /// Errors as [`kmeans`] for the points and `k`, if `init.len() != k·dim`, an initial
 /// centroid is not finite, or `max_iter = 0`.

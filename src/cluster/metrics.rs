@@ -1,40 +1,4 @@
-//! Clustering metrics with the seed paper's (DFCN's) definitions and scikit-learn's exact
-//! formulas: ACC and macro-F1 through the Hungarian mapping of clusters to classes, NMI
-//! (`normalized_mutual_info_score`, arithmetic mean), ARI (`adjusted_rand_score`), and,
-//! without labels, the inertia and the silhouette score (`silhouette_score`, Euclidean).
-//!
-//! # Labels
-//! Class labels are `i32`, `-1` meaning "no label", as in [`crate::data::Graph`]'s labels:
-//! those nodes are left out of every labelled metric, which are then the metrics of the
-//! remaining nodes alone (to score a subset, e.g. the nodes whose labels were not used for
-//! training, set the others to `-1`). Class and cluster ids need not be contiguous: only
-//! the ids that occur among the labelled nodes count. A label below `-1` is an error, and
-//! so is a call with no labelled node.
-//!
-//! # Mapping clusters to classes (ACC and F1)
-//! The contingency table counts, for each (cluster, class), the labelled nodes in both. The
-//! Hungarian algorithm ([`linear_sum_assignment`]) picks the one-to-one map of clusters to
-//! classes with the largest total count, on the rectangular table when the number of
-//! clusters `k` differs from the number of classes `c`: `min(k, c)` pairs are matched.
-//! A node is *correct* when its cluster is mapped to its class.
-//! - ACC = correct nodes / labelled nodes. Nodes of an unmapped cluster (`k > c`) are wrong.
-//! - F1 = the unweighted mean over the `c` classes present among the labelled nodes of
-//!   F1(class) = 2·TP / (2·TP + FP + FN), where the prediction for a node is the class its
-//!   cluster is mapped to, or no class at all for an unmapped cluster. So a class with no
-//!   mapped cluster (`k < c`) has TP = 0 and F1 = 0 and still counts in the mean, and the
-//!   nodes of an unmapped cluster are false negatives of their own class but false
-//!   positives of none. This is scikit-learn's
-//!   `f1_score(y, mapped, labels=classes, average='macro')`.
-//!
-//!   DFCN's `eva.py` (`cluster_acc`) handles `k != c` differently: with fewer clusters than
-//!   classes it overwrites the predictions of the first few nodes with the missing class
-//!   ids before matching (so a missing class gets a tiny, nonzero F1 and ACC changes a
-//!   little), and with more clusters it gives up. For `k = c`, the case DFCN evaluates,
-//!   the two definitions agree.
-//!
-//! When several maps reach the same best total (ties in the table), ACC is the same for
-//! all of them but F1 may not be; F1 then belongs to the map this Hungarian implementation
-//! returns, which need not be scipy's or Munkres'.
+//! Clustering metrics, see the [`cluster`](crate::cluster#metrics-against-labels) docs.
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -44,7 +8,7 @@ use super::hungarian::linear_sum_assignment;
 use super::kmeans::sq_dist;
 use crate::error::{Error, Result};
 
-/// The four labelled metrics of one clustering, see the [module docs](self).
+/// The four labelled metrics of one clustering, see the [`cluster`](crate::cluster#metrics-against-labels) docs.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterMetrics {
     /// Accuracy after the Hungarian mapping of clusters to classes, in [0, 1].
@@ -106,8 +70,9 @@ pub fn ari(labels: &[i32], clusters: &[u32]) -> Result<f64> {
     Ok(Contingency::new(labels, clusters)?.ari())
 }
 
-/// Macro-F1 alone, see [`cluster_metrics`] and the [module docs](self) for what happens
-/// to classes without a cluster.
+/// Macro-F1 alone, see [`cluster_metrics`] and the
+/// [`cluster`](crate::cluster#mapping-clusters-to-classes-acc-and-f1) docs for what
+/// happens to classes without a cluster.
 pub fn macro_f1(labels: &[i32], clusters: &[u32]) -> Result<f64> {
     let table = Contingency::new(labels, clusters)?;
     let map = table.best_map()?;
