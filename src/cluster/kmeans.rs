@@ -498,19 +498,19 @@ fn relocate_empty(
     counts: &mut [u32],
 ) -> usize {
     let empty: Vec<usize> = (0..counts.len()).filter(|&c| counts[c] == 0).collect();
-    let mut taken: Vec<usize> = Vec::with_capacity(empty.len());
+    if empty.is_empty() {
+        return 0;
+    }
+    // Farthest first, ties to the lowest index. A point passed over because its cluster
+    // was down to one point stays passed over: that count never grows here.
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_unstable_by(|&a, &b| min_sq[b].total_cmp(&min_sq[a]).then(a.cmp(&b)));
+    let mut candidates = order.into_iter();
+    let mut moved = 0;
     for &c in &empty {
-        let mut far: Option<usize> = None;
-        for (i, &d) in min_sq.iter().enumerate() {
-            if counts[labels[i] as usize] > 1
-                && !taken.contains(&i)
-                && far.is_none_or(|f| d > min_sq[f])
-            {
-                far = Some(i);
-            }
-        }
-        let Some(i) = far else { break };
-        taken.push(i);
+        let Some(i) = candidates.find(|&i| counts[labels[i] as usize] > 1) else {
+            break;
+        };
         let old = labels[i] as usize;
         let x = &points[i * dim..(i + 1) * dim];
         for j in 0..dim {
@@ -519,8 +519,9 @@ fn relocate_empty(
         }
         counts[old] -= 1;
         counts[c] = 1;
+        moved += 1;
     }
-    taken.len()
+    moved
 }
 
 #[cfg(test)]
@@ -625,6 +626,25 @@ mod tests {
             1
         );
         assert_eq!((sums, counts), (vec![0.0, 50.0, 1.0], vec![1, 1, 1]));
+    }
+
+    #[test]
+    fn relocation_fills_several_empty_clusters_farthest_first() {
+        // Cluster 0 holds 0, 1, 3, 3 (distances to its centroid 2: 4, 1, 1, 1) and
+        // cluster 1 holds 10; clusters 2 and 3 are empty. Point 0 (farthest) goes to 2;
+        // then points 1, 2, 3 tie at 1 and the lowest index, 1, goes to 3.
+        let points = [0.0, 1.0, 3.0, 3.0, 10.0];
+        let labels = [0, 0, 0, 0, 1];
+        let min_sq = [4.0, 1.0, 1.0, 1.0, 0.0];
+        let (mut sums, mut counts) = update(&points, 5, 1, &labels, 4);
+        assert_eq!(
+            relocate_empty(&points, 1, &labels, &min_sq, &mut sums, &mut counts),
+            2
+        );
+        assert_eq!(
+            (sums, counts),
+            (vec![6.0, 10.0, 0.0, 1.0], vec![2, 1, 1, 1])
+        );
     }
 
     #[test]
