@@ -331,7 +331,8 @@ fn hand_worked_cases() {
     assert_eq!((m.acc, m.nmi, m.ari), (0.5, 0.0, 0.0));
     close("F1", m.f1, 1.0 / 3.0, 1e-15);
     // Two clusters that split both classes evenly: independent partitions.
-    // MI = 0 → NMI 0; pairs (ordered): tp 0, fp 4, fn 4, tn 4 → ARI 2(0 − 16)/(4·8 + 4·8) = −1/2.
+    // MI = 0 → NMI 0; pairs (ordered): tp 0, fp 4, fn 4, tn 4
+    // → ARI 2(0 − 16)/(4·8 + 4·8) = −1/2.
     let m = cluster_metrics(&[0, 0, 1, 1], &[0, 1, 0, 1]).unwrap();
     assert_eq!((m.acc, m.nmi, m.ari), (0.5, 0.0, -0.5));
     close("F1", m.f1, 0.5, 1e-15);
@@ -544,7 +545,8 @@ fn kmeans_plusplus_first_centre_is_uniform() {
 
 #[test]
 fn kmeans_plusplus_second_centre_follows_d_squared() {
-    // Classic k-means++ (one trial): P(second = j | first = i) = (x_j − x_i)² / Σ_l (x_l − x_i)².
+    // Classic k-means++ (one trial):
+    // P(second = j | first = i) = (x_j − x_i)² / Σ_l (x_l − x_i)².
     // χ² over the 20 cells i ≠ j of 50 000 draws (19 degrees of freedom, 0.1 %: 43.82);
     // j = i has probability 0 and must never happen.
     let x = [0.0f32, 1.0, 3.0, 7.0, 8.0];

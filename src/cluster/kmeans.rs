@@ -86,7 +86,8 @@ pub struct KMeans {
 }
 
 /// Runs k-means on `points` (`n × dim`, row-major) with `config`: `n_init` runs of
-/// k-means++ then Lloyd, keeping the lowest inertia. See the [`cluster`](crate::cluster#k-means) docs.
+/// k-means++ then Lloyd, keeping the lowest inertia. See the
+/// [`cluster`](crate::cluster#k-means) docs.
 ///
 /// Errors (`Error::InvalidInput`) if `points.len() != n·dim`, `dim = 0`, `n = 0`,
 /// `k = 0`, `k > n`, `n_init = 0`, `max_iter = 0`, `n_local_trials = Some(0)`, or a
@@ -208,9 +209,9 @@ pub(crate) fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
 /// The assignment step: for each of the `n` points (`n × dim`, row-major), the index of
 /// its nearest of the `k` centroids (`k × dim`) and the squared distance to it.
 ///
-/// Distances: `acc += (x[j] − c[j])²` for j = 0, 1, …, dim − 1 in `f32`, accumulated over the columns in order, no FMA. Ties go
-/// to the lowest centroid index (a strict `<` scan from centroid 0). CPU twin of the GPU
-/// assignment kernel.
+/// Distances in `f32`, accumulated over the columns in order: `acc += (x[j] − c[j])²` for
+/// j = 0, 1, …, dim − 1, no fused multiply-add. Ties go to the lowest centroid index (a
+/// strict `<` scan from centroid 0). CPU twin of the GPU assignment kernel.
 ///
 /// # Panics
 /// If `points.len() != n·dim`, `centroids.len() != k·dim`, or `k = 0` while `n > 0`.
@@ -279,7 +280,8 @@ pub fn update(
 }
 
 /// sklearn's greedy k-means++: the indices of the `k` points chosen as initial centres,
-/// in order. See the [`cluster`](crate::cluster#k-means) docs; `n_local_trials = None` means 2 + ⌊ln k⌋.
+/// in order. See the [`cluster`](crate::cluster#k-means) docs; `n_local_trials = None`
+/// means 2 + ⌊ln k⌋.
 ///
 /// A D² draw takes u uniform in [0, 1) and picks the first point whose running sum of D²
 /// (in `f64`, point order) exceeds u·Σ D², so a point with D² = 0 is never drawn while

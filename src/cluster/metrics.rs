@@ -8,7 +8,8 @@ use super::hungarian::linear_sum_assignment;
 use super::kmeans::sq_dist;
 use crate::error::{Error, Result};
 
-/// The four labelled metrics of one clustering, see the [`cluster`](crate::cluster#metrics-against-labels) docs.
+/// The four labelled metrics of one clustering, see the
+/// [`cluster`](crate::cluster#metrics-against-labels) docs.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterMetrics {
     /// Accuracy after the Hungarian mapping of clusters to classes, in [0, 1].
