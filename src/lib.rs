@@ -11,6 +11,8 @@
 //!   run by the GPU engine ([`model::GaeModel`]) and the CPU reference
 //!   ([`model::CpuModel`]);
 //! - [`split`], [`metrics`], [`train`]: link-prediction split, AUC/AP, the training loop;
+//! - [`cluster`]: k-means on the embeddings and the clustering metrics (ACC, NMI, ARI,
+//!   F1, silhouette);
 //! - [`data`], [`synthetic`], [`output`], [`resources`]: loaders, the embedded graph,
 //!   result files, memory checks;
 //! - [`profile`]: the end-to-end epoch benchmark (`gpu-vgae bench`).
@@ -28,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod cpu;
 pub mod data;
 pub mod error;
