@@ -97,9 +97,16 @@ struct RunArgs {
     /// Model.
     #[arg(long, value_enum, default_value = "vgae")]
     model: ModelKind,
-    /// Objective: dense (the paper's, all N² pairs) or sampled (negative sampling).
+    /// Objective: dense (the paper's, all N² pairs), sampled (negative sampling) or
+    /// subgraph (the dense objective on a degree-sampled subgraph each epoch, FastGAE).
     #[arg(long, value_enum, default_value = "dense")]
     objective: Objective,
+    /// Subgraph objective: nodes drawn per epoch (all nodes with an edge, if fewer).
+    #[arg(long, default_value_t = 5000)]
+    sample_nodes: usize,
+    /// Subgraph objective: draw probability proportional to degree^alpha (0: uniform).
+    #[arg(long, default_value_t = 2.0)]
+    alpha: f64,
     /// Training epochs.
     #[arg(long, default_value_t = 200)]
     epochs: u32,
@@ -273,6 +280,8 @@ fn run(args: &RunArgs) -> Result<()> {
     let mut options = TrainOptions::default();
     options.model.kind = args.model;
     options.model.objective = args.objective;
+    options.model.sample_nodes = args.sample_nodes;
+    options.model.alpha = args.alpha;
     options.model.hidden = args.hidden;
     options.model.latent = args.latent;
     options.model.adam.lr = args.lr;
@@ -374,6 +383,9 @@ fn write_outputs(out: &Path, graph: &Graph, trained: &gpu_vgae::train::Trained) 
 }
 
 fn print_summary(report: &TrainReport) {
+    for note in &report.notes {
+        println!("note: {note}");
+    }
     let show = |name: &str, m: &Option<gpu_vgae::metrics::LinkMetrics>| match m {
         Some(m) => println!("{name:<5} AUC {:.4}  AP {:.4}", m.auc, m.ap),
         None => println!("{name:<5} (no held-out edges)"),

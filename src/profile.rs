@@ -256,8 +256,8 @@ pub fn run_plan(
         let cpu_samples = match objective {
             Objective::Dense if n > 5000 => 0,
             Objective::Dense => 1,
-            Objective::Sampled if n > 20_000 => 0,
-            Objective::Sampled => 3,
+            Objective::Sampled | Objective::Subgraph if n > 20_000 => 0,
+            Objective::Sampled | Objective::Subgraph => 3,
         };
         events(PlanEvent::Starting(&case.name, objective));
         let result = bench_epochs(gpu, case, objective, 2, samples, cpu_samples)?;

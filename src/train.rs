@@ -115,6 +115,8 @@ pub struct TrainReport {
     pub device_bytes: u64,
     /// The adapter.
     pub adapter: AdapterReport,
+    /// Remarks a user should see (e.g. a sample size reduced to what the graph has).
+    pub notes: Vec<String>,
 }
 
 /// A trained model with its split and report.
@@ -148,6 +150,21 @@ pub fn train(
     )?;
     let setup_start = Instant::now();
     let mut model = GaeModel::new(gpu, &options.model, graph.with_edges(&split.train))?;
+    let mut notes = Vec::new();
+    if let Some(sample) = model.subgraph_sample_size() {
+        if sample < options.model.sample_nodes {
+            notes.push(format!(
+                "the subgraph objective draws {sample} nodes per epoch: only {sample} nodes \
+                 can be drawn (sample_nodes {} asked for more{})",
+                options.model.sample_nodes,
+                if options.model.alpha > 0.0 {
+                    "; with alpha > 0 nodes without a training edge are never drawn"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
     let val_pairs = [split.val_pos.as_slice(), split.val_neg.as_slice()].concat();
     let test_pairs = [split.test_pos.as_slice(), split.test_neg.as_slice()].concat();
     let val_scorer = model.pair_scorer(&val_pairs)?;
@@ -206,6 +223,7 @@ pub fn train(
         dispatches_per_epoch: model.dispatches_per_epoch(),
         device_bytes: gpu.pool_bytes(),
         adapter: gpu.report().clone(),
+        notes,
     };
     Ok(Trained {
         model,

@@ -16,11 +16,15 @@ mod common;
 use common::gpu;
 use gpu_vgae::cpu::standard_normal;
 use gpu_vgae::data::GraphView;
+use gpu_vgae::model::subgraph::SubgraphSampler;
 use gpu_vgae::model::{GaeModel, ModelConfig, ModelKind, Objective, Weights};
 use gpu_vgae::split::{sample_training_negatives, EdgeSet};
 use gpu_vgae::Csr;
 
 const N: usize = 11;
+/// The subgraph objective's sample size and degree exponent in these checks.
+const SAMPLE: usize = 6;
+const ALPHA: f64 = 1.0;
 const EDGES: &[(u32, u32)] = &[
     (0, 1),
     (0, 2),
@@ -148,6 +152,32 @@ impl Reference {
                 };
                 mean(&positives, -1.0) + mean(&negatives, 1.0)
             }
+            Objective::Subgraph => {
+                // DESIGN.md §2c: the dense loss over the epoch's sample S with its own
+                // pos_weight and norm (E_S = induced entries, both directions).
+                let graph = GraphView::new(n, EDGES, None).unwrap();
+                let draw = SubgraphSampler::new(&graph, SAMPLE, ALPHA, self.seed)
+                    .unwrap()
+                    .draw(self.epoch)
+                    .unwrap();
+                let s_nodes: Vec<usize> = draw.nodes.iter().map(|&i| i as usize).collect();
+                let m = s_nodes.len() as f64;
+                let e: f64 = s_nodes
+                    .iter()
+                    .flat_map(|&i| s_nodes.iter().map(move |&j| (i, j)))
+                    .filter(|&(i, j)| i != j && a[i * n + j] == 1.0)
+                    .count() as f64;
+                let (pw, norm) = ((m * m - e) / e, m * m / (2.0 * (m * m - e)));
+                let mut total = 0f64;
+                for &i in &s_nodes {
+                    for &j in &s_nodes {
+                        let label = if i == j { 1.0 } else { a[i * n + j] };
+                        let s = logit(i, j);
+                        total += pw * label * softplus(-s) + (1.0 - label) * softplus(s);
+                    }
+                }
+                norm / (m * m) * total
+            }
         };
         rec + kl_term
     }
@@ -191,6 +221,8 @@ fn check(kind: ModelKind, objective: Objective, featureless: bool) {
     config.hidden = 4;
     config.latent = 3;
     config.seed = 77;
+    config.sample_nodes = SAMPLE;
+    config.alpha = ALPHA;
     let graph = GraphView::new(N, EDGES, features).unwrap();
     let mut model = GaeModel::new(&gpu, &config, graph).unwrap();
     // Scale W0 up so that most hidden units are active (relu) and the signal is not tiny.
@@ -304,6 +336,18 @@ gpu_test! {
 gpu_test! {
     fn gae_sampled_gradients() {
         check(ModelKind::Gae, Objective::Sampled, false);
+    }
+}
+
+gpu_test! {
+    fn vgae_subgraph_gradients() {
+        check(ModelKind::Vgae, Objective::Subgraph, false);
+    }
+}
+
+gpu_test! {
+    fn gae_subgraph_gradients() {
+        check(ModelKind::Gae, Objective::Subgraph, false);
     }
 }
 

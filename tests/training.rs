@@ -47,11 +47,12 @@ gpu_test! {
         let g = small_graph();
         let mut results = Vec::new();
         for kind in [ModelKind::Vgae, ModelKind::Gae] {
-            for objective in [Objective::Dense, Objective::Sampled] {
+            for objective in [Objective::Dense, Objective::Sampled, Objective::Subgraph] {
                 for featureless in [false, true] {
                     let graph = if featureless { view(&g).without_features() } else { view(&g) };
-                    let trained =
-                        train(&gpu, graph, &options(kind, objective, 1), |_| {}).unwrap();
+                    let mut o = options(kind, objective, 1);
+                    o.model.sample_nodes = 150;
+                    let trained = train(&gpu, graph, &o, |_| {}).unwrap();
                     let test = trained.report.test.unwrap();
                     let name = format!("{kind} {objective} featureless={featureless}");
                     eprintln!("{name}: test AUC {:.3} AP {:.3}", test.auc, test.ap);
@@ -73,8 +74,9 @@ gpu_test! {
     fn the_same_seed_gives_the_same_numbers() {
         let gpu = gpu();
         let g = small_graph();
-        for objective in [Objective::Dense, Objective::Sampled] {
+        for objective in [Objective::Dense, Objective::Sampled, Objective::Subgraph] {
             let mut o = options(ModelKind::Vgae, objective, 3);
+            o.model.sample_nodes = 100;
             o.epochs = 20;
             let a = train(&gpu, view(&g), &o, |_| {}).unwrap();
             let b = train(&gpu, view(&g), &o, |_| {}).unwrap();
@@ -277,11 +279,12 @@ gpu_test! {
         spec.features_per_node = 5;
         let g = generate(&spec).unwrap();
         for kind in [ModelKind::Vgae, ModelKind::Gae] {
-            for objective in [Objective::Dense, Objective::Sampled] {
+            for objective in [Objective::Dense, Objective::Sampled, Objective::Subgraph] {
                 let mut config = ModelConfig::default();
                 config.kind = kind;
                 config.objective = objective;
                 config.seed = 9;
+                config.sample_nodes = 60;
                 config.adam.eps = 1.0;
                 let start = Weights::glorot(&config, spec.features);
                 let setup = ModelSetup::new(&config, view(&g), gpu.profile()).unwrap();
@@ -309,10 +312,11 @@ gpu_test! {
         let gpu = gpu();
         let g = small_graph();
         for kind in [ModelKind::Vgae, ModelKind::Gae] {
-            for objective in [Objective::Dense, Objective::Sampled] {
+            for objective in [Objective::Dense, Objective::Sampled, Objective::Subgraph] {
                 let mut config = ModelConfig::default();
                 config.kind = kind;
                 config.objective = objective;
+                config.sample_nodes = 100;
                 let start = Weights::glorot(&config, 120);
                 let mut runs = Vec::new();
                 for share in [true, false] {

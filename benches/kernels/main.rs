@@ -3,8 +3,9 @@
 //! comes from the kernel's formula and its count per epoch from the schedule, and its
 //! CPU baseline is the same step run by the CPU reference.
 //!
-//! Groups: Citeseer (the real graph in datasets/planetoid, features; dense and sampled
-//! objectives), Pubmed's graph (featureless, X = I), and a synthetic sweep (N 1k–100k,
+//! Groups: Citeseer (the real graph in datasets/planetoid, features) and Pubmed's graph
+//! (featureless, X = I), each with the dense, sampled and subgraph (1000 nodes)
+//! objectives, and a synthetic sweep (N 1k–100k,
 //! mean degree 2–50, latent 16 and 64; the dense decoder at N 1k and 4k).
 //!
 //!     cargo bench --bench kernels                       # everything
@@ -51,9 +52,10 @@ fn run(options: BenchOptions) -> Result<()> {
     let citeseer = load_planetoid(&dir, "citeseer")?;
     let pubmed = load_planetoid(&dir, "pubmed")?;
     for (name, graph, featureless) in [("citeseer", &citeseer, false), ("pubmed", &pubmed, true)] {
-        for objective in [Objective::Dense, Objective::Sampled] {
+        for objective in [Objective::Dense, Objective::Sampled, Objective::Subgraph] {
             let mut config = ModelConfig::default();
             config.objective = objective;
+            config.sample_nodes = 1000;
             let group = format!("{name} {objective}");
             epoch_steps(
                 &mut bench,

@@ -5,6 +5,7 @@
 struct Step {
     epoch: u32,
     adam_step: u32,
+    // The subgraph objective's per-epoch gradient scale 2·norm_S/n² (1 otherwise).
+    decoder_scale: f32,
     _pad0: u32,
-    _pad1: u32,
 }

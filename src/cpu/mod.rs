@@ -8,6 +8,7 @@ mod adam;
 mod decoder_dense;
 mod decoder_pairs;
 mod edge_score;
+mod gather_rows;
 mod matmul;
 mod matmul_tn_partial;
 mod philox;
@@ -16,12 +17,14 @@ mod relu;
 mod relu_backward;
 mod reparam_backward;
 mod reparam_kl;
+mod scatter_rows;
 mod spmm;
 
 pub use adam::adam;
 pub use decoder_dense::decoder_dense;
 pub use decoder_pairs::decoder_pairs;
 pub use edge_score::edge_score;
+pub use gather_rows::gather_rows;
 pub use matmul::matmul;
 pub use matmul_tn_partial::matmul_tn_partial;
 pub use philox::{philox4x32_10, standard_normal};
@@ -30,6 +33,7 @@ pub use relu::relu;
 pub use relu_backward::relu_backward;
 pub use reparam_backward::reparam_backward;
 pub use reparam_kl::reparam_kl;
+pub use scatter_rows::scatter_rows;
 pub use spmm::spmm;
 
 /// log(1 + exp(x)), stable for large |x| (the shaders' formula).

@@ -87,29 +87,38 @@ impl Recording {
 }
 
 /// Per-step values that change every epoch without rebuilding bind groups: the epoch
-/// that keys the reparameterization noise and the Adam step count. Mirrored by the
-/// WGSL struct `Step` in `shaders/shared/step.wgsl` (checked by tests/shaders.rs).
+/// that keys the reparameterization noise, the Adam step count and the subgraph
+/// objective's gradient scale. Mirrored by the WGSL struct `Step` in
+/// `shaders/shared/step.wgsl` (checked by tests/shaders.rs).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
 pub struct StepParams {
     /// Epoch index (keys ε).
     pub epoch: u32,
     /// Adam step, starting at 1.
     pub adam_step: u32,
+    /// The subgraph objective's gradient scale of this epoch, 2·norm_S/n² (1 for the
+    /// other objectives, which do not read it).
+    pub decoder_scale: f32,
     /// Padding to 16 bytes.
     pub _pad0: u32,
-    /// Padding to 16 bytes.
-    pub _pad1: u32,
+}
+
+impl Default for StepParams {
+    fn default() -> Self {
+        Self::for_epoch(0)
+    }
 }
 
 impl StepParams {
     /// The values of training epoch `epoch` (0-based): ε keyed by `epoch`, Adam step
-    /// `epoch + 1`.
+    /// `epoch + 1`, decoder scale 1.
     pub fn for_epoch(epoch: u32) -> Self {
         StepParams {
             epoch,
             adam_step: epoch + 1,
-            ..Default::default()
+            decoder_scale: 1.0,
+            _pad0: 0,
         }
     }
 
@@ -119,8 +128,8 @@ impl StepParams {
         fields: &[
             ("epoch", Scalar::U32),
             ("adam_step", Scalar::U32),
+            ("decoder_scale", Scalar::F32),
             ("_pad0", Scalar::U32),
-            ("_pad1", Scalar::U32),
         ],
     };
 }

@@ -74,6 +74,8 @@ registry! {
     decoder_dense::DECODER_DENSE,
     decoder_pairs::DECODER_PAIRS,
     edge_score::EDGE_SCORE,
+    gather_rows::GATHER_ROWS,
+    scatter_rows::SCATTER_ROWS,
     adam::ADAM,
 }
 

@@ -3,7 +3,7 @@
 //! the schedule. An epoch is one submission of the three; nothing is read back unless
 //! asked for.
 
-use super::inputs::{EpochSampler, ModelSetup};
+use super::inputs::{EpochData, EpochInputs, ModelSetup};
 use super::schedule::{MemoryPlan, Op, PairsId, Phase, Role, Schedule, SparseId, TensorId};
 use super::{ModelConfig, Weights};
 use crate::data::GraphView;
@@ -15,6 +15,7 @@ use crate::kernels::adam::adam;
 use crate::kernels::decoder_dense::{decoder_dense, DensePartials};
 use crate::kernels::decoder_pairs::{decoder_pairs, GpuPairRows, PairRows};
 use crate::kernels::edge_score::{edge_score, flatten_pairs};
+use crate::kernels::gather_rows::gather_rows;
 use crate::kernels::matmul::matmul;
 use crate::kernels::matmul_tn_partial::matmul_tn_partial;
 use crate::kernels::reduce_sum::reduce_sum;
@@ -22,6 +23,7 @@ use crate::kernels::relu::relu;
 use crate::kernels::relu_backward::relu_backward;
 use crate::kernels::reparam_backward::reparam_backward;
 use crate::kernels::reparam_kl::reparam_kl;
+use crate::kernels::scatter_rows::scatter_rows;
 use crate::kernels::spmm::spmm;
 
 /// The loss of the last forward pass, split into its terms.
@@ -58,7 +60,9 @@ pub struct GaeModel {
     buffers: Vec<GpuBuffer>,
     step: StepBuffer,
     recordings: Vec<(Phase, Recording)>,
-    sampler: Option<EpochSampler>,
+    epoch_inputs: EpochInputs,
+    /// The reconstruction loss factor of the epoch last prepared.
+    loss_factor: f64,
     epoch: u32,
 }
 
@@ -131,7 +135,8 @@ impl GaeModel {
             buffers,
             step: gpu.step_buffer(StepParams::for_epoch(0)),
             recordings: Vec::new(),
-            sampler: None,
+            epoch_inputs: EpochInputs::Static,
+            loss_factor: 1.0,
             epoch: 0,
         };
         model.upload_inputs(&setup, weights)?;
@@ -142,7 +147,7 @@ impl GaeModel {
             }
             model.recordings.push((phase, recording));
         }
-        model.sampler = setup.sampler;
+        model.epoch_inputs = setup.epoch_inputs;
         Ok(model)
     }
 
@@ -175,9 +180,11 @@ impl GaeModel {
         Ok(())
     }
 
+    /// Writes a pair list: its offsets, and its entries into the front of the list's
+    /// room (a per-epoch list may fill less than its capacity).
     fn write_pairs(&self, id: PairsId, rows: &PairRows) -> Result<()> {
         let spec = self.schedule.pairs(id);
-        if rows.len() != spec.entries || rows.num_nodes != spec.nodes {
+        if rows.len() > spec.entries || rows.num_nodes != spec.nodes {
             return Err(Error::InvalidInput(format!(
                 "{}: {} entries over {} nodes, the schedule has room for {} over {}",
                 spec.name,
@@ -188,9 +195,10 @@ impl GaeModel {
             )));
         }
         self.array::<u32>(spec.ptr)?.write(&self.gpu, &rows.ptr)?;
-        self.array::<u32>(spec.col)?.write(&self.gpu, &rows.col)?;
-        self.array::<f32>(spec.weight)?
-            .write(&self.gpu, &rows.weight)
+        let col = GpuArray::<u32>::view(&self.buffers[spec.col.index()], rows.len())?;
+        col.write(&self.gpu, &rows.col)?;
+        let weight = GpuArray::<f32>::view(&self.buffers[spec.weight.index()], 2 * rows.len())?;
+        weight.write(&self.gpu, &rows.weight)
     }
 
     fn array<T: bytemuck::Pod>(&self, id: TensorId) -> Result<GpuArray<T>> {
@@ -336,6 +344,19 @@ impl GaeModel {
                     &self.array(loss_rows)?,
                 )
             }
+            Op::GatherRows { src, index, out } => gather_rows(
+                gpu,
+                &self.matrix(src)?,
+                &self.array(index)?,
+                &self.matrix(out)?,
+            ),
+            Op::ScatterRows { src, position, out } => scatter_rows(
+                gpu,
+                &self.matrix(src)?,
+                &self.array(position)?,
+                &self.step,
+                &self.matrix(out)?,
+            ),
             Op::Adam { param, grad, m, v } => adam(
                 gpu,
                 &self.config.adam,
@@ -366,6 +387,12 @@ impl GaeModel {
     /// Number of nodes.
     pub fn num_nodes(&self) -> usize {
         self.schedule.tensor(self.schedule.handles().ms).rows
+    }
+
+    /// Nodes the subgraph objective draws per epoch (None for the other objectives).
+    pub fn subgraph_sample_size(&self) -> Option<usize> {
+        let (nodes, _) = self.schedule.handles().sample?;
+        Some(self.schedule.tensor(nodes).len())
     }
 
     /// Epochs trained so far.
@@ -447,13 +474,32 @@ impl GaeModel {
         self.gpu.wait()
     }
 
-    /// Writes the epoch's uniform and, for the sampled objective, its pairs.
+    /// Writes the epoch's uniform and what the objective draws for it (the sampled
+    /// pairs, the subgraph's sample and labels).
     pub fn prepare_step(&mut self, epoch: u32) -> Result<()> {
-        self.step.write(&self.gpu, StepParams::for_epoch(epoch));
-        if let Some(sampler) = &self.sampler {
-            let rows = sampler.rows(epoch)?;
-            self.write_pairs(self.schedule.handles().pairs, &rows)?;
+        let EpochData {
+            pairs,
+            sample,
+            decoder_scale,
+            loss_factor,
+        } = self.epoch_inputs.for_epoch(epoch)?;
+        self.step.write(
+            &self.gpu,
+            StepParams {
+                decoder_scale,
+                ..StepParams::for_epoch(epoch)
+            },
+        );
+        let handles = self.schedule.handles();
+        if let Some(rows) = pairs {
+            self.write_pairs(handles.pairs, &rows)?;
         }
+        if let (Some((nodes, position)), Some((nodes_id, position_id))) = (sample, handles.sample) {
+            self.array::<u32>(nodes_id)?.write(&self.gpu, &nodes)?;
+            self.array::<u32>(position_id)?
+                .write(&self.gpu, &position)?;
+        }
+        self.loss_factor = loss_factor;
         Ok(())
     }
 
@@ -474,7 +520,7 @@ impl GaeModel {
         let rows_sum = f64::from(sums[0][0]);
         let kl_rows_sum = sums.get(1).map_or(0.0, |s| f64::from(s[0]));
         let scale = self.schedule.loss_scale();
-        let reconstruction = scale.reconstruction * rows_sum;
+        let reconstruction = scale.reconstruction * self.loss_factor * rows_sum;
         let kl = scale.kl * kl_rows_sum;
         if !reconstruction.is_finite() || !kl.is_finite() {
             return Err(Error::Diverged {

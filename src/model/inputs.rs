@@ -7,7 +7,8 @@ use std::borrow::Cow;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use super::schedule::{GraphShape, Role, Schedule, SparseId, TensorSpec};
+use super::schedule::{GraphShape, Role, Schedule, SparseId, SubgraphShape, TensorSpec};
+use super::subgraph::SubgraphSampler;
 use super::{ModelConfig, Objective};
 use crate::data::GraphView;
 use crate::error::{Error, Result};
@@ -138,10 +139,65 @@ impl EpochSampler {
     }
 }
 
+/// What the host provides before an epoch, besides the step uniform.
+#[derive(Clone, Debug)]
+pub enum EpochInputs {
+    /// Nothing changes between epochs (the dense objective).
+    Static,
+    /// The sampled objective's pairs.
+    Sampled(EpochSampler),
+    /// The subgraph objective's sample.
+    Subgraph(SubgraphSampler),
+}
+
+/// One epoch's host-side inputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochData {
+    /// The pair list's content, where it changes every epoch.
+    pub pairs: Option<PairRows>,
+    /// The subgraph objective's sample: its nodes and every node's row in it.
+    pub sample: Option<(Vec<u32>, Vec<u32>)>,
+    /// The step uniform's decoder scale (the subgraph's 2·norm_S/n², else 1).
+    pub decoder_scale: f32,
+    /// The factor of this epoch's reconstruction loss beyond the schedule's fixed one
+    /// (the subgraph's norm_S, else 1).
+    pub loss_factor: f64,
+}
+
+impl EpochInputs {
+    /// The inputs of `epoch`.
+    pub fn for_epoch(&self, epoch: u32) -> Result<EpochData> {
+        let fixed = EpochData {
+            pairs: None,
+            sample: None,
+            decoder_scale: 1.0,
+            loss_factor: 1.0,
+        };
+        match self {
+            EpochInputs::Static => Ok(fixed),
+            EpochInputs::Sampled(sampler) => Ok(EpochData {
+                pairs: Some(sampler.rows(epoch)?),
+                ..fixed
+            }),
+            EpochInputs::Subgraph(sampler) => {
+                let draw = sampler.draw(epoch)?;
+                let n2 = (sampler.sample_size() as f64).powi(2);
+                Ok(EpochData {
+                    pairs: Some(draw.pairs),
+                    sample: Some((draw.nodes, draw.position)),
+                    decoder_scale: (2.0 * draw.weights.norm / n2) as f32,
+                    loss_factor: draw.weights.norm,
+                })
+            }
+        }
+    }
+}
+
 /// Everything both runners of a model need, built on the host from the config and the
 /// graph: the schedule, the CSR inputs (in [`SparseId`](super::schedule::SparseId)
-/// order: Â, X, Xᵀ), the static pair list (the dense objective's labels) and the
-/// per-epoch sampler (the sampled objective's).
+/// order: Â, X, Xᵀ), the static pair list (the dense objective's labels) and what
+/// changes every epoch.
+#[derive(Clone)]
 pub struct ModelSetup<'a> {
     /// The configuration.
     pub config: ModelConfig,
@@ -149,7 +205,7 @@ pub struct ModelSetup<'a> {
     pub schedule: Schedule,
     pub(crate) sparse: Vec<Cow<'a, Csr>>,
     pub(crate) label_pairs: Option<PairRows>,
-    pub(crate) sampler: Option<EpochSampler>,
+    pub(crate) epoch_inputs: EpochInputs,
 }
 
 impl<'a> ModelSetup<'a> {
@@ -161,7 +217,22 @@ impl<'a> ModelSetup<'a> {
         graph: GraphView<'a>,
         profile: &AdapterProfile,
     ) -> Result<Self> {
-        let schedule = Schedule::new(config, &GraphShape::of(&graph), profile)?;
+        config.validate()?;
+        let mut shape = GraphShape::of(&graph);
+        let epoch_inputs = match config.objective {
+            Objective::Dense => EpochInputs::Static,
+            Objective::Sampled => EpochInputs::Sampled(EpochSampler::new(&graph, config.seed)?),
+            Objective::Subgraph => {
+                let sampler =
+                    SubgraphSampler::new(&graph, config.sample_nodes, config.alpha, config.seed)?;
+                shape.subgraph = Some(SubgraphShape {
+                    sample: sampler.sample_size(),
+                    label_capacity: sampler.label_capacity(),
+                });
+                EpochInputs::Subgraph(sampler)
+            }
+        };
+        let schedule = Schedule::new(config, &shape, profile)?;
         // The host holds the weights (initialisation, read-back) and the inputs.
         let host_bytes = schedule
             .tensors()
@@ -189,21 +260,18 @@ impl<'a> ModelSetup<'a> {
             None => Cow::Owned(Csr::identity(graph.num_nodes())),
         };
         let x_t = Cow::Owned(x.transpose());
-        let (label_pairs, sampler) = match config.objective {
-            Objective::Dense => {
-                let weights = schedule
-                    .dense_weights()
-                    .expect("the dense schedule has its weights");
-                (Some(dense_label_rows(&graph, weights)?), None)
+        let label_pairs = match schedule.dense_weights() {
+            Some(weights) if config.objective == Objective::Dense => {
+                Some(dense_label_rows(&graph, weights)?)
             }
-            Objective::Sampled => (None, Some(EpochSampler::new(&graph, config.seed)?)),
+            _ => None,
         };
         Ok(ModelSetup {
             config: config.clone(),
             sparse: vec![Cow::Owned(normalized_adjacency(&graph)?), x, x_t],
             schedule,
             label_pairs,
-            sampler,
+            epoch_inputs,
         })
     }
 
@@ -212,19 +280,9 @@ impl<'a> ModelSetup<'a> {
         &self.sparse[id.index()]
     }
 
-    /// The content of the pair list for `epoch`: the static labels, or the epoch's
-    /// sampled pairs.
-    pub fn pairs_for_epoch(&self, epoch: u32) -> Result<Cow<'_, PairRows>> {
-        match (&self.label_pairs, &self.sampler) {
-            (Some(labels), _) => Ok(Cow::Borrowed(labels)),
-            (None, Some(sampler)) => Ok(Cow::Owned(sampler.rows(epoch)?)),
-            (None, None) => unreachable!("every objective has a pair list"),
-        }
-    }
-
-    /// Whether the pair list changes every epoch.
-    pub fn pairs_change_every_epoch(&self) -> bool {
-        self.sampler.is_some()
+    /// The host-side inputs of `epoch`.
+    pub fn epoch_data(&self, epoch: u32) -> Result<EpochData> {
+        self.epoch_inputs.for_epoch(epoch)
     }
 }
 

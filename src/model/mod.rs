@@ -6,6 +6,7 @@ mod engine;
 pub mod inputs;
 mod reference;
 pub mod schedule;
+pub mod subgraph;
 
 use std::fmt;
 use std::str::FromStr;
@@ -40,6 +41,9 @@ pub enum Objective {
     Dense,
     /// Positive edges against as many fresh uniform negatives (§2b), O(E·L) work.
     Sampled,
+    /// The dense objective on a degree-sampled subgraph drawn every epoch (§2c,
+    /// FastGAE), O(n²·L) work for n sampled nodes.
+    Subgraph,
 }
 
 macro_rules! text_enum {
@@ -70,7 +74,13 @@ macro_rules! text_enum {
 }
 
 text_enum!(ModelKind, "model", ModelKind::Vgae => "vgae", ModelKind::Gae => "gae");
-text_enum!(Objective, "objective", Objective::Dense => "dense", Objective::Sampled => "sampled");
+text_enum!(
+    Objective,
+    "objective",
+    Objective::Dense => "dense",
+    Objective::Sampled => "sampled",
+    Objective::Subgraph => "subgraph"
+);
 
 /// Architecture and optimisation settings. Defaults are the paper's (DESIGN.md §1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -90,6 +100,10 @@ pub struct ModelConfig {
     pub seed: u64,
     /// Column splits of the dense decoder pass; `None` picks one for the graph size.
     pub dense_splits: Option<usize>,
+    /// Subgraph objective: nodes drawn per epoch (5000; all drawable nodes if fewer).
+    pub sample_nodes: usize,
+    /// Subgraph objective: draw probability ∝ degree^alpha (2; 0 is uniform).
+    pub alpha: f64,
 }
 
 impl Default for ModelConfig {
@@ -102,6 +116,8 @@ impl Default for ModelConfig {
             adam: AdamConfig::default(),
             seed: 0,
             dense_splits: None,
+            sample_nodes: 5000,
+            alpha: 2.0,
         }
     }
 }
@@ -145,6 +161,21 @@ impl ModelConfig {
         }
         if self.dense_splits == Some(0) {
             return bad("dense_splits", "must be at least 1".into());
+        }
+        if self.sample_nodes == 0 {
+            return bad(
+                "sample_nodes",
+                "the subgraph objective needs at least one sampled node".into(),
+            );
+        }
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return bad(
+                "alpha",
+                format!(
+                    "the degree exponent must be a number >= 0, got {}",
+                    self.alpha
+                ),
+            );
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 //! end-to-end benchmark and the check of the GPU engine as a whole (the same setup and
 //! seed give the same weights up to rounding).
 
-use super::inputs::ModelSetup;
+use super::inputs::{EpochData, EpochInputs, ModelSetup};
 use super::schedule::{Op, Phase, Schedule, TensorId};
 use super::{ModelConfig, Weights};
 use crate::cpu;
@@ -16,18 +16,15 @@ pub struct CpuModel {
     config: ModelConfig,
     schedule: Schedule,
     sparse: Vec<Csr>,
-    setup_pairs: SetupPairs,
-    /// Every f32 tensor's values, indexed by [`TensorId::index`] (index tensors of the
-    /// inputs stay empty: the CSR and pair structs hold them).
+    epoch_inputs: EpochInputs,
+    /// Every f32 tensor's values, indexed by [`TensorId::index`] (index tensors stay
+    /// empty: the CSR and pair structs and `sample` hold them).
     values: Vec<Vec<f32>>,
     pairs: Option<PairRows>,
+    /// The subgraph objective's sample of this epoch (nodes, positions).
+    sample: Option<(Vec<u32>, Vec<u32>)>,
+    decoder_scale: f32,
     epoch: u32,
-}
-
-/// Where the pair list comes from.
-enum SetupPairs {
-    Static,
-    Sampled(super::inputs::EpochSampler),
 }
 
 impl CpuModel {
@@ -44,17 +41,15 @@ impl CpuModel {
         values[handles.w0.index()] = weights.w0.clone();
         values[handles.w1.index()] = weights.w1.clone();
         let sparse = setup.sparse.iter().map(|c| c.as_ref().clone()).collect();
-        let (pairs, setup_pairs) = match setup.sampler {
-            Some(sampler) => (None, SetupPairs::Sampled(sampler)),
-            None => (setup.label_pairs, SetupPairs::Static),
-        };
         Ok(CpuModel {
             config: setup.config,
             schedule,
             sparse,
-            setup_pairs,
+            epoch_inputs: setup.epoch_inputs,
             values,
-            pairs,
+            pairs: setup.label_pairs,
+            sample: None,
+            decoder_scale: 1.0,
             epoch: 0,
         })
     }
@@ -82,12 +77,20 @@ impl CpuModel {
         &self.schedule
     }
 
-    /// Prepares epoch `epoch`: draws the sampled objective's pairs.
+    /// Prepares epoch `epoch`: draws what the objective samples.
     pub fn prepare_step(&mut self, epoch: u32) -> Result<()> {
         self.epoch = epoch;
-        if let SetupPairs::Sampled(sampler) = &self.setup_pairs {
-            self.pairs = Some(sampler.rows(epoch)?);
+        let EpochData {
+            pairs,
+            sample,
+            decoder_scale,
+            ..
+        } = self.epoch_inputs.for_epoch(epoch)?;
+        if pairs.is_some() {
+            self.pairs = pairs;
         }
+        self.sample = sample;
+        self.decoder_scale = decoder_scale;
         Ok(())
     }
 
@@ -222,6 +225,25 @@ impl CpuModel {
                 let (dzv, loss) =
                     cpu::decoder_pairs(&v[z.index()], stride, latent, pairs, dense, grad_scale);
                 vec![(dz, dzv), (loss_rows, loss)]
+            }
+            Op::GatherRows { src, out, .. } => {
+                let (stride, cols) = (shape(s, src).1, shape(s, out).1);
+                let (nodes, _) = self
+                    .sample
+                    .as_ref()
+                    .expect("the sample is drawn before an epoch");
+                vec![(out, cpu::gather_rows(&v[src.index()], stride, cols, nodes))]
+            }
+            Op::ScatterRows { src, out, .. } => {
+                let cols = shape(s, src).1;
+                let (_, position) = self
+                    .sample
+                    .as_ref()
+                    .expect("the sample is drawn before an epoch");
+                vec![(
+                    out,
+                    cpu::scatter_rows(&v[src.index()], cols, position, self.decoder_scale),
+                )]
             }
             Op::Adam {
                 param,

@@ -26,8 +26,8 @@ use crate::error::Result;
 use crate::gpu::AdapterProfile;
 use crate::kernels::decoder_dense::splits_for;
 use crate::kernels::{
-    adam, decoder_dense, decoder_pairs, matmul, matmul_tn_partial, reduce_sum, relu, relu_backward,
-    reparam_backward, reparam_kl, spmm, Work,
+    adam, decoder_dense, decoder_pairs, gather_rows, matmul, matmul_tn_partial, reduce_sum, relu,
+    relu_backward, reparam_backward, reparam_kl, scatter_rows, spmm, Work,
 };
 
 /// A tensor of the schedule.
@@ -268,6 +268,24 @@ pub enum Op {
         /// n × 1.
         loss_rows: TensorId,
     },
+    /// `gather_rows`: out = src[index] (the subgraph's rows of Z).
+    GatherRows {
+        /// Rows to gather from (its first `out` columns).
+        src: TensorId,
+        /// Row indices (u32, the epoch's sample).
+        index: TensorId,
+        /// Gathered rows.
+        out: TensorId,
+    },
+    /// `scatter_rows`: out[i] = decoder_scale · src[position[i]], zero for unsampled i.
+    ScatterRows {
+        /// Rows of the sample.
+        src: TensorId,
+        /// Every node's row in the sample or u32::MAX (u32, the epoch's sample).
+        position: TensorId,
+        /// Every node's row.
+        out: TensorId,
+    },
     /// `adam`: one step on a weight tensor.
     Adam {
         /// The weights.
@@ -343,6 +361,17 @@ pub struct Handles {
     pub loss_sum: TensorId,
     /// Σ of the KL rows (1 × 1; VGAE only).
     pub kl_sum: Option<TensorId>,
+    /// The subgraph objective's sample: its nodes (n) and every node's row in it (N).
+    pub sample: Option<(TensorId, TensorId)>,
+}
+
+/// The subgraph objective's sizes: nodes per sample and room for its labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SubgraphShape {
+    /// Nodes per sample n.
+    pub sample: usize,
+    /// Most label entries of a sample (diagonal and induced edges).
+    pub label_capacity: usize,
 }
 
 /// Sizes a schedule depends on, computable before any data is built: what the memory
@@ -357,6 +386,8 @@ pub struct GraphShape {
     pub features: usize,
     /// Nonzeros of X (N for the identity).
     pub feature_nnz: usize,
+    /// The subgraph objective's sizes (needed for that objective only).
+    pub subgraph: Option<SubgraphShape>,
 }
 
 impl GraphShape {
@@ -367,6 +398,7 @@ impl GraphShape {
             train_edges: graph.edges().len(),
             features: graph.num_features(),
             feature_nnz: graph.feature_nnz(),
+            subgraph: None,
         }
     }
 
@@ -504,6 +536,8 @@ impl Schedule {
                 }
                 (reads, vec![dz, loss_rows])
             }
+            Op::GatherRows { src, index, out } => (vec![src, index], vec![out]),
+            Op::ScatterRows { src, position, out } => (vec![src, position], vec![out]),
             Op::Adam { param, grad, m, v } => (vec![param, grad, m, v], vec![param, m, v]),
         }
     }
@@ -521,6 +555,8 @@ impl Schedule {
             Op::ReparamBackward { .. } => reparam_backward::REPARAM_BACKWARD.name,
             Op::DecoderDense { .. } => decoder_dense::DECODER_DENSE.name,
             Op::DecoderPairs { .. } => decoder_pairs::DECODER_PAIRS.name,
+            Op::GatherRows { .. } => gather_rows::GATHER_ROWS.name,
+            Op::ScatterRows { .. } => scatter_rows::SCATTER_ROWS.name,
             Op::Adam { .. } => adam::ADAM.name,
         }
     }
@@ -557,6 +593,10 @@ impl Schedule {
                 self.pairs(pairs).entries,
                 dense.map_or(0, |d| d.2),
             ),
+            Op::GatherRows { out, .. } => gather_rows::work(t(out).rows, t(out).cols),
+            Op::ScatterRows { src, out, .. } => {
+                scatter_rows::work(t(out).rows, t(out).cols, t(src).rows)
+            }
             Op::Adam { param, .. } => adam::work(t(param).len()),
         }
     }
@@ -642,6 +682,18 @@ impl Schedule {
                     p.name,
                     p.nodes,
                     p.entries
+                )
+            }
+            Op::GatherRows { src, out, .. } => {
+                format!("{} → {} ({})", name(src), name(out), shape(out))
+            }
+            Op::ScatterRows { src, out, .. } => {
+                format!(
+                    "{} → {} ({} → {})",
+                    name(src),
+                    name(out),
+                    shape(src),
+                    shape(out)
                 )
             }
             Op::Adam { param, .. } => format!("{} ({})", name(param), shape(param)),
@@ -761,6 +813,44 @@ impl Builder {
         }
     }
 
+    /// The dense objective's decoder over the rows of `z`: the tiled pass over all pairs,
+    /// then the pair list's correction, the partials' sum and the scale.
+    #[allow(clippy::too_many_arguments)]
+    fn dense_decoder(
+        &mut self,
+        config: &ModelConfig,
+        profile: &AdapterProfile,
+        z: TensorId,
+        pairs: PairsId,
+        grad_scale: f32,
+        dz: TensorId,
+        loss_rows: TensorId,
+    ) {
+        let (n, l) = (self.tensors[z.0].rows, config.latent);
+        let splits = config
+            .dense_splits
+            .unwrap_or_else(|| splits_for(n, profile.dense_target_invocations))
+            .clamp(1, n.max(1));
+        let grad_partial = self.scratch("decoder.grad_partial", splits * n, l);
+        let loss_partial = self.scratch("decoder.loss_partial", splits, n);
+        self.push(Op::DecoderDense {
+            z,
+            latent: l,
+            splits,
+            grad_partial,
+            loss_partial,
+        });
+        self.push(Op::DecoderPairs {
+            z,
+            latent: l,
+            pairs,
+            dense: Some((grad_partial, loss_partial, splits)),
+            grad_scale,
+            dz,
+            loss_rows,
+        });
+    }
+
     fn build(
         mut self,
         config: &ModelConfig,
@@ -818,34 +908,15 @@ impl Builder {
             ModelKind::Gae => (ms, None),
         };
         let dz = self.scratch("dz", n, l);
-        let loss_rows = self.scratch("loss_rows", n, 1);
-        let (pairs, reconstruction_scale, dense_weights) = match config.objective {
+        let mut sample = None;
+        let (loss_rows, pairs, reconstruction_scale, dense_weights) = match config.objective {
             Objective::Dense => {
                 let weights = DenseWeights::new(n, shape.train_edges)?;
-                let splits = config
-                    .dense_splits
-                    .unwrap_or_else(|| splits_for(n, profile.dense_target_invocations))
-                    .clamp(1, n.max(1));
-                let grad_partial = self.scratch("decoder.grad_partial", splits * n, l);
-                let loss_partial = self.scratch("decoder.loss_partial", splits, n);
-                self.push(Op::DecoderDense {
-                    z,
-                    latent: l,
-                    splits,
-                    grad_partial,
-                    loss_partial,
-                });
+                let loss_rows = self.scratch("loss_rows", n, 1);
                 let pairs = self.pair_list("label_pairs", n, shape.adjacency_nnz(), Role::Input);
-                self.push(Op::DecoderPairs {
-                    z,
-                    latent: l,
-                    pairs,
-                    dense: Some((grad_partial, loss_partial, splits)),
-                    grad_scale: (2.0 * weights.norm / n2) as f32,
-                    dz,
-                    loss_rows,
-                });
-                (pairs, weights.norm / n2, Some(weights))
+                let grad_scale = (2.0 * weights.norm / n2) as f32;
+                self.dense_decoder(config, profile, z, pairs, grad_scale, dz, loss_rows);
+                (loss_rows, pairs, weights.norm / n2, Some(weights))
             }
             Objective::Sampled => {
                 if shape.train_edges == 0 {
@@ -853,6 +924,7 @@ impl Builder {
                         "the sampled objective needs at least one training edge".into(),
                     ));
                 }
+                let loss_rows = self.scratch("loss_rows", n, 1);
                 // Both directions of every edge and as many negatives, each pair listed
                 // at both of its nodes.
                 let entries = 2 * (2 * shape.train_edges + 2 * shape.train_edges);
@@ -867,7 +939,38 @@ impl Builder {
                     loss_rows,
                 });
                 // Every pair is listed at both of its nodes: the row sums count it twice.
-                (pairs, 0.5, None)
+                (loss_rows, pairs, 0.5, None)
+            }
+            Objective::Subgraph => {
+                let sub = shape.subgraph.ok_or_else(|| {
+                    crate::Error::InvalidInput(
+                        "the subgraph objective's schedule needs the sample's shape".into(),
+                    )
+                })?;
+                let m = sub.sample;
+                let nodes = self.tensor("subgraph.nodes", Elem::U32, 1, m, Role::EpochInput);
+                let position = self.tensor("subgraph.position", Elem::U32, 1, n, Role::EpochInput);
+                let z_sub = self.scratch("z_sub", m, l);
+                self.push(Op::GatherRows {
+                    src: z,
+                    index: nodes,
+                    out: z_sub,
+                });
+                let loss_rows = self.scratch("loss_rows", m, 1);
+                let dz_sub = self.scratch("dz_sub", m, l);
+                let pairs =
+                    self.pair_list("subgraph_pairs", m, sub.label_capacity, Role::EpochInput);
+                // The scale 2·norm_S/n² changes with every sample: scatter_rows applies it
+                // from the step uniform.
+                self.dense_decoder(config, profile, z_sub, pairs, 1.0, dz_sub, loss_rows);
+                self.push(Op::ScatterRows {
+                    src: dz_sub,
+                    position,
+                    out: dz,
+                });
+                sample = Some((nodes, position));
+                // × norm_S of the epoch (EpochData::loss_factor).
+                (loss_rows, pairs, 1.0 / (m as f64).powi(2), None)
             }
         };
         let loss_sum = self.f32("loss_sum", 1, 1, Role::Output);
@@ -969,6 +1072,7 @@ impl Builder {
                 dw1,
                 loss_sum,
                 kl_sum,
+                sample,
             },
             loss_scale: LossScale {
                 reconstruction: reconstruction_scale,

@@ -17,6 +17,7 @@ mod decoder_dense;
 mod decoder_pairs;
 mod device_errors;
 mod edge_score;
+mod gather_rows;
 mod matmul;
 mod matmul_tn_partial;
 mod reduce_sum;
@@ -24,6 +25,7 @@ mod relu;
 mod relu_backward;
 mod reparam_backward;
 mod reparam_kl;
+mod scatter_rows;
 mod spmm;
 
 use gpu_vgae::gpu::{Dispatch, Gpu, Recording};

@@ -1,0 +1,87 @@
+//! `shaders/scatter_rows.wgsl`: out[i] = scale · src[position[i]] or 0 (dZ from the
+//! subgraph decoder's gradient).
+
+use super::{check, to_u32, Work, WORD};
+use crate::error::Result;
+use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef, StepBuffer};
+
+/// The scaled row scatter kernel.
+pub static SCATTER_ROWS: KernelDef = KernelDef {
+    name: "scatter_rows",
+    source: concat!(
+        shader_source!("shared/step.wgsl"),
+        shader_source!("scatter_rows.wgsl")
+    ),
+    entry_point: "main",
+    params: Params::LAYOUT,
+    bindings: &[
+        BindingDef::read("src"),
+        BindingDef::read("position"),
+        BindingDef::write("out"),
+        BindingDef::uniform("step"),
+    ],
+};
+
+kernel_params! {
+    struct Params {
+        rows: u32,
+        cols: u32,
+        src_rows: u32,
+        _pad0: u32,
+    }
+}
+
+/// out (position.len() × src.cols()): row i is `step.decoder_scale · src[position[i]]`
+/// where `position[i] < src.rows()`, else zeros.
+pub fn scatter_rows(
+    gpu: &Gpu,
+    src: &GpuMatrix,
+    position: &GpuArray<u32>,
+    step: &StepBuffer,
+    out: &GpuMatrix,
+) -> Result<Dispatch> {
+    check(
+        out.rows() == position.len() && out.cols() == src.cols(),
+        "scatter_rows",
+        || {
+            format!(
+                "{} positions and {} x {} rows for an output of {} x {}",
+                position.len(),
+                src.rows(),
+                src.cols(),
+                out.rows(),
+                out.cols()
+            )
+        },
+    )?;
+    let params = Params {
+        rows: to_u32("scatter_rows rows", out.rows())?,
+        cols: to_u32("scatter_rows cols", out.cols())?,
+        src_rows: to_u32("scatter_rows source rows", src.rows())?,
+        _pad0: 0,
+    };
+    to_u32("scatter_rows elements", out.rows() * out.cols())?;
+    let pipeline = gpu.pipeline(&SCATTER_ROWS)?;
+    let grid = gpu.grid((out.rows() * out.cols()) as u64, pipeline.workgroup_size())?;
+    gpu.dispatch(
+        &pipeline,
+        &params,
+        &[
+            Bind::matrix(src),
+            Bind::array(position),
+            Bind::matrix(out),
+            Bind::Step(step),
+        ],
+        grid,
+    )
+}
+
+/// rows × cols written from src_rows × cols: reads the positions and the source rows,
+/// writes every output element; flops = src_rows·cols (the scale).
+pub fn work(rows: usize, cols: usize, src_rows: usize) -> Work {
+    let (rows, cols, src_rows) = (rows as f64, cols as f64, src_rows as f64);
+    Work {
+        flops: src_rows * cols,
+        bytes: WORD * (rows + src_rows * cols + rows * cols),
+    }
+}
