@@ -1,16 +1,21 @@
 // Gradients through the reparameterization and the KL term (VGAE backward):
-//   dμ_ik = dz_ik + kl_scale · μ_ik
+//   dμ_ik = dz_ik + kl_scale · (μ_ik − p_ik)
 //   ds_ik = dz_ik · ε_ik · exp(s_ik) + kl_scale · (exp(2 s_ik) − 1)
 // with ε regenerated from the same Philox counter as the forward pass (same seed and
-// epoch), and kl_scale = 1/N² (∂(−KL)/∂μ = μ/N², ∂(−KL)/∂s = (exp(2s) − 1)/N²).
+// epoch), kl_scale = 1/N² (∂(−KL)/∂μ = (μ − p)/N², ∂(−KL)/∂s = (exp(2s) − 1)/N²), and
+// the prior mean p_i = 0, or with the class-conditional prior (DESIGN.md §9, pipeline
+// constant CONDITIONAL) the mean m_c of node i's training class (0 without one).
 // Output d_ms = [dμ | ds], the gradient of ms = Â·Y, laid out like ms.
 //
 // Bindings (group 0):
-//   0 uniform    params {n, latent, seed_lo, seed_hi, kl_scale, _, _, _}
-//   1 storage r  ms:    array<f32>, n × 2·latent
-//   2 storage r  dz:    array<f32>, n × latent
-//   3 storage rw d_ms:  array<f32>, n × 2·latent
-//   4 uniform    step  (shared/step.wgsl)  {epoch, adam_step, _, _}
+//   0 uniform    params      {n, latent, seed_lo, seed_hi, kl_scale, _, _, _}
+//   1 storage r  ms:          array<f32>, n × 2·latent
+//   2 storage r  dz:          array<f32>, n × latent
+//   3 storage rw d_ms:        array<f32>, n × 2·latent
+//   4 uniform    step  (shared/step.wgsl)  {epoch, adam_step, decoder_scale, _}
+//   5 storage r  class_of:    array<u32>, n (0xFFFFFFFF: no training label); read only
+//                             when CONDITIONAL
+//   6 storage r  class_means: array<f32>, classes × latent; read only when CONDITIONAL
 // Dispatch: one invocation per (node, latent column): n × latent invocations, WG per
 //   workgroup, grid folded to 2-D.
 
@@ -26,12 +31,16 @@ struct Params {
 }
 
 override WG: u32 = 64u;
+override CONDITIONAL: bool = false;
+const NO_CLASS: u32 = 0xFFFFFFFFu;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> ms: array<f32>;
 @group(0) @binding(2) var<storage, read> dz: array<f32>;
 @group(0) @binding(3) var<storage, read_write> d_ms: array<f32>;
 @group(0) @binding(4) var<uniform> step: Step;
+@group(0) @binding(5) var<storage, read> class_of: array<u32>;
+@group(0) @binding(6) var<storage, read> class_means: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -51,6 +60,13 @@ fn main(
     let sigma = exp(s);
     let eps = standard_normal(i, k, step.epoch, vec2<u32>(params.seed_lo, params.seed_hi));
     let g = dz[i * l + k];
-    d_ms[i * 2u * l + k] = g + params.kl_scale * mu;
+    var d = mu;
+    if CONDITIONAL {
+        let node_class = class_of[i];
+        if node_class != NO_CLASS {
+            d = mu - class_means[node_class * l + k];
+        }
+    }
+    d_ms[i * 2u * l + k] = g + params.kl_scale * d;
     d_ms[i * 2u * l + l + k] = g * eps * sigma + params.kl_scale * (sigma * sigma - 1.0);
 }

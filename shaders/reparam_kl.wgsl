@@ -1,16 +1,22 @@
 // Reparameterization and the KL term's per-node sums (VGAE forward):
 //   ε_ik = standard_normal(i, k, epoch; seed)            (philox.wgsl)
 //   z_ik = μ_ik + ε_ik · exp(s_ik)                       s = log σ
-//   kl_rows[i] = Σ_k (1 + 2 s_ik − μ_ik² − exp(2 s_ik))
+//   kl_rows[i] = Σ_k (1 + 2 s_ik − (μ_ik − p_ik)² − exp(2 s_ik))
+// where the prior mean p_i is 0 (N(0, I)), or with the class-conditional prior
+// (DESIGN.md §9, pipeline constant CONDITIONAL) the learnable mean m_c of node i's
+// training class c = class_of[i], and 0 for nodes without a training label.
 // μ and s are the two halves of each row of ms = Â·Y (N × 2L: μ in columns 0..L,
 // s in L..2L). The host scales the reduced kl_rows by −0.5/N² (DESIGN.md §2).
 //
 // Bindings (group 0):
-//   0 uniform    params  {n, latent, seed_lo, seed_hi}
-//   1 storage r  ms:      array<f32>, n × 2·latent
-//   2 storage rw z:       array<f32>, n × latent
-//   3 storage rw kl_rows: array<f32>, n
-//   4 uniform    step  (shared/step.wgsl)    {epoch, adam_step, _, _}
+//   0 uniform    params      {n, latent, seed_lo, seed_hi}
+//   1 storage r  ms:          array<f32>, n × 2·latent
+//   2 storage rw z:           array<f32>, n × latent
+//   3 storage rw kl_rows:     array<f32>, n
+//   4 uniform    step  (shared/step.wgsl)    {epoch, adam_step, decoder_scale, _}
+//   5 storage r  class_of:    array<u32>, n (0xFFFFFFFF: no training label); read only
+//                             when CONDITIONAL
+//   6 storage r  class_means: array<f32>, classes × latent; read only when CONDITIONAL
 // Dispatch: one invocation per node (row), WG per workgroup, grid folded to 2-D.
 
 struct Params {
@@ -21,12 +27,18 @@ struct Params {
 }
 
 override WG: u32 = 64u;
+// Whether the prior means come from class_of and class_means (a constant: llvmpipe runs
+// both sides of a branch).
+override CONDITIONAL: bool = false;
+const NO_CLASS: u32 = 0xFFFFFFFFu;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> ms: array<f32>;
 @group(0) @binding(2) var<storage, read_write> z: array<f32>;
 @group(0) @binding(3) var<storage, read_write> kl_rows: array<f32>;
 @group(0) @binding(4) var<uniform> step: Step;
+@group(0) @binding(5) var<storage, read> class_of: array<u32>;
+@group(0) @binding(6) var<storage, read> class_means: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -40,6 +52,10 @@ fn main(
     }
     let l = params.latent;
     let key = vec2<u32>(params.seed_lo, params.seed_hi);
+    var node_class = NO_CLASS;
+    if CONDITIONAL {
+        node_class = class_of[i];
+    }
     var kl = 0.0;
     for (var k = 0u; k < l; k++) {
         let mu = ms[i * 2u * l + k];
@@ -47,7 +63,11 @@ fn main(
         let sigma = exp(s);
         let eps = standard_normal(i, k, step.epoch, key);
         z[i * l + k] = mu + eps * sigma;
-        kl += 1.0 + 2.0 * s - mu * mu - sigma * sigma;
+        var d = mu;
+        if CONDITIONAL && node_class != NO_CLASS {
+            d = mu - class_means[node_class * l + k];
+        }
+        kl += 1.0 + 2.0 * s - d * d - sigma * sigma;
     }
     kl_rows[i] = kl;
 }

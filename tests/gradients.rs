@@ -1,5 +1,6 @@
-//! The manual backward pass against finite differences, for both models and both
-//! objectives, on small graphs with an isolated node and an all-zero feature row:
+//! The manual backward pass against finite differences, for both models, every
+//! objective and the class-conditional prior, on a small graph with an isolated node and
+//! an all-zero feature row:
 //! - GPU gradients vs central differences of an f64 CPU forward pass written directly
 //!   from DESIGN.md §1-§2 (full N×N, independent of the kernels' dense/sparse split);
 //! - central differences of the GPU's own loss vs those of the f64 loss over the same
@@ -53,10 +54,15 @@ fn features() -> Csr {
     Csr::from_triplets(N, 5, &t).unwrap()
 }
 
+/// Training labels of the conditional checks (DESIGN.md §9): three classes over six
+/// nodes, the isolated node 10 among them; −1 = no training label.
+const TRAIN_LABELS: [i32; N] = [0, 1, -1, 0, -1, 2, -1, 1, -1, -1, 2];
+
 /// The loss of DESIGN.md §2 in f64 with dense matrices.
 struct Reference {
     kind: ModelKind,
     objective: Objective,
+    conditional: bool,
     seed: u64,
     epoch: u32,
     x: Vec<f64>,
@@ -66,7 +72,7 @@ struct Reference {
 }
 
 impl Reference {
-    fn loss(&self, w0: &[f64], w1: &[f64]) -> f64 {
+    fn loss(&self, w0: &[f64], w1: &[f64], means: &[f64]) -> f64 {
         let (n, f, h, l) = (N, self.f, self.hidden, self.latent);
         let c = w1.len() / h;
         // Â = D^-1/2 (A + I) D^-1/2
@@ -107,7 +113,13 @@ impl Reference {
                     ModelKind::Gae => mu,
                     ModelKind::Vgae => {
                         let s = ms[i * c + l + k];
-                        kl += 1.0 + 2.0 * s - mu * mu - (2.0 * s).exp();
+                        let prior = match TRAIN_LABELS[i] {
+                            class if self.conditional && class >= 0 => {
+                                means[class as usize * l + k]
+                            }
+                            _ => 0.0,
+                        };
+                        kl += 1.0 + 2.0 * s - (mu - prior).powi(2) - (2.0 * s).exp();
                         mu + standard_normal(i as u32, k as u32, self.epoch, self.seed) as f64
                             * s.exp()
                     }
@@ -183,6 +195,22 @@ impl Reference {
     }
 }
 
+/// The trained tensors in order: W0, W1 and (with the conditional prior) the class
+/// means.
+fn tensors(w: &Weights) -> Vec<&[f32]> {
+    let mut out = vec![w.w0.as_slice(), w.w1.as_slice()];
+    out.extend(w.class_means.as_deref());
+    out
+}
+
+fn tensor_mut(w: &mut Weights, tensor: usize) -> &mut Vec<f32> {
+    match tensor {
+        0 => &mut w.w0,
+        1 => &mut w.w1,
+        _ => w.class_means.as_mut().expect("class means"),
+    }
+}
+
 /// The f64 loss with weight `index` of `tensor` moved by `delta` (in f64).
 fn reference_loss_at(
     reference: &Reference,
@@ -191,27 +219,26 @@ fn reference_loss_at(
     index: usize,
     delta: f64,
 ) -> f64 {
-    let mut w0: Vec<f64> = w.w0.iter().map(|&v| v as f64).collect();
-    let mut w1: Vec<f64> = w.w1.iter().map(|&v| v as f64).collect();
-    if tensor == 0 {
-        w0[index] += delta;
-    } else {
-        w1[index] += delta;
-    }
-    reference.loss(&w0, &w1)
+    let mut all: Vec<Vec<f64>> = tensors(w)
+        .iter()
+        .map(|t| t.iter().map(|&v| v as f64).collect())
+        .collect();
+    all[tensor][index] += delta;
+    let means = all.get(2).cloned().unwrap_or_default();
+    reference.loss(&all[0], &all[1], &means)
 }
 
 fn perturbed(w: &Weights, tensor: usize, index: usize, delta: f32) -> Weights {
     let mut w = w.clone();
-    if tensor == 0 {
-        w.w0[index] += delta;
-    } else {
-        w.w1[index] += delta;
-    }
+    tensor_mut(&mut w, tensor)[index] += delta;
     w
 }
 
 fn check(kind: ModelKind, objective: Objective, featureless: bool) {
+    check_with(kind, objective, featureless, false);
+}
+
+fn check_with(kind: ModelKind, objective: Objective, featureless: bool, conditional: bool) {
     let gpu = gpu();
     let x = features();
     let features = (!featureless).then_some(&x);
@@ -223,12 +250,22 @@ fn check(kind: ModelKind, objective: Objective, featureless: bool) {
     config.seed = 77;
     config.sample_nodes = SAMPLE;
     config.alpha = ALPHA;
-    let graph = GraphView::new(N, EDGES, features).unwrap();
+    config.conditional = conditional;
+    let mut graph = GraphView::new(N, EDGES, features).unwrap();
+    if conditional {
+        graph = graph.with_train_labels(&TRAIN_LABELS).unwrap();
+    }
     let mut model = GaeModel::new(&gpu, &config, graph).unwrap();
     // Scale W0 up so that most hidden units are active (relu) and the signal is not tiny.
     let mut w = model.weights().unwrap();
     w.w0.iter_mut().for_each(|v| *v *= 3.0);
     w.w1.iter_mut().for_each(|v| *v *= 2.0);
+    if let Some(means) = w.class_means.as_mut() {
+        // Class means away from 0, so that the prior differs from N(0, I).
+        for (k, m) in means.iter_mut().enumerate() {
+            *m = 0.3 * ((k % 5) as f32 - 2.0);
+        }
+    }
     model.set_weights(&w).unwrap();
     let epoch = 5;
     let f = features.map_or(N, Csr::cols);
@@ -236,6 +273,7 @@ fn check(kind: ModelKind, objective: Objective, featureless: bool) {
     let reference = Reference {
         kind,
         objective,
+        conditional,
         seed: config.seed,
         epoch,
         x: dense_x.iter().map(|&v| v as f64).collect(),
@@ -243,7 +281,7 @@ fn check(kind: ModelKind, objective: Objective, featureless: bool) {
         hidden: 4,
         latent: 3,
     };
-    let case = format!("{kind} {objective} featureless={featureless}");
+    let case = format!("{kind} {objective} featureless={featureless} conditional={conditional}");
 
     model.forward_backward(epoch).unwrap();
     let gpu_loss = model.loss().unwrap().total;
@@ -252,10 +290,11 @@ fn check(kind: ModelKind, objective: Objective, featureless: bool) {
         (gpu_loss - ref_loss).abs() < 1e-5 * ref_loss.abs().max(1.0),
         "{case}: GPU loss {gpu_loss} vs f64 {ref_loss}"
     );
-    let (dw0, dw1) = model.gradients().unwrap();
+    let gradients = model.gradients().unwrap();
+    assert_eq!(gradients.class_means.is_some(), conditional, "{case}");
 
     let mut worst_gpu_fd = 0f64;
-    for (tensor, grads) in [(0, &dw0), (1, &dw1)] {
+    for (tensor, grads) in tensors(&gradients).into_iter().enumerate() {
         for (index, &g) in grads.iter().enumerate() {
             let g = g as f64;
             // f64 central difference with a step small enough not to cross a relu kink.
@@ -271,10 +310,10 @@ fn check(kind: ModelKind, objective: Objective, featureless: bool) {
             // rounding; compared with the f64 difference over the same step (which
             // crosses the same relu kinks, if any).
             let h = 1e-2f32;
-            let step =
-                ((w_at(&w, tensor, index) + h) as f64) - ((w_at(&w, tensor, index) - h) as f64);
-            let lo = (w_at(&w, tensor, index) - h) as f64 - w_at(&w, tensor, index) as f64;
-            let hi = (w_at(&w, tensor, index) + h) as f64 - w_at(&w, tensor, index) as f64;
+            let at = tensors(&w)[tensor][index];
+            let step = ((at + h) as f64) - ((at - h) as f64);
+            let lo = (at - h) as f64 - at as f64;
+            let hi = (at + h) as f64 - at as f64;
             let fd_same_step = (reference_loss_at(&reference, &w, tensor, index, hi)
                 - reference_loss_at(&reference, &w, tensor, index, lo))
                 / step;
@@ -294,9 +333,9 @@ fn check(kind: ModelKind, objective: Objective, featureless: bool) {
             );
         }
     }
-    let norm: f64 = dw0
+    let norm: f64 = tensors(&gradients)
+        .concat()
         .iter()
-        .chain(&dw1)
         .map(|&g| (g as f64).powi(2))
         .sum::<f64>()
         .sqrt();
@@ -305,14 +344,6 @@ fn check(kind: ModelKind, objective: Objective, featureless: bool) {
         "{case}: gradient norm {norm} is too small for the check to mean anything"
     );
     eprintln!("{case}: loss {gpu_loss:.6} (f64 {ref_loss:.6}), |grad| {norm:.4}, worst GPU-FD gap {worst_gpu_fd:.2e}");
-}
-
-fn w_at(w: &Weights, tensor: usize, index: usize) -> f32 {
-    if tensor == 0 {
-        w.w0[index]
-    } else {
-        w.w1[index]
-    }
 }
 
 gpu_test! {
@@ -348,6 +379,18 @@ gpu_test! {
 gpu_test! {
     fn gae_subgraph_gradients() {
         check(ModelKind::Gae, Objective::Subgraph, false);
+    }
+}
+
+gpu_test! {
+    fn conditional_vgae_dense_gradients() {
+        check_with(ModelKind::Vgae, Objective::Dense, false, true);
+    }
+}
+
+gpu_test! {
+    fn conditional_vgae_sampled_gradients() {
+        check_with(ModelKind::Vgae, Objective::Sampled, false, true);
     }
 }
 

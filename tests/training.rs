@@ -302,6 +302,47 @@ gpu_test! {
                 }
             }
         }
+        // The class-conditional prior, with the labels of 30 nodes as training labels.
+        let mut labels = vec![-1; g.num_nodes];
+        labels[..30].copy_from_slice(&g.labels[..30]);
+        let graph = view(&g).with_train_labels(&labels).unwrap();
+        let mut config = ModelConfig::default();
+        config.conditional = true;
+        config.adam.eps = 1.0;
+        let start = Weights::glorot(&config, spec.features);
+        let setup = ModelSetup::new(&config, graph, gpu.profile()).unwrap();
+        let mut model = GaeModel::from_setup(&gpu, setup, &start, true).unwrap();
+        let setup = ModelSetup::new(&config, graph, gpu.profile()).unwrap();
+        let mut twin = CpuModel::from_setup(setup, &start).unwrap();
+        for _ in 0..3 {
+            model.train_epoch().unwrap();
+            twin.train_epoch().unwrap();
+        }
+        let (gpu_w, cpu_w) = (model.weights().unwrap(), twin.weights());
+        let (gpu_m, cpu_m) = (gpu_w.class_means.unwrap(), cpu_w.class_means.unwrap());
+        assert!(gpu_m.iter().any(|&m| m != 0.0), "class means did not move");
+        common::assert_close(&gpu_m, &cpu_m, 1e-6, 1e-4, "conditional class means");
+        common::assert_close(&gpu_w.w1, &cpu_w.w1, 1e-6, 1e-4, "conditional W1");
+    }
+}
+
+gpu_test! {
+    fn the_conditional_prior_needs_training_labels_and_the_vgae() {
+        let gpu = gpu();
+        let g = small_graph();
+        let mut config = ModelConfig::default();
+        config.conditional = true;
+        let err = GaeModel::new(&gpu, &config, view(&g)).err().unwrap();
+        assert!(err.to_string().contains("training labels"), "{err}");
+        let none = vec![-1; g.num_nodes];
+        let graph = view(&g).with_train_labels(&none).unwrap();
+        let err = GaeModel::new(&gpu, &config, graph).err().unwrap();
+        assert!(err.to_string().contains("no node has"), "{err}");
+        config.kind = ModelKind::Gae;
+        assert!(matches!(
+            config.validate(),
+            Err(Error::InvalidConfig { setting: "conditional", .. })
+        ));
     }
 }
 

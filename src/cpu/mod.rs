@@ -5,6 +5,7 @@
 //! reference of a whole epoch ([`crate::model::CpuModel`]) runs the schedule with them.
 
 mod adam;
+mod class_mean_grad;
 mod decoder_dense;
 mod decoder_pairs;
 mod edge_score;
@@ -21,6 +22,7 @@ mod scatter_rows;
 mod spmm;
 
 pub use adam::adam;
+pub use class_mean_grad::class_mean_grad;
 pub use decoder_dense::decoder_dense;
 pub use decoder_pairs::decoder_pairs;
 pub use edge_score::edge_score;

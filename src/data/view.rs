@@ -12,6 +12,7 @@ pub struct GraphView<'a> {
     num_nodes: usize,
     edges: &'a [(u32, u32)],
     features: Option<&'a Csr>,
+    train_labels: Option<&'a [i32]>,
 }
 
 impl<'a> GraphView<'a> {
@@ -58,6 +59,7 @@ impl<'a> GraphView<'a> {
             num_nodes,
             edges,
             features,
+            train_labels: None,
         })
     }
 
@@ -71,7 +73,36 @@ impl<'a> GraphView<'a> {
             num_nodes,
             edges,
             features,
+            train_labels: None,
         }
+    }
+
+    /// The same graph with the class labels that training may use (the
+    /// class-conditional prior's, DESIGN.md §9): one per node, −1 for nodes whose label
+    /// must not be used. Evaluation labels never belong here.
+    pub fn with_train_labels(self, labels: &'a [i32]) -> Result<Self> {
+        if labels.len() != self.num_nodes {
+            return Err(Error::InvalidInput(format!(
+                "{} training labels for {} nodes",
+                labels.len(),
+                self.num_nodes
+            )));
+        }
+        if let Some(k) = labels.iter().position(|&l| l < -1) {
+            return Err(Error::InvalidInput(format!(
+                "node {k} has training label {}; labels are classes >= 0, or -1 for none",
+                labels[k]
+            )));
+        }
+        Ok(GraphView {
+            train_labels: Some(labels),
+            ..self
+        })
+    }
+
+    /// The training labels, if given (−1: none).
+    pub fn train_labels(&self) -> Option<&'a [i32]> {
+        self.train_labels
     }
 
     /// The same nodes and features with a subset of the edges (the split's training

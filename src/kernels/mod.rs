@@ -71,6 +71,7 @@ registry! {
     relu_backward::RELU_BACKWARD,
     reparam_kl::REPARAM_KL,
     reparam_backward::REPARAM_BACKWARD,
+    class_mean_grad::CLASS_MEAN_GRAD,
     decoder_dense::DECODER_DENSE,
     decoder_pairs::DECODER_PAIRS,
     edge_score::EDGE_SCORE,

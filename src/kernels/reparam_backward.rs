@@ -1,7 +1,7 @@
 //! `shaders/reparam_backward.wgsl` (with `shaders/shared/philox.wgsl`): the gradients
 //! through the reparameterization and the KL term, [dμ | ds].
 
-use super::reparam_kl::check_ms;
+use super::reparam_kl::{check_ms, prior_bindings, ClassPrior};
 use super::{check, to_u32, Work, WORD};
 use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuMatrix, KernelDef, StepBuffer};
@@ -21,6 +21,8 @@ pub static REPARAM_BACKWARD: KernelDef = KernelDef {
         BindingDef::read("dz"),
         BindingDef::write("d_ms"),
         BindingDef::uniform("step"),
+        BindingDef::read("class_of"),
+        BindingDef::read("class_means"),
     ],
 };
 
@@ -37,8 +39,10 @@ kernel_params! {
     }
 }
 
-/// d_ms (n × 2L) = [dz + kl_scale·μ | dz·ε·exp(s) + kl_scale·(exp(2s) − 1)], with ε
-/// regenerated exactly as `reparam_kl` drew it for the same seed and epoch.
+/// d_ms (n × 2L) = [dz + kl_scale·(μ − p) | dz·ε·exp(s) + kl_scale·(exp(2s) − 1)], with
+/// ε regenerated exactly as `reparam_kl` drew it for the same seed and epoch, and p the
+/// prior mean of `prior` (0 without one).
+#[allow(clippy::too_many_arguments)]
 pub fn reparam_backward(
     gpu: &Gpu,
     ms: &GpuMatrix,
@@ -46,6 +50,7 @@ pub fn reparam_backward(
     seed: u64,
     kl_scale: f32,
     step: &StepBuffer,
+    prior: Option<&ClassPrior>,
     d_ms: &GpuMatrix,
 ) -> Result<Dispatch> {
     let latent = check_ms("reparam_backward", ms, dz)?;
@@ -71,7 +76,9 @@ pub fn reparam_backward(
         _pad2: 0,
     };
     to_u32("reparam_backward elements", ms.rows() * ms.cols())?;
-    let pipeline = gpu.pipeline(&REPARAM_BACKWARD)?;
+    let ([class_of, class_means], conditional) =
+        prior_bindings("reparam_backward", prior, ms, latent)?;
+    let pipeline = gpu.pipeline_with(&REPARAM_BACKWARD, &[("CONDITIONAL", conditional)])?;
     let grid = gpu.grid((ms.rows() * latent) as u64, pipeline.workgroup_size())?;
     gpu.dispatch(
         &pipeline,
@@ -81,6 +88,8 @@ pub fn reparam_backward(
             Bind::matrix(dz),
             Bind::matrix(d_ms),
             Bind::Step(step),
+            class_of,
+            class_means,
         ],
         grid,
     )

@@ -1,9 +1,55 @@
 //! `shaders/reparam_kl.wgsl` (with `shaders/shared/philox.wgsl`): the
-//! reparameterization z = μ + ε·exp(s) and the KL term's per-node sums.
+//! reparameterization z = μ + ε·exp(s) and the KL term's per-node sums, against N(0, I)
+//! or the class-conditional prior.
 
-use super::{check, to_u32, Work, WORD};
+use super::{check, flag, to_u32, Work, WORD};
 use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef, StepBuffer};
+
+/// The class-conditional prior's inputs (DESIGN.md §9): every node's training class
+/// (`u32::MAX` for none) and the learnable class means (classes × L).
+#[derive(Clone)]
+pub struct ClassPrior {
+    /// n entries.
+    pub class_of: GpuArray<u32>,
+    /// classes × latent.
+    pub class_means: GpuMatrix,
+}
+
+/// Checks a prior against n nodes and latent L; the bindings 5 and 6 of the two
+/// reparameterization kernels (the prior's arrays, or `ms` in their place when there is
+/// none, which the shader then does not read) and the CONDITIONAL constant.
+pub(crate) fn prior_bindings<'a>(
+    kernel: &str,
+    prior: Option<&'a ClassPrior>,
+    ms: &'a GpuMatrix,
+    latent: usize,
+) -> Result<([Bind<'a>; 2], f64)> {
+    match prior {
+        Some(p) => {
+            check(
+                p.class_of.len() == ms.rows() && p.class_means.cols() == latent,
+                kernel,
+                || {
+                    format!(
+                        "the prior has {} classes for {} nodes and {} x {} means, expected \
+                         {} nodes and {latent} columns",
+                        p.class_of.len(),
+                        ms.rows(),
+                        p.class_means.rows(),
+                        p.class_means.cols(),
+                        ms.rows()
+                    )
+                },
+            )?;
+            Ok((
+                [Bind::array(&p.class_of), Bind::matrix(&p.class_means)],
+                flag(true),
+            ))
+        }
+        None => Ok(([Bind::matrix(ms), Bind::matrix(ms)], flag(false))),
+    }
+}
 
 /// Forward: z = μ + ε·exp(s) and the KL term's per-node sums.
 pub static REPARAM_KL: KernelDef = KernelDef {
@@ -20,6 +66,8 @@ pub static REPARAM_KL: KernelDef = KernelDef {
         BindingDef::write("z"),
         BindingDef::write("kl_rows"),
         BindingDef::uniform("step"),
+        BindingDef::read("class_of"),
+        BindingDef::read("class_means"),
     ],
 };
 
@@ -53,12 +101,14 @@ pub(crate) fn check_ms(kernel: &str, ms: &GpuMatrix, latent_matrix: &GpuMatrix) 
 }
 
 /// z (n × L) = μ + ε·exp(s) with ε keyed by (`seed`, the step's epoch, row, column);
-/// `kl_rows[i] = Σ_k (1 + 2 s_ik − μ_ik² − exp(2 s_ik))`. `ms` is n × 2L = `[μ | s]`.
+/// `kl_rows[i] = Σ_k (1 + 2 s_ik − (μ_ik − p_ik)² − exp(2 s_ik))` with the prior mean p
+/// of `prior` (0 without one). `ms` is n × 2L = `[μ | s]`.
 pub fn reparam_kl(
     gpu: &Gpu,
     ms: &GpuMatrix,
     seed: u64,
     step: &StepBuffer,
+    prior: Option<&ClassPrior>,
     z: &GpuMatrix,
     kl_rows: &GpuArray<f32>,
 ) -> Result<Dispatch> {
@@ -77,7 +127,9 @@ pub fn reparam_kl(
         seed_hi: (seed >> 32) as u32,
     };
     to_u32("reparam_kl elements", ms.rows() * ms.cols())?;
-    let pipeline = gpu.pipeline(&REPARAM_KL)?;
+    let ([class_of, class_means], conditional) =
+        prior_bindings("reparam_kl", prior, ms, latent)?;
+    let pipeline = gpu.pipeline_with(&REPARAM_KL, &[("CONDITIONAL", conditional)])?;
     let grid = gpu.grid(ms.rows() as u64, pipeline.workgroup_size())?;
     gpu.dispatch(
         &pipeline,
@@ -87,6 +139,8 @@ pub fn reparam_kl(
             Bind::matrix(z),
             Bind::array(kl_rows),
             Bind::Step(step),
+            class_of,
+            class_means,
         ],
         grid,
     )

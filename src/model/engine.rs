@@ -12,6 +12,7 @@ use crate::gpu::{
     Gpu, GpuArray, GpuBuffer, GpuCsr, GpuMatrix, KernelTiming, Recording, StepBuffer, StepParams,
 };
 use crate::kernels::adam::adam;
+use crate::kernels::class_mean_grad::class_mean_grad;
 use crate::kernels::decoder_dense::{decoder_dense, DensePartials};
 use crate::kernels::decoder_pairs::{decoder_pairs, GpuPairRows, PairRows};
 use crate::kernels::edge_score::{edge_score, flatten_pairs};
@@ -22,7 +23,7 @@ use crate::kernels::reduce_sum::reduce_sum;
 use crate::kernels::relu::relu;
 use crate::kernels::relu_backward::relu_backward;
 use crate::kernels::reparam_backward::reparam_backward;
-use crate::kernels::reparam_kl::reparam_kl;
+use crate::kernels::reparam_kl::{reparam_kl, ClassPrior};
 use crate::kernels::scatter_rows::scatter_rows;
 use crate::kernels::spmm::spmm;
 
@@ -35,6 +36,25 @@ pub struct LossParts {
     pub kl: f64,
     /// reconstruction + kl.
     pub total: f64,
+}
+
+/// Fails unless `weights` has class means exactly where the schedule has a prior, of its
+/// shape (or none, for zeros).
+pub(crate) fn check_class_means(schedule: &Schedule, weights: &Weights) -> Result<()> {
+    let expected = schedule
+        .handles()
+        .prior
+        .as_ref()
+        .map(|p| schedule.tensor(p.class_means).len());
+    match (&weights.class_means, expected) {
+        (None, _) => Ok(()),
+        (Some(values), Some(len)) if values.len() == len => Ok(()),
+        (Some(values), expected) => Err(Error::InvalidInput(format!(
+            "weights: {} class-mean values, the model has {}",
+            values.len(),
+            expected.map_or("no class-conditional prior".to_string(), |l| l.to_string())
+        ))),
+    }
 }
 
 /// Pairs to score repeatedly (validation and test sets), with their recording.
@@ -101,6 +121,7 @@ impl GaeModel {
         let schedule = &setup.schedule;
         let handles = schedule.handles();
         weights.check_fits(&setup.config, schedule.tensor(handles.w0).rows)?;
+        check_class_means(schedule, weights)?;
         let plan = MemoryPlan::new(schedule, share_memory);
         let slot_label = |slot: usize| {
             let names: Vec<&str> = schedule
@@ -166,15 +187,37 @@ impl GaeModel {
             self.write_pairs(schedule.handles().pairs, labels)?;
         }
         let handles = schedule.handles();
+        for (index, spec) in schedule.tensors().iter().enumerate() {
+            if matches!(spec.role, Role::State | Role::Output | Role::Parameter) {
+                let zeros = vec![0f32; spec.len()];
+                self.array::<f32>(TensorId::from_index(index))?
+                    .write(&self.gpu, &zeros)?;
+            }
+        }
+        if let (Some(p), Some(data)) = (&handles.prior, &setup.prior) {
+            self.array::<u32>(p.class_of)?
+                .write(&self.gpu, &data.class_of)?;
+            self.array::<u32>(p.class_ptr)?
+                .write(&self.gpu, &data.class_ptr)?;
+            self.array::<u32>(p.class_nodes)?
+                .write(&self.gpu, &data.class_nodes)?;
+        }
+        self.write_weights(weights)
+    }
+
+    /// Writes W0, W1 and, where the model has them, the class means (zero when
+    /// `weights` has none).
+    fn write_weights(&self, weights: &Weights) -> Result<()> {
+        let handles = self.schedule.handles();
         self.array::<f32>(handles.w0)?
             .write(&self.gpu, &weights.w0)?;
         self.array::<f32>(handles.w1)?
             .write(&self.gpu, &weights.w1)?;
-        for (index, spec) in schedule.tensors().iter().enumerate() {
-            if matches!(spec.role, Role::State | Role::Output) {
-                let zeros = vec![0f32; spec.len()];
-                self.array::<f32>(TensorId::from_index(index))?
-                    .write(&self.gpu, &zeros)?;
+        if let Some(p) = &handles.prior {
+            let means = self.array::<f32>(p.class_means)?;
+            match &weights.class_means {
+                Some(values) => means.write(&self.gpu, values)?,
+                None => means.write(&self.gpu, &vec![0.0; means.len()])?,
             }
         }
         Ok(())
@@ -219,6 +262,17 @@ impl GaeModel {
             self.array(spec.col_idx)?,
             self.array(spec.values)?,
         )
+    }
+
+    fn class_prior(&self, prior: Option<(TensorId, TensorId)>) -> Result<Option<ClassPrior>> {
+        prior
+            .map(|(class_of, class_means)| {
+                Ok(ClassPrior {
+                    class_of: self.array(class_of)?,
+                    class_means: self.matrix(class_means)?,
+                })
+            })
+            .transpose()
     }
 
     fn pair_rows(&self, id: PairsId) -> Result<GpuPairRows> {
@@ -278,11 +332,17 @@ impl GaeModel {
                 &self.array(grad_out)?,
                 &self.array(grad_in)?,
             ),
-            Op::ReparamKl { ms, z, kl_rows } => reparam_kl(
+            Op::ReparamKl {
+                ms,
+                prior,
+                z,
+                kl_rows,
+            } => reparam_kl(
                 gpu,
                 &self.matrix(ms)?,
                 seed,
                 &self.step,
+                self.class_prior(prior)?.as_ref(),
                 &self.matrix(z)?,
                 &self.array(kl_rows)?,
             ),
@@ -290,6 +350,7 @@ impl GaeModel {
                 ms,
                 dz,
                 kl_scale,
+                prior,
                 d_ms,
             } => reparam_backward(
                 gpu,
@@ -298,7 +359,24 @@ impl GaeModel {
                 seed,
                 kl_scale,
                 &self.step,
+                self.class_prior(prior)?.as_ref(),
                 &self.matrix(d_ms)?,
+            ),
+            Op::ClassMeanGrad {
+                ms,
+                class_ptr,
+                class_nodes,
+                class_means,
+                kl_scale,
+                out,
+            } => class_mean_grad(
+                gpu,
+                &self.matrix(ms)?,
+                &self.array(class_ptr)?,
+                &self.array(class_nodes)?,
+                &self.matrix(class_means)?,
+                kl_scale,
+                &self.matrix(out)?,
             ),
             Op::DecoderDense {
                 z,
@@ -536,31 +614,49 @@ impl GaeModel {
         })
     }
 
-    /// Gradients of the loss with respect to W0 and W1 from the most recent backward
-    /// pass (row-major, shapes as in [`Weights`]).
-    pub fn gradients(&self) -> Result<(Vec<f32>, Vec<f32>)> {
+    /// Gradients of the loss with respect to every trained tensor from the most recent
+    /// backward pass, laid out as the weights they belong to (dW0 in `w0`, dW1 in `w1`,
+    /// the class means' gradient in `class_means`).
+    pub fn gradients(&self) -> Result<Weights> {
         let handles = self.schedule.handles();
-        let (dw0, dw1) = (self.array::<f32>(handles.dw0)?, self.array(handles.dw1)?);
-        let mut out = self.gpu.read_many(&[&dw0, &dw1])?;
-        let dw1 = out.pop().unwrap_or_default();
-        let dw0 = out.pop().unwrap_or_default();
-        Ok((dw0, dw1))
-    }
-
-    /// The current weights, read back from the device.
-    pub fn weights(&self) -> Result<Weights> {
-        let handles = self.schedule.handles();
-        let (w0, w1) = (self.array::<f32>(handles.w0)?, self.array(handles.w1)?);
-        let mut out = self.gpu.read_many(&[&w0, &w1])?;
-        let w1 = out.pop().unwrap_or_default();
-        let w0 = out.pop().unwrap_or_default();
+        let mut arrays = vec![self.array::<f32>(handles.dw0)?, self.array(handles.dw1)?];
+        if let Some(p) = &handles.prior {
+            arrays.push(self.array(p.d_class_means)?);
+        }
+        let mut out = self
+            .gpu
+            .read_many(&arrays.iter().collect::<Vec<_>>())?
+            .into_iter();
         Ok(Weights {
             kind: self.config.kind,
             num_features: self.schedule.tensor(handles.w0).rows,
             hidden: self.config.hidden,
             latent: self.config.latent,
-            w0,
-            w1,
+            w0: out.next().unwrap_or_default(),
+            w1: out.next().unwrap_or_default(),
+            class_means: out.next(),
+        })
+    }
+
+    /// The current weights, read back from the device.
+    pub fn weights(&self) -> Result<Weights> {
+        let handles = self.schedule.handles();
+        let mut arrays = vec![self.array::<f32>(handles.w0)?, self.array(handles.w1)?];
+        if let Some(p) = &handles.prior {
+            arrays.push(self.array(p.class_means)?);
+        }
+        let mut out = self
+            .gpu
+            .read_many(&arrays.iter().collect::<Vec<_>>())?
+            .into_iter();
+        Ok(Weights {
+            kind: self.config.kind,
+            num_features: self.schedule.tensor(handles.w0).rows,
+            hidden: self.config.hidden,
+            latent: self.config.latent,
+            w0: out.next().unwrap_or_default(),
+            w1: out.next().unwrap_or_default(),
+            class_means: out.next(),
         })
     }
 
@@ -568,11 +664,10 @@ impl GaeModel {
     pub fn set_weights(&mut self, weights: &Weights) -> Result<()> {
         let handles = self.schedule.handles();
         weights.check_fits(&self.config, self.schedule.tensor(handles.w0).rows)?;
-        self.array::<f32>(handles.w0)?
-            .write(&self.gpu, &weights.w0)?;
-        self.array::<f32>(handles.w1)?
-            .write(&self.gpu, &weights.w1)?;
-        for &moment in &handles.moments {
+        check_class_means(&self.schedule, weights)?;
+        self.write_weights(weights)?;
+        let prior_moments = handles.prior.iter().flat_map(|p| p.moments);
+        for moment in handles.moments.iter().copied().chain(prior_moments) {
             let array = self.array::<f32>(moment)?;
             array.write(&self.gpu, &vec![0.0; array.len()])?;
         }

@@ -7,7 +7,9 @@ use std::borrow::Cow;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use super::schedule::{GraphShape, Role, Schedule, SparseId, SubgraphShape, TensorSpec};
+use super::schedule::{
+    GraphShape, PriorShape, Role, Schedule, SparseId, SubgraphShape, TensorSpec,
+};
 use super::subgraph::SubgraphSampler;
 use super::{ModelConfig, Objective};
 use crate::data::GraphView;
@@ -206,6 +208,62 @@ pub struct ModelSetup<'a> {
     pub(crate) sparse: Vec<Cow<'a, Csr>>,
     pub(crate) label_pairs: Option<PairRows>,
     pub(crate) epoch_inputs: EpochInputs,
+    pub(crate) prior: Option<PriorData>,
+}
+
+/// The class-conditional prior's inputs from the training labels: every node's class
+/// (u32::MAX for none) and each class's nodes, ascending.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PriorData {
+    /// N entries.
+    pub class_of: Vec<u32>,
+    /// classes + 1 offsets into `class_nodes`.
+    pub class_ptr: Vec<u32>,
+    /// The nodes of each class.
+    pub class_nodes: Vec<u32>,
+}
+
+impl PriorData {
+    /// From training labels (−1: none); fails when no node has one.
+    pub fn from_labels(labels: &[i32]) -> Result<Self> {
+        let classes = labels.iter().copied().max().unwrap_or(-1);
+        if classes < 0 {
+            return Err(Error::InvalidConfig {
+                setting: "conditional",
+                message: "the class-conditional prior needs training labels, and no node has \
+                          one"
+                .into(),
+            });
+        }
+        let classes = classes as usize + 1;
+        let mut class_ptr = vec![0u32; classes + 1];
+        for &l in labels.iter().filter(|&&l| l >= 0) {
+            class_ptr[l as usize + 1] += 1;
+        }
+        for c in 0..classes {
+            class_ptr[c + 1] += class_ptr[c];
+        }
+        let mut next = class_ptr.clone();
+        let mut class_nodes = vec![0u32; class_ptr[classes] as usize];
+        let mut class_of = vec![u32::MAX; labels.len()];
+        for (i, &l) in labels.iter().enumerate() {
+            if l >= 0 {
+                class_of[i] = l as u32;
+                class_nodes[next[l as usize] as usize] = i as u32;
+                next[l as usize] += 1;
+            }
+        }
+        Ok(PriorData {
+            class_of,
+            class_ptr,
+            class_nodes,
+        })
+    }
+
+    /// Number of classes.
+    pub fn classes(&self) -> usize {
+        self.class_ptr.len() - 1
+    }
 }
 
 impl<'a> ModelSetup<'a> {
@@ -219,6 +277,22 @@ impl<'a> ModelSetup<'a> {
     ) -> Result<Self> {
         config.validate()?;
         let mut shape = GraphShape::of(&graph);
+        let prior = if config.conditional {
+            let labels = graph.train_labels().ok_or_else(|| Error::InvalidConfig {
+                setting: "conditional",
+                message: "the class-conditional prior needs training labels (Planetoid's \
+                          x/y nodes, or a --train-labels file)"
+                    .into(),
+            })?;
+            let prior = PriorData::from_labels(labels)?;
+            shape.prior = Some(PriorShape {
+                classes: prior.classes(),
+                members: prior.class_nodes.len(),
+            });
+            Some(prior)
+        } else {
+            None
+        };
         let epoch_inputs = match config.objective {
             Objective::Dense => EpochInputs::Static,
             Objective::Sampled => EpochInputs::Sampled(EpochSampler::new(&graph, config.seed)?),
@@ -272,6 +346,7 @@ impl<'a> ModelSetup<'a> {
             schedule,
             label_pairs,
             epoch_inputs,
+            prior,
         })
     }
 

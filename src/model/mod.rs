@@ -104,6 +104,10 @@ pub struct ModelConfig {
     pub sample_nodes: usize,
     /// Subgraph objective: draw probability ∝ degree^alpha (2; 0 is uniform).
     pub alpha: f64,
+    /// VGAE only: the class-conditional prior N(m_y, I) for nodes with a training label,
+    /// with learnable class means m_c (DESIGN.md §9); the graph must carry training
+    /// labels ([`GraphView::with_train_labels`](crate::data::GraphView::with_train_labels)).
+    pub conditional: bool,
 }
 
 impl Default for ModelConfig {
@@ -118,6 +122,7 @@ impl Default for ModelConfig {
             dense_splits: None,
             sample_nodes: 5000,
             alpha: 2.0,
+            conditional: false,
         }
     }
 }
@@ -168,6 +173,12 @@ impl ModelConfig {
                 "the subgraph objective needs at least one sampled node".into(),
             );
         }
+        if self.conditional && self.kind == ModelKind::Gae {
+            return bad(
+                "conditional",
+                "the class-conditional prior belongs to the VGAE's KL term; GAE has none".into(),
+            );
+        }
         if !(self.alpha.is_finite() && self.alpha >= 0.0) {
             return bad(
                 "alpha",
@@ -198,6 +209,9 @@ pub struct Weights {
     pub w0: Vec<f32>,
     /// H × (2L or L).
     pub w1: Vec<f32>,
+    /// The class-conditional prior's class means (classes × L), when the model has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_means: Option<Vec<f32>>,
 }
 
 impl Weights {
@@ -228,6 +242,7 @@ impl Weights {
             latent: l,
             w0,
             w1,
+            class_means: None,
         }
     }
 
@@ -255,7 +270,21 @@ impl Weights {
                 self.head_cols()
             ));
         }
-        if let Some(i) = self.w0.iter().chain(&self.w1).position(|v| !v.is_finite()) {
+        let means = self.class_means.as_deref().unwrap_or_default();
+        if !means.len().is_multiple_of(self.latent.max(1)) {
+            return bad(format!(
+                "{} class-mean values are not whole rows of latent {}",
+                means.len(),
+                self.latent
+            ));
+        }
+        if let Some(i) = self
+            .w0
+            .iter()
+            .chain(&self.w1)
+            .chain(means)
+            .position(|v| !v.is_finite())
+        {
             return bad(format!("value {i} is not finite"));
         }
         Ok(())

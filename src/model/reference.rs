@@ -3,7 +3,7 @@
 //! end-to-end benchmark and the check of the GPU engine as a whole (the same setup and
 //! seed give the same weights up to rounding).
 
-use super::inputs::{EpochData, EpochInputs, ModelSetup};
+use super::inputs::{EpochData, EpochInputs, ModelSetup, PriorData};
 use super::schedule::{Op, Phase, Schedule, TensorId};
 use super::{ModelConfig, Weights};
 use crate::cpu;
@@ -17,6 +17,7 @@ pub struct CpuModel {
     schedule: Schedule,
     sparse: Vec<Csr>,
     epoch_inputs: EpochInputs,
+    prior: Option<PriorData>,
     /// Every f32 tensor's values, indexed by [`TensorId::index`] (index tensors stay
     /// empty: the CSR and pair structs and `sample` hold them).
     values: Vec<Vec<f32>>,
@@ -38,14 +39,19 @@ impl CpuModel {
             .iter()
             .map(|t| vec![0.0; t.len()])
             .collect();
+        super::engine::check_class_means(&schedule, weights)?;
         values[handles.w0.index()] = weights.w0.clone();
         values[handles.w1.index()] = weights.w1.clone();
+        if let (Some(p), Some(means)) = (&handles.prior, &weights.class_means) {
+            values[p.class_means.index()] = means.clone();
+        }
         let sparse = setup.sparse.iter().map(|c| c.as_ref().clone()).collect();
         Ok(CpuModel {
             config: setup.config,
             schedule,
             sparse,
             epoch_inputs: setup.epoch_inputs,
+            prior: setup.prior,
             values,
             pairs: setup.label_pairs,
             sample: None,
@@ -64,6 +70,10 @@ impl CpuModel {
             latent: self.config.latent,
             w0: self.values[handles.w0.index()].clone(),
             w1: self.values[handles.w1.index()].clone(),
+            class_means: handles
+                .prior
+                .as_ref()
+                .map(|p| self.values[p.class_means.index()].clone()),
         }
     }
 
@@ -121,6 +131,16 @@ impl CpuModel {
         }
     }
 
+    /// The prior's (class of each node, class means) for a step that reads them.
+    fn prior_of(&self, prior: Option<(TensorId, TensorId)>) -> Option<(&[u32], &[f32])> {
+        let (_, means) = prior?;
+        let data = self.prior.as_ref()?;
+        Some((
+            data.class_of.as_slice(),
+            self.values[means.index()].as_slice(),
+        ))
+    }
+
     /// Runs step `index` of the schedule on the current values (for benchmarks and for
     /// composing phases).
     pub fn run_step(&mut self, index: usize) {
@@ -169,18 +189,48 @@ impl CpuModel {
                 grad_in,
                 cpu::relu_backward(&v[pre.index()], &v[grad_out.index()]),
             )],
-            Op::ReparamKl { ms, z, kl_rows } => {
+            Op::ReparamKl {
+                ms,
+                prior,
+                z,
+                kl_rows,
+            } => {
                 let (n, l) = shape(s, z);
-                let (zv, kl) = cpu::reparam_kl(&v[ms.index()], n, l, seed, epoch);
+                let prior = self.prior_of(prior);
+                let (zv, kl) = cpu::reparam_kl(&v[ms.index()], n, l, seed, epoch, prior);
                 vec![(z, zv), (kl_rows, kl)]
+            }
+            Op::ClassMeanGrad {
+                ms,
+                class_means,
+                kl_scale,
+                out,
+                ..
+            } => {
+                let data = self.prior.as_ref().expect("the schedule has a prior");
+                let (stride, latent) = (shape(s, ms).1, shape(s, class_means).1);
+                vec![(
+                    out,
+                    cpu::class_mean_grad(
+                        &v[ms.index()],
+                        stride,
+                        &data.class_ptr,
+                        &data.class_nodes,
+                        &v[class_means.index()],
+                        latent,
+                        kl_scale,
+                    ),
+                )]
             }
             Op::ReparamBackward {
                 ms,
                 dz,
                 kl_scale,
+                prior,
                 d_ms,
             } => {
                 let (n, l) = shape(s, dz);
+                let prior = self.prior_of(prior);
                 vec![(
                     d_ms,
                     cpu::reparam_backward(
@@ -191,6 +241,7 @@ impl CpuModel {
                         seed,
                         epoch,
                         kl_scale,
+                        prior,
                     ),
                 )]
             }

@@ -26,8 +26,8 @@ use crate::error::Result;
 use crate::gpu::AdapterProfile;
 use crate::kernels::decoder_dense::splits_for;
 use crate::kernels::{
-    adam, decoder_dense, decoder_pairs, gather_rows, matmul, matmul_tn_partial, reduce_sum, relu,
-    relu_backward, reparam_backward, reparam_kl, scatter_rows, spmm, Work,
+    adam, class_mean_grad, decoder_dense, decoder_pairs, gather_rows, matmul, matmul_tn_partial,
+    reduce_sum, relu, relu_backward, reparam_backward, reparam_kl, scatter_rows, spmm, Work,
 };
 
 /// A tensor of the schedule.
@@ -222,6 +222,8 @@ pub enum Op {
     ReparamKl {
         /// n × 2L.
         ms: TensorId,
+        /// The class-conditional prior: (class of each node, class means).
+        prior: Option<(TensorId, TensorId)>,
         /// n × L.
         z: TensorId,
         /// n × 1.
@@ -235,8 +237,25 @@ pub enum Op {
         dz: TensorId,
         /// Scale of the KL gradients (1/N²).
         kl_scale: f32,
+        /// The class-conditional prior: (class of each node, class means).
+        prior: Option<(TensorId, TensorId)>,
         /// n × 2L.
         d_ms: TensorId,
+    },
+    /// `class_mean_grad`: the gradient of −KL with respect to the class means.
+    ClassMeanGrad {
+        /// [μ | s], n × 2L.
+        ms: TensorId,
+        /// classes + 1 offsets into `class_nodes` (u32).
+        class_ptr: TensorId,
+        /// The nodes of each class (u32).
+        class_nodes: TensorId,
+        /// classes × L.
+        class_means: TensorId,
+        /// Scale of the KL gradients (1/N²).
+        kl_scale: f32,
+        /// classes × L.
+        out: TensorId,
     },
     /// `decoder_dense`: per-split partial sums over all pairs.
     DecoderDense {
@@ -363,6 +382,34 @@ pub struct Handles {
     pub kl_sum: Option<TensorId>,
     /// The subgraph objective's sample: its nodes (n) and every node's row in it (N).
     pub sample: Option<(TensorId, TensorId)>,
+    /// The class-conditional prior's tensors.
+    pub prior: Option<PriorHandles>,
+}
+
+/// The class-conditional prior's tensors (DESIGN.md §9).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PriorHandles {
+    /// Training class of every node, u32::MAX for none (N).
+    pub class_of: TensorId,
+    /// classes + 1 offsets into `class_nodes`.
+    pub class_ptr: TensorId,
+    /// The nodes of each class, ascending.
+    pub class_nodes: TensorId,
+    /// The learnable class means m (classes × L).
+    pub class_means: TensorId,
+    /// Their gradient.
+    pub d_class_means: TensorId,
+    /// Adam's moments (m, v) of the class means.
+    pub moments: [TensorId; 2],
+}
+
+/// The class-conditional prior's sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct PriorShape {
+    /// Classes C (max training label + 1).
+    pub classes: usize,
+    /// Nodes with a training label.
+    pub members: usize,
 }
 
 /// The subgraph objective's sizes: nodes per sample and room for its labels.
@@ -388,6 +435,8 @@ pub struct GraphShape {
     pub feature_nnz: usize,
     /// The subgraph objective's sizes (needed for that objective only).
     pub subgraph: Option<SubgraphShape>,
+    /// The class-conditional prior's sizes (needed when the model has it).
+    pub prior: Option<PriorShape>,
 }
 
 impl GraphShape {
@@ -399,6 +448,7 @@ impl GraphShape {
             features: graph.num_features(),
             feature_nnz: graph.feature_nnz(),
             subgraph: None,
+            prior: None,
         }
     }
 
@@ -514,8 +564,35 @@ impl Schedule {
                 grad_out,
                 grad_in,
             } => (vec![pre, grad_out], vec![grad_in]),
-            Op::ReparamKl { ms, z, kl_rows } => (vec![ms], vec![z, kl_rows]),
-            Op::ReparamBackward { ms, dz, d_ms, .. } => (vec![ms, dz], vec![d_ms]),
+            Op::ReparamKl {
+                ms,
+                prior,
+                z,
+                kl_rows,
+            } => {
+                let mut reads = vec![ms];
+                reads.extend(prior.iter().flat_map(|&(c, m)| [c, m]));
+                (reads, vec![z, kl_rows])
+            }
+            Op::ReparamBackward {
+                ms,
+                dz,
+                prior,
+                d_ms,
+                ..
+            } => {
+                let mut reads = vec![ms, dz];
+                reads.extend(prior.iter().flat_map(|&(c, m)| [c, m]));
+                (reads, vec![d_ms])
+            }
+            Op::ClassMeanGrad {
+                ms,
+                class_ptr,
+                class_nodes,
+                class_means,
+                out,
+                ..
+            } => (vec![ms, class_ptr, class_nodes, class_means], vec![out]),
             Op::DecoderDense {
                 z,
                 grad_partial,
@@ -553,6 +630,7 @@ impl Schedule {
             Op::ReluBackward { .. } => relu_backward::RELU_BACKWARD.name,
             Op::ReparamKl { .. } => reparam_kl::REPARAM_KL.name,
             Op::ReparamBackward { .. } => reparam_backward::REPARAM_BACKWARD.name,
+            Op::ClassMeanGrad { .. } => class_mean_grad::CLASS_MEAN_GRAD.name,
             Op::DecoderDense { .. } => decoder_dense::DECODER_DENSE.name,
             Op::DecoderPairs { .. } => decoder_pairs::DECODER_PAIRS.name,
             Op::GatherRows { .. } => gather_rows::GATHER_ROWS.name,
@@ -578,6 +656,9 @@ impl Schedule {
             Op::ReluBackward { pre, .. } => relu_backward::work(t(pre).len()),
             Op::ReparamKl { z, .. } => reparam_kl::work(t(z).rows, t(z).cols),
             Op::ReparamBackward { dz, .. } => reparam_backward::work(t(dz).rows, t(dz).cols),
+            Op::ClassMeanGrad {
+                class_nodes, out, ..
+            } => class_mean_grad::work(t(class_nodes).len(), t(out).rows, t(out).cols),
             Op::DecoderDense {
                 z, latent, splits, ..
             } => decoder_dense::work(t(z).rows, latent, splits),
@@ -665,6 +746,14 @@ impl Schedule {
             Op::ReparamBackward { dz, d_ms, .. } => {
                 format!("{} → {} ({})", name(dz), name(d_ms), shape(dz))
             }
+            Op::ClassMeanGrad {
+                class_nodes, out, ..
+            } => format!(
+                "{} over {} labelled nodes ({})",
+                name(out),
+                self.tensor(class_nodes).len(),
+                shape(out)
+            ),
             Op::DecoderDense {
                 z, latent, splits, ..
             } => format!(
@@ -896,11 +985,37 @@ impl Builder {
 
         self.phase = Some(Phase::LossAndGrads);
         let n2 = (n as f64) * (n as f64);
+        let prior = match (config.conditional, shape.prior) {
+            (false, _) => None,
+            (true, Some(p)) => Some(PriorHandles {
+                class_of: self.tensor("prior.class_of", Elem::U32, 1, n, Role::Input),
+                class_ptr: self.tensor("prior.class_ptr", Elem::U32, 1, p.classes + 1, Role::Input),
+                class_nodes: self.tensor("prior.class_nodes", Elem::U32, 1, p.members, Role::Input),
+                class_means: self.f32("prior.class_means", p.classes, l, Role::Parameter),
+                d_class_means: self.f32("prior.d_class_means", p.classes, l, Role::Output),
+                moments: [
+                    self.f32("adam.m_prior", p.classes, l, Role::State),
+                    self.f32("adam.v_prior", p.classes, l, Role::State),
+                ],
+            }),
+            (true, None) => {
+                return Err(crate::Error::InvalidConfig {
+                    setting: "conditional",
+                    message: "the class-conditional prior needs training labels".into(),
+                })
+            }
+        };
+        let prior_pair = prior.as_ref().map(|p| (p.class_of, p.class_means));
         let (z, kl_sum) = match config.kind {
             ModelKind::Vgae => {
                 let z = self.scratch("z", n, l);
                 let kl_rows = self.scratch("kl_rows", n, 1);
-                self.push(Op::ReparamKl { ms, z, kl_rows });
+                self.push(Op::ReparamKl {
+                    ms,
+                    prior: prior_pair,
+                    z,
+                    kl_rows,
+                });
                 let kl_sum = self.f32("kl_sum", 1, 1, Role::Output);
                 self.column_sums(kl_rows, kl_sum);
                 (z, Some(kl_sum))
@@ -984,8 +1099,19 @@ impl Builder {
                     ms,
                     dz,
                     kl_scale: (1.0 / n2) as f32,
+                    prior: prior_pair,
                     d_ms,
                 });
+                if let Some(p) = &prior {
+                    self.push(Op::ClassMeanGrad {
+                        ms,
+                        class_ptr: p.class_ptr,
+                        class_nodes: p.class_nodes,
+                        class_means: p.class_means,
+                        kl_scale: (1.0 / n2) as f32,
+                        out: p.d_class_means,
+                    });
+                }
                 d_ms
             }
             ModelKind::Gae => dz,
@@ -1049,6 +1175,14 @@ impl Builder {
             m: moments[2],
             v: moments[3],
         });
+        if let Some(p) = &prior {
+            self.push(Op::Adam {
+                param: p.class_means,
+                grad: p.d_class_means,
+                m: p.moments[0],
+                v: p.moments[1],
+            });
+        }
 
         let kl_scale = match config.kind {
             ModelKind::Vgae => -0.5 / n2,
@@ -1073,6 +1207,7 @@ impl Builder {
                 loss_sum,
                 kl_sum,
                 sample,
+                prior,
             },
             loss_scale: LossScale {
                 reconstruction: reconstruction_scale,

@@ -13,6 +13,7 @@
 mod common;
 
 mod adam;
+mod class_mean_grad;
 mod decoder_dense;
 mod decoder_pairs;
 mod device_errors;

@@ -21,8 +21,8 @@ gpu_test! {
             let gdz = gpu.upload_matrix("dz", n, latent, &dz).unwrap();
             let d_ms = gpu.alloc_matrix("d_ms", n, 2 * latent).unwrap();
             let kl_scale = 1.0 / (n * n) as f32;
-            run(&gpu, [reparam_backward(&gpu, &gms, &gdz, seed, kl_scale, &step, &d_ms).unwrap()]);
-            let d_cpu = cpu::reparam_backward(&ms, &dz, n, latent, seed, epoch, kl_scale);
+            run(&gpu, [reparam_backward(&gpu, &gms, &gdz, seed, kl_scale, &step, None, &d_ms).unwrap()]);
+            let d_cpu = cpu::reparam_backward(&ms, &dz, n, latent, seed, epoch, kl_scale, None);
             // exp/log/cos may differ by a few ulps between the driver and Rust's libm.
             assert_close(
                 &gpu.read(d_ms.data()).unwrap(),
@@ -51,8 +51,8 @@ gpu_test! {
         run(
             &gpu,
             [
-                reparam_kl(&gpu, &gms, 99, &step, &z, &kl).unwrap(),
-                reparam_backward(&gpu, &gms, &gdz, 99, 0.0, &step, &d_ms).unwrap(),
+                reparam_kl(&gpu, &gms, 99, &step, None, &z, &kl).unwrap(),
+                reparam_backward(&gpu, &gms, &gdz, 99, 0.0, &step, None, &d_ms).unwrap(),
             ],
         );
         let z = gpu.read(z.data()).unwrap();

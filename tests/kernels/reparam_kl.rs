@@ -18,8 +18,8 @@ gpu_test! {
             let gms = gpu.upload_matrix("ms", n, 2 * latent, &ms).unwrap();
             let z = gpu.alloc_matrix("z", n, latent).unwrap();
             let kl = gpu.alloc::<f32>("kl", n).unwrap();
-            run(&gpu, [reparam_kl(&gpu, &gms, seed, &step, &z, &kl).unwrap()]);
-            let (z_cpu, kl_cpu) = cpu::reparam_kl(&ms, n, latent, seed, epoch);
+            run(&gpu, [reparam_kl(&gpu, &gms, seed, &step, None, &z, &kl).unwrap()]);
+            let (z_cpu, kl_cpu) = cpu::reparam_kl(&ms, n, latent, seed, epoch, None);
             let what = format!("n={n} L={latent}");
             // exp/log/cos may differ by a few ulps between the driver and Rust's libm.
             assert_close(&gpu.read(z.data()).unwrap(), &z_cpu, 1e-4, 1e-4, &format!("z {what}"));
@@ -36,7 +36,10 @@ fn gpu_noise(gpu: &gpu_vgae::gpu::Gpu, n: usize, latent: usize, seed: u64, epoch
         .unwrap();
     let z = gpu.alloc_matrix("z", n, latent).unwrap();
     let kl = gpu.alloc::<f32>("kl", n).unwrap();
-    run(gpu, [reparam_kl(gpu, &gms, seed, &step, &z, &kl).unwrap()]);
+    run(
+        gpu,
+        [reparam_kl(gpu, &gms, seed, &step, None, &z, &kl).unwrap()],
+    );
     gpu.read(z.data()).unwrap()
 }
 

@@ -1,0 +1,94 @@
+//! `shaders/class_mean_grad.wgsl`: the gradient of the class-conditional prior's −KL
+//! term with respect to the class means (DESIGN.md §9).
+
+use super::{check, to_u32, Work, WORD};
+use crate::error::Result;
+use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
+
+/// The class-mean gradient kernel.
+pub static CLASS_MEAN_GRAD: KernelDef = KernelDef {
+    name: "class_mean_grad",
+    source: shader_source!("class_mean_grad.wgsl"),
+    entry_point: "main",
+    params: Params::LAYOUT,
+    bindings: &[
+        BindingDef::read("ms"),
+        BindingDef::read("class_ptr"),
+        BindingDef::read("class_nodes"),
+        BindingDef::read("class_means"),
+        BindingDef::write("d_class_means"),
+    ],
+};
+
+kernel_params! {
+    struct Params {
+        classes: u32,
+        latent: u32,
+        ms_stride: u32,
+        kl_scale: f32,
+    }
+}
+
+/// d_class_means[c, k] = −kl_scale · Σ_{i ∈ members(c)} (μ_ik − m_ck), μ the first
+/// `class_means.cols()` columns of `ms`, members(c) = `class_nodes[class_ptr[c] ..
+/// class_ptr[c + 1]]` (node ids below `ms.rows()`, checked by the caller).
+pub fn class_mean_grad(
+    gpu: &Gpu,
+    ms: &GpuMatrix,
+    class_ptr: &GpuArray<u32>,
+    class_nodes: &GpuArray<u32>,
+    class_means: &GpuMatrix,
+    kl_scale: f32,
+    d_class_means: &GpuMatrix,
+) -> Result<Dispatch> {
+    let (classes, latent) = (class_means.rows(), class_means.cols());
+    check(
+        class_ptr.len() == classes + 1
+            && d_class_means.rows() == classes
+            && d_class_means.cols() == latent
+            && latent <= ms.cols(),
+        "class_mean_grad",
+        || {
+            format!(
+                "{} class offsets, means {classes} x {latent}, gradient {} x {}, ms {} x {}",
+                class_ptr.len(),
+                d_class_means.rows(),
+                d_class_means.cols(),
+                ms.rows(),
+                ms.cols()
+            )
+        },
+    )?;
+    let params = Params {
+        classes: to_u32("class_mean_grad classes", classes)?,
+        latent: to_u32("class_mean_grad latent", latent)?,
+        ms_stride: to_u32("class_mean_grad stride", ms.cols())?,
+        kl_scale,
+    };
+    to_u32("class_mean_grad elements", ms.rows() * ms.cols())?;
+    let pipeline = gpu.pipeline(&CLASS_MEAN_GRAD)?;
+    let grid = gpu.grid((classes * latent) as u64, pipeline.workgroup_size())?;
+    gpu.dispatch(
+        &pipeline,
+        &params,
+        &[
+            Bind::matrix(ms),
+            Bind::array(class_ptr),
+            Bind::array(class_nodes),
+            Bind::matrix(class_means),
+            Bind::matrix(d_class_means),
+        ],
+        grid,
+    )
+}
+
+/// `members` labelled nodes over `classes` classes at latent L: flops = 2·members·L
+/// (a subtraction and an addition each); bytes = the members' μ rows and ids, the
+/// offsets, the means and their gradient.
+pub fn work(members: usize, classes: usize, latent: usize) -> Work {
+    let (m, c, l) = (members as f64, classes as f64, latent as f64);
+    Work {
+        flops: 2.0 * m * l,
+        bytes: WORD * (m * l + m + c + 1.0 + 2.0 * c * l),
+    }
+}
