@@ -15,6 +15,7 @@
 //!   F1, silhouette);
 //! - [`data`], [`synthetic`], [`output`], [`resources`]: loaders, the embedded graph,
 //!   result files, memory checks;
+//! - [`saved`]: a trained model as one file (config, weights, node ids, metrics);
 //! - [`profile`]: the end-to-end epoch benchmark (`gpu-vgae bench`).
 //!
 //! ```no_run
@@ -41,6 +42,7 @@ pub mod model;
 pub mod output;
 pub mod profile;
 pub mod resources;
+pub mod saved;
 pub mod sparse;
 pub mod split;
 pub mod synthetic;

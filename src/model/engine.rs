@@ -4,7 +4,9 @@
 //! asked for.
 
 use super::inputs::{EpochData, EpochInputs, ModelSetup};
-use super::schedule::{MemoryPlan, Op, PairsId, Phase, Role, Schedule, SparseId, TensorId};
+use super::schedule::{
+    MemoryPlan, Op, PairsId, Phase, PriorHandles, Role, Schedule, SparseId, TensorId,
+};
 use super::{ModelConfig, Weights};
 use crate::data::GraphView;
 use crate::error::{Error, Result};
@@ -28,7 +30,7 @@ use crate::kernels::scatter_rows::scatter_rows;
 use crate::kernels::spmm::spmm;
 
 /// The loss of the last forward pass, split into its terms.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LossParts {
     /// Reconstruction term L_rec.
     pub reconstruction: f64,
@@ -39,12 +41,17 @@ pub struct LossParts {
 }
 
 /// Fails unless `weights` has class means exactly where the schedule has a prior, of its
-/// shape (or none, for zeros).
+/// shape (or none, for zeros). An encoder-only schedule ignores them (they shape only the
+/// training loss).
 pub(crate) fn check_class_means(schedule: &Schedule, weights: &Weights) -> Result<()> {
-    let expected = schedule
+    if schedule.handles().training.is_none() {
+        return Ok(());
+    }
+        let expected = schedule
         .handles()
-        .prior
+        .training
         .as_ref()
+        .and_then(|t| t.prior.as_ref())
         .map(|p| schedule.tensor(p.class_means).len());
     match (&weights.class_means, expected) {
         (None, _) => Ok(()),
@@ -106,6 +113,19 @@ impl GaeModel {
         weights.check_fits(config, graph.num_features())?;
         let setup = ModelSetup::new(config, graph, gpu.profile())?;
         Self::from_setup(gpu, setup, weights, true)
+    }
+
+        /// The encoder alone on `graph` (every edge of it enters Â) with trained `weights`:
+    /// what embedding a graph needs ([`GaeModel::embeddings`], scoring), without the
+    /// training phases' memory. Training it is an error.
+    pub fn encoder(
+        gpu: &Gpu,
+        config: &ModelConfig,
+        graph: GraphView<'_>,
+        weights: &Weights,
+    ) -> Result<GaeModel> {
+                weights.check_fits(config, graph.num_features())?;
+        Self::from_setup(gpu, ModelSetup::encoder(config, graph)?, weights, true)
     }
 
     /// Builds the model from a prepared setup: plans memory (tensors share buffers
@@ -183,8 +203,8 @@ impl GaeModel {
             self.array::<f32>(spec.values)?
                 .write(&self.gpu, csr.values())?;
         }
-        if let Some(labels) = &setup.label_pairs {
-            self.write_pairs(schedule.handles().pairs, labels)?;
+                if let (Some(labels), Ok(training)) = (&setup.label_pairs, schedule.training()) {
+            self.write_pairs(training.pairs, labels)?;
         }
         let handles = schedule.handles();
         for (index, spec) in schedule.tensors().iter().enumerate() {
@@ -194,7 +214,7 @@ impl GaeModel {
                     .write(&self.gpu, &zeros)?;
             }
         }
-        if let (Some(p), Some(data)) = (&handles.prior, &setup.prior) {
+                if let (Some(p), Some(data)) = (self.prior_handles(), &setup.prior) {
             self.array::<u32>(p.class_of)?
                 .write(&self.gpu, &data.class_of)?;
             self.array::<u32>(p.class_ptr)?
@@ -213,7 +233,7 @@ impl GaeModel {
             .write(&self.gpu, &weights.w0)?;
         self.array::<f32>(handles.w1)?
             .write(&self.gpu, &weights.w1)?;
-        if let Some(p) = &handles.prior {
+                if let Some(p) = self.prior_handles() {
             let means = self.array::<f32>(p.class_means)?;
             match &weights.class_means {
                 Some(values) => means.write(&self.gpu, values)?,
@@ -262,6 +282,11 @@ impl GaeModel {
             self.array(spec.col_idx)?,
             self.array(spec.values)?,
         )
+    }
+
+        /// The class-conditional prior's tensors, where the model trains with one.
+    fn prior_handles(&self) -> Option<&PriorHandles> {
+        self.schedule.handles().training.as_ref()?.prior.as_ref()
     }
 
     fn class_prior(&self, prior: Option<(TensorId, TensorId)>) -> Result<Option<ClassPrior>> {
@@ -469,7 +494,7 @@ impl GaeModel {
 
     /// Nodes the subgraph objective draws per epoch (None for the other objectives).
     pub fn subgraph_sample_size(&self) -> Option<usize> {
-        let (nodes, _) = self.schedule.handles().sample?;
+                let (nodes, _) = self.schedule.handles().training.as_ref()?.sample?;
         Some(self.schedule.tensor(nodes).len())
     }
 
@@ -568,11 +593,11 @@ impl GaeModel {
                 ..StepParams::for_epoch(epoch)
             },
         );
-        let handles = self.schedule.handles();
+                let training = self.schedule.training()?;
         if let Some(rows) = pairs {
-            self.write_pairs(handles.pairs, &rows)?;
+            self.write_pairs(training.pairs, &rows)?;
         }
-        if let (Some((nodes, position)), Some((nodes_id, position_id))) = (sample, handles.sample) {
+        if let (Some((nodes, position)), Some((nodes_id, position_id))) = (sample, training.sample) {
             self.array::<u32>(nodes_id)?.write(&self.gpu, &nodes)?;
             self.array::<u32>(position_id)?
                 .write(&self.gpu, &position)?;
@@ -584,10 +609,10 @@ impl GaeModel {
     /// The loss of the most recent forward pass (reads two scalars back; waits).
     /// A loss that is not finite is [`Error::Diverged`].
     pub fn loss(&self) -> Result<LossParts> {
-        let handles = self.schedule.handles();
-        let loss_sum = self.array::<f32>(handles.loss_sum)?;
+                let training = self.schedule.training()?;
+        let loss_sum = self.array::<f32>(training.loss_sum)?;
         let mut arrays = vec![&loss_sum];
-        let kl_sum = match handles.kl_sum {
+        let kl_sum = match training.kl_sum {
             Some(id) => Some(self.array::<f32>(id)?),
             None => None,
         };
@@ -618,9 +643,10 @@ impl GaeModel {
     /// backward pass, laid out as the weights they belong to (dW0 in `w0`, dW1 in `w1`,
     /// the class means' gradient in `class_means`).
     pub fn gradients(&self) -> Result<Weights> {
-        let handles = self.schedule.handles();
-        let mut arrays = vec![self.array::<f32>(handles.dw0)?, self.array(handles.dw1)?];
-        if let Some(p) = &handles.prior {
+                let handles = self.schedule.handles();
+        let training = self.schedule.training()?;
+        let mut arrays = vec![self.array::<f32>(training.dw0)?, self.array(training.dw1)?];
+        if let Some(p) = &training.prior {
             arrays.push(self.array(p.d_class_means)?);
         }
         let mut out = self
@@ -641,8 +667,8 @@ impl GaeModel {
     /// The current weights, read back from the device.
     pub fn weights(&self) -> Result<Weights> {
         let handles = self.schedule.handles();
-        let mut arrays = vec![self.array::<f32>(handles.w0)?, self.array(handles.w1)?];
-        if let Some(p) = &handles.prior {
+                let mut arrays = vec![self.array::<f32>(handles.w0)?, self.array(handles.w1)?];
+        if let Some(p) = self.prior_handles() {
             arrays.push(self.array(p.class_means)?);
         }
         let mut out = self
@@ -665,9 +691,12 @@ impl GaeModel {
         let handles = self.schedule.handles();
         weights.check_fits(&self.config, self.schedule.tensor(handles.w0).rows)?;
         check_class_means(&self.schedule, weights)?;
-        self.write_weights(weights)?;
-        let prior_moments = handles.prior.iter().flat_map(|p| p.moments);
-        for moment in handles.moments.iter().copied().chain(prior_moments) {
+                self.write_weights(weights)?;
+        let Some(training) = &handles.training else {
+            return Ok(());
+        };
+        let prior_moments = training.prior.iter().flat_map(|p| p.moments);
+        for moment in training.moments.iter().copied().chain(prior_moments) {
             let array = self.array::<f32>(moment)?;
             array.write(&self.gpu, &vec![0.0; array.len()])?;
         }

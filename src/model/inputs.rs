@@ -350,6 +350,35 @@ impl<'a> ModelSetup<'a> {
         })
     }
 
+        /// The setup of the encoder alone on `graph` (all of whose edges enter Â), for
+    /// embedding it with trained weights: no decoder, backward pass or optimizer.
+    pub fn encoder(config: &ModelConfig, graph: GraphView<'a>) -> Result<Self> {
+        let schedule = Schedule::encoder(config, &GraphShape::of(&graph))?;
+        check_host_memory(
+            || {
+                format!(
+                    "embedding {} nodes with {} features (hidden width {})",
+                    graph.num_nodes(),
+                    graph.num_features(),
+                    config.hidden
+                )
+            },
+            schedule.unshared_bytes(),
+        )?;
+        let x = match graph.features() {
+            Some(x) => Cow::Borrowed(x),
+            None => Cow::Owned(Csr::identity(graph.num_nodes())),
+        };
+        Ok(ModelSetup {
+            config: config.clone(),
+            sparse: vec![Cow::Owned(normalized_adjacency(&graph)?), x],
+            schedule,
+            label_pairs: None,
+            epoch_inputs: EpochInputs::Static,
+            prior: None,
+        })
+    }
+
     /// The CSR matrix of a sparse input.
     pub fn sparse(&self, id: SparseId) -> &Csr {
         &self.sparse[id.index()]

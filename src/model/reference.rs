@@ -42,7 +42,8 @@ impl CpuModel {
         super::engine::check_class_means(&schedule, weights)?;
         values[handles.w0.index()] = weights.w0.clone();
         values[handles.w1.index()] = weights.w1.clone();
-        if let (Some(p), Some(means)) = (&handles.prior, &weights.class_means) {
+                let prior = handles.training.as_ref().and_then(|t| t.prior.as_ref());
+        if let (Some(p), Some(means)) = (prior, &weights.class_means) {
             values[p.class_means.index()] = means.clone();
         }
         let sparse = setup.sparse.iter().map(|c| c.as_ref().clone()).collect();
@@ -70,9 +71,10 @@ impl CpuModel {
             latent: self.config.latent,
             w0: self.values[handles.w0.index()].clone(),
             w1: self.values[handles.w1.index()].clone(),
-            class_means: handles
-                .prior
+                        class_means: handles
+                .training
                 .as_ref()
+                .and_then(|t| t.prior.as_ref())
                 .map(|p| self.values[p.class_means.index()].clone()),
         }
     }

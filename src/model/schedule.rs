@@ -359,19 +359,26 @@ pub struct Handles {
     pub a_hat: SparseId,
     /// X (N × F).
     pub x: SparseId,
-    /// Xᵀ (F × N).
-    pub x_t: SparseId,
-    /// The decoder's pair list: the label pattern (dense) or this epoch's positives and
-    /// negatives (sampled).
-    pub pairs: PairsId,
     /// W0 (F × H).
     pub w0: TensorId,
     /// W1 = [Wμ | Wσ] (H × 2L) or Wμ (H × L).
     pub w1: TensorId,
-    /// Adam moments (m, v) of W0 and of W1.
-    pub moments: [TensorId; 4],
     /// [μ | s] (N × 2L), or μ for GAE.
     pub ms: TensorId,
+    /// The training phases' tensors; `None` for an encoder-only schedule.
+    pub training: Option<TrainingHandles>,
+}
+
+/// The tensors of the loss, the backward pass and the optimizer.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TrainingHandles {
+    /// Xᵀ (F × N), for dW0 = Xᵀ·dP.
+    pub x_t: SparseId,
+    /// The decoder's pair list: the label pattern (dense), this epoch's positives and
+    /// negatives (sampled) or the sample's labels (subgraph).
+    pub pairs: PairsId,
+    /// Adam moments (m, v) of W0 and of W1.
+    pub moments: [TensorId; 4],
     /// dW0.
     pub dw0: TensorId,
     /// dW1.
@@ -487,7 +494,24 @@ impl Schedule {
     /// (e.g. at least one training edge), allocates nothing large.
     pub fn new(config: &ModelConfig, shape: &GraphShape, profile: &AdapterProfile) -> Result<Self> {
         config.validate()?;
-        Builder::default().build(config, shape, profile)
+        Builder::default().build(config, shape, profile, true)
+    }
+
+    /// The encoder alone (the encode phase up to [μ | s]): what embedding a graph with
+    /// trained weights needs, without the decoder's, the backward pass's or Adam's
+    /// memory.
+    pub fn encoder(config: &ModelConfig, shape: &GraphShape) -> Result<Self> {
+        config.validate()?;
+        Builder::default().build(config, shape, &AdapterProfile::default(), false)
+    }
+
+    /// The training tensors, or an error for an encoder-only schedule.
+    pub fn training(&self) -> Result<&TrainingHandles> {
+        self.handles.training.as_ref().ok_or_else(|| {
+            crate::Error::InvalidInput(
+                "this model was built to embed graphs (encoder only); it cannot train".into(),
+            )
+        })
     }
 
     /// Every tensor, indexed by [`TensorId`].
@@ -945,12 +969,12 @@ impl Builder {
         config: &ModelConfig,
         shape: &GraphShape,
         profile: &AdapterProfile,
+        training: bool,
     ) -> Result<Schedule> {
         let (n, f, h, l) = (shape.nodes, shape.features, config.hidden, config.latent);
         let c = head_cols(config.kind, l);
         let a_hat = self.sparse("a_hat", n, n, shape.adjacency_nnz());
         let x = self.sparse("x", n, f, shape.feature_nnz);
-        let x_t = self.sparse("x_t", f, n, shape.feature_nnz);
         let w0 = self.f32("w0", f, h, Role::Parameter);
         let w1 = self.f32("w1", h, c, Role::Parameter);
 
@@ -983,6 +1007,28 @@ impl Builder {
             out: ms,
         });
 
+        if !training {
+            return Ok(Schedule {
+                tensors: self.tensors,
+                sparse: self.sparse,
+                pairs: self.pairs,
+                steps: self.steps,
+                handles: Handles {
+                    a_hat,
+                    x,
+                    w0,
+                    w1,
+                    ms,
+                    training: None,
+                },
+                loss_scale: LossScale {
+                    reconstruction: 0.0,
+                    kl: 0.0,
+                },
+                dense_weights: None,
+            });
+        }
+        let x_t = self.sparse("x_t", f, n, shape.feature_nnz);
         self.phase = Some(Phase::LossAndGrads);
         let n2 = (n as f64) * (n as f64);
         let prior = match (config.conditional, shape.prior) {
@@ -1196,18 +1242,20 @@ impl Builder {
             handles: Handles {
                 a_hat,
                 x,
-                x_t,
-                pairs,
                 w0,
                 w1,
-                moments,
                 ms,
-                dw0,
-                dw1,
-                loss_sum,
-                kl_sum,
-                sample,
-                prior,
+                training: Some(TrainingHandles {
+                    x_t,
+                    pairs,
+                    moments,
+                    dw0,
+                    dw1,
+                    loss_sum,
+                    kl_sum,
+                    sample,
+                    prior,
+                }),
             },
             loss_scale: LossScale {
                 reconstruction: reconstruction_scale,
