@@ -1,0 +1,146 @@
+//! Host-side work at a million nodes: the split, the per-epoch negatives, AUC/AP and the
+//! synthetic generator, timed and with their peak resident memory.
+//!
+//! The `measure_*` tests are ignored by default: they allocate gigabytes' worth of work on
+//! a 2-core machine. Run one at a time, so that the peak belongs to one phase:
+//!
+//! ```text
+//! cargo test --release --test scale_host -- --ignored --nocapture --test-threads 1 measure_split
+//! ```
+//!
+//! Sizes can be changed with `SCALE_NODES` and `SCALE_EDGES` (defaults 1 000 000 and
+//! 10 000 000).
+
+use std::time::Instant;
+
+use gpu_vgae::memory::{current_rss_bytes, format_mib, peak_rss_bytes, reset_peak_rss};
+use gpu_vgae::metrics::link_metrics;
+use gpu_vgae::split::{sample_training_negatives, split_edges, EdgeSet};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+fn scale() -> (usize, usize) {
+    (
+        env_usize("SCALE_NODES", 1_000_000),
+        env_usize("SCALE_EDGES", 10_000_000),
+    )
+}
+
+/// splitmix64, so the fixtures do not depend on the code under test.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// `m` distinct uniformly random undirected edges (i < j) on `n` nodes, sorted.
+fn random_edges(n: usize, m: usize, seed: u64) -> Vec<(u32, u32)> {
+    let mut state = seed;
+    let mut keys: Vec<u64> = Vec::with_capacity(m);
+    while keys.len() < m {
+        while keys.len() < m {
+            let a = splitmix(&mut state) % n as u64;
+            let b = splitmix(&mut state) % n as u64;
+            if a != b {
+                keys.push(a.min(b) << 32 | a.max(b));
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+    }
+    keys.into_iter()
+        .map(|k| ((k >> 32) as u32, k as u32))
+        .collect()
+}
+
+/// Runs `f` after resetting the peak and prints its time and the peak above the resident
+/// set at its start.
+fn measure<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let reset = reset_peak_rss();
+    let base = current_rss_bytes();
+    let start = Instant::now();
+    let out = f();
+    let secs = start.elapsed().as_secs_f64();
+    let peak = peak_rss_bytes();
+    let extra = match (peak, base) {
+        (Some(p), Some(b)) if reset => Some(p.saturating_sub(b)),
+        _ => None,
+    };
+    println!(
+        "{what}: {secs:.3} s, peak RSS {} ({} above the {} at the start{})",
+        format_mib(peak),
+        format_mib(extra),
+        format_mib(base),
+        if reset { "" } else { "; peak not reset" }
+    );
+    out
+}
+
+#[test]
+#[ignore = "slow: 10M-edge split; run with --ignored"]
+fn measure_split() {
+    let (n, m) = scale();
+    let edges = measure("fixture: random edges", || random_edges(n, m, 1));
+    let split = measure(&format!("split_edges, {n} nodes, {m} edges"), || {
+        split_edges(n, &edges, 0).unwrap()
+    });
+    assert_eq!(split.test_pos.len(), m / 10);
+}
+
+#[test]
+#[ignore = "slow: 20M negatives; run with --ignored"]
+fn measure_training_negatives() {
+    let (n, m) = scale();
+    let count = env_usize("SCALE_NEGATIVES", 2 * m);
+    let edges = measure("fixture: random edges", || random_edges(n, m, 1));
+    let set = measure("EdgeSet::from_edges", || {
+        EdgeSet::from_edges(n, &edges).unwrap()
+    });
+    for epoch in 0..3 {
+        let negs = measure(&format!("sample_training_negatives, {count} pairs"), || {
+            sample_training_negatives(&set, count, 7, epoch).unwrap()
+        });
+        assert_eq!(negs.len(), count);
+    }
+}
+
+#[test]
+#[ignore = "slow: AUC/AP over 3M pairs; run with --ignored"]
+fn measure_metrics() {
+    let pairs = env_usize("SCALE_PAIRS", 3_000_000);
+    let mut state = 5u64;
+    // Scores on a 2^-16 grid, so ties are frequent, positives shifted up.
+    let mut score = |shift: f32| (splitmix(&mut state) >> 48) as f32 / 65536.0 + shift;
+    let pos: Vec<f32> = (0..pairs / 2).map(|_| score(0.2)).collect();
+    let neg: Vec<f32> = (0..pairs - pairs / 2).map(|_| score(0.0)).collect();
+    let m = measure(&format!("link_metrics, {pairs} pairs"), || {
+        link_metrics(&pos, &neg).unwrap()
+    });
+    println!("auc {} ap {}", m.auc, m.ap);
+    assert!(m.auc > 0.5 && m.ap > 0.5);
+}
+
+#[test]
+#[ignore = "slow: a 1M-node, 10M-edge synthetic graph; run with --ignored"]
+fn measure_synthetic() {
+    use gpu_vgae::synthetic::{generate, SyntheticSpec};
+    let (n, m) = scale();
+    let mut spec = SyntheticSpec::default();
+    spec.nodes = n;
+    spec.mean_degree = 2.0 * m as f64 / n as f64;
+    let g = measure(
+        &format!(
+            "synthetic::generate, {n} nodes, mean degree {}",
+            spec.mean_degree
+        ),
+        || generate(&spec).unwrap(),
+    );
+    assert_eq!(g.edges.len(), m);
+}
