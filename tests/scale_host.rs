@@ -60,21 +60,38 @@ fn random_edges(n: usize, m: usize, seed: u64) -> Vec<(u32, u32)> {
         .collect()
 }
 
+/// User + system CPU seconds of this process so far (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |k: usize| {
+        fields
+            .get(k)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Runs `f` after resetting the peak and prints its time and the peak above the resident
 /// set at its start.
 fn measure<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let reset = reset_peak_rss();
     let base = current_rss_bytes();
+    let cpu = cpu_seconds();
     let start = Instant::now();
     let out = f();
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu;
     let peak = peak_rss_bytes();
     let extra = match (peak, base) {
         (Some(p), Some(b)) if reset => Some(p.saturating_sub(b)),
         _ => None,
     };
     println!(
-        "{what}: {secs:.3} s, peak RSS {} ({} above the {} at the start{})",
+        "{what}: {secs:.3} s (CPU {cpu:.2} s), peak RSS {} ({} above the {} at the start{})",
         format_mib(peak),
         format_mib(extra),
         format_mib(base),
