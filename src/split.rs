@@ -140,7 +140,7 @@ impl EdgeSet {
 
 /// The key of the unordered pair `{i, j}`: `min << 32 | max`. Distinct pairs get distinct
 /// keys, and no pair of distinct nodes gets [`EMPTY`] (its `max` is at least 1).
-fn pair_key(i: u32, j: u32) -> u64 {
+pub(crate) fn pair_key(i: u32, j: u32) -> u64 {
     let (lo, hi) = if i < j { (i, j) } else { (j, i) };
     u64::from(lo) << 32 | u64::from(hi)
 }
@@ -156,14 +156,14 @@ const LOAD_DEN: usize = 8;
 /// An open-addressing set of nonzero `u64` keys with linear probing; a key's home slot is
 /// chosen by a strong 64-bit mix, so the structured pair keys spread evenly.
 #[derive(Clone, Debug)]
-struct PairTable {
+pub(crate) struct PairTable {
     slots: Vec<u64>,
     len: usize,
 }
 
 impl PairTable {
     /// A table that holds `capacity` keys without growing.
-    fn with_capacity(capacity: usize) -> Result<Self> {
+    pub(crate) fn with_capacity(capacity: usize) -> Result<Self> {
         let slots = capacity
             .checked_mul(LOAD_DEN)
             .map(|s| (s / LOAD_NUM).max(8) + 1)
@@ -207,7 +207,7 @@ impl PairTable {
     }
 
     /// Inserts a nonzero `key`; returns whether it was new.
-    fn insert(&mut self, key: u64) -> Result<bool> {
+    pub(crate) fn insert(&mut self, key: u64) -> Result<bool> {
         debug_assert_ne!(key, EMPTY);
         if (self.len + 1) * LOAD_DEN > self.slots.len() * LOAD_NUM {
             self.grow()?;
@@ -257,7 +257,7 @@ impl PairTable {
     }
 
     /// [`touch`](Self::touch) for the keys of up to [`TOUCH_BATCH`] pairs.
-    fn touch_pairs(&self, pairs: &[(u32, u32)]) {
+    pub(crate) fn touch_pairs(&self, pairs: &[(u32, u32)]) {
         let mut keys = [EMPTY; TOUCH_BATCH];
         for (key, &(i, j)) in keys.iter_mut().zip(pairs) {
             *key = pair_key(i, j);
@@ -410,11 +410,11 @@ fn try_copy<T: Copy>(items: &[T]) -> Result<Vec<T>> {
 }
 
 /// `Vec::with_capacity(len)`, or an error instead of an abort when memory is short.
-fn try_with_capacity<T>(len: usize) -> Result<Vec<T>> {
+pub(crate) fn try_with_capacity<T>(len: usize) -> Result<Vec<T>> {
     let mut out = Vec::new();
     out.try_reserve_exact(len).map_err(|_| {
         Error::InvalidInput(format!(
-            "cannot allocate {len} node pairs ({} bytes) on this machine",
+            "cannot allocate {len} values ({} bytes) on this machine",
             len.saturating_mul(std::mem::size_of::<T>())
         ))
     })?;
@@ -537,7 +537,7 @@ const MAX_THREADS: usize = 8;
 const NEGATIVE_ROUND: usize = 1 << 20;
 
 /// Candidates whose table slots are loaded together before they are looked up.
-const TOUCH_BATCH: usize = 64;
+pub(crate) const TOUCH_BATCH: usize = 64;
 
 /// ChaCha words (u32) one candidate pair takes, barring the rare extra word of a rejected
 /// bounded draw (probability about n/2⁶⁴ per id): two u64 draws.

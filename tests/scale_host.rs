@@ -160,4 +160,8 @@ fn measure_synthetic() {
         || generate(&spec).unwrap(),
     );
     assert_eq!(g.edges.len(), m);
+    drop(g);
+    spec.features = 0;
+    let g = measure("  the same without features", || generate(&spec).unwrap());
+    assert_eq!(g.edges.len(), m);
 }
