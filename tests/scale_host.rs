@@ -165,3 +165,34 @@ fn measure_synthetic() {
     let g = measure("  the same without features", || generate(&spec).unwrap());
     assert_eq!(g.edges.len(), m);
 }
+
+#[test]
+#[ignore = "slow: writes a 1M x 16 .npy in chunks; run with --ignored"]
+fn measure_npy_writer() {
+    use gpu_vgae::output::NpyWriter;
+    let (n, _) = scale();
+    let cols = 16;
+    let dir = std::env::temp_dir().join(format!("scale-host-npy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("embeddings.npy");
+    let chunk_rows = 65_536;
+    measure(
+        &format!("NpyWriter, {n} x {cols} in chunks of {chunk_rows} rows"),
+        || {
+            let mut w = NpyWriter::new(&path, n, cols).unwrap();
+            let mut chunk = Vec::with_capacity(chunk_rows * cols);
+            for start in (0..n).step_by(chunk_rows) {
+                chunk.clear();
+                let rows = (n - start).min(chunk_rows);
+                chunk.extend((0..rows * cols).map(|k| (start * cols + k) as f32));
+                w.write_rows(&chunk).unwrap();
+            }
+            w.finish().unwrap();
+        },
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().len(),
+        128 + 4 * (n * cols) as u64
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
