@@ -133,15 +133,26 @@ fn measure_training_negatives() {
 fn measure_metrics() {
     let pairs = env_usize("SCALE_PAIRS", 3_000_000);
     let mut state = 5u64;
-    // Scores on a 2^-16 grid, so ties are frequent, positives shifted up.
-    let mut score = |shift: f32| (splitmix(&mut state) >> 48) as f32 / 65536.0 + shift;
-    let pos: Vec<f32> = (0..pairs / 2).map(|_| score(0.2)).collect();
-    let neg: Vec<f32> = (0..pairs - pairs / 2).map(|_| score(0.0)).collect();
-    let m = measure(&format!("link_metrics, {pairs} pairs"), || {
-        link_metrics(&pos, &neg).unwrap()
-    });
-    println!("auc {} ap {}", m.auc, m.ap);
-    assert!(m.auc > 0.5 && m.ap > 0.5);
+    // On a 2^-16 grid (ties are frequent) and continuous; positives shifted up.
+    for (what, grid) in [("tied", true), ("distinct", false)] {
+        let mut score = |shift: f32| {
+            let u = splitmix(&mut state);
+            let v = if grid {
+                (u >> 48) as f32 / 65536.0
+            } else {
+                (u >> 40) as f32 / (1u64 << 24) as f32
+            };
+            v + shift
+        };
+        let pos: Vec<f32> = (0..pairs / 2).map(|_| score(0.2)).collect();
+        let neg: Vec<f32> = (0..pairs - pairs / 2).map(|_| score(0.0)).collect();
+        let m = measure(
+            &format!("link_metrics, {pairs} pairs, {what} scores"),
+            || link_metrics(&pos, &neg).unwrap(),
+        );
+        println!("  auc {} ap {}", m.auc, m.ap);
+        assert!(m.auc > 0.5 && m.ap > 0.5);
+    }
 }
 
 #[test]
