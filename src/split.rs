@@ -409,6 +409,8 @@ fn split_with_counts(
     let val_pos = shuffled[..num_val].to_vec();
     let test_pos = shuffled[num_val..held_out].to_vec();
     shuffled.drain(..held_out);
+    // Give back the held-out part's room (on Linux a large block shrinks in place).
+    shuffled.shrink_to_fit();
     let test_neg = negatives.split_off(num_val);
     Ok(EdgeSplit {
         num_nodes,
