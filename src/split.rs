@@ -661,39 +661,47 @@ fn draw_in_parts<T, W>(
         parts.push((origin + offset, items, flags));
         offset += len * words_per_item;
     }
-    let ends: Vec<u128> = std::thread::scope(|scope| {
+    // `ends[k]`: where part k's draws ended, or `None` if no thread could be started for it
+    // (then it is drawn below, on this thread, like a part that started off position).
+    let ends: Vec<Option<u128>> = std::thread::scope(|scope| {
         let mut parts = parts.iter_mut();
         let first = parts.next();
         let handles: Vec<_> = parts
             .map(|(start, items, flags)| {
                 let mut local = rng.clone();
                 local.set_word_pos(*start);
-                scope.spawn(move || {
-                    work(&mut local, items, flags);
-                    local.get_word_pos()
-                })
+                std::thread::Builder::new()
+                    .name("gpu-vgae-negatives".into())
+                    .spawn_scoped(scope, move || {
+                        work(&mut local, items, flags);
+                        local.get_word_pos()
+                    })
+                    .ok()
             })
             .collect();
         let mut ends = Vec::with_capacity(threads);
         if let Some((_, items, flags)) = first {
             work(rng, items, flags);
-            ends.push(rng.get_word_pos());
+            ends.push(Some(rng.get_word_pos()));
         }
         // A worker can only fail by panicking, which is a bug here; pass it on.
-        ends.extend(handles.into_iter().map(|h| match h.join() {
-            Ok(end) => end,
-            Err(panic) => std::panic::resume_unwind(panic),
+        ends.extend(handles.into_iter().map(|h| {
+            h.map(|h| match h.join() {
+                Ok(end) => end,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
         }));
         ends
     });
-    let mut expected = ends[0];
-    for ((start, items, flags), &end) in parts.iter_mut().zip(&ends).skip(1) {
-        if *start == expected {
-            expected = end;
-        } else {
-            rng.set_word_pos(expected);
-            work(rng, items, flags);
-            expected = rng.get_word_pos();
+    let mut expected = origin;
+    for ((start, items, flags), &end) in parts.iter_mut().zip(&ends) {
+        match end {
+            Some(end) if *start == expected => expected = end,
+            _ => {
+                rng.set_word_pos(expected);
+                work(rng, items, flags);
+                expected = rng.get_word_pos();
+            }
         }
     }
     rng.set_word_pos(expected);
