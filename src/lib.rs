@@ -37,6 +37,7 @@ pub mod data;
 pub mod error;
 pub mod gpu;
 pub mod kernels;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -3,7 +3,7 @@
 //! scores of the positive (edge) and negative (non-edge) pairs.
 //!
 //! Both sort the scores once (O(n log n)) and walk the distinct score values from the
-//! highest down; a group of tied scores is one threshold, as in sklearn's
+//! highest down in one pass; a group of tied scores is one threshold, as in sklearn's
 //! `_binary_clf_curve`. Counts are exact integers; only the final ratios are `f64`.
 //!
 //! Unlike sklearn, infinite scores are accepted (they order like any other value); NaN is an
@@ -29,7 +29,7 @@ pub struct LinkMetrics {
 ///
 /// Errors if either slice is empty or any score is NaN.
 pub fn roc_auc(pos_scores: &[f32], neg_scores: &[f32]) -> Result<f64> {
-    Ok(auc_of(&threshold_groups(pos_scores, neg_scores)?))
+    Ok(link_metrics(pos_scores, neg_scores)?.auc)
 }
 
 /// Average precision, as sklearn's `average_precision_score`: AP = Σₙ (Rₙ − Rₙ₋₁)·Pₙ over
@@ -39,29 +39,14 @@ pub fn roc_auc(pos_scores: &[f32], neg_scores: &[f32]) -> Result<f64> {
 ///
 /// Errors if either slice is empty or any score is NaN.
 pub fn average_precision(pos_scores: &[f32], neg_scores: &[f32]) -> Result<f64> {
-    Ok(ap_of(&threshold_groups(pos_scores, neg_scores)?))
+    Ok(link_metrics(pos_scores, neg_scores)?.ap)
 }
 
-/// Both [`roc_auc`] and [`average_precision`] from one sort of the scores.
+/// Both [`roc_auc`] and [`average_precision`] from one sort of the scores: O(n log n) time
+/// and 8 bytes per score of working memory (3 million pairs: about 0.1 s).
 ///
 /// Errors as they do.
 pub fn link_metrics(pos_scores: &[f32], neg_scores: &[f32]) -> Result<LinkMetrics> {
-    let groups = threshold_groups(pos_scores, neg_scores)?;
-    Ok(LinkMetrics {
-        auc: auc_of(&groups),
-        ap: ap_of(&groups),
-    })
-}
-
-/// Positives and negatives sharing one distinct score value.
-#[derive(Clone, Copy, Debug)]
-struct Group {
-    pos: u64,
-    neg: u64,
-}
-
-/// The tie groups in decreasing score order, after checking the inputs.
-fn threshold_groups(pos_scores: &[f32], neg_scores: &[f32]) -> Result<Vec<Group>> {
     if pos_scores.is_empty() || neg_scores.is_empty() {
         return Err(Error::InvalidInput(format!(
             "ranking metrics need at least one positive and one negative score, got {} \
@@ -78,57 +63,72 @@ fn threshold_groups(pos_scores: &[f32], neg_scores: &[f32]) -> Result<Vec<Group>
         }
     }
 
-    let mut scored: Vec<(f32, bool)> = pos_scores
-        .iter()
-        .map(|&s| (s, true))
-        .chain(neg_scores.iter().map(|&s| (s, false)))
-        .collect();
-    // No NaN remains, so total order agrees with `<` except that it puts -0.0 just below
-    // 0.0; the two stay adjacent and the `==` grouping below merges them.
-    scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+    // One u64 per score: an order-preserving image of the score above, the label in the
+    // lowest bit. Sorting these integers sorts by score (ties adjacent, labels mixed within
+    // a tie, which no sum below depends on) without a comparator on floats.
+    let mut keys: Vec<u64> = Vec::new();
+    keys.try_reserve_exact(pos_scores.len() + neg_scores.len())
+        .map_err(|_| {
+            Error::InvalidInput(format!(
+                "cannot allocate the ranking of {} scores",
+                pos_scores.len() + neg_scores.len()
+            ))
+        })?;
+    keys.extend(
+        pos_scores
+            .iter()
+            .map(|&s| u64::from(ordered_bits(s)) << 32 | 1),
+    );
+    keys.extend(neg_scores.iter().map(|&s| u64::from(ordered_bits(s)) << 32));
+    keys.sort_unstable_by(|a, b| b.cmp(a));
 
-    let mut groups: Vec<Group> = Vec::new();
-    let mut last = f32::NAN; // equal to nothing, so the first score opens a group
-    for (score, is_pos) in scored {
-        if score != last {
-            groups.push(Group { pos: 0, neg: 0 });
-            last = score;
+    // Walk the tie groups from the highest score down, each one threshold as in sklearn's
+    // `_binary_clf_curve`. Counts are exact integers; only the final ratios are `f64`.
+    let total_pos = pos_scores.len() as u64;
+    let (mut tp, mut fp) = (0u64, 0u64);
+    // AUC: each group adds a trapezoid of width neg/N and heights tp/P → (tp+pos)/P; doubled
+    // and scaled by P·N it is the integer neg·(2·tp + pos). u128 cannot overflow for any
+    // input that fits in memory.
+    let mut twice_area = 0u128;
+    let mut ap = 0.0f64;
+    let mut k = 0;
+    while k < keys.len() {
+        let score = keys[k] >> 32;
+        let (mut pos, mut neg) = (0u64, 0u64);
+        while k < keys.len() && keys[k] >> 32 == score {
+            if keys[k] & 1 == 1 {
+                pos += 1;
+            } else {
+                neg += 1;
+            }
+            k += 1;
         }
-        let g = groups.last_mut().expect("a group was pushed above");
-        if is_pos {
-            g.pos += 1;
-        } else {
-            g.neg += 1;
-        }
-    }
-    Ok(groups)
-}
-
-fn auc_of(groups: &[Group]) -> f64 {
-    // Each group adds a trapezoid of width neg/N and heights tp/P → (tp+pos)/P; doubled and
-    // scaled by P·N it is the integer neg·(2·tp + pos). u128 cannot overflow for any input
-    // that fits in memory.
-    let (mut tp, mut twice_area) = (0u64, 0u128);
-    for g in groups {
-        twice_area += u128::from(g.neg) * u128::from(2 * tp + g.pos);
-        tp += g.pos;
-    }
-    let fp: u64 = groups.iter().map(|g| g.neg).sum();
-    twice_area as f64 / (2.0 * tp as f64 * fp as f64)
-}
-
-fn ap_of(groups: &[Group]) -> f64 {
-    let total_pos: u64 = groups.iter().map(|g| g.pos).sum();
-    let (mut tp, mut fp, mut ap) = (0u64, 0u64, 0.0f64);
-    for g in groups {
-        tp += g.pos;
-        fp += g.neg;
+        twice_area += u128::from(neg) * u128::from(2 * tp + pos);
+        tp += pos;
+        fp += neg;
         // Thresholds that add no positive leave recall unchanged and contribute nothing.
-        if g.pos > 0 {
-            ap += (g.pos as f64 / total_pos as f64) * (tp as f64 / (tp + fp) as f64);
+        if pos > 0 {
+            ap += (pos as f64 / total_pos as f64) * (tp as f64 / (tp + fp) as f64);
         }
     }
-    ap
+    Ok(LinkMetrics {
+        auc: twice_area as f64 / (2.0 * tp as f64 * fp as f64),
+        ap,
+    })
+}
+
+/// A `u32` whose unsigned order is the numeric order of the non-NaN `score`, with `-0.0`
+/// and `0.0` mapped to the same value (they compare equal, so they tie).
+fn ordered_bits(score: f32) -> u32 {
+    // Adding 0.0 turns -0.0 into 0.0 and leaves every other value unchanged.
+    let bits = (score + 0.0).to_bits();
+    // Positive: set the sign bit, above every negative. Negative: flip all bits, so that a
+    // larger magnitude orders lower.
+    if bits >> 31 == 0 {
+        bits | 1 << 31
+    } else {
+        !bits
+    }
 }
 
 #[cfg(test)]
@@ -299,5 +299,89 @@ mod tests {
         assert!(err.to_string().contains("positive score 1 is NaN"), "{err}");
         let err = average_precision(&[0.1], &[f32::NAN]).unwrap_err();
         assert!(err.to_string().contains("negative score 0 is NaN"), "{err}");
+    }
+
+    #[test]
+    fn ordered_bits_preserve_order_and_tie_signed_zeros() {
+        let values = [
+            f32::NEG_INFINITY,
+            f32::MIN,
+            -1.5,
+            -f32::MIN_POSITIVE,
+            -1e-45, // the smallest subnormal
+            0.0,
+            1e-45,
+            f32::MIN_POSITIVE,
+            0.5,
+            1.0,
+            f32::MAX,
+            f32::INFINITY,
+        ];
+        for w in values.windows(2) {
+            assert!(
+                ordered_bits(w[0]) < ordered_bits(w[1]),
+                "{} < {}",
+                w[0],
+                w[1]
+            );
+        }
+        assert_eq!(ordered_bits(-0.0), ordered_bits(0.0));
+    }
+
+    #[test]
+    fn metrics_equal_a_quadratic_pairwise_count_on_random_scores() {
+        // AUC as the pairwise definition (1 per correctly ordered pair, ½ per tie) and AP as
+        // the threshold sum computed straight from counts above each distinct score,
+        // O(n²): independent of the sort and the grouping. Negative scores, a coarse grid
+        // (ties) and signed zeros included.
+        let mut state = 99u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let v = ((state >> 40) % 21) as f32 / 4.0 - 2.5;
+            if v == 0.0 && state & (1 << 20) != 0 {
+                -0.0
+            } else {
+                v
+            }
+        };
+        for (np, nn) in [(1, 1), (3, 200), (150, 170), (400, 7)] {
+            let pos: Vec<f32> = (0..np).map(|_| next() + 0.5).collect();
+            let neg: Vec<f32> = (0..nn).map(|_| next()).collect();
+            let mut u = 0.0f64;
+            for &p in &pos {
+                for &q in &neg {
+                    u += if p > q {
+                        1.0
+                    } else if p == q {
+                        0.5
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            let auc = u / (np * nn) as f64;
+            let mut thresholds: Vec<f32> = pos.iter().chain(&neg).copied().collect();
+            thresholds.sort_by(|a, b| b.partial_cmp(a).unwrap());
+            thresholds.dedup();
+            let (mut ap, mut last_recall) = (0.0f64, 0.0f64);
+            for &t in &thresholds {
+                let tp = pos.iter().filter(|&&p| p >= t).count() as f64;
+                let fp = neg.iter().filter(|&&q| q >= t).count() as f64;
+                let recall = tp / np as f64;
+                if tp > 0.0 {
+                    ap += (recall - last_recall) * tp / (tp + fp);
+                }
+                last_recall = recall;
+            }
+            let m = link_metrics(&pos, &neg).unwrap();
+            assert!(
+                (m.auc - auc).abs() < 1e-12,
+                "{np}/{nn}: auc {} vs {auc}",
+                m.auc
+            );
+            assert!((m.ap - ap).abs() < 1e-12, "{np}/{nn}: ap {} vs {ap}", m.ap);
+        }
     }
 }

@@ -1,0 +1,107 @@
+//! The process's resident memory, for benchmarks and run reports: the peak (`VmHWM`) and
+//! current (`VmRSS`) resident set from `/proc/self/status`.
+//!
+//! Linux only; elsewhere every query answers `None` (or `false`), so callers print "n/a"
+//! rather than fail. The figures cover the whole process — host allocations, the driver's
+//! mappings, the test harness — not one data structure.
+
+/// The process's peak resident set size in bytes since it started (or since the last
+/// successful [`reset_peak_rss`]); `None` where it cannot be read (not Linux, no `/proc`).
+pub fn peak_rss_bytes() -> Option<u64> {
+    status_field_bytes("VmHWM")
+}
+
+/// The process's current resident set size in bytes; `None` where it cannot be read.
+pub fn current_rss_bytes() -> Option<u64> {
+    status_field_bytes("VmRSS")
+}
+
+/// Resets the peak that [`peak_rss_bytes`] reports to the current resident set, so that a
+/// phase's own peak can be measured (Linux ≥ 4.0: writes `5` to `/proc/self/clear_refs`).
+/// Returns whether the reset happened; where it did not, the peak keeps covering the whole
+/// run so far.
+pub fn reset_peak_rss() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::write("/proc/self/clear_refs", "5").is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
+/// Formats a byte count as MiB with one decimal, or `n/a` for `None`.
+pub fn format_mib(bytes: Option<u64>) -> String {
+    match bytes {
+        Some(b) => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+        None => "n/a".to_string(),
+    }
+}
+
+fn status_field_bytes(field: &str) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let text = std::fs::read_to_string("/proc/self/status").ok()?;
+        parse_status_field(&text, field)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = field;
+        None
+    }
+}
+
+/// The value of `field` (a `Name:\t  1234 kB` line of `/proc/<pid>/status`) in bytes.
+fn parse_status_field(status: &str, field: &str) -> Option<u64> {
+    let line = status.lines().find_map(|line| {
+        line.strip_prefix(field)
+            .and_then(|rest| rest.strip_prefix(':'))
+    })?;
+    let mut words = line.split_whitespace();
+    let value: u64 = words.next()?.parse().ok()?;
+    // The kernel always writes kB (KiB); refuse anything else rather than guess.
+    match words.next() {
+        Some("kB") => value.checked_mul(1024),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS: &str = "Name:\tcat\nVmPeak:\t    8000 kB\nVmHWM:\t    1234 kB\n\
+                          VmRSS:\t     999 kB\nVmRSSX:\t 7 kB\nThreads:\t1\n";
+
+    #[test]
+    fn parses_kib_fields_of_proc_status() {
+        assert_eq!(parse_status_field(STATUS, "VmHWM"), Some(1234 * 1024));
+        assert_eq!(parse_status_field(STATUS, "VmRSS"), Some(999 * 1024));
+        // A field name that is a prefix of another must not match the longer one.
+        assert_eq!(parse_status_field("VmRSSX:\t 7 kB\n", "VmRSS"), None);
+        assert_eq!(parse_status_field(STATUS, "VmSwap"), None);
+        assert_eq!(parse_status_field("VmHWM:\t 12 MB\n", "VmHWM"), None);
+        assert_eq!(parse_status_field("VmHWM:\t x kB\n", "VmHWM"), None);
+        assert_eq!(parse_status_field("VmHWM:\n", "VmHWM"), None);
+    }
+
+    #[test]
+    fn formats_mib() {
+        assert_eq!(format_mib(Some(3 * 1024 * 1024 / 2)), "1.5 MiB");
+        assert_eq!(format_mib(None), "n/a");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn peak_covers_a_touched_allocation_on_linux() {
+        let block = vec![1u8; 64 << 20];
+        std::hint::black_box(&block);
+        let now = current_rss_bytes().expect("VmRSS on Linux");
+        let peak = peak_rss_bytes().expect("VmHWM on Linux");
+        // Other tests run in parallel threads, so only lower bounds are safe.
+        assert!(now >= 64 << 20, "current {now} with 64 MiB touched");
+        assert!(peak >= now, "peak {peak} below current {now}");
+        drop(block);
+    }
+}
