@@ -156,7 +156,12 @@ impl SavedModel {
             ("w1", w.hidden, w.head_cols(), &w.w1),
         ];
         if let Some(means) = &w.class_means {
-            parts.push(("class_means", means.len() / w.latent.max(1), w.latent, means));
+            parts.push((
+                "class_means",
+                means.len() / w.latent.max(1),
+                w.latent,
+                means,
+            ));
         }
         let mut header = self.header.clone();
         let mut offset = 0;

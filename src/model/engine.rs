@@ -47,7 +47,7 @@ pub(crate) fn check_class_means(schedule: &Schedule, weights: &Weights) -> Resul
     if schedule.handles().training.is_none() {
         return Ok(());
     }
-        let expected = schedule
+    let expected = schedule
         .handles()
         .training
         .as_ref()
@@ -115,7 +115,7 @@ impl GaeModel {
         Self::from_setup(gpu, setup, weights, true)
     }
 
-        /// The encoder alone on `graph` (every edge of it enters Â) with trained `weights`:
+    /// The encoder alone on `graph` (every edge of it enters Â) with trained `weights`:
     /// what embedding a graph needs ([`GaeModel::embeddings`], scoring), without the
     /// training phases' memory. Training it is an error.
     pub fn encoder(
@@ -124,7 +124,7 @@ impl GaeModel {
         graph: GraphView<'_>,
         weights: &Weights,
     ) -> Result<GaeModel> {
-                weights.check_fits(config, graph.num_features())?;
+        weights.check_fits(config, graph.num_features())?;
         Self::from_setup(gpu, ModelSetup::encoder(config, graph)?, weights, true)
     }
 
@@ -203,10 +203,9 @@ impl GaeModel {
             self.array::<f32>(spec.values)?
                 .write(&self.gpu, csr.values())?;
         }
-                if let (Some(labels), Ok(training)) = (&setup.label_pairs, schedule.training()) {
+        if let (Some(labels), Ok(training)) = (&setup.label_pairs, schedule.training()) {
             self.write_pairs(training.pairs, labels)?;
         }
-        let handles = schedule.handles();
         for (index, spec) in schedule.tensors().iter().enumerate() {
             if matches!(spec.role, Role::State | Role::Output | Role::Parameter) {
                 let zeros = vec![0f32; spec.len()];
@@ -214,7 +213,7 @@ impl GaeModel {
                     .write(&self.gpu, &zeros)?;
             }
         }
-                if let (Some(p), Some(data)) = (self.prior_handles(), &setup.prior) {
+        if let (Some(p), Some(data)) = (self.prior_handles(), &setup.prior) {
             self.array::<u32>(p.class_of)?
                 .write(&self.gpu, &data.class_of)?;
             self.array::<u32>(p.class_ptr)?
@@ -233,7 +232,7 @@ impl GaeModel {
             .write(&self.gpu, &weights.w0)?;
         self.array::<f32>(handles.w1)?
             .write(&self.gpu, &weights.w1)?;
-                if let Some(p) = self.prior_handles() {
+        if let Some(p) = self.prior_handles() {
             let means = self.array::<f32>(p.class_means)?;
             match &weights.class_means {
                 Some(values) => means.write(&self.gpu, values)?,
@@ -284,7 +283,7 @@ impl GaeModel {
         )
     }
 
-        /// The class-conditional prior's tensors, where the model trains with one.
+    /// The class-conditional prior's tensors, where the model trains with one.
     fn prior_handles(&self) -> Option<&PriorHandles> {
         self.schedule.handles().training.as_ref()?.prior.as_ref()
     }
@@ -494,7 +493,7 @@ impl GaeModel {
 
     /// Nodes the subgraph objective draws per epoch (None for the other objectives).
     pub fn subgraph_sample_size(&self) -> Option<usize> {
-                let (nodes, _) = self.schedule.handles().training.as_ref()?.sample?;
+        let (nodes, _) = self.schedule.handles().training.as_ref()?.sample?;
         Some(self.schedule.tensor(nodes).len())
     }
 
@@ -593,11 +592,12 @@ impl GaeModel {
                 ..StepParams::for_epoch(epoch)
             },
         );
-                let training = self.schedule.training()?;
+        let training = self.schedule.training()?;
         if let Some(rows) = pairs {
             self.write_pairs(training.pairs, &rows)?;
         }
-        if let (Some((nodes, position)), Some((nodes_id, position_id))) = (sample, training.sample) {
+        if let (Some((nodes, position)), Some((nodes_id, position_id))) = (sample, training.sample)
+        {
             self.array::<u32>(nodes_id)?.write(&self.gpu, &nodes)?;
             self.array::<u32>(position_id)?
                 .write(&self.gpu, &position)?;
@@ -609,7 +609,7 @@ impl GaeModel {
     /// The loss of the most recent forward pass (reads two scalars back; waits).
     /// A loss that is not finite is [`Error::Diverged`].
     pub fn loss(&self) -> Result<LossParts> {
-                let training = self.schedule.training()?;
+        let training = self.schedule.training()?;
         let loss_sum = self.array::<f32>(training.loss_sum)?;
         let mut arrays = vec![&loss_sum];
         let kl_sum = match training.kl_sum {
@@ -643,7 +643,7 @@ impl GaeModel {
     /// backward pass, laid out as the weights they belong to (dW0 in `w0`, dW1 in `w1`,
     /// the class means' gradient in `class_means`).
     pub fn gradients(&self) -> Result<Weights> {
-                let handles = self.schedule.handles();
+        let handles = self.schedule.handles();
         let training = self.schedule.training()?;
         let mut arrays = vec![self.array::<f32>(training.dw0)?, self.array(training.dw1)?];
         if let Some(p) = &training.prior {
@@ -667,7 +667,7 @@ impl GaeModel {
     /// The current weights, read back from the device.
     pub fn weights(&self) -> Result<Weights> {
         let handles = self.schedule.handles();
-                let mut arrays = vec![self.array::<f32>(handles.w0)?, self.array(handles.w1)?];
+        let mut arrays = vec![self.array::<f32>(handles.w0)?, self.array(handles.w1)?];
         if let Some(p) = self.prior_handles() {
             arrays.push(self.array(p.class_means)?);
         }
@@ -691,7 +691,7 @@ impl GaeModel {
         let handles = self.schedule.handles();
         weights.check_fits(&self.config, self.schedule.tensor(handles.w0).rows)?;
         check_class_means(&self.schedule, weights)?;
-                self.write_weights(weights)?;
+        self.write_weights(weights)?;
         let Some(training) = &handles.training else {
             return Ok(());
         };

@@ -350,7 +350,7 @@ impl<'a> ModelSetup<'a> {
         })
     }
 
-        /// The setup of the encoder alone on `graph` (all of whose edges enter Â), for
+    /// The setup of the encoder alone on `graph` (all of whose edges enter Â), for
     /// embedding it with trained weights: no decoder, backward pass or optimizer.
     pub fn encoder(config: &ModelConfig, graph: GraphView<'a>) -> Result<Self> {
         let schedule = Schedule::encoder(config, &GraphShape::of(&graph))?;

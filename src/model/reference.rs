@@ -42,7 +42,7 @@ impl CpuModel {
         super::engine::check_class_means(&schedule, weights)?;
         values[handles.w0.index()] = weights.w0.clone();
         values[handles.w1.index()] = weights.w1.clone();
-                let prior = handles.training.as_ref().and_then(|t| t.prior.as_ref());
+        let prior = handles.training.as_ref().and_then(|t| t.prior.as_ref());
         if let (Some(p), Some(means)) = (prior, &weights.class_means) {
             values[p.class_means.index()] = means.clone();
         }
@@ -71,7 +71,7 @@ impl CpuModel {
             latent: self.config.latent,
             w0: self.values[handles.w0.index()].clone(),
             w1: self.values[handles.w1.index()].clone(),
-                        class_means: handles
+            class_means: handles
                 .training
                 .as_ref()
                 .and_then(|t| t.prior.as_ref())
