@@ -5,12 +5,12 @@
 
 mod common;
 
-use gpu_vgae::data::{load_planetoid, test_data_dir};
+use gpu_vgae::data::load_planetoid;
 use gpu_vgae::model::{ModelKind, Objective};
 use gpu_vgae::train::{train, TrainOptions};
 
 fn data_dir() -> Option<std::path::PathBuf> {
-    let dir = test_data_dir();
+    let dir = Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/planetoid"));
     if dir.is_none() {
         assert!(
             std::env::var("CI").map_or(true, |v| v != "true"),
