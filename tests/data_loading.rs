@@ -1124,8 +1124,8 @@ fn huge_header_sizes_are_refused_quickly() {
 }
 
 /// Writes `lines` edges between `nodes` integer ids (a test-support generator), with a
-/// comment and a header line on top.
-fn write_edge_list(path: &Path, lines: usize, nodes: u32, seed: u64) {
+/// comment and a header line on top; with `prefix`, ids are strings (`n123`).
+fn write_edge_list(path: &Path, lines: usize, nodes: u32, seed: u64, prefix: &str) {
     use std::io::Write;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
@@ -1133,7 +1133,7 @@ fn write_edge_list(path: &Path, lines: usize, nodes: u32, seed: u64) {
     for _ in 0..lines {
         let a = rng.random_range(0..nodes);
         let b = rng.random_range(0..nodes);
-        writeln!(out, "{a}\t{b}").unwrap();
+        writeln!(out, "{prefix}{a}\t{prefix}{b}").unwrap();
     }
     out.flush().unwrap();
 }
@@ -1143,7 +1143,7 @@ fn write_edge_list(path: &Path, lines: usize, nodes: u32, seed: u64) {
 #[test]
 fn large_edge_list_matches_a_plain_reference() {
     let path = temp_path("large.tsv");
-    write_edge_list(&path, 300_000, 40_000, 11);
+    write_edge_list(&path, 300_000, 40_000, 11, "");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut pairs: Vec<(u32, u32)> = text
         .lines()
@@ -1199,7 +1199,8 @@ fn peak_rss_kb() -> Option<u64> {
 
 /// Times a 10M-line edge list (1M nodes, integer ids). Ignored by default (it writes
 /// ~140 MB); run alone for a clean peak-RSS figure:
-/// `cargo test --release --test data_loading -- --ignored --exact edge_list_load_speed --nocapture`.
+/// `cargo test --release --test data_loading -- --ignored --exact edge_list_load_speed --nocapture`
+/// (`GPU_VGAE_BENCH_EDGES=N` for another size, `GPU_VGAE_BENCH_STRINGS=1` for string ids).
 #[test]
 #[ignore = "benchmark: writes a 140 MB file; run explicitly"]
 fn edge_list_load_speed() {
@@ -1207,8 +1208,13 @@ fn edge_list_load_speed() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000_000usize);
+    // GPU_VGAE_BENCH_STRINGS=1 writes string ids (n123) instead.
+    let prefix = match std::env::var("GPU_VGAE_BENCH_STRINGS").as_deref() {
+        Ok("1") => "n",
+        _ => "",
+    };
     let path = temp_path("speed.tsv");
-    write_edge_list(&path, lines, 1_000_000, 5);
+    write_edge_list(&path, lines, 1_000_000, 5, prefix);
     let before = peak_rss_kb();
     let phases = RefCell::new(Vec::new());
     let report = |phase: LoadPhase, took: Duration| phases.borrow_mut().push((phase, took));

@@ -30,12 +30,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use memchr::memchr;
-use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::features::{read_positional, read_table, Format, Rows};
 use super::labels::read_labels;
 use super::ndarray::parse_npy_header;
-use super::text::{self, Fields, Lines};
+use super::text::{self, FastMap, FastSet, Fields, Lines};
 use super::{format_error, input_to_format, line_error, read_file, Graph, IdIndex, NodeIds};
 use super::{FeatureLayout, MissingFeatures};
 use crate::error::Result;
@@ -54,7 +53,7 @@ pub struct EdgeListOptions<'a> {
     /// What a keyed features table means when it lacks some nodes (ignored for `.npy`
     /// and `.mtx`, which have every row).
     pub missing_features: MissingFeatures,
-    /// A labels file (see [`read_labels`](super::read_labels)): lines `node_id label`,
+    /// A labels file (see [`read_labels`]): lines `node_id label`,
     /// integer labels or class names; nodes not listed get `-1`.
     pub labels: Option<PathBuf>,
     /// Called after each phase of the load with how long it took (a CLI may print those
@@ -550,7 +549,7 @@ enum ChunkIds<'t> {
 struct StringChunk<'t> {
     pairs: Vec<(u32, u32)>,
     names: Vec<&'t [u8]>,
-    map: FxHashMap<&'t [u8], u32>,
+    map: FastMap<&'t [u8], u32>,
 }
 
 /// The two ids of a data line and whether it has a weight, or what is wrong with it.
@@ -737,7 +736,7 @@ fn parse_string_chunk(chunk: &[u8], stop_line: usize) -> ChunkOut<'_> {
     let mut s = StringChunk {
         pairs: Vec::with_capacity(chunk.len() / 16),
         names: Vec::new(),
-        map: FxHashMap::default(),
+        map: FastMap::default(),
     };
     let mut weighted = false;
     let mut error = None;
@@ -938,7 +937,7 @@ fn map_integer_ids(chunks: Vec<IntChunk>, path: &Path) -> Result<(Vec<i64>, Part
             });
             return Ok((ids, parts));
         }
-        let mut distinct: FxHashSet<u32> = FxHashSet::default();
+        let mut distinct: FastSet<u32> = FastSet::default();
         for part in &parts {
             for &(a, b) in part {
                 distinct.insert(a);
@@ -947,7 +946,7 @@ fn map_integer_ids(chunks: Vec<IntChunk>, path: &Path) -> Result<(Vec<i64>, Part
         }
         let mut sorted: Vec<u32> = distinct.into_iter().collect();
         sorted.sort_unstable();
-        let rank: FxHashMap<u32, u32> = sorted
+        let rank: FastMap<u32, u32> = sorted
             .iter()
             .enumerate()
             .map(|(k, &id)| (id, k as u32))
@@ -971,7 +970,7 @@ fn map_integer_ids(chunks: Vec<IntChunk>, path: &Path) -> Result<(Vec<i64>, Part
             IntPairs::Wide(p) => p.clone(),
         }
     };
-    let mut distinct: FxHashSet<i64> = FxHashSet::default();
+    let mut distinct: FastSet<i64> = FastSet::default();
     let chunks: Vec<Vec<(i64, i64)>> = chunks.iter().map(wide).collect();
     for c in &chunks {
         for &(a, b) in c {
@@ -984,7 +983,7 @@ fn map_integer_ids(chunks: Vec<IntChunk>, path: &Path) -> Result<(Vec<i64>, Part
     if sorted.len() > u32::MAX as usize {
         return Err(too_many());
     }
-    let rank: FxHashMap<i64, u32> = sorted
+    let rank: FastMap<i64, u32> = sorted
         .iter()
         .enumerate()
         .map(|(k, &id)| (id, k as u32))
@@ -1192,6 +1191,85 @@ mod tests {
                         assert_eq!(a, b, "first-appearance order, seed {seed}");
                     }
                 }
+            }
+        }
+    }
+
+    /// The fast path must agree with the general rule on every line it accepts, and
+    /// leave the others to it: compare whole-chunk results with the general rule applied
+    /// line by line.
+    #[test]
+    fn fast_path_agrees_with_the_general_rule() {
+        let lines = [
+            "1 2",
+            "1\t2",
+            "1,2",
+            " 1 , 2 ",
+            "1 ,\t2",
+            "1\t\t2",
+            "1 2\t",
+            "\t1 2",
+            "1,\t2",
+            "1,,2",
+            "1 2 3",
+            "1 2 x",
+            "+1 2",
+            "1 -2",
+            "007 8\r",
+            "1\r2",
+            "1\x0b2",
+            "12a 3",
+            "99999999999999999999 1",
+            "123456789012345678 1",
+            "1234567890123456789 1",
+            "4294967296 0",
+            "1 2,",
+            ",1 2",
+            "1 2 ,",
+            "\u{feff}1 2",
+            "# 1 2",
+            "  % x",
+            "1",
+            "1\t2\t3",
+            "1\t2\tw",
+        ];
+        for line in lines {
+            let text = format!("{line}\n");
+            let got = parse_int_chunk(text.as_bytes(), usize::MAX);
+            let content = text::trim(text::strip_bom(line.as_bytes()));
+            let expected: std::result::Result<Option<(i64, i64)>, String> = if is_comment(content) {
+                Ok(None)
+            } else {
+                edge_fields(content).and_then(|(a, b, _)| {
+                    match (text::parse_i64(a), text::parse_i64(b)) {
+                        (Some(x), Some(y)) => Ok(Some((x, y))),
+                        _ => Err("non-numeric".into()),
+                    }
+                })
+            };
+            let ChunkIds::Ints(chunk) = got.ids else {
+                panic!("integer chunk expected")
+            };
+            let pairs: Vec<(i64, i64)> = match &chunk.pairs {
+                IntPairs::Narrow(p) => p.iter().map(|&(a, b)| (a.into(), b.into())).collect(),
+                IntPairs::Wide(p) => p.clone(),
+            };
+            match (expected, got.error) {
+                (Ok(Some(pair)), None) => assert_eq!(pairs, vec![pair], "{line:?}"),
+                (Ok(None), None) => assert!(pairs.is_empty(), "{line:?}"),
+                (Err(e), Some((1, Problem::Message(m)))) => {
+                    assert!(
+                        m.starts_with(e.split(' ').next().unwrap()),
+                        "{line:?}: {m} vs {e}"
+                    )
+                }
+                (e, g) => panic!(
+                    "{line:?}: expected {e:?}, got error {:?}",
+                    g.map(|(l, p)| match p {
+                        Problem::Message(m) => format!("{l}: {m}"),
+                        Problem::Utf8(_) => "utf8".into(),
+                    })
+                ),
             }
         }
     }

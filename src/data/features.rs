@@ -305,7 +305,8 @@ fn nnz_u32(nnz: usize, path: &Path) -> Result<u32> {
 ///
 /// The header's sizes are checked before anything is allocated from them: `rows` against
 /// `rows_rule`, `entries` against the bytes after the header (an entry takes at least 4
-/// bytes: `1 1\n`), and `cols` against the largest column used or the file's size.
+/// bytes: `1 1\n`), and `cols` against the largest column used (more is allowed up to
+/// 2^20 columns or the file's size in bytes).
 fn read_matrix_market(bytes: &[u8], path: &Path, rows_rule: Rows) -> Result<Csr> {
     let text = utf8(bytes, path)?;
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim()));
@@ -461,8 +462,10 @@ fn read_matrix_market(bytes: &[u8], path: &Path, rows_rule: Rows) -> Result<Csr>
             ));
         }
     }
+    // Unused trailing columns are allowed, within reason: no more than 2^20, or than
+    // the file has bytes, beyond the ones the entries use.
     let used_cols = max_col as usize + 1;
-    if cols > used_cols.max(bytes.len()) {
+    if cols > used_cols.max(bytes.len()).max(1 << 20) {
         return Err(line_error(
             path,
             size_line,

@@ -13,10 +13,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use rustc_hash::FxHashMap;
-
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
+use text::FastMap;
 
 pub mod checksum;
 pub mod edgelist;
@@ -495,7 +494,7 @@ pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
 pub(crate) struct IdIndex<'g> {
     num_nodes: usize,
     ids: Option<&'g NodeIds>,
-    strings: FxHashMap<&'g [u8], u32>,
+    strings: FastMap<&'g [u8], u32>,
 }
 
 impl<'g> IdIndex<'g> {
@@ -506,7 +505,7 @@ impl<'g> IdIndex<'g> {
                 .enumerate()
                 .map(|(i, n)| (n.as_bytes(), i as u32))
                 .collect(),
-            _ => FxHashMap::default(),
+            _ => FastMap::default(),
         };
         IdIndex {
             num_nodes,
