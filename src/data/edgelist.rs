@@ -22,9 +22,12 @@
 //!
 //! Speed: text is parsed in parallel, in one chunk per core split at line boundaries,
 //! with no allocation per line (integer ids are parsed in place, string ids borrowed
-//! from the file until the end); the pairs are normalised by sorting packed 64-bit keys
-//! on two threads. 10M edges load in about two seconds on two cores (see the crate's
-//! data-loading test figures).
+//! from the file until the end); integer ids are mapped through a bitmap of the ids
+//! present; the pairs are normalised by a parallel radix sort of packed 64-bit keys, in
+//! place. A 10M-line file of integer ids (138 MB, 1M nodes) takes about 1.5 s of CPU and
+//! about 1.1 s on an idle 2-core machine, with a peak RSS of 216 MB
+//! (`edge_list_load_speed` in `tests/data_loading.rs`). String ids cost a hash-table
+//! lookup each and are several times slower.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -374,48 +374,81 @@ fn normalise(num_nodes: usize, mut pairs: Vec<(u32, u32)>) -> (Vec<(u32, u32)>, 
 }
 
 /// Sorts pairs as 64-bit keys `high << 32 | low` of `key_bits` significant bits: LSD
-/// radix, at most 11 bits a pass (one counting pass for all digits; passes whose digit
-/// is the same for every key are skipped). Small inputs use `sort_unstable`.
+/// radix, at most 11 bits a pass, passes whose digit is the same for every key skipped.
+/// From 2^20 pairs on, each pass runs on one thread per core: every thread counts the
+/// digits of its contiguous part, then scatters it into its own sub-range of every
+/// bucket (disjoint slices, so no locking). Small inputs use `sort_unstable`.
 fn radix_sort(pairs: &mut Vec<(u32, u32)>, key_bits: u32) {
     let len = pairs.len();
     if len < 1 << 12 {
         pairs.sort_unstable();
         return;
     }
+    let threads = if len >= 1 << 20 {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    } else {
+        1
+    };
     let key = |t: &(u32, u32)| u64::from(t.0) << 32 | u64::from(t.1);
-    let passes = key_bits.div_ceil(11).max(1) as usize;
-    let width = key_bits.div_ceil(passes as u32);
-    let mask = (1u64 << width) - 1;
-    let digit = |k: u64, p: usize| ((k >> (p as u32 * width)) & mask) as usize;
-    let mut counts = vec![vec![0usize; 1 << width]; passes];
-    for t in pairs.iter() {
-        let k = key(t);
-        for (p, c) in counts.iter_mut().enumerate() {
-            c[digit(k, p)] += 1;
-        }
-    }
+    let passes = key_bits.div_ceil(11).max(1);
+    let width = key_bits.div_ceil(passes);
+    let buckets = 1usize << width;
     let mut scratch: Vec<(u32, u32)> = vec![(0, 0); len];
     let mut in_scratch = false;
-    for (p, c) in counts.iter().enumerate() {
-        if c.contains(&len) {
+    for p in 0..passes {
+        let shift = p * width;
+        let digit = move |t: &(u32, u32)| ((key(t) >> shift) as usize) & (buckets - 1);
+        let (src, dst) = if in_scratch {
+            (scratch.as_slice(), pairs.as_mut_slice())
+        } else {
+            (pairs.as_slice(), scratch.as_mut_slice())
+        };
+        let parts: Vec<&[(u32, u32)]> = src.chunks(len.div_ceil(threads)).collect();
+        let counts: Vec<Vec<usize>> = std::thread::scope(|s| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut count = vec![0usize; buckets];
+                        for t in part.iter() {
+                            count[digit(t)] += 1;
+                        }
+                        count
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        if (0..buckets).any(|b| counts.iter().map(|c| c[b]).sum::<usize>() == len) {
             continue;
         }
-        let mut next = Vec::with_capacity(c.len());
-        let mut total = 0;
-        for &n in c {
-            next.push(total);
-            total += n;
+        // Bucket by bucket, thread by thread: each thread's slice of each bucket.
+        let mut slices: Vec<Vec<&mut [(u32, u32)]>> = (0..parts.len())
+            .map(|_| Vec::with_capacity(buckets))
+            .collect();
+        let mut rest = dst;
+        for b in 0..buckets {
+            for (t, count) in counts.iter().enumerate() {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(count[b]);
+                slices[t].push(head);
+                rest = tail;
+            }
         }
-        let (src, dst) = if in_scratch {
-            (&scratch, &mut *pairs)
-        } else {
-            (&*pairs, &mut scratch)
-        };
-        for t in src.iter() {
-            let d = digit(key(t), p);
-            dst[next[d]] = *t;
-            next[d] += 1;
-        }
+        std::thread::scope(|s| {
+            for (part, mut mine) in parts.iter().zip(slices) {
+                s.spawn(move || {
+                    let mut cursor = vec![0usize; buckets];
+                    for t in part.iter() {
+                        let d = digit(t);
+                        mine[d][cursor[d]] = *t;
+                        cursor[d] += 1;
+                    }
+                });
+            }
+        });
         in_scratch = !in_scratch;
     }
     if in_scratch {
@@ -647,8 +680,15 @@ mod tests {
     fn radix_sort_sorts() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-        for bits in [1u32, 7, 12, 33, 41, 63] {
-            let mut v: Vec<(u32, u32)> = (0..20_000)
+        for (bits, len) in [
+            (1u32, 20_000),
+            (7, 20_000),
+            (12, 20_000),
+            (33, 20_000),
+            (41, 1 << 20),
+            (63, 20_000),
+        ] {
+            let mut v: Vec<(u32, u32)> = (0..len)
                 .map(|_| {
                     let k: u64 = rng.random::<u64>() >> (64 - bits);
                     ((k >> 32) as u32, k as u32)
