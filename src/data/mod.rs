@@ -28,7 +28,8 @@ mod text;
 
 pub use edgelist::{load_edge_list, EdgeListOptions, LoadPhase};
 pub use features::{
-    normalize_features, read_features, FeatureLayout, FeatureNormalization, MissingFeatures,
+    normalize_features, read_features, FeatureLayout, FeatureNormalization, Features,
+    MissingFeatures,
 };
 pub use labels::{read_labels, NodeLabels};
 pub use planetoid::{load_planetoid, PLANETOID_DATASETS};
@@ -113,14 +114,21 @@ impl NodeIds {
     /// The ids in node order joined by `separator` (as `[String]::join`), e.g. for a
     /// `node_ids.txt` with one id per line.
     pub fn join(&self, separator: &str) -> String {
-        let mut out = String::new();
-        for (i, id) in self.iter().enumerate() {
-            if i > 0 {
-                out.push_str(separator);
+        use std::fmt::Write;
+        match self {
+            NodeIds::Strings(names) => names.join(separator),
+            NodeIds::Integers(ids) => {
+                let mut out = String::with_capacity(ids.len() * 8);
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(separator);
+                    }
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "{id}");
+                }
+                out
             }
-            out.push_str(&id);
         }
-        out
     }
 
     /// The node whose id is `id`. Integer ids are compared as numbers (`"007"` finds
