@@ -259,6 +259,7 @@ fn load_graph(args: &RunArgs) -> Result<Graph> {
             num_nodes: None,
             features: args.features.clone(),
             labels: args.labels.clone(),
+            ..Default::default()
         };
         return load_edge_list(path, &options);
     }

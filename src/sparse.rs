@@ -100,6 +100,31 @@ impl Csr {
         Csr::new(rows, cols, row_ptr, col_idx, values)
     }
 
+    /// The same sparsity pattern with new values, one per stored entry (in storage
+    /// order); checked like [`Csr::new`] (same count, every value finite).
+    pub fn with_values(&self, values: Vec<f32>) -> Result<Self> {
+        if values.len() != self.nnz() {
+            return Err(Error::InvalidInput(format!(
+                "CSR matrix: {} new values for {} entries",
+                values.len(),
+                self.nnz()
+            )));
+        }
+        if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+            return Err(Error::InvalidInput(format!(
+                "CSR matrix: entry {k} has non-finite value {}",
+                values[k]
+            )));
+        }
+        Ok(Csr {
+            rows: self.rows,
+            cols: self.cols,
+            row_ptr: self.row_ptr.clone(),
+            col_idx: self.col_idx.clone(),
+            values,
+        })
+    }
+
     /// The `n × n` identity: the feature matrix of a featureless graph, kept sparse.
     pub fn identity(n: usize) -> Self {
         Csr {
@@ -241,5 +266,12 @@ mod tests {
         assert!(Csr::new(1, 2, vec![0, 1], vec![0], vec![f32::NAN]).is_err());
         assert!(Csr::new(2, 2, vec![0, 1, 0], vec![0], vec![1.0]).is_err());
         assert!(Csr::from_triplets(1, 1, &[(0, 1, 1.0)]).is_err());
+        let m = Csr::identity(2);
+        assert!(m.with_values(vec![1.0]).is_err());
+        assert!(m.with_values(vec![1.0, f32::INFINITY]).is_err());
+        assert_eq!(
+            m.with_values(vec![2.0, 3.0]).unwrap().to_dense(),
+            [2., 0., 0., 3.]
+        );
     }
 }

@@ -1,30 +1,47 @@
 //! The graph data layer: the [`Graph`] the trainer consumes and the readers that build
-//! it — the original Planetoid pickles ([`load_planetoid`]), their flat-array conversion
-//! ([`load_flat_arrays`], [`load_npz`]) and user edge lists ([`load_edge_list`]).
+//! it — the original Planetoid pickles ([`load_planetoid`], checked against their
+//! `SHA256SUMS`), user edge lists as text or `.npy` ([`load_edge_list`]), node features
+//! ([`read_features`]), labels ([`read_labels`]) — and feature scaling
+//! ([`normalize_features`]).
 //!
 //! Every reader normalises edges the same way (undirected, `i < j`, unique, no self
-//! loops) and reports what it removed in [`EdgeStats`].
+//! loops) and reports what it removed in [`EdgeStats`]. Every bad input is an
+//! [`Error`] naming the file (and line, where the format has lines); no size read from a
+//! header is allocated before it is checked against the data actually present.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
+use text::FastMap;
 
-pub mod arrays;
+pub mod checksum;
 pub mod edgelist;
+pub mod features;
+pub mod labels;
 pub mod ndarray;
 pub mod pickle;
 pub mod planetoid;
+mod text;
 mod view;
 
-pub use arrays::{load_flat_arrays, load_npz};
-pub use edgelist::{load_edge_list, EdgeListOptions};
+pub use edgelist::{load_edge_list, EdgeListOptions, LoadPhase};
+pub use features::{
+    normalize_features, read_features, FeatureLayout, FeatureNormalization, Features,
+    MissingFeatures,
+};
+pub use labels::{read_labels, NodeLabels};
 pub use planetoid::{load_planetoid, PLANETOID_DATASETS};
 pub use view::GraphView;
 
 /// Environment variable naming the dataset directory (see [`data_dir`]).
 pub const DATA_DIR_ENV: &str = "GPU_VGAE_DATA_DIR";
+
+/// The Planetoid directory inside this repository, relative to the crate root or to a
+/// working directory.
+pub const PLANETOID_SUBDIR: &str = "datasets/planetoid";
 
 /// What edge normalisation did to the input pairs.
 ///
@@ -51,6 +68,85 @@ impl fmt::Display for EdgeStats {
     }
 }
 
+/// The original ids of a graph's nodes, when node `i` is not simply id `i`.
+///
+/// Edge lists produce them: integer ids without a node count are compacted in increasing
+/// order ([`NodeIds::Integers`]), string ids in order of first appearance
+/// ([`NodeIds::Strings`]). Labels and keyed features files name nodes by these ids.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeIds {
+    /// Node `i` has integer id `ids[i]`; strictly increasing.
+    Integers(Vec<i64>),
+    /// Node `i` has string id `names[i]`; all distinct.
+    Strings(Vec<String>),
+}
+
+impl NodeIds {
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        match self {
+            NodeIds::Integers(ids) => ids.len(),
+            NodeIds::Strings(names) => names.len(),
+        }
+    }
+
+    /// `true` when there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The id of node `i` as text, or `None` past the end.
+    pub fn get(&self, i: usize) -> Option<Cow<'_, str>> {
+        match self {
+            NodeIds::Integers(ids) => ids.get(i).map(|id| Cow::Owned(id.to_string())),
+            NodeIds::Strings(names) => names.get(i).map(|n| Cow::Borrowed(n.as_str())),
+        }
+    }
+
+    /// Every id as text, in node order.
+    pub fn iter(&self) -> impl Iterator<Item = Cow<'_, str>> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Every id as an owned string, in node order.
+    pub fn to_strings(&self) -> Vec<String> {
+        self.iter().map(Cow::into_owned).collect()
+    }
+
+    /// The ids in node order joined by `separator` (as `[String]::join`), e.g. for a
+    /// `node_ids.txt` with one id per line.
+    pub fn join(&self, separator: &str) -> String {
+        use std::fmt::Write;
+        match self {
+            NodeIds::Strings(names) => names.join(separator),
+            NodeIds::Integers(ids) => {
+                let mut out = String::with_capacity(ids.len() * 8);
+                for (i, id) in ids.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(separator);
+                    }
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "{id}");
+                }
+                out
+            }
+        }
+    }
+
+    /// The node whose id is `id`. Integer ids are compared as numbers (`"007"` finds
+    /// 7) by binary search; string ids by a linear scan (the readers build a hash index
+    /// instead when they look up many).
+    pub fn position(&self, id: &str) -> Option<usize> {
+        match self {
+            NodeIds::Integers(ids) => {
+                let id = text::parse_i64(id.as_bytes())?;
+                ids.binary_search(&id).ok()
+            }
+            NodeIds::Strings(names) => names.iter().position(|n| n == id),
+        }
+    }
+}
+
 /// An undirected graph with optional node features and labels.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Graph {
@@ -62,11 +158,18 @@ pub struct Graph {
     pub edges: Vec<(u32, u32)>,
     /// `num_nodes × F` feature matrix, if the source has features.
     pub features: Option<Csr>,
+    /// Whether the features came from a dense or a sparse format (what
+    /// [`FeatureNormalization::Standard`] needs to know); [`FeatureLayout::Sparse`] when
+    /// there are none.
+    pub feature_layout: FeatureLayout,
     /// Class of every node, `-1` where a node has none.
     pub labels: Option<Vec<i32>>,
+    /// Name of every class when the labels file named them (class `c` is
+    /// `class_names[c]`); `None` for integer labels.
+    pub class_names: Option<Vec<String>>,
     /// Original id of every node (edge lists), so outputs can be labelled; `None` when
     /// node `i` is simply id `i`.
-    pub node_ids: Option<Vec<String>>,
+    pub node_ids: Option<NodeIds>,
     /// What normalisation removed from the input edges.
     pub edge_stats: EdgeStats,
     /// Remarks a user should see (e.g. features that could not be loaded).
@@ -80,10 +183,23 @@ impl Graph {
     /// Errors if `num_nodes` is 0 or above `u32::MAX`, an id is `>= num_nodes`, the
     /// feature matrix does not have `num_nodes` rows, or no edge is left. Feature values
     /// are finite by [`Csr`]'s own invariant, so NaN cannot get in. The name starts as
-    /// `"graph"`.
+    /// `"graph"`, the feature layout as [`FeatureLayout::Sparse`].
+    ///
+    /// Normalisation sorts packed 64-bit keys on two threads: about a second for 10M
+    /// pairs.
     pub fn from_edges(
         num_nodes: usize,
         edges: &[(u32, u32)],
+        features: Option<Csr>,
+    ) -> Result<Graph> {
+        Graph::from_edge_vec(num_nodes, edges.to_vec(), features)
+    }
+
+    /// [`Graph::from_edges`] taking the pairs by value: they are normalised in place
+    /// (plus one scratch buffer of the same size for the sort).
+    pub(crate) fn from_edge_vec(
+        num_nodes: usize,
+        pairs: Vec<(u32, u32)>,
         features: Option<Csr>,
     ) -> Result<Graph> {
         if num_nodes == 0 || num_nodes > u32::MAX as usize {
@@ -92,11 +208,11 @@ impl Graph {
                 u32::MAX
             )));
         }
-        if let Some(k) = edges
+        if let Some(k) = pairs
             .iter()
             .position(|&(a, b)| a.max(b) as usize >= num_nodes)
         {
-            let (a, b) = edges[k];
+            let (a, b) = pairs[k];
             return Err(Error::InvalidInput(format!(
                 "edge {k} ({a}, {b}) has a node id outside 0..{num_nodes}"
             )));
@@ -109,7 +225,7 @@ impl Graph {
                 )));
             }
         }
-        let (edges, edge_stats) = normalise(edges);
+        let (edges, edge_stats) = normalise(num_nodes, pairs);
         if edges.is_empty() {
             return Err(Error::InvalidInput(format!(
                 "the graph has no edges ({edge_stats})"
@@ -120,7 +236,9 @@ impl Graph {
             num_nodes,
             edges,
             features,
+            feature_layout: FeatureLayout::Sparse,
             labels: None,
+            class_names: None,
             node_ids: None,
             edge_stats,
             notes: Vec::new(),
@@ -151,6 +269,16 @@ impl Graph {
         GraphView::trusted(self.num_nodes, &self.edges, self.features.as_ref())
     }
 
+    /// Scales the features in place as `how` says, dense or sparse according to
+    /// [`Graph::feature_layout`] (see [`normalize_features`]); nothing happens without
+    /// features or with [`FeatureNormalization::None`].
+    pub fn normalize_features(&mut self, how: FeatureNormalization) -> Result<()> {
+        if let Some(x) = &self.features {
+            self.features = Some(normalize_features(x, how, self.feature_layout)?);
+        }
+        Ok(())
+    }
+
     /// Number of undirected edges.
     pub fn num_edges(&self) -> usize {
         self.edges.len()
@@ -161,8 +289,12 @@ impl Graph {
         self.features.as_ref().map(Csr::cols)
     }
 
-    /// `max(label) + 1`, if there are labels and at least one node has one.
+    /// Number of classes: the length of [`Graph::class_names`] when classes are named,
+    /// else `max(label) + 1`, if there are labels and at least one node has one.
     pub fn num_classes(&self) -> Option<usize> {
+        if let Some(names) = &self.class_names {
+            return Some(names.len());
+        }
         let max = self.labels.as_ref()?.iter().copied().max()?;
         usize::try_from(max).ok().map(|m| m + 1)
     }
@@ -198,18 +330,165 @@ impl fmt::Display for Graph {
     }
 }
 
-/// Sorts, orients (`i < j`) and deduplicates pairs, counting what it drops.
-fn normalise(pairs: &[(u32, u32)]) -> (Vec<(u32, u32)>, EdgeStats) {
-    let mut ordered: Vec<(u32, u32)> = pairs.iter().copied().filter(|(a, b)| a != b).collect();
-    let self_loops = pairs.len() - ordered.len();
+/// Orients (`i < j`), sorts and deduplicates pairs, counting what it drops; ids must be
+/// below `num_nodes`.
+///
+/// With at most 2^31 nodes (ids of `b` bits) every pair `(a, c)` becomes one key of
+/// `2b + 1` bits, `min << (b + 1) | max << 1 | (a > c)`, stored in place of the pair
+/// (high and low 32 bits), self loops dropped. An LSD radix sort orders the keys; a
+/// group of equal `(min, max)` then yields one edge, its distinct directions minus one
+/// reverse pairs and the rest duplicates, written back in place.
+fn normalise(num_nodes: usize, mut pairs: Vec<(u32, u32)>) -> (Vec<(u32, u32)>, EdgeStats) {
+    let input_pairs = pairs.len();
+    if num_nodes > 1 << 31 {
+        return normalise_wide(&[&pairs]);
+    }
+    let bits = (usize::BITS - (num_nodes.max(2) - 1).leading_zeros()).min(31);
+    let to_tuple = |key: u64| ((key >> 32) as u32, key as u32);
+    let mut kept = 0;
+    for k in 0..pairs.len() {
+        let (a, c) = pairs[k];
+        if a != c {
+            let (lo, hi) = (u64::from(a.min(c)), u64::from(a.max(c)));
+            pairs[kept] = to_tuple(lo << (bits + 1) | hi << 1 | u64::from(a > c));
+            kept += 1;
+        }
+    }
+    pairs.truncate(kept);
+    let self_loops = input_pairs - kept;
+    radix_sort(&mut pairs, 2 * bits + 1);
+
+    let (mut duplicates, mut reverse_pairs) = (0usize, 0usize);
+    let mut written = 0;
+    let mut k = 0;
+    while k < pairs.len() {
+        let key = |t: (u32, u32)| u64::from(t.0) << 32 | u64::from(t.1);
+        let pair = key(pairs[k]) >> 1;
+        let mut seen = 0u8;
+        let mut count = 0;
+        while k < pairs.len() && key(pairs[k]) >> 1 == pair {
+            seen |= 1 << (pairs[k].1 & 1);
+            count += 1;
+            k += 1;
+        }
+        let directions = seen.count_ones() as usize;
+        duplicates += count - directions;
+        reverse_pairs += directions - 1;
+        pairs[written] = ((pair >> bits) as u32, (pair & ((1 << bits) - 1)) as u32);
+        written += 1;
+    }
+    pairs.truncate(written);
+    pairs.shrink_to_fit();
+    let stats = EdgeStats {
+        input_pairs,
+        self_loops,
+        duplicates,
+        reverse_pairs,
+    };
+    (pairs, stats)
+}
+
+/// Sorts pairs as 64-bit keys `high << 32 | low` of `key_bits` significant bits: LSD
+/// radix, at most 11 bits a pass, passes whose digit is the same for every key skipped.
+/// From 2^20 pairs on, each pass runs on one thread per core: every thread counts the
+/// digits of its contiguous part, then scatters it into its own sub-range of every
+/// bucket (disjoint slices, so no locking). Small inputs use `sort_unstable`.
+fn radix_sort(pairs: &mut Vec<(u32, u32)>, key_bits: u32) {
+    let len = pairs.len();
+    if len < 1 << 12 {
+        pairs.sort_unstable();
+        return;
+    }
+    let threads = if len >= 1 << 20 {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    } else {
+        1
+    };
+    let key = |t: &(u32, u32)| u64::from(t.0) << 32 | u64::from(t.1);
+    let passes = key_bits.div_ceil(11).max(1);
+    let width = key_bits.div_ceil(passes);
+    let buckets = 1usize << width;
+    let mut scratch: Vec<(u32, u32)> = vec![(0, 0); len];
+    let mut in_scratch = false;
+    for p in 0..passes {
+        let shift = p * width;
+        let digit = move |t: &(u32, u32)| ((key(t) >> shift) as usize) & (buckets - 1);
+        let (src, dst) = if in_scratch {
+            (scratch.as_slice(), pairs.as_mut_slice())
+        } else {
+            (pairs.as_slice(), scratch.as_mut_slice())
+        };
+        let parts: Vec<&[(u32, u32)]> = src.chunks(len.div_ceil(threads)).collect();
+        let counts: Vec<Vec<usize>> = std::thread::scope(|s| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut count = vec![0usize; buckets];
+                        for t in part.iter() {
+                            count[digit(t)] += 1;
+                        }
+                        count
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        if (0..buckets).any(|b| counts.iter().map(|c| c[b]).sum::<usize>() == len) {
+            continue;
+        }
+        // Bucket by bucket, thread by thread: each thread's slice of each bucket.
+        let mut slices: Vec<Vec<&mut [(u32, u32)]>> = (0..parts.len())
+            .map(|_| Vec::with_capacity(buckets))
+            .collect();
+        let mut rest = dst;
+        for b in 0..buckets {
+            for (t, count) in counts.iter().enumerate() {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(count[b]);
+                slices[t].push(head);
+                rest = tail;
+            }
+        }
+        std::thread::scope(|s| {
+            for (part, mut mine) in parts.iter().zip(slices) {
+                s.spawn(move || {
+                    let mut cursor = vec![0usize; buckets];
+                    for t in part.iter() {
+                        let d = digit(t);
+                        mine[d][cursor[d]] = *t;
+                        cursor[d] += 1;
+                    }
+                });
+            }
+        });
+        in_scratch = !in_scratch;
+    }
+    if in_scratch {
+        *pairs = scratch;
+    }
+}
+
+/// [`normalise`] for ids that do not fit the packed key (more than 2^31 nodes), and its
+/// plain reference in tests.
+fn normalise_wide(parts: &[&[(u32, u32)]]) -> (Vec<(u32, u32)>, EdgeStats) {
+    let input_pairs: usize = parts.iter().map(|p| p.len()).sum();
+    let mut ordered: Vec<(u32, u32)> = parts
+        .iter()
+        .flat_map(|p| p.iter().copied())
+        .filter(|(a, b)| a != b)
+        .collect();
+    let self_loops = input_pairs - ordered.len();
     ordered.sort_unstable();
     ordered.dedup();
-    let duplicates = pairs.len() - self_loops - ordered.len();
+    let duplicates = input_pairs - self_loops - ordered.len();
     let mut edges: Vec<(u32, u32)> = ordered.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect();
     edges.sort_unstable();
     edges.dedup();
     let stats = EdgeStats {
-        input_pairs: pairs.len(),
+        input_pairs,
         self_loops,
         duplicates,
         reverse_pairs: ordered.len() - edges.len(),
@@ -217,30 +496,105 @@ fn normalise(pairs: &[(u32, u32)]) -> (Vec<(u32, u32)>, EdgeStats) {
     (edges, stats)
 }
 
-/// The dataset directory: `explicit` if given, else `$GPU_VGAE_DATA_DIR`, else
-/// `./datasets`.
+/// The directory of the Planetoid files for `--dataset NAME`, the first of:
+///
+/// 1. `explicit` (the CLI's `--data-dir`), whether or not it exists;
+/// 2. the environment variable `GPU_VGAE_DATA_DIR` ([`DATA_DIR_ENV`]), if set and not
+///    empty, whether or not it exists;
+/// 3. `datasets/planetoid` in this crate's source tree (its path baked in at build time,
+///    so `cargo run` from a fresh clone finds the files the repository ships), if it is
+///    a directory;
+/// 4. `datasets/planetoid` under the current directory, if it is a directory;
+/// 5. `datasets/planetoid` next to the running binary or under one of the binary's
+///    three parent directories (e.g. from `target/release/`), if it is a directory.
+///
+/// When none of 3–5 exists the path of 3 is returned, so the loader's error names where
+/// the files were expected.
 pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
     if let Some(dir) = explicit {
         return dir.to_path_buf();
     }
-    match std::env::var_os(DATA_DIR_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from("datasets"),
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
     }
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(PLANETOID_SUBDIR);
+    let mut candidates = vec![crate_dir.clone(), PathBuf::from(PLANETOID_SUBDIR)];
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    {
+        candidates.extend(
+            exe_dir
+                .ancestors()
+                .take(4)
+                .map(|d| d.join(PLANETOID_SUBDIR)),
+        );
+    }
+    candidates
+        .into_iter()
+        .find(|d| d.is_dir())
+        .unwrap_or(crate_dir)
 }
 
-/// The Planetoid pickle directory for tests: `$GPU_VGAE_DATA_DIR` if set, else
-/// `../shared/datasets/planetoid` next to this crate; `None` if that is not a directory.
-pub fn test_data_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os(DATA_DIR_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        // Canonical, so error messages show a clean path.
-        _ => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/datasets/planetoid")
-            .canonicalize()
-            .ok()?,
-    };
-    dir.is_dir().then_some(dir)
+/// Resolves node ids as a side file writes them (labels, keyed features) to node
+/// indices, with the mapping the edge-list reader used: integers `0..N` when node `i` is
+/// id `i`, integer ids compared as numbers, string ids exactly.
+pub(crate) struct IdIndex<'g> {
+    num_nodes: usize,
+    ids: Option<&'g NodeIds>,
+    strings: FastMap<&'g [u8], u32>,
+}
+
+impl<'g> IdIndex<'g> {
+    pub(crate) fn new(num_nodes: usize, ids: Option<&'g NodeIds>) -> IdIndex<'g> {
+        let strings = match ids {
+            Some(NodeIds::Strings(names)) => names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.as_bytes(), i as u32))
+                .collect(),
+            _ => FastMap::default(),
+        };
+        IdIndex {
+            num_nodes,
+            ids,
+            strings,
+        }
+    }
+
+    /// The node written as `field`, if the graph has it.
+    pub(crate) fn find(&self, field: &[u8]) -> Option<u32> {
+        match self.ids {
+            None => {
+                let id = text::parse_i64(field)?;
+                (0..self.num_nodes as i64)
+                    .contains(&id)
+                    .then_some(id as u32)
+            }
+            Some(NodeIds::Integers(ids)) => {
+                let id = text::parse_i64(field)?;
+                ids.binary_search(&id).ok().map(|k| k as u32)
+            }
+            Some(NodeIds::Strings(_)) => self.strings.get(field).copied(),
+        }
+    }
+
+    /// The id of node `node` as the files write it.
+    pub(crate) fn name(&self, node: usize) -> String {
+        match self.ids.and_then(|ids| ids.get(node)) {
+            Some(id) => id.into_owned(),
+            None => node.to_string(),
+        }
+    }
+
+    /// What ids look like, for error messages.
+    pub(crate) fn describe(&self) -> String {
+        match self.ids {
+            None => format!("integers 0..{}", self.num_nodes),
+            Some(NodeIds::Integers(_)) => "the edge list's integer ids".into(),
+            Some(NodeIds::Strings(_)) => "the edge list's string ids".into(),
+        }
+    }
 }
 
 /// A format error of `path` without a line number.
@@ -252,6 +606,15 @@ fn format_error(path: &Path, message: String) -> Error {
     }
 }
 
+/// A format error of `path` at 1-based `line`.
+fn line_error(path: &Path, line: usize, message: String) -> Error {
+    Error::Format {
+        path: path.to_path_buf(),
+        line: Some(line),
+        message,
+    }
+}
+
 /// Rewraps an invalid-input error raised while building from `path` as a format error
 /// of that file.
 fn input_to_format(path: &Path, error: Error) -> Error {
@@ -259,6 +622,14 @@ fn input_to_format(path: &Path, error: Error) -> Error {
         Error::InvalidInput(message) => format_error(path, message),
         other => other,
     }
+}
+
+/// Reads a whole file, naming it in the error.
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -286,6 +657,65 @@ mod tests {
         );
     }
 
+    /// The packed, radix-sorted normalisation against the plain tuple version, on random
+    /// pairs with many duplicates, reverses and loops, below and above the radix
+    /// threshold and for node counts that are and are not powers of two.
+    #[test]
+    fn packed_normalisation_matches_the_plain_one() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for (n, pairs) in [
+            (2u32, 10usize),
+            (5, 50),
+            (300, 20_000),
+            (1024, 50_000),
+            (2000, 300_000),
+            (70_000, 100_000),
+        ] {
+            let pairs: Vec<(u32, u32)> = (0..pairs)
+                .map(|_| (rng.random_range(0..n), rng.random_range(0..n)))
+                .collect();
+            let packed = normalise(n as usize, pairs.clone());
+            let plain = normalise_wide(&[&pairs]);
+            assert_eq!(packed, plain, "n = {n}");
+            let s = packed.1;
+            assert_eq!(
+                s.input_pairs,
+                s.self_loops + s.duplicates + s.reverse_pairs + packed.0.len()
+            );
+        }
+        // Ids at the top of the packed range.
+        let top = (1u32 << 31) - 1;
+        let mut pairs = vec![(top, 0), (0, top), (top, top - 1), (top, top - 1), (5, 5)];
+        pairs.extend((0..5000).map(|k| (top - k, k)));
+        assert_eq!(normalise(1 << 31, pairs.clone()), normalise_wide(&[&pairs]));
+    }
+
+    #[test]
+    fn radix_sort_sorts() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        for (bits, len) in [
+            (1u32, 20_000),
+            (7, 20_000),
+            (12, 20_000),
+            (33, 20_000),
+            (41, 1 << 20),
+            (63, 20_000),
+        ] {
+            let mut v: Vec<(u32, u32)> = (0..len)
+                .map(|_| {
+                    let k: u64 = rng.random::<u64>() >> (64 - bits);
+                    ((k >> 32) as u32, k as u32)
+                })
+                .collect();
+            let mut expected = v.clone();
+            expected.sort_unstable();
+            radix_sort(&mut v, bits);
+            assert_eq!(v, expected, "{bits} bits");
+        }
+    }
+
     #[test]
     fn from_edges_validates() {
         let msg = |r: Result<Graph>| r.unwrap_err().to_string();
@@ -301,7 +731,35 @@ mod tests {
     }
 
     #[test]
+    fn node_ids_look_up_and_join() {
+        let ints = NodeIds::Integers(vec![-4, 7, 3_000_000_000]);
+        assert_eq!(ints.position("007"), Some(1));
+        assert_eq!(ints.position("+3000000000"), Some(2));
+        assert_eq!(ints.position("8"), None);
+        assert_eq!(ints.join("\n"), "-4\n7\n3000000000");
+        let names = NodeIds::Strings(vec!["b".into(), "a".into()]);
+        assert_eq!(names.position("a"), Some(1));
+        assert_eq!(names.to_strings(), vec!["b", "a"]);
+        assert_eq!(names.get(2), None);
+    }
+
+    #[test]
     fn data_dir_prefers_explicit_path() {
         assert_eq!(data_dir(Some(Path::new("/x"))), PathBuf::from("/x"));
+    }
+
+    /// Without an explicit directory or the variable, the repository's own copy wins
+    /// (tests run from the crate, whose datasets/planetoid exists).
+    #[test]
+    fn data_dir_falls_back_to_the_repository_copy() {
+        if std::env::var_os(DATA_DIR_ENV).is_some_and(|d| !d.is_empty()) {
+            // The variable rightly wins; check that instead.
+            let var = PathBuf::from(std::env::var_os(DATA_DIR_ENV).unwrap());
+            assert_eq!(data_dir(None), var);
+            return;
+        }
+        let expected = Path::new(env!("CARGO_MANIFEST_DIR")).join(PLANETOID_SUBDIR);
+        assert_eq!(data_dir(None), expected);
+        assert!(expected.join("ind.cora.graph").is_file());
     }
 }

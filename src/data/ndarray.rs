@@ -209,8 +209,55 @@ impl NdArray {
     }
 }
 
-/// Parses a whole `.npy` file (format versions 1–3): magic, header dict, then raw data.
-pub fn parse_npy(bytes: &[u8]) -> std::result::Result<NdArray, String> {
+/// The header of a `.npy` file: what the data is, and where it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NpyHeader {
+    /// The numpy byte-order character of `descr` (`<`, `>`, `=` or `|`; `=` if absent).
+    pub byte_order: u8,
+    /// The type code of `descr` without the byte order, e.g. `i8`, `f4`, `u4`.
+    pub code: String,
+    /// `true` when stored column-major.
+    pub fortran_order: bool,
+    /// Extent of every axis, as the header says (not yet checked against the data).
+    pub shape: Vec<usize>,
+    /// Byte offset of the data.
+    pub data_offset: usize,
+}
+
+impl NpyHeader {
+    /// Number of elements, `None` if the product of the shape overflows.
+    pub fn count(&self) -> Option<usize> {
+        self.shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+    }
+
+    /// Checks that `data_len` bytes hold exactly the header's shape of `item_size`-byte
+    /// elements (overflow-checked), so nothing is allocated from the shape alone.
+    pub fn check_data_len(
+        &self,
+        item_size: usize,
+        data_len: usize,
+    ) -> std::result::Result<usize, String> {
+        let shape = &self.shape;
+        let count = self
+            .count()
+            .ok_or_else(|| format!("shape {shape:?} overflows"))?;
+        let expected = count
+            .checked_mul(item_size)
+            .ok_or_else(|| format!("shape {shape:?} overflows"))?;
+        if data_len != expected {
+            return Err(format!(
+                "'{}' array of shape {shape:?} needs {expected} bytes of data, found {data_len}",
+                self.code
+            ));
+        }
+        Ok(count)
+    }
+}
+
+/// Parses the magic, version and header dict of a `.npy` file (format versions 1–3).
+pub fn parse_npy_header(bytes: &[u8]) -> std::result::Result<NpyHeader, String> {
     const MAGIC: &[u8] = b"\x93NUMPY";
     if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
         return Err("not a .npy file (no \\x93NUMPY magic)".into());
@@ -235,13 +282,10 @@ pub fn parse_npy(bytes: &[u8]) -> std::result::Result<NdArray, String> {
     let header = std::str::from_utf8(header).map_err(|_| ".npy header is not text")?;
     let descr = header_value(header, "descr")?;
     let descr = quoted(descr).ok_or_else(|| format!("bad 'descr' in .npy header: {header}"))?;
-    let (order, code) = match descr.as_bytes().first() {
+    let (byte_order, code) = match descr.as_bytes().first() {
         Some(&c @ (b'<' | b'>' | b'=' | b'|')) => (c, &descr[1..]),
         _ => (b'=', descr),
     };
-    let dtype = DType::from_code(code).ok_or_else(|| {
-        format!("unsupported .npy dtype '{descr}' (supported: int32, int64, float32, float64)")
-    })?;
     let fortran = header_value(header, "fortran_order")?;
     let fortran_order = if fortran.starts_with("True") {
         true
@@ -252,8 +296,35 @@ pub fn parse_npy(bytes: &[u8]) -> std::result::Result<NdArray, String> {
     };
     let shape = parse_shape(header_value(header, "shape")?)
         .ok_or_else(|| format!("bad 'shape' in .npy header: {header}"))?;
-    let data = &bytes[header_start + header_len..];
-    NdArray::from_bytes(dtype, order, shape, fortran_order, data)
+    Ok(NpyHeader {
+        byte_order,
+        code: code.to_owned(),
+        fortran_order,
+        shape,
+        data_offset: header_start + header_len,
+    })
+}
+
+/// Parses a whole `.npy` file (format versions 1–3): magic, header dict, then raw data.
+/// The data length must match the shape exactly (overflow-checked) before anything is
+/// allocated.
+pub fn parse_npy(bytes: &[u8]) -> std::result::Result<NdArray, String> {
+    let header = parse_npy_header(bytes)?;
+    let dtype = DType::from_code(&header.code).ok_or_else(|| {
+        format!(
+            "unsupported .npy dtype '{}' (supported: int32, int64, float32, float64)",
+            header.code
+        )
+    })?;
+    let data = &bytes[header.data_offset..];
+    header.check_data_len(dtype.size(), data.len())?;
+    NdArray::from_bytes(
+        dtype,
+        header.byte_order,
+        header.shape,
+        header.fortran_order,
+        data,
+    )
 }
 
 /// Reads and parses a `.npy` file.

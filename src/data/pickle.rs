@@ -67,35 +67,53 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Pickled> {
 
 /// Reads and parses the pickle file at `path`.
 pub fn read(path: &Path) -> Result<Pickled> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse(&bytes, path)
+    parse(&read_bytes(path)?, path)
 }
 
 /// Reads a pickled numpy array.
 pub fn read_array(path: &Path) -> Result<NdArray> {
-    match read(path)? {
+    parse_array(&read_bytes(path)?, path)
+}
+
+/// Reads a pickled `scipy.sparse.csr_matrix`.
+pub fn read_csr(path: &Path) -> Result<Csr> {
+    parse_csr(&read_bytes(path)?, path)
+}
+
+/// Reads a pickled dict of int → list of ints.
+pub fn read_adjacency(path: &Path) -> Result<BTreeMap<i64, Vec<i64>>> {
+    parse_adjacency(&read_bytes(path)?, path)
+}
+
+/// Parses pickle `bytes` (read from `path`) holding a numpy array.
+pub fn parse_array(bytes: &[u8], path: &Path) -> Result<NdArray> {
+    match parse(bytes, path)? {
         Pickled::Array(a) => Ok(a),
         other => Err(wrong_kind(path, "a numpy array", &other)),
     }
 }
 
-/// Reads a pickled `scipy.sparse.csr_matrix`.
-pub fn read_csr(path: &Path) -> Result<Csr> {
-    match read(path)? {
+/// Parses pickle `bytes` (read from `path`) holding a `scipy.sparse.csr_matrix`.
+pub fn parse_csr(bytes: &[u8], path: &Path) -> Result<Csr> {
+    match parse(bytes, path)? {
         Pickled::Csr(m) => Ok(m),
         other => Err(wrong_kind(path, "a scipy CSR matrix", &other)),
     }
 }
 
-/// Reads a pickled dict of int → list of ints.
-pub fn read_adjacency(path: &Path) -> Result<BTreeMap<i64, Vec<i64>>> {
-    match read(path)? {
+/// Parses pickle `bytes` (read from `path`) holding a dict of int → list of ints.
+pub fn parse_adjacency(bytes: &[u8], path: &Path) -> Result<BTreeMap<i64, Vec<i64>>> {
+    match parse(bytes, path)? {
         Pickled::Adjacency(d) => Ok(d),
         other => Err(wrong_kind(path, "an adjacency dict", &other)),
     }
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn wrong_kind(path: &Path, expected: &str, found: &Pickled) -> Error {

@@ -9,11 +9,15 @@
 //! 4. the adjacency dict becomes undirected, deduplicated edges without self loops.
 //!
 //! `ind.<name>.x` and `ind.<name>.y` (the labelled training subset) are not needed.
+//!
+//! Every file is read once, checked against the directory's `SHA256SUMS` (when there is
+//! one), and parsed from the same bytes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::checksum::{Checksums, Verified, SUMS_FILE};
 use super::ndarray::NdArray;
-use super::{format_error, input_to_format, pickle, Graph};
+use super::{format_error, input_to_format, pickle, read_file, FeatureLayout, Graph};
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
 
@@ -28,11 +32,19 @@ const FEATURE_FILES: [&str; 2] = ["allx", "tx"];
 const GRAPH_FILES: [&str; 4] = ["ally", "ty", "graph", "test.index"];
 
 /// Loads Planetoid dataset `name` (`cora`, `citeseer` or `pubmed`, any case) from the
-/// pickles in `dir`.
+/// pickles in `dir` (for the CLI's `--dataset NAME`, `dir` is
+/// [`data_dir`](super::data_dir)`(--data-dir)`; the repository ships the files in
+/// `datasets/planetoid/`).
+///
+/// If `dir` holds a `SHA256SUMS` file, every file read is checked against it before it
+/// is parsed, and a file whose digest differs is an [`Error::Format`] naming it, with
+/// the expected and the actual digest. Without `SHA256SUMS` the files load unverified,
+/// and [`Graph::notes`] says so; a file that `SHA256SUMS` does not list is noted too.
 ///
 /// If `ind.pubmed.allx` is absent (public copies of the repository lack it), PubMed
 /// loads without features and says so in [`Graph::notes`]. Any other missing file is an
-/// error naming every expected file, `dir`, and where to download them.
+/// error naming every expected file, `dir`, and where to download them. The features
+/// are sparse ([`FeatureLayout::Sparse`]).
 pub fn load_planetoid(dir: &Path, name: &str) -> Result<Graph> {
     let name = name.to_ascii_lowercase();
     if !PLANETOID_DATASETS.contains(&name.as_str()) {
@@ -79,12 +91,13 @@ pub fn load_planetoid(dir: &Path, name: &str) -> Result<Graph> {
         });
     }
 
+    let mut files = CheckedFiles::new(dir)?;
     let test_index_path = file("test.index");
-    let test_index = read_test_index(&test_index_path)?;
+    let test_index = read_test_index(&files.read(&test_index_path)?, &test_index_path)?;
     let ally_path = file("ally");
     let ty_path = file("ty");
-    let ally = OneHot::read(&ally_path)?;
-    let ty = OneHot::read(&ty_path)?;
+    let ally = OneHot::parse(&files.read(&ally_path)?, &ally_path)?;
+    let ty = OneHot::parse(&files.read(&ty_path)?, &ty_path)?;
     let (train_rows, test_rows) = (ally.rows, ty.rows);
     if ty.classes != ally.classes {
         return Err(format_error(
@@ -110,8 +123,8 @@ pub fn load_planetoid(dir: &Path, name: &str) -> Result<Graph> {
     let features = if with_features {
         let allx_path = file("allx");
         let tx_path = file("tx");
-        let allx = pickle::read_csr(&allx_path)?;
-        let tx = pickle::read_csr(&tx_path)?;
+        let allx = pickle::parse_csr(&files.read(&allx_path)?, &allx_path)?;
+        let tx = pickle::parse_csr(&files.read(&tx_path)?, &tx_path)?;
         if allx.rows() != train_rows || tx.rows() != test_rows || tx.cols() != allx.cols() {
             return Err(format_error(
                 &tx_path,
@@ -139,7 +152,7 @@ pub fn load_planetoid(dir: &Path, name: &str) -> Result<Graph> {
         .collect();
 
     let graph_path = file("graph");
-    let adjacency = pickle::read_adjacency(&graph_path)?;
+    let adjacency = pickle::parse_adjacency(&files.read(&graph_path)?, &graph_path)?;
     let node_id = |v: i64| {
         u32::try_from(v)
             .ok()
@@ -163,6 +176,8 @@ pub fn load_planetoid(dir: &Path, name: &str) -> Result<Graph> {
         .with_labels(labels)
         .map_err(|e| input_to_format(&ally_path, e))?;
     graph.name = name.clone();
+    graph.feature_layout = FeatureLayout::Sparse;
+    graph.notes.extend(files.notes());
     if !with_features {
         graph.notes.push(format!(
             "features not loaded: {} is missing (public copies of the Planetoid repository \
@@ -171,6 +186,56 @@ pub fn load_planetoid(dir: &Path, name: &str) -> Result<Graph> {
         ));
     }
     Ok(graph)
+}
+
+/// Reads dataset files, checking each against `SHA256SUMS` and remembering what could
+/// not be checked.
+struct CheckedFiles {
+    dir: PathBuf,
+    sums: Option<Checksums>,
+    unlisted: Vec<String>,
+}
+
+impl CheckedFiles {
+    fn new(dir: &Path) -> Result<CheckedFiles> {
+        Ok(CheckedFiles {
+            dir: dir.to_path_buf(),
+            sums: Checksums::load(dir)?,
+            unlisted: Vec::new(),
+        })
+    }
+
+    /// The bytes of `path`, verified.
+    fn read(&mut self, path: &Path) -> Result<Vec<u8>> {
+        let bytes = read_file(path)?;
+        if let Some(sums) = &self.sums {
+            if sums.verify(path, &bytes)? == Verified::NotListed {
+                self.unlisted.push(
+                    path.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into(),
+                );
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// Notes on files read without a digest to check.
+    fn notes(&self) -> Vec<String> {
+        match &self.sums {
+            None => vec![format!(
+                "{} has no {SUMS_FILE}: the dataset files were not verified",
+                self.dir.display()
+            )],
+            Some(_) if !self.unlisted.is_empty() => vec![format!(
+                "not verified ({SUMS_FILE} in {} does not list them): {}",
+                self.dir.display(),
+                self.unlisted.join(", ")
+            )],
+            Some(_) => Vec::new(),
+        }
+    }
 }
 
 /// Where a processed node's row comes from.
@@ -268,8 +333,8 @@ struct OneHot {
 }
 
 impl OneHot {
-    fn read(path: &Path) -> Result<OneHot> {
-        let array = pickle::read_array(path)?;
+    fn parse(bytes: &[u8], path: &Path) -> Result<OneHot> {
+        let array = pickle::parse_array(bytes, path)?;
         // At least one class, so that the row count is bounded by the data actually read.
         match (array.matrix_shape(), array.to_i64()) {
             (Some((rows, classes @ 1..)), Some(values)) => Ok(OneHot {
@@ -302,13 +367,9 @@ impl OneHot {
     }
 }
 
-/// Reads `ind.<name>.test.index`: one node id per line.
-fn read_test_index(path: &Path) -> Result<Vec<usize>> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let text = String::from_utf8_lossy(&bytes);
+/// Parses `ind.<name>.test.index` (read from `path`): one node id per line.
+fn read_test_index(bytes: &[u8], path: &Path) -> Result<Vec<usize>> {
+    let text = String::from_utf8_lossy(bytes);
     let mut ids = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();

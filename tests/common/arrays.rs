@@ -1,6 +1,8 @@
-//! Reader for the flat-array form of a dataset: either a directory of raw little-endian
-//! `.bin` files described by `manifest.json`, or an uncompressed `.npz` (a zip of `.npy`
-//! files, as `np.savez` writes). Both hold the same arrays:
+//! Test support: a reader for the flat-array form of a dataset, used only to
+//! cross-check the Planetoid pickle reader (it lives here, not in the library). Either a
+//! directory of raw little-endian `.bin` files described by `manifest.json`, or an
+//! uncompressed `.npz` (a zip of `.npy` files, as `np.savez` writes). Both hold the same
+//! arrays:
 //!
 //! | array | dtype | shape | |
 //! |---|---|---|---|
@@ -10,16 +12,34 @@
 //!
 //! The node count is `x_shape[0]`, else the length of `labels`, else the largest edge id
 //! + 1. Other arrays (`num_classes`, `test_index`) are ignored.
+#![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
 
-use super::ndarray::{parse_npy, DType, NdArray};
-use super::{format_error, input_to_format, Graph};
-use crate::error::{Error, Result};
-use crate::sparse::Csr;
+use gpu_vgae::data::ndarray::{parse_npy, DType, NdArray};
+use gpu_vgae::data::Graph;
+use gpu_vgae::{Csr, Error, Result};
+
+/// A format error of `path` without a line number.
+fn format_error(path: &Path, message: String) -> Error {
+    Error::Format {
+        path: path.to_path_buf(),
+        line: None,
+        message,
+    }
+}
+
+/// Rewraps an invalid-input error raised while building from `path` as a format error
+/// of that file.
+fn input_to_format(path: &Path, error: Error) -> Error {
+    match error {
+        Error::InvalidInput(message) => format_error(path, message),
+        other => other,
+    }
+}
 
 /// `manifest.json` of a `.bin` dataset directory.
 #[derive(Deserialize)]
