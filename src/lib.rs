@@ -16,6 +16,7 @@
 //! - [`data`], [`synthetic`], [`output`], [`resources`]: loaders, the embedded graph,
 //!   result files, memory checks;
 //! - [`saved`]: a trained model as one file (config, weights, node ids, metrics);
+//! - [`pipeline`]: the tasks behind the command line (load, save, embed, cluster);
 //! - [`profile`]: the end-to-end epoch benchmark (`gpu-vgae bench`).
 //!
 //! ```no_run
@@ -41,6 +42,7 @@ pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod pipeline;
 pub mod profile;
 pub mod resources;
 pub mod saved;

@@ -1,28 +1,34 @@
-//! `gpu-vgae`: the command line over the library. It parses arguments, loads the graph,
-//! calls `gpu_vgae::train::train`, prints progress and a summary, and writes result
-//! files; all the work is in the library.
+//! `gpu-vgae`: the command line over the library. It parses arguments, calls the
+//! library (`gpu_vgae::pipeline`, `gpu_vgae::train`, ...) and prints; all the work is in
+//! the library.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use serde::Serialize;
 
-use gpu_vgae::data::{data_dir, load_edge_list, load_planetoid, EdgeListOptions, Graph};
+use gpu_vgae::cluster::ClusterMetrics;
+use gpu_vgae::data::{data_dir, FeatureNormalization, Graph, MissingFeatures};
 use gpu_vgae::gpu::{Gpu, GpuOptions};
 use gpu_vgae::model::{ModelKind, Objective};
-use gpu_vgae::output::{npy_f32_bytes, prepare_dir, to_json, write_atomic, write_json};
+use gpu_vgae::output::to_json;
+use gpu_vgae::pipeline::{
+    cluster, embed, prepare_output, saved_model, write_clusters, write_embeddings, write_report,
+    ClusterReport, GraphRequest, RunSummary,
+};
 use gpu_vgae::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
-use gpu_vgae::synthetic::{generate, SyntheticSpec};
-use gpu_vgae::train::{train, EpochReport, TrainOptions, TrainReport};
+use gpu_vgae::saved::SavedModel;
+use gpu_vgae::train::{train, EpochReport, Monitor, TrainOptions, TrainReport};
 use gpu_vgae::Result;
 
 #[derive(Parser)]
 #[command(
     name = "gpu-vgae",
     version,
-    about = "Train (variational) graph auto-encoders for link prediction on the GPU"
+    about = "Train (variational) graph auto-encoders for link prediction and node embeddings \
+             on the GPU"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,8 +37,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train on a dataset (or the embedded synthetic graph) and report test AUC/AP.
+    /// Train on a dataset, an edge list or the embedded synthetic graph; report test
+    /// AUC/AP (and node clustering with --cluster); save the model with --out.
     Run(Box<RunArgs>),
+    /// Embed a graph with a saved model: embeddings.npy and node_ids.txt.
+    Embed(Box<EmbedArgs>),
+    /// Cluster the nodes of a graph embedded by a saved model (k-means on μ).
+    Cluster(Box<ClusterArgs>),
     /// Show the GPU adapter, backend, features and limits.
     Info(InfoArgs),
     /// Time training epochs on the Planetoid graphs and a synthetic size sweep.
@@ -40,9 +51,189 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+struct DeviceArgs {
+    /// Use the adapter whose name contains this text (default: $GPU_VGAE_ADAPTER, else
+    /// the most capable one).
+    #[arg(long)]
+    adapter: Option<String>,
+    /// Backend: vulkan, metal or dx12 (default: $GPU_VGAE_BACKEND, else any).
+    #[arg(long)]
+    backend: Option<String>,
+}
+
+/// Where the graph comes from.
+#[derive(clap::Args)]
+struct GraphArgs {
+    /// Planetoid dataset: cora, citeseer or pubmed (in datasets/planetoid).
+    #[arg(long, conflicts_with = "edges")]
+    dataset: Option<String>,
+    /// Directory of the Planetoid files (default: $GPU_VGAE_DATA_DIR, else the
+    /// repository's datasets/planetoid).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Your own graph: an edge list (CSV, TSV or whitespace; # comments; optional header;
+    /// integer or string node ids) or a .npy int array of shape (E, 2) or (2, E).
+    #[arg(long)]
+    edges: Option<PathBuf>,
+    /// Node features for --edges: a dense .npy matrix or a sparse .mtx file (row i =
+    /// node i), or a CSV/TSV table whose id column matches the edge list's node ids.
+    #[arg(long, requires = "edges")]
+    features: Option<PathBuf>,
+    /// Nodes without a row in a keyed features table: an error, or zero features.
+    #[arg(long, default_value = "error")]
+    missing_features: MissingFeatures,
+    /// Feature scaling: none, row (each row divided by its sum, PyG's
+    /// NormalizeFeatures) or standard (columns to zero mean and unit variance; sparse
+    /// features scaled only).
+    #[arg(long, default_value = "none")]
+    normalize_features: FeatureNormalization,
+}
+
+impl GraphArgs {
+    fn request(&self) -> GraphRequest {
+        let mut request = GraphRequest::default();
+        request.dataset.clone_from(&self.dataset);
+        request.data_dir.clone_from(&self.data_dir);
+        request.edges.clone_from(&self.edges);
+        request.features.clone_from(&self.features);
+        request.missing_features = self.missing_features;
+        request.normalization = self.normalize_features;
+        request
+    }
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    graph: GraphArgs,
+    /// Node labels for --edges: lines `node_id label` (integer classes or names).
+    #[arg(long, requires = "edges")]
+    labels: Option<PathBuf>,
+    /// Labels training may use (the conditional prior's): lines `node_id label`.
+    /// Planetoid graphs come with their semi-supervised ones.
+    #[arg(long)]
+    train_labels: Option<PathBuf>,
+    /// Nodes of the embedded synthetic graph (used without --dataset and --edges).
+    #[arg(long, default_value_t = 2000)]
+    synthetic_nodes: usize,
+    /// Mean degree of the synthetic graph.
+    #[arg(long, default_value_t = 4.0)]
+    synthetic_degree: f64,
+    /// Model.
+    #[arg(long, value_enum, default_value = "vgae")]
+    model: ModelKind,
+    /// Objective: dense (the paper's, all N² pairs), sampled (negative sampling) or
+    /// subgraph (the dense objective on a degree-sampled subgraph each epoch, FastGAE).
+    #[arg(long, value_enum, default_value = "dense")]
+    objective: Objective,
+    /// Subgraph objective: nodes drawn per epoch (all nodes with an edge, if fewer).
+    #[arg(long, default_value_t = 5000)]
+    sample_nodes: usize,
+    /// Subgraph objective: draw probability proportional to degree^alpha (0: uniform).
+    #[arg(long, default_value_t = 2.0)]
+    alpha: f64,
+    /// VGAE with the class-conditional prior N(m_y, I) for nodes with a training label.
+    #[arg(long)]
+    conditional: bool,
+    /// Training epochs.
+    #[arg(long, default_value_t = 200)]
+    epochs: u32,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    lr: f32,
+    /// Hidden width.
+    #[arg(long, default_value_t = 32)]
+    hidden: usize,
+    /// Latent width (at most 64).
+    #[arg(long, default_value_t = 16)]
+    latent: usize,
+    /// Seed of the split, the initialisation, every ε, the negatives and the samples.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Ignore node features (identity features, as the paper's "no features" rows).
+    #[arg(long)]
+    featureless: bool,
+    /// Validation metrics every this many epochs (0: only at the end; default 10, or 1
+    /// with --patience).
+    #[arg(long)]
+    eval_every: Option<u32>,
+    /// Early stopping: stop when validation AUC (see --monitor) has not improved for
+    /// this many epochs, and keep the best weights.
+    #[arg(long)]
+    patience: Option<u32>,
+    /// The validation metric early stopping watches.
+    #[arg(long, value_enum, default_value = "auc")]
+    monitor: Monitor,
+    /// Cluster the nodes (k-means on the embeddings): ACC, NMI, ARI, F1 against the
+    /// labels; clusters.csv with --out.
+    #[arg(long)]
+    cluster: bool,
+    /// Clusters k (default: the number of classes).
+    #[arg(long)]
+    clusters: Option<usize>,
+    /// Write model.gvae, embeddings.npy, node_ids.txt, metrics.json (and clusters.csv)
+    /// into this directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the final report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+#[derive(clap::Args)]
+struct EmbedArgs {
+    /// A model saved by `run --out DIR` (DIR/model.gvae).
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    graph: GraphArgs,
+    /// Write embeddings.npy and node_ids.txt into this directory.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// A model saved by `run --out DIR` (DIR/model.gvae).
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    graph: GraphArgs,
+    /// Node labels for --edges: lines `node_id label` (integer classes or names).
+    #[arg(long, requires = "edges")]
+    labels: Option<PathBuf>,
+    /// Clusters k (default: the number of classes).
+    #[arg(long)]
+    clusters: Option<usize>,
+    /// Seed of k-means.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write clusters.csv and metrics.json into this directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+#[derive(clap::Args)]
+struct InfoArgs {
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+#[derive(clap::Args)]
 struct BenchArgs {
-    /// Directory of the Planetoid files (default: $GPU_VGAE_DATA_DIR, else ./datasets);
-    /// without them only the synthetic sweep runs.
+    /// Directory of the Planetoid files (default: the repository's datasets/planetoid).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Fewer sizes and samples.
@@ -61,99 +252,12 @@ struct BenchArgs {
     device: DeviceArgs,
 }
 
-#[derive(clap::Args)]
-struct DeviceArgs {
-    /// Use the adapter whose name contains this text (default: $GPU_VGAE_ADAPTER, else
-    /// the most capable one).
-    #[arg(long)]
-    adapter: Option<String>,
-    /// Backend: vulkan, metal or dx12 (default: $GPU_VGAE_BACKEND, else any).
-    #[arg(long)]
-    backend: Option<String>,
-}
-
-#[derive(clap::Args)]
-struct RunArgs {
-    /// Planetoid dataset: cora, citeseer or pubmed. Without --dataset or --edges, the
-    /// embedded synthetic graph is used.
-    #[arg(long, conflicts_with = "edges")]
-    dataset: Option<String>,
-    /// Directory of the Planetoid files (default: $GPU_VGAE_DATA_DIR, else ./datasets).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Your own graph: an edge list (CSV, TSV or whitespace; # comments; optional header).
-    #[arg(long)]
-    edges: Option<PathBuf>,
-    /// Node features for --edges, one row per node: a dense float32/float64 .npy matrix
-    /// or a sparse Matrix Market .mtx file.
-    #[arg(long, requires = "edges")]
-    features: Option<PathBuf>,
-    /// Node labels for --edges: lines `node_id label`.
-    #[arg(long, requires = "edges")]
-    labels: Option<PathBuf>,
-    /// Nodes of the synthetic graph.
-    #[arg(long, default_value_t = 2000)]
-    synthetic_nodes: usize,
-    /// Model.
-    #[arg(long, value_enum, default_value = "vgae")]
-    model: ModelKind,
-    /// Objective: dense (the paper's, all N² pairs), sampled (negative sampling) or
-    /// subgraph (the dense objective on a degree-sampled subgraph each epoch, FastGAE).
-    #[arg(long, value_enum, default_value = "dense")]
-    objective: Objective,
-    /// Subgraph objective: nodes drawn per epoch (all nodes with an edge, if fewer).
-    #[arg(long, default_value_t = 5000)]
-    sample_nodes: usize,
-    /// Subgraph objective: draw probability proportional to degree^alpha (0: uniform).
-    #[arg(long, default_value_t = 2.0)]
-    alpha: f64,
-    /// Training epochs.
-    #[arg(long, default_value_t = 200)]
-    epochs: u32,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 0.01)]
-    lr: f32,
-    /// Hidden width.
-    #[arg(long, default_value_t = 32)]
-    hidden: usize,
-    /// Latent width (at most 64).
-    #[arg(long, default_value_t = 16)]
-    latent: usize,
-    /// Seed of the split, the initialisation, every ε and the negatives.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Ignore node features (identity features, as the paper's "no features" rows).
-    #[arg(long)]
-    featureless: bool,
-    /// Validation metrics every this many epochs (0: only at the end).
-    #[arg(long, default_value_t = 10)]
-    eval_every: u32,
-    /// Write embeddings.npy, metrics.json and weights.json into this directory.
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Print the final report as JSON on stdout.
-    #[arg(long)]
-    json: bool,
-    /// No progress output.
-    #[arg(long)]
-    quiet: bool,
-    #[command(flatten)]
-    device: DeviceArgs,
-}
-
-#[derive(clap::Args)]
-struct InfoArgs {
-    /// Print as JSON.
-    #[arg(long)]
-    json: bool,
-    #[command(flatten)]
-    device: DeviceArgs,
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(&args),
+        Command::Embed(args) => embed_command(&args),
+        Command::Cluster(args) => cluster_command(&args),
         Command::Info(args) => info(&args),
         Command::Bench(args) => bench(&args),
     };
@@ -177,6 +281,198 @@ fn open_gpu(args: &DeviceArgs) -> Result<Gpu> {
     Gpu::new(&options)
 }
 
+/// Prints phases that took more than a second to stderr.
+fn slow_phase(quiet: bool) -> impl Fn(&str, Duration) {
+    move |phase, took| {
+        if !quiet && took > Duration::from_secs(1) {
+            eprintln!("{phase}: {:.1} s", took.as_secs_f64());
+        }
+    }
+}
+
+fn run(args: &RunArgs) -> Result<()> {
+    let mut options = TrainOptions::default();
+    options.model.kind = args.model;
+    options.model.objective = args.objective;
+    options.model.sample_nodes = args.sample_nodes;
+    options.model.alpha = args.alpha;
+    options.model.conditional = args.conditional;
+    options.model.hidden = args.hidden;
+    options.model.latent = args.latent;
+    options.model.adam.lr = args.lr;
+    options.model.seed = args.seed;
+    options.epochs = args.epochs;
+    options.patience = args.patience;
+    options.monitor = args.monitor;
+    options.eval_every = args
+        .eval_every
+        .unwrap_or(if args.patience.is_some() { 1 } else { 10 });
+    options.validate()?;
+    if let Some(out) = &args.out {
+        prepare_output(out)?;
+    }
+    let talk = !args.quiet && !args.json;
+    let mut request = args.graph.request();
+    request.labels.clone_from(&args.labels);
+    request.train_labels.clone_from(&args.train_labels);
+    request.featureless = args.featureless;
+    request.synthetic.nodes = args.synthetic_nodes;
+    request.synthetic.mean_degree = args.synthetic_degree;
+    request.synthetic.seed = args.seed;
+    let graph = request.load(&slow_phase(!talk))?;
+    let gpu = open_gpu(&args.device)?;
+    if talk {
+        eprintln!("{graph}");
+        for note in &graph.notes {
+            eprintln!("note: {note}");
+        }
+        eprintln!(
+            "{} with the {} objective{} on {} ({})",
+            options.model.kind,
+            options.model.objective,
+            if args.conditional {
+                " and the class-conditional prior"
+            } else {
+                ""
+            },
+            gpu.report().name,
+            gpu.report().backend
+        );
+    }
+    let mut bar = Progress::new(talk);
+    let trained = train(&gpu, graph.view(), &options, |epoch| bar.update(epoch))?;
+    bar.finish();
+    let report = &trained.report;
+    let saved = saved_model(
+        &graph,
+        &trained,
+        args.featureless,
+        args.graph.normalize_features,
+    )?;
+    let needs_embeddings = args.out.is_some() || args.cluster;
+    let embeddings = if needs_embeddings {
+        let start = std::time::Instant::now();
+        let embeddings = embed(&gpu, &saved, &graph, &graph.name)?;
+        slow_phase(!talk)("embed", start.elapsed());
+        Some(embeddings)
+    } else {
+        None
+    };
+    let clustering = match (&embeddings, args.cluster) {
+        (Some(mu), true) => Some(cluster(
+            mu,
+            options.model.latent,
+            graph.labels.as_deref(),
+            args.conditional
+                .then_some(graph.train_labels.as_deref())
+                .flatten(),
+            args.clusters,
+            args.seed,
+        )?),
+        _ => None,
+    };
+    let summary = RunSummary {
+        dataset: &graph.name,
+        num_edges: graph.num_edges(),
+        report,
+        clustering: clustering.as_ref(),
+    };
+    if let (Some(out), Some(mu)) = (&args.out, &embeddings) {
+        let start = std::time::Instant::now();
+        saved.save(&out.join("model.gvae"))?;
+        write_embeddings(out, &graph, mu, options.model.latent)?;
+        if let Some(c) = &clustering {
+            write_clusters(out, &graph, c)?;
+        }
+        write_report(out, "metrics.json", &summary)?;
+        slow_phase(!talk)("write", start.elapsed());
+    }
+    if args.json {
+        println!("{}", to_json(&summary)?);
+    } else {
+        print_summary(report);
+        if let Some(c) = &clustering {
+            print_clustering(c);
+        }
+        if let Some(out) = &args.out {
+            println!("wrote {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+/// Loads a saved model and the graph the flags describe, with the model's feature
+/// scaling unless the flags say otherwise.
+fn model_and_graph(model: &Path, graph: &GraphArgs) -> Result<(SavedModel, Graph)> {
+    let saved = SavedModel::load(model)?;
+    let mut request = graph.request();
+    if graph.normalize_features == FeatureNormalization::None {
+        request.normalization = saved
+            .header
+            .feature_normalization
+            .parse()
+            .unwrap_or(FeatureNormalization::None);
+    }
+    request.featureless = saved.header.featureless;
+    if request.dataset.is_none() && request.edges.is_none() {
+        return Err(gpu_vgae::Error::InvalidConfig {
+            setting: "graph",
+            message: "say which graph to use: --dataset NAME or --edges FILE".into(),
+        });
+    }
+    let graph = request.load(&slow_phase(false))?;
+    Ok((saved, graph))
+}
+
+fn embed_command(args: &EmbedArgs) -> Result<()> {
+    prepare_output(&args.out)?;
+    let (saved, graph) = model_and_graph(&args.model, &args.graph)?;
+    let gpu = open_gpu(&args.device)?;
+    let source = args
+        .graph
+        .edges
+        .as_ref()
+        .map_or_else(|| graph.name.clone(), |p| p.display().to_string());
+    let embeddings = embed(&gpu, &saved, &graph, &source)?;
+    write_embeddings(&args.out, &graph, &embeddings, saved.header.config.latent)?;
+    println!(
+        "embedded {} nodes ({} x {}) with {}; wrote {}",
+        graph.num_nodes,
+        graph.num_nodes,
+        saved.header.config.latent,
+        args.model.display(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn cluster_command(args: &ClusterArgs) -> Result<()> {
+    if let Some(out) = &args.out {
+        prepare_output(out)?;
+    }
+    let (saved, mut graph) = model_and_graph(&args.model, &args.graph)?;
+    if let Some(path) = &args.labels {
+        graph.labels = Some(gpu_vgae::data::read_labels(path, &graph)?.labels);
+    }
+    let gpu = open_gpu(&args.device)?;
+    let embeddings = embed(&gpu, &saved, &graph, &graph.name)?;
+    let report = cluster(
+        &embeddings,
+        saved.header.config.latent,
+        graph.labels.as_deref(),
+        None,
+        args.clusters,
+        args.seed,
+    )?;
+    print_clustering(&report);
+    if let Some(out) = &args.out {
+        write_clusters(out, &graph, &report)?;
+        write_report(out, "metrics.json", &report)?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
 fn info(args: &InfoArgs) -> Result<()> {
     let gpu = open_gpu(&args.device)?;
     let report = gpu.report();
@@ -197,12 +493,13 @@ fn info(args: &InfoArgs) -> Result<()> {
         report.max_compute_workgroups_per_dimension,
         report.max_compute_invocations_per_workgroup
     );
+    println!("profile:   {:?}", gpu.profile());
     Ok(())
 }
 
 fn bench(args: &BenchArgs) -> Result<()> {
     if let Some(out) = &args.out {
-        prepare_dir(out)?;
+        prepare_output(out)?;
     }
     let gpu = open_gpu(&args.device)?;
     let report = gpu.report();
@@ -238,149 +535,16 @@ fn bench(args: &BenchArgs) -> Result<()> {
     let markdown = table(&results.results);
     println!("\n{markdown}");
     if let Some(out) = &args.out {
-        write_json(&out.join("results.json"), &results.results)?;
-        write_atomic(&out.join("table.md"), markdown.as_bytes())?;
+        write_report(out, "results.json", &results.results)?;
+        gpu_vgae::output::write_atomic(&out.join("table.md"), markdown.as_bytes())?;
         let title = format!("VGAE epoch time vs N on {}", report.name);
-        write_atomic(
+        gpu_vgae::output::write_atomic(
             &out.join("epoch_scaling.svg"),
             plot_svg(&title, &results.series).as_bytes(),
         )?;
         println!("wrote {}", out.display());
     }
     Ok(())
-}
-
-fn load_graph(args: &RunArgs) -> Result<Graph> {
-    if let Some(name) = &args.dataset {
-        return load_planetoid(&data_dir(args.data_dir.as_deref()), name);
-    }
-    if let Some(path) = &args.edges {
-        let options = EdgeListOptions {
-            num_nodes: None,
-            features: args.features.clone(),
-            labels: args.labels.clone(),
-            ..Default::default()
-        };
-        return load_edge_list(path, &options);
-    }
-    let mut spec = SyntheticSpec::default();
-    spec.nodes = args.synthetic_nodes;
-    spec.seed = args.seed;
-    let synthetic = generate(&spec)?;
-    let mut graph = Graph::from_edges(
-        synthetic.num_nodes,
-        &synthetic.edges,
-        Some(synthetic.features),
-    )?
-    .with_labels(synthetic.labels)?;
-    graph.name = format!("synthetic-sbm-{}", synthetic.num_nodes);
-    Ok(graph)
-}
-
-fn run(args: &RunArgs) -> Result<()> {
-    let mut options = TrainOptions::default();
-    options.model.kind = args.model;
-    options.model.objective = args.objective;
-    options.model.sample_nodes = args.sample_nodes;
-    options.model.alpha = args.alpha;
-    options.model.hidden = args.hidden;
-    options.model.latent = args.latent;
-    options.model.adam.lr = args.lr;
-    options.model.seed = args.seed;
-    options.epochs = args.epochs;
-    options.eval_every = args.eval_every;
-    options.validate()?;
-    if let Some(out) = &args.out {
-        prepare_dir(out)?;
-    }
-    let graph = load_graph(args)?;
-    let view = if args.featureless {
-        graph.view().without_features()
-    } else {
-        graph.view()
-    };
-    let features = view.features();
-    let gpu = open_gpu(&args.device)?;
-    let talk = !args.quiet && !args.json;
-    if talk {
-        eprintln!(
-            "{}: {} nodes, {} edges, {}",
-            graph.name,
-            graph.num_nodes,
-            graph.num_edges(),
-            match features {
-                Some(x) => format!("{} features ({} nonzeros)", x.cols(), x.nnz()),
-                None => "no features (identity)".into(),
-            }
-        );
-        for note in &graph.notes {
-            eprintln!("note: {note}");
-        }
-        eprintln!(
-            "{} with the {} objective on {} ({})",
-            options.model.kind,
-            options.model.objective,
-            gpu.report().name,
-            gpu.report().backend
-        );
-    }
-    let mut bar = Progress::new(talk);
-    let trained = train(&gpu, view, &options, |epoch| bar.update(epoch))?;
-    bar.finish();
-    let report = &trained.report;
-    if let Some(out) = &args.out {
-        write_outputs(out, &graph, &trained)?;
-    }
-    if args.json {
-        println!("{}", to_json(&Summary::new(&graph, report))?);
-    } else {
-        print_summary(report);
-        if let Some(out) = &args.out {
-            println!("wrote {}", out.display());
-        }
-    }
-    Ok(())
-}
-
-/// The JSON summary: dataset, settings, metrics, timing, adapter.
-#[derive(Serialize)]
-struct Summary<'a> {
-    dataset: &'a str,
-    num_nodes: usize,
-    num_edges: usize,
-    #[serde(flatten)]
-    report: &'a TrainReport,
-}
-
-impl<'a> Summary<'a> {
-    fn new(graph: &'a Graph, report: &'a TrainReport) -> Self {
-        Summary {
-            dataset: &graph.name,
-            num_nodes: graph.num_nodes,
-            num_edges: graph.num_edges(),
-            report,
-        }
-    }
-}
-
-fn write_outputs(out: &Path, graph: &Graph, trained: &gpu_vgae::train::Trained) -> Result<()> {
-    let latent = trained.report.options.model.latent;
-    let embeddings = trained.model.embeddings()?;
-    write_atomic(
-        &out.join("embeddings.npy"),
-        &npy_f32_bytes(graph.num_nodes, latent, &embeddings)?,
-    )?;
-    write_json(&out.join("weights.json"), &trained.model.weights()?)?;
-    if let Some(ids) = &graph.node_ids {
-        write_atomic(
-            &out.join("node_ids.txt"),
-            (ids.join("\n") + "\n").as_bytes(),
-        )?;
-    }
-    write_json(
-        &out.join("metrics.json"),
-        &Summary::new(graph, &trained.report),
-    )
 }
 
 fn print_summary(report: &TrainReport) {
@@ -393,7 +557,18 @@ fn print_summary(report: &TrainReport) {
     };
     show("val", &report.val);
     show("test", &report.test);
-    let epochs = report.options.epochs as f64;
+    if report.options.patience.is_some() {
+        println!(
+            "early stopping: best validation at epoch {} of {} run{}",
+            report.best_epoch,
+            report.epochs_run,
+            if report.stopped_early {
+                " (stopped early)"
+            } else {
+                ""
+            }
+        );
+    }
     println!(
         "loss {:.5} (reconstruction {:.5}, KL {:.5})",
         report.final_loss.total, report.final_loss.reconstruction, report.final_loss.kl
@@ -403,12 +578,34 @@ fn print_summary(report: &TrainReport) {
          evaluation {:.2} s; device memory {:.1} MiB on {}",
         report.setup_seconds,
         report.train_seconds,
-        1e3 * report.train_seconds / epochs,
+        1e3 * report.train_seconds / f64::from(report.epochs_run.max(1)),
         report.dispatches_per_epoch,
         report.eval_seconds,
         report.device_bytes as f64 / (1 << 20) as f64,
         report.adapter.name
     );
+}
+
+fn print_clustering(report: &ClusterReport) {
+    let show = |what: &str, m: &ClusterMetrics| {
+        println!(
+            "clustering ({what}, k = {}): ACC {:.4}  NMI {:.4}  ARI {:.4}  F1 {:.4}  \
+             ({} nodes, {} classes)",
+            m.clusters, m.acc, m.nmi, m.ari, m.f1, m.labelled, m.classes
+        )
+    };
+    if let Some(m) = &report.all_labelled {
+        show("all labelled nodes", m);
+    }
+    if let Some(m) = &report.unseen_labels {
+        show("nodes whose labels were not used in training", m);
+    }
+    if let Some(s) = report.silhouette {
+        println!(
+            "clustering (k = {}): inertia {:.4}, silhouette {:.4}",
+            report.k, report.inertia, s
+        );
+    }
 }
 
 /// A one-line progress bar on stderr (redrawn in place on a terminal, a line per

@@ -343,9 +343,11 @@ mod tests {
     use crate::model::ModelKind;
 
     fn model() -> SavedModel {
-        let mut config = ModelConfig::default();
-        config.hidden = 3;
-        config.latent = 2;
+        let config = ModelConfig {
+            hidden: 3,
+            latent: 2,
+            ..ModelConfig::default()
+        };
         let mut weights = Weights::glorot(&config, 5);
         weights.class_means = Some(vec![0.5, -0.25, 1.0, 2.0]);
         SavedModel::new(

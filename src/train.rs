@@ -10,7 +10,7 @@ use crate::data::GraphView;
 use crate::error::{Error, Result};
 use crate::gpu::{AdapterReport, Gpu};
 use crate::metrics::{link_metrics, LinkMetrics};
-use crate::model::{GaeModel, LossParts, ModelConfig};
+use crate::model::{GaeModel, LossParts, ModelConfig, Weights};
 use crate::split::{split_edges_with, EdgeSplit};
 
 /// Training settings beyond the model's own.
@@ -30,6 +30,32 @@ pub struct TrainOptions {
     pub val_fraction: f64,
     /// Fraction of edges held out for testing (0.10).
     pub test_fraction: f64,
+    /// Early stopping: stop when the validation metric has not improved for this many
+    /// epochs, and keep the weights of the best evaluation (`None`: train every epoch and
+    /// keep the last weights). Validation runs every `eval_every` epochs.
+    pub patience: Option<u32>,
+    /// The validation metric early stopping watches (AUC).
+    pub monitor: Monitor,
+}
+
+/// The validation metric that early stopping watches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Monitor {
+    /// ROC AUC.
+    #[default]
+    Auc,
+    /// Average precision.
+    Ap,
+}
+
+impl Monitor {
+    fn of(self, metrics: &LinkMetrics) -> f64 {
+        match self {
+            Monitor::Auc => metrics.auc,
+            Monitor::Ap => metrics.ap,
+        }
+    }
 }
 
 impl TrainOptions {
@@ -40,6 +66,20 @@ impl TrainOptions {
             return Err(Error::InvalidConfig {
                 setting: "epochs",
                 message: "at least one epoch is needed".into(),
+            });
+        }
+        if self.patience.is_some() && self.eval_every == 0 {
+            return Err(Error::InvalidConfig {
+                setting: "patience",
+                message: "early stopping watches validation metrics: eval_every must be at \
+                          least 1"
+                    .into(),
+            });
+        }
+        if self.patience == Some(0) {
+            return Err(Error::InvalidConfig {
+                setting: "patience",
+                message: "must be at least 1 epoch".into(),
             });
         }
         let valid = |f: f64| f.is_finite() && f >= 0.0;
@@ -69,6 +109,8 @@ impl Default for TrainOptions {
             split_seed: None,
             val_fraction: 0.05,
             test_fraction: 0.10,
+            patience: None,
+            monitor: Monitor::Auc,
         }
     }
 }
@@ -99,10 +141,17 @@ pub struct TrainReport {
     pub edge_counts: [usize; 3],
     /// Loss of the last epoch.
     pub final_loss: LossParts,
-    /// Validation metrics after training.
+    /// Validation metrics of the kept weights.
     pub val: Option<LinkMetrics>,
-    /// Test metrics after training.
+    /// Test metrics of the kept weights.
     pub test: Option<LinkMetrics>,
+    /// Epochs run (fewer than `options.epochs` when early stopping stopped training).
+    pub epochs_run: u32,
+    /// The epoch whose weights were kept: the best validation epoch with early stopping,
+    /// else the last.
+    pub best_epoch: u32,
+    /// Whether early stopping ended training before `options.epochs`.
+    pub stopped_early: bool,
     /// Seconds spent in training epochs (evaluation excluded).
     pub train_seconds: f64,
     /// Seconds spent evaluating.
@@ -131,7 +180,9 @@ pub struct Trained {
 
 /// Splits the graph's edges, trains on the training part and evaluates on the held-out
 /// parts. Without features (`graph.features()` is `None`) the model is featureless
-/// (identity). `progress` is called after every epoch.
+/// (identity). `progress` is called after every epoch. With `options.patience`, training
+/// stops once the validation metric has not improved for that many epochs, and the best
+/// evaluation's weights are kept (and evaluated on the test set).
 pub fn train(
     gpu: &Gpu,
     graph: GraphView<'_>,
@@ -182,9 +233,18 @@ pub fn train(
 
     let start = Instant::now();
     let mut eval_time = Duration::ZERO;
-    let mut final_loss = None;
+    let mut final_loss = LossParts {
+        reconstruction: f64::NAN,
+        kl: f64::NAN,
+        total: f64::NAN,
+    };
+    // Early stopping: the best validation score, its epoch and weights.
+    let mut best: Option<(f64, u32, Weights)> = None;
+    let mut epochs_run = 0;
+    let mut stopped_early = false;
     for epoch in 1..=options.epochs {
         model.train_epoch()?;
+        epochs_run = epoch;
         let is_eval =
             epoch == options.epochs || (options.eval_every > 0 && epoch % options.eval_every == 0);
         let (mut loss, mut val) = (None, None);
@@ -192,8 +252,16 @@ pub fn train(
             let parts = model.loss()?;
             let eval_start = Instant::now();
             val = evaluate(&model, &val_scorer, split.val_pos.len())?;
+            if let (Some(patience), Some(metrics)) = (options.patience, &val) {
+                let score = options.monitor.of(metrics);
+                if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+                    best = Some((score, epoch, model.weights()?));
+                }
+                let best_epoch = best.as_ref().map_or(epoch, |(_, e, _)| *e);
+                stopped_early = epoch - best_epoch >= patience && epoch < options.epochs;
+            }
             eval_time += eval_start.elapsed();
-            final_loss = Some(parts);
+            final_loss = parts;
             loss = Some(parts);
         }
         progress(&EpochReport {
@@ -203,9 +271,19 @@ pub fn train(
             val,
             elapsed: start.elapsed(),
         });
+        if stopped_early {
+            break;
+        }
     }
     gpu.wait()?;
     let train_seconds = (start.elapsed() - eval_time).as_secs_f64();
+    let best_epoch = match best {
+        Some((_, epoch, weights)) => {
+            model.set_weights(&weights)?;
+            epoch
+        }
+        None => epochs_run,
+    };
     let eval_start = Instant::now();
     let val = evaluate(&model, &val_scorer, split.val_pos.len())?;
     let test = evaluate(&model, &test_scorer, split.test_pos.len())?;
@@ -214,9 +292,12 @@ pub fn train(
         options: options.clone(),
         num_nodes,
         edge_counts: [split.train.len(), split.val_pos.len(), split.test_pos.len()],
-        final_loss: final_loss.expect("the last epoch always evaluates the loss"),
+        final_loss,
         val,
         test,
+        epochs_run,
+        best_epoch,
+        stopped_early,
         train_seconds,
         eval_seconds,
         setup_seconds,

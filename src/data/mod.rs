@@ -167,6 +167,10 @@ pub struct Graph {
     /// Name of every class when the labels file named them (class `c` is
     /// `class_names[c]`); `None` for integer labels.
     pub class_names: Option<Vec<String>>,
+    /// The labels training may use (the class-conditional prior's): Planetoid's
+    /// semi-supervised `y` nodes, or a `--train-labels` file; −1 elsewhere. Evaluation
+    /// labels stay in [`Graph::labels`].
+    pub train_labels: Option<Vec<i32>>,
     /// Original id of every node (edge lists), so outputs can be labelled; `None` when
     /// node `i` is simply id `i`.
     pub node_ids: Option<NodeIds>,
@@ -239,6 +243,7 @@ impl Graph {
             feature_layout: FeatureLayout::Sparse,
             labels: None,
             class_names: None,
+            train_labels: None,
             node_ids: None,
             edge_stats,
             notes: Vec::new(),
@@ -264,9 +269,14 @@ impl Graph {
         Ok(self)
     }
 
-    /// The graph as the model takes it (validated when the graph was built).
+    /// The graph as the model takes it (validated when the graph was built), with its
+    /// training labels where it has them.
     pub fn view(&self) -> GraphView<'_> {
-        GraphView::trusted(self.num_nodes, &self.edges, self.features.as_ref())
+        let view = GraphView::trusted(self.num_nodes, &self.edges, self.features.as_ref());
+        match &self.train_labels {
+            Some(labels) => view.with_trusted_train_labels(labels),
+            None => view,
+        }
     }
 
     /// Scales the features in place as `how` says, dense or sparse according to

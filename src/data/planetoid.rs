@@ -8,7 +8,8 @@
 //! 3. labels are the argmax of the one-hot rows, `-1` for an all-zero row;
 //! 4. the adjacency dict becomes undirected, deduplicated edges without self loops.
 //!
-//! `ind.<name>.x` and `ind.<name>.y` (the labelled training subset) are not needed.
+//! `ind.<name>.y` (the labelled training subset of the semi-supervised setting) gives
+//! [`Graph::train_labels`]; `ind.<name>.x` is not needed.
 //!
 //! Every file is read once, checked against the directory's `SHA256SUMS` (when there is
 //! one), and parsed from the same bytes.
@@ -177,6 +178,32 @@ pub fn load_planetoid(dir: &Path, name: &str) -> Result<Graph> {
         .map_err(|e| input_to_format(&ally_path, e))?;
     graph.name = name.clone();
     graph.feature_layout = FeatureLayout::Sparse;
+    // The semi-supervised training labels: the y rows, which are the first rows of ally
+    // (Kipf's idx_train = range(len(y))). Only these may train a class-conditional prior.
+    let y_path = file("y");
+    if y_path.is_file() {
+        let y = OneHot::parse(&files.read(&y_path)?, &y_path)?;
+        if y.rows > train_rows || y.classes != ally.classes {
+            return Err(format_error(
+                &y_path,
+                format!(
+                    "has {} rows of {} classes; ind.{name}.ally has {train_rows} of {}",
+                    y.rows, y.classes, ally.classes
+                ),
+            ));
+        }
+        let labels = graph.labels.as_deref().unwrap_or_default();
+        let train: Vec<i32> = (0..num_nodes)
+            .map(|i| if i < y.rows { labels[i] } else { -1 })
+            .collect();
+        if let Some(i) = (0..y.rows).find(|&i| y.argmax(i) != labels[i]) {
+            return Err(format_error(
+                &y_path,
+                format!("row {i} disagrees with ind.{name}.ally"),
+            ));
+        }
+        graph.train_labels = Some(train);
+    }
     graph.notes.extend(files.notes());
     if !with_features {
         graph.notes.push(format!(

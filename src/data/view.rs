@@ -100,6 +100,14 @@ impl<'a> GraphView<'a> {
         })
     }
 
+    /// Training labels validated by [`crate::data::Graph`].
+    pub(crate) fn with_trusted_train_labels(self, labels: &'a [i32]) -> Self {
+        GraphView {
+            train_labels: Some(labels),
+            ..self
+        }
+    }
+
     /// The training labels, if given (−1: none).
     pub fn train_labels(&self) -> Option<&'a [i32]> {
         self.train_labels
