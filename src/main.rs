@@ -343,12 +343,7 @@ fn run(args: &RunArgs) -> Result<()> {
     let trained = train(&gpu, graph.view(), &options, |epoch| bar.update(epoch))?;
     bar.finish();
     let report = &trained.report;
-    let saved = saved_model(
-        &graph,
-        &trained,
-        args.featureless,
-        args.graph.normalize_features,
-    )?;
+    let saved = saved_model(&graph, &trained, args.graph.normalize_features)?;
     let needs_embeddings = args.out.is_some() || args.cluster;
     let embeddings = if needs_embeddings {
         let start = std::time::Instant::now();

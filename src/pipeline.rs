@@ -123,11 +123,11 @@ pub struct RunSummary<'a> {
     pub clustering: Option<&'a ClusterReport>,
 }
 
-/// The model file of a training run.
+/// The model file of a training run on `graph` (featureless when the graph has no
+/// features).
 pub fn saved_model(
     graph: &Graph,
     trained: &Trained,
-    featureless: bool,
     normalization: FeatureNormalization,
 ) -> Result<SavedModel> {
     let report = &trained.report;
@@ -135,7 +135,7 @@ pub fn saved_model(
     Ok(SavedModel::new(
         options.model.clone(),
         trained.model.weights()?,
-        featureless,
+        graph.features.is_none(),
         normalization.to_string(),
         TrainingGraph {
             name: graph.name.clone(),

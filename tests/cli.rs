@@ -109,24 +109,188 @@ fn out_files_are_complete_and_readable() {
         .collect();
     assert_eq!(values.len(), 150 * 16);
     assert!(values.iter().all(|v| v.is_finite()) && values.iter().any(|&v| v != 0.0));
-    // metrics.json and weights.json parse; no temporary file is left.
-    let metrics: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+    // metrics.json parses, names num_nodes once, has the best epoch; model.gvae loads;
+    // no temporary file is left.
+    let text = std::fs::read_to_string(out.join("metrics.json")).unwrap();
+    assert_eq!(text.matches("\"num_nodes\"").count(), 1, "{text}");
+    let metrics: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert!(metrics["test"]["auc"].as_f64().unwrap() > 0.0);
     assert_eq!(metrics["num_nodes"], 150);
-    let weights: gpu_vgae::model::Weights =
-        serde_json::from_slice(&std::fs::read(out.join("weights.json")).unwrap()).unwrap();
-    weights.validate().unwrap();
+    assert_eq!(metrics["best_epoch"], 5);
+    let model = gpu_vgae::saved::SavedModel::load(&out.join("model.gvae")).unwrap();
+    model.weights.validate().unwrap();
+    assert_eq!(model.header.training_graph.num_nodes, 150);
+    assert_eq!(model.header.metrics.epochs_run, 5);
     for entry in std::fs::read_dir(&out).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(!name.starts_with('.'), "leftover temporary file {name}");
     }
+    // `embed` with the saved model on the same graph gives the run's embeddings, bit for
+    // bit (both run the encoder over every edge with the same weights).
+    let again = dir.join("again");
+    let o = gpu_vgae(&[
+        "embed",
+        "--model",
+        out.join("model.gvae").to_str().unwrap(),
+        "--edges",
+        &synthetic_edge_list(&dir, 150),
+        "--features",
+        &synthetic_features(&dir, 150),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+    assert_eq!(
+        std::fs::read(again.join("embeddings.npy")).unwrap(),
+        std::fs::read(out.join("embeddings.npy")).unwrap()
+    );
     // --json prints one JSON document on stdout.
     let o = gpu_vgae(&["run", "--synthetic-nodes", "100", "--epochs", "2", "--json"]);
     assert_eq!(o.code, 0, "stderr: {}", o.stderr);
     let report: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(report["options"]["epochs"], 2);
 }
+}
+
+/// The embedded synthetic graph of `nodes` nodes (seed 0) as an edge list file.
+fn synthetic_edge_list(dir: &Path, nodes: usize) -> String {
+    let mut spec = gpu_vgae::synthetic::SyntheticSpec::default();
+    spec.nodes = nodes;
+    let g = gpu_vgae::synthetic::generate(&spec).unwrap();
+    let text: String = g.edges.iter().map(|(a, b)| format!("{a} {b}\n")).collect();
+    write(dir, "synthetic_edges.txt", text.as_bytes())
+}
+
+/// Its features as a Matrix Market file.
+fn synthetic_features(dir: &Path, nodes: usize) -> String {
+    let mut spec = gpu_vgae::synthetic::SyntheticSpec::default();
+    spec.nodes = nodes;
+    let g = gpu_vgae::synthetic::generate(&spec).unwrap();
+    let x = g.feature_matrix().unwrap();
+    let mut text = format!(
+        "%%MatrixMarket matrix coordinate real general\n{} {} {}\n",
+        x.rows(),
+        x.cols(),
+        x.nnz()
+    );
+    for r in 0..x.rows() {
+        for k in x.row_range(r) {
+            text.push_str(&format!(
+                "{} {} {}\n",
+                r + 1,
+                x.col_idx()[k] + 1,
+                x.values()[k]
+            ));
+        }
+    }
+    write(dir, "synthetic_features.mtx", text.as_bytes())
+}
+
+gpu_test! {
+    /// --patience stops training when validation AUC stops improving and keeps the best
+    /// weights; --cluster reports the clustering metrics against the labels.
+    fn early_stopping_and_clustering_report_their_results() {
+        common::gpu();
+        let dir = scratch("patience");
+        let out = dir.join("out");
+        let o = gpu_vgae(&[
+            "run", "--synthetic-nodes", "200", "--epochs", "300", "--patience", "3",
+            "--lr", "0.05", "--cluster", "--quiet", "--out", out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        assert!(o.stdout.contains("early stopping: best validation at epoch"), "{}", o.stdout);
+        assert!(o.stdout.contains("clustering (all labelled nodes, k = 6): ACC"), "{}", o.stdout);
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        let (best, run) = (metrics["best_epoch"].as_u64().unwrap(), metrics["epochs_run"].as_u64().unwrap());
+        assert!(metrics["stopped_early"].as_bool().unwrap(), "{metrics}");
+        assert!(run < 300 && run - best >= 3 && best >= 1, "best {best}, run {run}");
+        assert!(metrics["clustering"]["all_labelled"]["acc"].as_f64().unwrap() > 0.0);
+        let clusters = std::fs::read_to_string(out.join("clusters.csv")).unwrap();
+        assert_eq!(clusters.lines().count(), 201);
+        assert!(clusters.starts_with("node,cluster\n0,"));
+    }
+}
+
+gpu_test! {
+    fn saved_models_refuse_graphs_they_cannot_embed() {
+        common::gpu();
+        let dir = scratch("embed-errors");
+        let out = dir.join("out");
+        let o = gpu_vgae(&["run", "--synthetic-nodes", "100", "--epochs", "2", "--quiet",
+                           "--out", out.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let model = out.join("model.gvae");
+        let target = dir.join("embedded");
+        // Wrong feature width: Cora has 1433 features, the model 500.
+        let o = gpu_vgae(&["embed", "--model", model.to_str().unwrap(), "--dataset", "cora",
+                           "--out", target.to_str().unwrap()]);
+        assert_fails(&o, &["500 features", "1433"]);
+        assert!(!target.join("embeddings.npy").exists(), "no output after an error");
+        // Missing and corrupt model files name the file.
+        let o = gpu_vgae(&["embed", "--model", "/nonexistent/model.gvae", "--dataset", "cora",
+                           "--out", target.to_str().unwrap()]);
+        assert_fails(&o, &["/nonexistent/model.gvae"]);
+        let corrupt = write(&dir, "corrupt.gvae", b"GPUVGAE\0\x01\0\0\0\xff\xff\xff\xff\0\0\0\0");
+        let o = gpu_vgae(&["embed", "--model", &corrupt, "--dataset", "cora",
+                           "--out", target.to_str().unwrap()]);
+        assert_fails(&o, &["corrupt.gvae", "header"]);
+        let o = gpu_vgae(&["embed", "--model", &write(&dir, "text.gvae", b"hello"),
+                           "--dataset", "cora", "--out", target.to_str().unwrap()]);
+        assert_fails(&o, &["text.gvae", "not a gpu-vgae model"]);
+    }
+}
+
+#[test]
+fn bad_training_settings_are_refused_before_any_work() {
+    for (args, needles) in [
+        (&["--clusters", "0", "--cluster"][..], &["clusters"][..]),
+        (
+            &["--sample-nodes", "0", "--objective", "subgraph"],
+            &["sample_nodes"],
+        ),
+        (&["--alpha=-1", "--objective", "subgraph"], &["alpha"]),
+        (&["--alpha", "NaN", "--objective", "subgraph"], &["alpha"]),
+        (&["--patience", "0"], &["patience"]),
+        (&["--conditional", "--model", "gae"], &["conditional"]),
+        (&["--hidden", "1000000000000"], &["hidden width", "needs"]),
+    ] {
+        let mut all = vec!["run", "--synthetic-nodes", "60", "--epochs", "1"];
+        all.extend_from_slice(args);
+        let o = gpu_vgae(&all);
+        if args[0] == "--clusters" {
+            // k = 0 is refused after training, when the embeddings exist; it needs a GPU.
+            continue;
+        }
+        assert_fails(&o, needles);
+    }
+}
+
+gpu_test! {
+    fn clustering_and_the_conditional_prior_refuse_what_they_cannot_use() {
+        common::gpu();
+        let dir = scratch("cluster-errors");
+        let edges = write(&dir, "edges.txt", b"a b\nb c\nc d\nd a\na c\n");
+        // No labels: the number of clusters must be given.
+        let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "1", "--cluster"]);
+        assert_fails(&o, &["--clusters"]);
+        let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "1", "--cluster",
+                           "--clusters", "9"]);
+        assert_fails(&o, &["between 1 and the 4 nodes"]);
+        // The conditional prior needs training labels.
+        let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "1", "--conditional"]);
+        assert_fails(&o, &["training labels"]);
+        // A training labels file with an unknown node.
+        let labels = write(&dir, "train.txt", b"a x\nzz y\n");
+        let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "1", "--conditional",
+                           "--train-labels", &labels]);
+        assert_fails(&o, &["train.txt", "zz"]);
+        // Class names are mapped to integers, not refused.
+        let labels = write(&dir, "named.txt", b"a cats\nb dogs\nc cats\n");
+        let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "2", "--conditional",
+                           "--train-labels", &labels, "--quiet"]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+    }
 }
 
 #[test]
