@@ -5,13 +5,13 @@
 #
 #   bash benches/paper_table.sh [OUT_DIR]
 # Environment: GPU_VGAE_BIN (default target/release/gpu-vgae), GPU_VGAE_DATA_DIR
-# (default ../shared/datasets/planetoid), SEEDS (default "0 1 2 3 4": the VGAE rows;
+# (default datasets/planetoid), SEEDS (default "0 1 2 3 4": the VGAE rows;
 # the GAE and featureless rows use the first three, the Pubmed rows the first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-target/paper-table}
 bin=${GPU_VGAE_BIN:-target/release/gpu-vgae}
-data=${GPU_VGAE_DATA_DIR:-../shared/datasets/planetoid}
+data=${GPU_VGAE_DATA_DIR:-datasets/planetoid}
 seeds=${SEEDS:-0 1 2 3 4}
 mkdir -p "$out"
 [ -x "$bin" ] || cargo build --release
@@ -52,7 +52,7 @@ print("|---|---|---|---|---|---|")
 for name, rs in rows.items():
     auc = [r["test"]["auc"] for r in rs]
     ap = [r["test"]["ap"] for r in rs]
-    ms = [1e3 * r["train_seconds"] / r["options"]["epochs"] for r in rs]
+    ms = [1e3 * r["train_seconds"] / r["epochs_run"] for r in rs]
     sd = lambda xs: statistics.stdev(xs) if len(xs) > 1 else 0.0
     print(f"| {name} | {len(rs)} | {statistics.mean(auc):.4f} ± {sd(auc):.4f} | "
           f"{statistics.mean(ap):.4f} ± {sd(ap):.4f} | {statistics.median(ms):.0f} | "
