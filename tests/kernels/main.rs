@@ -17,6 +17,8 @@ mod decoder_dense;
 mod decoder_pairs;
 mod device_errors;
 mod edge_score;
+mod kmeans_assign;
+mod kmeans_update;
 mod matmul;
 mod matmul_tn_partial;
 mod reduce_sum;

@@ -1,0 +1,275 @@
+//! k-means on the GPU ([`kmeans_gpu`], [`cluster_embeddings`]): the same algorithm as
+//! [`kmeans`](super::kmeans) with the N × k work in kernels.
+//!
+//! Per run, on the device: the points (uploaded once, in slices when they exceed one
+//! storage binding), the centroids, the labels and distances, the per-chunk update sums.
+//! - k-means++: each batch of candidate centres is one submission of `kmeans_assign`
+//!   dispatches with the candidate as the only centroid; the host reads the distances
+//!   back and draws the next candidates exactly as the CPU version does (the D² draws
+//!   need running sums over all points, in `f64`).
+//! - Lloyd: one submission per iteration runs `kmeans_assign` (which also counts the
+//!   labels that changed), `kmeans_update` and the `reduce_sum` chain; the host reads
+//!   back only the change count and the k × (dim + 1) totals, and writes k × dim new
+//!   centroids. Labels and distances come back once per run, and when a cluster is
+//!   empty (to re-seed it from the farthest point, as the CPU version does).
+
+use super::kmeans::{
+    apply_means, best_of_runs, centroids_of, check_config, check_points, plusplus, relocate_empty,
+    split_totals, sum_f64, KMeans, KMeansConfig, PointDistances, Run,
+};
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, GpuArray, GpuMatrix, Recording};
+use crate::kernels::kmeans_assign::{kmeans_assign, Assignment, MAX_DIM};
+use crate::kernels::kmeans_update::{kmeans_update, totals, UpdateLayout, MAX_POINTS};
+
+/// Most k-means++ candidates measured in one submission (each needs N distances on the
+/// device).
+const SEED_SLOTS: usize = 8;
+
+/// Runs k-means on `points` (`n × dim`, row-major) on `gpu` with `config`: the same
+/// algorithm, random draws and stopping rule as [`kmeans`](super::kmeans), with the
+/// assignment and update steps as GPU kernels (see the
+/// [`cluster`](crate::cluster#k-means-on-the-gpu) docs). Deterministic for a seed.
+///
+/// The update's sums are bit-identical to the CPU version's for the same labels; the
+/// distances may differ in the last bit (the driver may fuse a multiply and an add), so
+/// labels agree with the CPU's except where two centroids are within rounding of equally
+/// near, and the inertia to about 1e-6 relative.
+///
+/// Errors as [`kmeans`](super::kmeans), and `Error::InvalidInput` if `dim > 64`
+/// ([`MAX_DIM`]) or `n > 2²⁴` (counts are exact `f32` integers up to there); device
+/// errors as `Error::Kernel`, `Error::OutOfMemory`, `Error::BufferTooLarge`.
+pub fn kmeans_gpu(
+    gpu: &Gpu,
+    points: &[f32],
+    n: usize,
+    dim: usize,
+    config: &KMeansConfig,
+) -> Result<KMeans> {
+    check_points(points, n, dim)?;
+    let trials = check_config(config, n)?;
+    if dim > MAX_DIM {
+        return Err(Error::InvalidInput(format!(
+            "k-means on the GPU: points of dimension {dim}; the kernels take at most \
+             {MAX_DIM} (cluster::kmeans runs on the CPU at any dimension)"
+        )));
+    }
+    if n > MAX_POINTS {
+        return Err(Error::InvalidInput(format!(
+            "k-means on the GPU: {n} points; the update counts exactly up to {MAX_POINTS}"
+        )));
+    }
+    let k = config.k;
+    let mut device = DeviceKMeans::new(gpu, points, n, dim, k, trials)?;
+    best_of_runs(config, dim, |rng| {
+        let init = plusplus(&mut device, n, k, trials, rng)?;
+        device.lloyd(centroids_of(points, dim, &init), config.max_iter)
+    })
+}
+
+/// k-means of node embeddings `mu` (`n × dim`, row-major) into `k` clusters on the GPU,
+/// with scikit-learn's defaults (k-means++, 10 restarts, at most 300 Lloyd iterations)
+/// and `seed`: [`kmeans_gpu`] with [`KMeansConfig::new`]`(k)`. DESIGN.md §8 takes k =
+/// the number of classes.
+///
+/// Errors: `Error::InvalidConfig` (setting `k`) if `k = 0` or `k > n`; otherwise as
+/// [`kmeans_gpu`].
+pub fn cluster_embeddings(
+    gpu: &Gpu,
+    mu: &[f32],
+    n: usize,
+    dim: usize,
+    k: usize,
+    seed: u64,
+) -> Result<KMeans> {
+    kmeans_gpu(gpu, mu, n, dim, &KMeansConfig::new(k).with_seed(seed))
+}
+
+/// Device buffers and prepared recordings for k-means of one point set.
+struct DeviceKMeans<'a> {
+    gpu: Gpu,
+    /// The points on the host: candidate centres and re-seeded centroids come from them.
+    points: &'a [f32],
+    n: usize,
+    dim: usize,
+    k: usize,
+    centroids: GpuMatrix,
+    assignment: Assignment,
+    totals: GpuArray<f32>,
+    /// assign, update, totals: one Lloyd iteration.
+    step: Recording,
+    /// assign alone: the final assignment of a run that did not converge.
+    assign_only: Recording,
+    /// k-means++: per slot, its candidate centre (1 × dim), outputs and recording.
+    seed_centres: Vec<GpuMatrix>,
+    seed_outputs: Vec<Assignment>,
+    seed_steps: Vec<Recording>,
+}
+
+impl<'a> DeviceKMeans<'a> {
+    fn new(
+        gpu: &Gpu,
+        points: &'a [f32],
+        n: usize,
+        dim: usize,
+        k: usize,
+        trials: usize,
+    ) -> Result<Self> {
+        let layout = UpdateLayout::new(n, k, dim);
+        let slices = upload_slices(gpu, points, n, dim, layout.chunk_rows)?;
+        let centroids = gpu.alloc_matrix("gpu_vgae.kmeans.centroids", k, dim)?;
+        let assignment = Assignment::new(gpu, n)?;
+        let partial = gpu.alloc::<f32>("gpu_vgae.kmeans.partial", layout.partial_len())?;
+        let totals_out = gpu.alloc::<f32>("gpu_vgae.kmeans.totals", layout.totals_len())?;
+        let mut step = Recording::new("kmeans.step");
+        let mut assign_only = Recording::new("kmeans.assign");
+        for (first, slice) in &slices {
+            step.push(kmeans_assign(gpu, slice, *first, &centroids, &assignment)?);
+            assign_only.push(kmeans_assign(gpu, slice, *first, &centroids, &assignment)?);
+        }
+        for (first, slice) in &slices {
+            step.push(kmeans_update(
+                gpu,
+                slice,
+                *first,
+                &assignment.labels,
+                &layout,
+                &partial,
+            )?);
+        }
+        step.extend(totals(gpu, &layout, &partial, &totals_out)?);
+        let slots = trials.clamp(1, SEED_SLOTS);
+        let mut seed_centres = Vec::with_capacity(slots);
+        let mut seed_outputs = Vec::with_capacity(slots);
+        let mut seed_steps = Vec::with_capacity(slots);
+        for s in 0..slots {
+            let centre = gpu.alloc_matrix("gpu_vgae.kmeans.candidate", 1, dim)?;
+            let out = Assignment::new(gpu, n)?;
+            let mut rec = Recording::new(format!("kmeans.seed{s}"));
+            for (first, slice) in &slices {
+                rec.push(kmeans_assign(gpu, slice, *first, &centre, &out)?);
+            }
+            seed_centres.push(centre);
+            seed_outputs.push(out);
+            seed_steps.push(rec);
+        }
+        Ok(DeviceKMeans {
+            gpu: gpu.clone(),
+            points,
+            n,
+            dim,
+            k,
+            centroids,
+            assignment,
+            totals: totals_out,
+            step,
+            assign_only,
+            seed_centres,
+            seed_outputs,
+            seed_steps,
+        })
+    }
+
+    /// Lloyd iterations from `init` (k × dim), as `kmeans::lloyd_unchecked` does them.
+    fn lloyd(&mut self, init: Vec<f32>, max_iter: usize) -> Result<Run> {
+        let (gpu, points) = (&self.gpu, self.points);
+        let (n, dim, k) = (self.n, self.dim, self.k);
+        let mut centroids = init;
+        self.centroids.data().write(gpu, &centroids)?;
+        // No previous assignment: every label counts as changed the first time.
+        self.assignment.labels.write(gpu, &vec![u32::MAX; n])?;
+        // The totals read back with the change count in one submission, as raw bits.
+        let totals_bits = GpuArray::<u32>::view(self.totals.buffer(), self.totals.len())?;
+        let mut converged_at = None;
+        for it in 0..max_iter {
+            self.assignment.changed.write(gpu, &[0])?;
+            gpu.submit(&self.step)?;
+            let back = gpu.read_many(&[&self.assignment.changed, &totals_bits])?;
+            if back[0][0] == 0 {
+                converged_at = Some(it + 1);
+                break;
+            }
+            let totals: Vec<f32> = back[1].iter().map(|&b| f32::from_bits(b)).collect();
+            let (mut sums, mut counts) = split_totals(&totals, k, dim);
+            if counts.contains(&0) {
+                let labels = gpu.read(&self.assignment.labels)?;
+                let min_sq = gpu.read(&self.assignment.min_sq)?;
+                relocate_empty(points, dim, &labels, &min_sq, &mut sums, &mut counts);
+            }
+            apply_means(&mut centroids, &sums, &counts, dim);
+            self.centroids.data().write(gpu, &centroids)?;
+        }
+        if converged_at.is_none() {
+            gpu.submit(&self.assign_only)?;
+        }
+        let labels = gpu.read(&self.assignment.labels)?;
+        let min_sq = gpu.read(&self.assignment.min_sq)?;
+        Ok(Run {
+            labels,
+            centroids,
+            inertia: sum_f64(&min_sq),
+            n_iter: converged_at.unwrap_or(max_iter),
+            converged: converged_at.is_some(),
+        })
+    }
+}
+
+impl PointDistances for DeviceKMeans<'_> {
+    fn distances(&mut self, centres: &[usize]) -> Result<Vec<Vec<f32>>> {
+        let gpu = &self.gpu;
+        let mut out = Vec::with_capacity(centres.len());
+        for batch in centres.chunks(self.seed_steps.len()) {
+            for (slot, &c) in batch.iter().enumerate() {
+                let row = &self.points[c * self.dim..(c + 1) * self.dim];
+                self.seed_centres[slot].data().write(gpu, row)?;
+            }
+            let steps: Vec<&Recording> = self.seed_steps[..batch.len()].iter().collect();
+            gpu.submit_all(&steps)?;
+            let arrays: Vec<&GpuArray<f32>> = self.seed_outputs[..batch.len()]
+                .iter()
+                .map(|o| &o.min_sq)
+                .collect();
+            out.extend(gpu.read_many(&arrays)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Uploads `points` in slices that each fit one storage binding, every slice but the
+/// last a multiple of `chunk_rows` points (so the update's chunks are those of the
+/// whole array): (first point, slice) pairs.
+fn upload_slices(
+    gpu: &Gpu,
+    points: &[f32],
+    n: usize,
+    dim: usize,
+    chunk_rows: usize,
+) -> Result<Vec<(usize, GpuMatrix)>> {
+    let limits = gpu.limits();
+    let max_bytes = limits
+        .max_storage_buffer_binding_size
+        .min(limits.max_buffer_size);
+    let row_bytes = (dim * 4) as u64;
+    let fit = (max_bytes / row_bytes) as usize / chunk_rows * chunk_rows;
+    if fit == 0 {
+        return Err(Error::BufferTooLarge {
+            label: "gpu_vgae.kmeans.points".into(),
+            bytes: row_bytes * chunk_rows as u64,
+            limit: max_bytes,
+        });
+    }
+    let mut slices = Vec::new();
+    let mut first = 0;
+    while first < n {
+        let rows = fit.min(n - first);
+        let slice = gpu.upload_matrix(
+            "gpu_vgae.kmeans.points",
+            rows,
+            dim,
+            &points[first * dim..(first + rows) * dim],
+        )?;
+        slices.push((first, slice));
+        first += rows;
+    }
+    Ok(slices)
+}
