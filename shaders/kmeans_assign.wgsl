@@ -19,12 +19,16 @@
 //      decoder_dense).
 //   R  points per invocation, 1..=4 (register blocking): every centroid loaded serves R
 //      points. The host picks 4 for L ≤ 16, 2 for L ≤ 32 and 1 above.
+// Points and centroids are read as vec4s (the host binds them rounded up to 16 bytes):
+// when L is a multiple of 4 (ALIGNED, derived from L) a row is L / 4 vector loads,
+// which llvmpipe needs (one scalar gather per coordinate cost 3× there); otherwise
+// each coordinate is picked from its vec4.
 //
 // Bindings (group 0):
 //   0 uniform    params    {n = points in this slice, first = global index of the
 //                           slice's first point, k, dim (= L)}
-//   1 storage r  points:    array<f32>, n × L, row-major (the slice)
-//   2 storage r  centroids: array<f32>, k × L, row-major
+//   1 storage r  points:    array<vec4<f32>>, n × L floats, row-major (the slice)
+//   2 storage r  centroids: array<vec4<f32>>, k × L floats, row-major
 //   3 storage rw labels:    array<u32>, ≥ first + n; read (previous), then written
 //   4 storage rw min_sq:    array<f32>, ≥ first + n
 //   5 storage rw changed:   atomic<u32>, added to (the host zeroes it)
@@ -47,46 +51,43 @@ override WG: u32 = 64u;
 override L: u32 = 16u;
 // Groups of four coordinates; the last one is partial when L is not a multiple of 4.
 override LQ: u32 = (L + 3u) / 4u;
+// Rows start on a 16-byte boundary: points and centroids load as whole vec4s.
+override ALIGNED: bool = L % 4u == 0u;
 // Points per invocation, 1..=RMAX.
 override R: u32 = 4u;
 const RMAX: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> points: array<f32>;
-@group(0) @binding(2) var<storage, read> centroids: array<f32>;
+@group(0) @binding(1) var<storage, read> points: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> centroids: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> min_sq: array<f32>;
 @group(0) @binding(5) var<storage, read_write> changed: atomic<u32>;
 
-// Coordinates 4q..4q+3 of the point at `base`; coordinates ≥ L read as 0 (never
-// loaded, so the last row of a buffer is not overrun).
+// Coordinates 4q..4q+3 of the point whose row starts at element `base`; coordinates
+// ≥ L read as 0 (never loaded, so the last row of a buffer is not overrun).
 fn load_point(base: u32, q: u32) -> vec4<f32> {
-    let c = 4u * q;
-    if c + 4u <= L {
-        return vec4<f32>(
-            points[base + c], points[base + c + 1u], points[base + c + 2u], points[base + c + 3u]
-        );
+    if ALIGNED {
+        return points[base / 4u + q];
     }
-    var v = vec4<f32>(points[base + c], 0.0, 0.0, 0.0);
-    if c + 1u < L { v.y = points[base + c + 1u]; }
-    if c + 2u < L { v.z = points[base + c + 2u]; }
+    let c = base + 4u * q;
+    var v = vec4<f32>(points[c >> 2u][c & 3u], 0.0, 0.0, 0.0);
+    if 4u * q + 1u < L { v.y = points[(c + 1u) >> 2u][(c + 1u) & 3u]; }
+    if 4u * q + 2u < L { v.z = points[(c + 2u) >> 2u][(c + 2u) & 3u]; }
+    if 4u * q + 3u < L { v.w = points[(c + 3u) >> 2u][(c + 3u) & 3u]; }
     return v;
 }
 
 // The same for a centroid.
 fn load_centroid(base: u32, q: u32) -> vec4<f32> {
-    let c = 4u * q;
-    if c + 4u <= L {
-        return vec4<f32>(
-            centroids[base + c],
-            centroids[base + c + 1u],
-            centroids[base + c + 2u],
-            centroids[base + c + 3u]
-        );
+    if ALIGNED {
+        return centroids[base / 4u + q];
     }
-    var v = vec4<f32>(centroids[base + c], 0.0, 0.0, 0.0);
-    if c + 1u < L { v.y = centroids[base + c + 1u]; }
-    if c + 2u < L { v.z = centroids[base + c + 2u]; }
+    let c = base + 4u * q;
+    var v = vec4<f32>(centroids[c >> 2u][c & 3u], 0.0, 0.0, 0.0);
+    if 4u * q + 1u < L { v.y = centroids[(c + 1u) >> 2u][(c + 1u) & 3u]; }
+    if 4u * q + 2u < L { v.z = centroids[(c + 2u) >> 2u][(c + 2u) & 3u]; }
+    if 4u * q + 3u < L { v.w = centroids[(c + 3u) >> 2u][(c + 3u) & 3u]; }
     return v;
 }
 

@@ -3,10 +3,10 @@
 //!
 //! Per run, on the device: the points (uploaded once, in slices when they exceed one
 //! storage binding), the centroids, the labels and distances, the per-chunk update sums.
-//! - k-means++: each batch of candidate centres is one submission of `kmeans_assign`
-//!   dispatches with the candidate as the only centroid; the host reads the distances
-//!   back and draws the next candidates exactly as the CPU version does (the D² draws
-//!   need running sums over all points, in `f64`).
+//! - k-means++: the candidates of a centre are measured together by one
+//!   `kmeans_distances` pass (each point loaded once for all of them); the host reads
+//!   the distances back and draws the next candidates exactly as the CPU version does
+//!   (the D² draws need running sums over all points, in `f64`).
 //! - Lloyd: one submission per iteration runs `kmeans_assign` (which also counts the
 //!   labels that changed), `kmeans_update` and the `reduce_sum` chain; the host reads
 //!   back only the change count and the k × (dim + 1) totals, and writes k × dim new
@@ -18,12 +18,15 @@ use super::kmeans::{
     split_totals, sum_f64, KMeans, KMeansConfig, PointDistances, Run,
 };
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, GpuArray, GpuMatrix, Recording};
+use std::collections::HashMap;
+
+use crate::gpu::{Gpu, GpuArray, GpuBuffer, GpuMatrix, Recording};
 use crate::kernels::kmeans_assign::{kmeans_assign, Assignment, MAX_DIM};
+use crate::kernels::kmeans_distances::kmeans_distances;
 use crate::kernels::kmeans_update::{kmeans_update, totals, UpdateLayout, MAX_POINTS};
 
-/// Most k-means++ candidates measured in one submission (each needs N distances on the
-/// device).
+/// Most k-means++ candidates measured in one pass (each needs N distances on the
+/// device); the default 2 + ⌊ln k⌋ candidates fit one pass up to k = 1096.
 const SEED_SLOTS: usize = 8;
 
 /// Runs k-means on `points` (`n × dim`, row-major) on `gpu` with `config`: the same
@@ -100,10 +103,14 @@ struct DeviceKMeans<'a> {
     step: Recording,
     /// assign alone: the final assignment of a run that did not converge.
     assign_only: Recording,
-    /// k-means++: per slot, its candidate centre (1 × dim), outputs and recording.
-    seed_centres: Vec<GpuMatrix>,
-    seed_outputs: Vec<Assignment>,
-    seed_steps: Vec<Recording>,
+    /// The point slices (first point, slice), for the k-means++ recordings.
+    slices: Vec<(usize, GpuMatrix)>,
+    /// k-means++: up to SEED_SLOTS candidate centres (rows of dim), their distances
+    /// (rows of n), and the recording measuring a batch of each size, built on first use.
+    seed_centres: GpuBuffer,
+    seed_distances: GpuBuffer,
+    seed_slots: usize,
+    seed_steps: HashMap<usize, Recording>,
 }
 
 impl<'a> DeviceKMeans<'a> {
@@ -138,21 +145,11 @@ impl<'a> DeviceKMeans<'a> {
             )?);
         }
         step.extend(totals(gpu, &layout, &partial, &totals_out)?);
-        let slots = trials.clamp(1, SEED_SLOTS);
-        let mut seed_centres = Vec::with_capacity(slots);
-        let mut seed_outputs = Vec::with_capacity(slots);
-        let mut seed_steps = Vec::with_capacity(slots);
-        for s in 0..slots {
-            let centre = gpu.alloc_matrix("gpu_vgae.kmeans.candidate", 1, dim)?;
-            let out = Assignment::new(gpu, n)?;
-            let mut rec = Recording::new(format!("kmeans.seed{s}"));
-            for (first, slice) in &slices {
-                rec.push(kmeans_assign(gpu, slice, *first, &centre, &out)?);
-            }
-            seed_centres.push(centre);
-            seed_outputs.push(out);
-            seed_steps.push(rec);
-        }
+        let seed_slots = trials.clamp(1, SEED_SLOTS);
+        let seed_centres =
+            gpu.alloc_buffer("gpu_vgae.kmeans.candidates", (seed_slots * dim * 4) as u64)?;
+        let seed_distances =
+            gpu.alloc_buffer("gpu_vgae.kmeans.distances", (seed_slots * n * 4) as u64)?;
         Ok(DeviceKMeans {
             gpu: gpu.clone(),
             points,
@@ -164,9 +161,11 @@ impl<'a> DeviceKMeans<'a> {
             totals: totals_out,
             step,
             assign_only,
+            slices,
             seed_centres,
-            seed_outputs,
-            seed_steps,
+            seed_distances,
+            seed_slots,
+            seed_steps: HashMap::new(),
         })
     }
 
@@ -215,23 +214,40 @@ impl<'a> DeviceKMeans<'a> {
 }
 
 impl PointDistances for DeviceKMeans<'_> {
+    /// One `kmeans_distances` pass per batch of up to SEED_SLOTS centres, one readback.
     fn distances(&mut self, centres: &[usize]) -> Result<Vec<Vec<f32>>> {
-        let gpu = &self.gpu;
+        let (n, dim) = (self.n, self.dim);
         let mut out = Vec::with_capacity(centres.len());
-        for batch in centres.chunks(self.seed_steps.len()) {
-            for (slot, &c) in batch.iter().enumerate() {
-                let row = &self.points[c * self.dim..(c + 1) * self.dim];
-                self.seed_centres[slot].data().write(gpu, row)?;
+        for batch in centres.chunks(self.seed_slots) {
+            let m = batch.len();
+            let rows: Vec<f32> = centroids_of(self.points, dim, batch);
+            GpuArray::<f32>::view(&self.seed_centres, m * dim)?.write(&self.gpu, &rows)?;
+            if !self.seed_steps.contains_key(&m) {
+                let step = self.seed_step(m)?;
+                self.seed_steps.insert(m, step);
             }
-            let steps: Vec<&Recording> = self.seed_steps[..batch.len()].iter().collect();
-            gpu.submit_all(&steps)?;
-            let arrays: Vec<&GpuArray<f32>> = self.seed_outputs[..batch.len()]
-                .iter()
-                .map(|o| &o.min_sq)
-                .collect();
-            out.extend(gpu.read_many(&arrays)?);
+            self.gpu.submit(&self.seed_steps[&m])?;
+            let distances = self
+                .gpu
+                .read(&GpuArray::<f32>::view(&self.seed_distances, m * n)?)?;
+            out.extend(distances.chunks_exact(n).map(<[f32]>::to_vec));
         }
         Ok(out)
+    }
+}
+
+impl DeviceKMeans<'_> {
+    /// The dispatches measuring `m` candidate centres (one per point slice).
+    fn seed_step(&self, m: usize) -> Result<Recording> {
+        let centres = GpuMatrix::view(&self.seed_centres, m, self.dim)?;
+        let distances = GpuArray::view(&self.seed_distances, m * self.n)?;
+        let mut step = Recording::new(format!("kmeans.candidates{m}"));
+        for (first, slice) in &self.slices {
+            step.push(kmeans_distances(
+                &self.gpu, slice, *first, &centres, self.n, &distances,
+            )?);
+        }
+        Ok(step)
     }
 }
 

@@ -385,7 +385,7 @@ pub(crate) trait PointDistances {
     fn distances(&mut self, centres: &[usize]) -> Result<Vec<Vec<f32>>>;
 }
 
-/// Distances from [`cpu::kmeans_assign`] with the centre as the one centroid.
+/// Distances from [`cpu::kmeans_distances`], the twin of the GPU's.
 struct HostDistances<'a> {
     points: &'a [f32],
     n: usize,
@@ -395,16 +395,9 @@ struct HostDistances<'a> {
 impl PointDistances for HostDistances<'_> {
     fn distances(&mut self, centres: &[usize]) -> Result<Vec<Vec<f32>>> {
         let (n, dim) = (self.n, self.dim);
-        let mut labels = vec![0u32; n];
-        Ok(centres
-            .iter()
-            .map(|&c| {
-                let mut d = vec![0f32; n];
-                let centre = &self.points[c * dim..(c + 1) * dim];
-                cpu::kmeans_assign(self.points, n, dim, centre, 1, &mut labels, &mut d);
-                d
-            })
-            .collect())
+        let rows = centroids_of(self.points, dim, centres);
+        let all = cpu::kmeans_distances(self.points, n, dim, &rows, centres.len());
+        Ok(all.chunks_exact(n).map(<[f32]>::to_vec).collect())
     }
 }
 

@@ -1,6 +1,6 @@
 //! `shaders/kmeans_update.wgsl`: the first stage of the k-means update step, per-chunk
 //! sums and counts of every cluster; [`totals`] adds the chunks up with the
-//! [`reduce_sum`](super::reduce_sum) chain. No float atomics: the sums are the same on
+//! [`reduce_sum`] chain. No float atomics: the sums are the same on
 //! every run, and the same as the CPU twins'
 //! ([`cpu::kmeans_update`](crate::cpu::kmeans_update) then
 //! [`cpu::column_sums`](crate::cpu::column_sums)).

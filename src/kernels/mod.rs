@@ -9,7 +9,8 @@
 //! | test against the twin | `tests/kernels/<name>.rs` |
 //! | place in an epoch | [`crate::model::schedule::Op`], timed by `benches/kernels/main.rs` |
 //!
-//! The k-means kernels (`kmeans_assign`, `kmeans_update`) are not part of an epoch: they
+//! The k-means kernels (`kmeans_assign`, `kmeans_distances`, `kmeans_update`) are not
+//! part of an epoch: they
 //! serve [`crate::cluster::kmeans_gpu`] and have their own benchmark cases.
 //!
 //! Each wrapper checks shapes, fetches the cached pipeline (tuned by the adapter
@@ -79,6 +80,7 @@ registry! {
     edge_score::EDGE_SCORE,
     adam::ADAM,
     kmeans_assign::KMEANS_ASSIGN,
+    kmeans_distances::KMEANS_DISTANCES,
     kmeans_update::KMEANS_UPDATE,
 }
 

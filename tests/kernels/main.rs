@@ -18,6 +18,7 @@ mod decoder_pairs;
 mod device_errors;
 mod edge_score;
 mod kmeans_assign;
+mod kmeans_distances;
 mod kmeans_update;
 mod matmul;
 mod matmul_tn_partial;
