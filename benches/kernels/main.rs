@@ -281,8 +281,9 @@ fn synthetic(n: usize, degree: f64) -> Result<Graph> {
 /// (six blobs: centres uniform in [−4, 4]^16, points within ±1 of theirs): one
 /// assignment step, one update step (per-chunk sums and the reduce_sum tree), one
 /// k-means++ measurement of 3 candidates, each against its single-threaded CPU twin,
-/// and the whole k-means (k-means++, Lloyd to no
-/// change, n_init = 10) on the GPU against `cluster::kmeans`, both wall-clock.
+/// and the whole k-means (k-means++, Lloyd to no change) on the GPU against
+/// `cluster::kmeans`, both wall-clock: the blobs with n_init = 10, and uniform points
+/// (50 Lloyd iterations) with n_init = 1.
 fn kmeans_cases(bench: &mut Bench, quick: bool) -> Result<()> {
     let sizes: &[usize] = if quick {
         &[100_000]
@@ -318,6 +319,12 @@ fn kmeans_cases(bench: &mut Bench, quick: bool) -> Result<()> {
                 &group,
                 "kmeans",
                 format!("{shape} n_init=10 blobs"),
+                Work::default(),
+            ),
+            Case::new(
+                &group,
+                "kmeans",
+                format!("{shape} n_init=1 max_iter=50 uniform"),
                 Work::default(),
             ),
         ];
@@ -404,25 +411,42 @@ fn kmeans_cases(bench: &mut Bench, quick: bool) -> Result<()> {
                 ));
             }),
         )?;
-        let config = KMeansConfig::new(k);
-        let mut iterations = None;
-        bench.run_host(
-            &cases[3],
-            &mut || {
-                let r = kmeans_gpu(&gpu, &points, n, dim, &config)?;
-                iterations = Some(r.runs.iter().map(|run| run.n_iter).collect::<Vec<_>>());
-                black_box(r);
-                Ok(())
-            },
-            Some(&mut || {
-                black_box(kmeans(&points, n, dim, &config).expect("valid input"));
-            }),
-        )?;
-        if let Some(iterations) = iterations {
-            println!("  (Lloyd iterations per run: {iterations:?})");
+        // The whole k-means: blobs (k-means++ finds them, Lloyd confirms in 2 iterations:
+        // mostly seeding) and uniform points (no structure: Lloyd runs to max_iter, cut
+        // to 50 so that the case measures iterations in reasonable time).
+        let uniform = uniform_points(n * dim);
+        for (case, data, n_init, max_iter) in
+            [(&cases[3], &points, 10, 300), (&cases[4], &uniform, 1, 50)]
+        {
+            let mut config = KMeansConfig::new(k);
+            config.n_init = n_init;
+            config.max_iter = max_iter;
+            let mut iterations = None;
+            bench.run_host(
+                case,
+                &mut || {
+                    let r = kmeans_gpu(&gpu, data, n, dim, &config)?;
+                    iterations = Some(r.runs.iter().map(|run| run.n_iter).collect::<Vec<_>>());
+                    black_box(r);
+                    Ok(())
+                },
+                Some(&mut || {
+                    black_box(kmeans(data, n, dim, &config).expect("valid input"));
+                }),
+            )?;
+            if let Some(iterations) = iterations {
+                println!("  (Lloyd iterations per run: {iterations:?})");
+            }
         }
     }
     Ok(())
+}
+
+/// `len` values uniform in [−1, 1) (seeded).
+fn uniform_points(len: usize) -> Vec<f32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+    (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
 }
 
 /// `n` points of dimension `dim` in `k` blobs: centres uniform in [−4, 4]^dim, point i

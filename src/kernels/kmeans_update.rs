@@ -5,8 +5,9 @@
 //! ([`cpu::kmeans_update`](crate::cpu::kmeans_update) then
 //! [`cpu::column_sums`](crate::cpu::column_sums)).
 
+use super::kmeans_assign::MAX_DIM;
 use super::reduce_sum;
-use super::{check, to_u32, Work, WORD};
+use super::{check, flag, to_u32, Work, WORD};
 use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
@@ -43,6 +44,10 @@ pub const MIN_CHUNK_ROWS: usize = 256;
 /// Most partial sums ([`UpdateLayout::partial_len`]) the default chunking allocates,
 /// 16 MiB of `f32`; larger problems get longer chunks instead.
 pub const PARTIAL_BUDGET: usize = 1 << 22;
+
+/// Most clusters whose sums the by-rows layout keeps in registers (the shader's
+/// `KREG_MAX`).
+const KREG_MAX: usize = 8;
 
 /// Counts are `f32` sums of ones, exact up to 2²⁴ points.
 pub const MAX_POINTS: usize = 1 << 24;
@@ -162,8 +167,18 @@ pub fn kmeans_update(
     };
     to_u32("kmeans_update elements", n * dim)?;
     to_u32("kmeans_update partial sums", layout.partial_len())?;
-    let pipeline = gpu.pipeline(&KMEANS_UPDATE)?;
-    let grid = gpu.grid((chunks * cols) as u64, pipeline.workgroup_size())?;
+    check(dim <= MAX_DIM, "kmeans_update", || {
+        format!("points of dimension {dim}; the kernel takes 1 to {MAX_DIM}")
+    })?;
+    let rows = gpu.profile().kmeans_update_rows;
+    // By rows, up to 8 clusters of up to 16 coordinates keep their sums in registers.
+    let kreg = if rows && k <= KREG_MAX && dim <= 16 { k } else { 0 };
+    let pipeline = gpu.pipeline_with(
+        &KMEANS_UPDATE,
+        &[("L", dim as f64), ("ROWS", flag(rows)), ("KREG", kreg as f64)],
+    )?;
+    let invocations = if rows { chunks } else { chunks * cols };
+    let grid = gpu.grid(invocations as u64, pipeline.workgroup_size())?;
     gpu.dispatch(
         &pipeline,
         &params,

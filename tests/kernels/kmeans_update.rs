@@ -1,7 +1,9 @@
 //! `kmeans_update` (and its `reduce_sum` totals) against `cpu::kmeans_update` +
 //! `cpu::column_sums`, bit for bit, and against f64 sums; over awkward shapes (one
 //! point, one cluster, k = N, dimensions 1 to 64, chunks of 1 point, a last chunk
-//! shorter than the others, several reduce levels), point slices, and bad shapes.
+//! shorter than the others, several reduce levels), under both profiles (by columns;
+//! by rows, with the sums in registers for k ≤ 8 and dim ≤ 16), point slices, and bad
+//! shapes.
 
 use crate::common::{gpu_profiles, random_vec, rng};
 use crate::run;
@@ -44,6 +46,7 @@ gpu_test! {
                 (65, 16, 4, 8),
                 (300, 16, 6, 0),
                 (1000, 64, 3, 7),
+                (2000, 5, 8, 100),
                 (4097, 1, 9, 3),
                 (5000, 16, 6, 0),
                 (20_000, 33, 12, 0),
