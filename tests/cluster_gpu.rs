@@ -9,7 +9,7 @@
 #[macro_use]
 mod common;
 
-use common::{gpu, rng};
+use common::{gpu, gpu_profiles, rng};
 use gpu_vgae::cluster::{cluster_embeddings, kmeans, kmeans_gpu, KMeans, KMeansConfig};
 use gpu_vgae::gpu::Gpu;
 use gpu_vgae::Error;
@@ -101,15 +101,18 @@ gpu_test! {
 
 gpu_test! {
     fn kmeans_gpu_equals_cpu_exactly_on_grid_data() {
-        let gpu = gpu();
         // Overlapping grid data: many Lloyd iterations, distances exact, so the whole
-        // result is equal (inertia included).
-        for (n, dim, k) in [(400, 2, 5), (1000, 16, 6), (300, 5, 40)] {
-            let x = grid(n as u64, n * dim);
-            let config = KMeansConfig::new(k).with_seed(3);
-            let g = kmeans_gpu(&gpu, &x, n, dim, &config).unwrap();
-            assert_eq!(g, kmeans(&x, n, dim, &config).unwrap(), "grid n={n} dim={dim} k={k}");
-            assert!(g.runs.iter().any(|r| r.n_iter > 3), "too easy: {:?}", g.runs);
+        // result is equal (inertia included), under both profiles (kmeans_update by
+        // columns; by rows, with the sums in registers for k ≤ 8 and dim ≤ 16).
+        for gpu in gpu_profiles() {
+            for (n, dim, k) in [(400, 2, 5), (1000, 16, 6), (300, 5, 40), (500, 33, 3)] {
+                let x = grid(n as u64, n * dim);
+                let config = KMeansConfig::new(k).with_seed(3);
+                let g = kmeans_gpu(&gpu, &x, n, dim, &config).unwrap();
+                let what = format!("grid n={n} dim={dim} k={k} {:?}", gpu.profile().class);
+                assert_eq!(g, kmeans(&x, n, dim, &config).unwrap(), "{what}");
+                assert!(g.runs.iter().any(|r| r.n_iter > 3), "too easy: {:?}", g.runs);
+            }
         }
     }
 }

@@ -79,7 +79,8 @@ pub struct KMeans {
     /// Dimension of the points.
     pub dim: usize,
     /// Sum over the points of the squared distance to their centroid (each distance as
-    /// [`assign`] computes it, in `f32`, summed in `f64`).
+    /// the assignment step computes it, in `f32`: [`assign`] on the CPU, the
+    /// `kmeans_assign` kernel on the GPU; summed in `f64`).
     pub inertia: f64,
     /// Lloyd iterations of the best run.
     pub n_iter: usize,
