@@ -174,7 +174,7 @@ pub struct Bench {
 }
 
 const COLUMNS: [(&str, usize); 10] = [
-    ("kernel", 15),
+    ("kernel", 16),
     ("shape", 42),
     ("gpu median", 10),
     ("min", 9),
@@ -313,11 +313,46 @@ impl Bench {
         if !self.wants(case) {
             return Ok(None);
         }
+        let result = self.measure(case, self.method, &mut || self.time_once(recording), cpu)?;
+        self.record(case, result.clone());
+        Ok(Some(result))
+    }
+
+    /// Like [`Bench::run`] for work that is not one recording (a whole algorithm with
+    /// readbacks between its submissions, e.g. k-means): `gpu` runs it once, and is
+    /// timed with the wall clock.
+    pub fn run_host(
+        &mut self,
+        case: &Case,
+        gpu: &mut dyn FnMut() -> Result<()>,
+        cpu: Option<&mut dyn FnMut()>,
+    ) -> Result<Option<CaseResult>> {
+        if !self.wants(case) {
+            return Ok(None);
+        }
+        let mut once = || {
+            let start = Instant::now();
+            gpu()?;
+            Ok(start.elapsed().as_secs_f64())
+        };
+        let result = self.measure(case, TimingMethod::Wall, &mut once, cpu)?;
+        self.record(case, result.clone());
+        Ok(Some(result))
+    }
+
+    /// Warm-ups and samples of `gpu_once` (seconds per run), then the CPU runs.
+    fn measure(
+        &self,
+        case: &Case,
+        method: TimingMethod,
+        gpu_once: &mut dyn FnMut() -> Result<f64>,
+        cpu: Option<&mut dyn FnMut()>,
+    ) -> Result<CaseResult> {
         // Warm-ups also build any lazily compiled state in the driver; the first one
         // estimates a run's cost so that slow cases take few samples and fast ones many.
         let mut estimate = f64::INFINITY;
         for _ in 0..self.options.warmup() {
-            estimate = estimate.min(self.time_once(recording)?);
+            estimate = estimate.min(gpu_once()?);
         }
         let count = if estimate.is_finite() {
             self.sample_count(
@@ -330,7 +365,7 @@ impl Bench {
         };
         let mut samples = Vec::with_capacity(count);
         for _ in 0..count {
-            samples.push(self.time_once(recording)?);
+            samples.push(gpu_once()?);
         }
         let gpu = Stats::from_samples(&samples).expect("at least one sample is taken");
         let cpu = match cpu {
@@ -352,11 +387,11 @@ impl Bench {
             }
             _ => None,
         };
-        let result = CaseResult {
+        Ok(CaseResult {
             group: case.group.clone(),
             kernel: case.kernel.clone(),
             shape: case.shape.clone(),
-            method: self.method,
+            method,
             gpu,
             cpu,
             work: case.work,
@@ -364,9 +399,7 @@ impl Bench {
             gbytes: case.work.bytes / gpu.median * 1e-9,
             speedup: cpu.map(|c| c.median / gpu.median),
             per_epoch: case.per_epoch,
-        };
-        self.record(case, result.clone());
-        Ok(Some(result))
+        })
     }
 
     /// Prints and records a result measured earlier (a step that another group shares)

@@ -5,8 +5,10 @@
 //!
 //! Groups: Citeseer (the real graph in datasets/planetoid, features) and Pubmed's graph
 //! (featureless, X = I), each with the dense, sampled and subgraph (1000 nodes)
-//! objectives, and a synthetic sweep (N 1k–100k,
-//! mean degree 2–50, latent 16 and 64; the dense decoder at N 1k and 4k).
+//! objectives; a synthetic sweep (N 1k–100k, mean degree 2–50, latent 16 and 64; the
+//! dense decoder at N 1k and 4k); and k-means on embeddings (not part of an epoch:
+//! `kmeans_assign`, `kmeans_update` and `kmeans_distances` at N = 100k and 1M, dim 16,
+//! k = 6, and the whole k-means, GPU against the CPU version).
 //!
 //!     cargo bench --bench kernels                       # everything
 //!     cargo bench --bench kernels -- spmm               # cases whose name contains `spmm`
@@ -24,9 +26,14 @@ use std::path::Path;
 use clap::Parser;
 use harness::{Bench, BenchOptions, Case, CaseResult};
 
+use gpu_vgae::cluster::{kmeans, kmeans_gpu, KMeansConfig};
+use gpu_vgae::cpu;
 use gpu_vgae::data::{load_planetoid, Graph, GraphView};
-use gpu_vgae::gpu::Gpu;
+use gpu_vgae::gpu::{Gpu, Recording};
 use gpu_vgae::kernels::edge_score::EDGE_SCORE;
+use gpu_vgae::kernels::kmeans_assign::{self, kmeans_assign, Assignment};
+use gpu_vgae::kernels::kmeans_distances::{self, kmeans_distances};
+use gpu_vgae::kernels::kmeans_update::{self, kmeans_update, UpdateLayout};
 use gpu_vgae::kernels::Work;
 use gpu_vgae::model::schedule::Schedule;
 use gpu_vgae::model::{CpuModel, GaeModel, ModelConfig, ModelSetup, Objective, Weights};
@@ -68,6 +75,7 @@ fn run(options: BenchOptions) -> Result<()> {
             )?;
         }
     }
+    kmeans_cases(&mut bench, quick)?;
     sweep(&mut bench, &mut timed, quick)?;
     bench.print_summary();
     Ok(())
@@ -268,4 +276,194 @@ fn synthetic(n: usize, degree: f64) -> Result<Graph> {
     spec.mean_degree = degree;
     let g = generate(&spec)?;
     Graph::from_edges(g.num_nodes, &g.edges, Some(g.features))
+}
+
+/// k-means on embeddings at N = 100k and 1M (100k only with `--quick`), dim 16, k = 6
+/// (six blobs: centres uniform in [−4, 4]^16, points within ±1 of theirs): one
+/// assignment step, one update step (per-chunk sums and the reduce_sum tree), one
+/// k-means++ measurement of 3 candidates, each against its single-threaded CPU twin,
+/// and the whole k-means (k-means++, Lloyd to no change) on the GPU against
+/// `cluster::kmeans`, both wall-clock: the blobs with n_init = 10, and uniform points
+/// (50 Lloyd iterations) with n_init = 1.
+fn kmeans_cases(bench: &mut Bench, quick: bool) -> Result<()> {
+    let sizes: &[usize] = if quick {
+        &[100_000]
+    } else {
+        &[100_000, 1_000_000]
+    };
+    let (dim, k) = (16, 6);
+    for &n in sizes {
+        let group = format!("kmeans N={n} dim={dim} k={k}");
+        let shape = format!("{n}x{dim} k={k}");
+        let layout = UpdateLayout::new(n, k, dim);
+        let cases = [
+            Case::new(
+                &group,
+                "kmeans_assign",
+                &shape,
+                kmeans_assign::work(n, k, dim),
+            ),
+            Case::new(
+                &group,
+                "kmeans_update",
+                format!("{shape} chunk={} +reduce_sum", layout.chunk_rows),
+                kmeans_update::work(n, k, dim, layout.chunks())
+                    + kmeans_update::totals_work(k, dim, layout.chunks()),
+            ),
+            Case::new(
+                &group,
+                "kmeans_distances",
+                format!("{n}x{dim} to 3 candidates"),
+                kmeans_distances::work(n, 3, dim),
+            ),
+            Case::new(
+                &group,
+                "kmeans",
+                format!("{shape} n_init=10 blobs"),
+                Work::default(),
+            ),
+            Case::new(
+                &group,
+                "kmeans",
+                format!("{shape} n_init=1 max_iter=50 uniform"),
+                Work::default(),
+            ),
+        ];
+        if !cases.iter().any(|c| bench.wants(c)) {
+            continue;
+        }
+        bench.print_group(&format!(
+            "{group}: assignment and update steps, and the whole k-means (wall clock)"
+        ));
+        let gpu = bench.gpu().clone();
+        let points = blobs(n, dim, k);
+        // Centroids: one point of each blob, so labels and sums are those of a real step.
+        let centroids: Vec<f32> = points[..k * dim].to_vec();
+        let gpoints = gpu.upload_matrix("gpu_vgae.bench.points", n, dim, &points)?;
+        let gcentroids = gpu.upload_matrix("gpu_vgae.bench.centroids", k, dim, &centroids)?;
+        let out = Assignment::new(&gpu, n)?;
+        let mut assign = Recording::new("kmeans_assign");
+        assign.push(kmeans_assign(&gpu, &gpoints, 0, &gcentroids, &out)?);
+        let (mut labels, mut min_sq) = (vec![0u32; n], vec![0f32; n]);
+        cpu::kmeans_assign(&points, n, dim, &centroids, k, &mut labels, &mut min_sq);
+        bench.run(
+            &cases[0],
+            &assign,
+            Some(&mut || {
+                black_box(cpu::kmeans_assign(
+                    &points,
+                    n,
+                    dim,
+                    &centroids,
+                    k,
+                    &mut labels,
+                    &mut min_sq,
+                ));
+            }),
+        )?;
+        gpu.run(&assign)?;
+        let partial = gpu.alloc::<f32>("gpu_vgae.bench.partial", layout.partial_len())?;
+        let totals = gpu.alloc::<f32>("gpu_vgae.bench.totals", layout.totals_len())?;
+        let mut update = Recording::new("kmeans_update");
+        update.push(kmeans_update(
+            &gpu,
+            &gpoints,
+            0,
+            &out.labels,
+            &layout,
+            &partial,
+        )?);
+        update.extend(kmeans_update::totals(&gpu, &layout, &partial, &totals)?);
+        bench.run(
+            &cases[1],
+            &update,
+            Some(&mut || {
+                let partial = cpu::kmeans_update(&points, n, dim, &labels, k, layout.chunk_rows);
+                black_box(cpu::column_sums(
+                    &partial,
+                    layout.chunks(),
+                    layout.totals_len(),
+                ));
+            }),
+        )?;
+        // k-means++ measures 2 + ⌊ln 6⌋ = 3 candidates per centre in one pass.
+        let candidates =
+            gpu.upload_matrix("gpu_vgae.bench.candidates", 3, dim, &points[..3 * dim])?;
+        let distances = gpu.alloc::<f32>("gpu_vgae.bench.distances", 3 * n)?;
+        let mut measure = Recording::new("kmeans_distances");
+        measure.push(kmeans_distances(
+            &gpu,
+            &gpoints,
+            0,
+            &candidates,
+            n,
+            &distances,
+        )?);
+        bench.run(
+            &cases[2],
+            &measure,
+            Some(&mut || {
+                black_box(cpu::kmeans_distances(
+                    &points,
+                    n,
+                    dim,
+                    &points[..3 * dim],
+                    3,
+                ));
+            }),
+        )?;
+        // The whole k-means: blobs (k-means++ finds them, Lloyd confirms in 2 iterations:
+        // mostly seeding) and uniform points (no structure: Lloyd runs to max_iter, cut
+        // to 50 so that the case measures iterations in reasonable time).
+        let uniform = uniform_points(n * dim);
+        for (case, data, n_init, max_iter) in
+            [(&cases[3], &points, 10, 300), (&cases[4], &uniform, 1, 50)]
+        {
+            let mut config = KMeansConfig::new(k);
+            config.n_init = n_init;
+            config.max_iter = max_iter;
+            let mut iterations = None;
+            bench.run_host(
+                case,
+                &mut || {
+                    let r = kmeans_gpu(&gpu, data, n, dim, &config)?;
+                    iterations = Some(r.runs.iter().map(|run| run.n_iter).collect::<Vec<_>>());
+                    black_box(r);
+                    Ok(())
+                },
+                Some(&mut || {
+                    black_box(kmeans(data, n, dim, &config).expect("valid input"));
+                }),
+            )?;
+            if let Some(iterations) = iterations {
+                println!("  (Lloyd iterations per run: {iterations:?})");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `len` values uniform in [−1, 1) (seeded).
+fn uniform_points(len: usize) -> Vec<f32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+    (0..len).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+}
+
+/// `n` points of dimension `dim` in `k` blobs: centres uniform in [−4, 4]^dim, point i
+/// within ±1 of centre i mod k per coordinate (seeded).
+fn blobs(n: usize, dim: usize, k: usize) -> Vec<f32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let centres: Vec<f32> = (0..k * dim)
+        .map(|_| rng.random_range(-4.0f32..4.0))
+        .collect();
+    let mut points = Vec::with_capacity(n * dim);
+    for i in 0..n {
+        let c = i % k;
+        for j in 0..dim {
+            points.push(centres[c * dim + j] + rng.random_range(-1.0f32..1.0));
+        }
+    }
+    points
 }

@@ -1,13 +1,18 @@
 //! k-means (see the [`cluster`](crate::cluster#k-means) docs): [`kmeans`], its two Lloyd
-//! halves [`assign`] and [`update`], [`kmeans_plusplus`] and [`lloyd`].
+//! halves [`assign`] and [`update`], [`kmeans_plusplus`] and [`lloyd`]; and the pieces
+//! that the GPU version ([`kmeans_gpu`](crate::cluster::kmeans_gpu)) shares with it
+//! (validation, k-means++ over a source of distances, empty-cluster re-seeding, the
+//! restarts), so that the two differ only in where the distances and sums come from.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::cpu;
 use crate::error::{Error, Result};
+use crate::kernels::kmeans_update::UpdateLayout;
 
-/// Settings of [`kmeans`]. Construct with [`KMeansConfig::new`] (or `default()`, k = 8
-/// as in sklearn) and set the public fields.
+/// Settings of [`kmeans`] and [`kmeans_gpu`](crate::cluster::kmeans_gpu). Construct with
+/// [`KMeansConfig::new`] (or `default()`, k = 8 as in sklearn) and set the public fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KMeansConfig {
@@ -60,7 +65,8 @@ pub struct KMeansRun {
     pub converged: bool,
 }
 
-/// The result of [`kmeans`]: the best of its runs, and a summary of every run.
+/// The result of [`kmeans`] (and of [`kmeans_gpu`](crate::cluster::kmeans_gpu)): the
+/// best of its runs, and a summary of every run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KMeans {
     /// Cluster of each point, in `0..k`.
@@ -73,7 +79,8 @@ pub struct KMeans {
     /// Dimension of the points.
     pub dim: usize,
     /// Sum over the points of the squared distance to their centroid (each distance as
-    /// [`assign`] computes it, in `f32`, summed in `f64`).
+    /// the assignment step computes it, in `f32`: [`assign`] on the CPU, the
+    /// `kmeans_assign` kernel on the GPU; summed in `f64`).
     pub inertia: f64,
     /// Lloyd iterations of the best run.
     pub n_iter: usize,
@@ -89,35 +96,56 @@ pub struct KMeans {
 /// k-means++ then Lloyd, keeping the lowest inertia. See the
 /// [`cluster`](crate::cluster#k-means) docs.
 ///
-/// Errors (`Error::InvalidInput`) if `points.len() != n·dim`, `dim = 0`, `n = 0`,
-/// `k = 0`, `k > n`, `n_init = 0`, `max_iter = 0`, `n_local_trials = Some(0)`, or a
-/// coordinate is not finite. Points whose squared distances overflow `f32` (coordinates
-/// beyond about 10¹⁹) are not refused but make the distances infinite.
+/// Errors: `Error::InvalidInput` if `points.len() != n·dim`, `dim = 0`, `n = 0` or a
+/// coordinate is not finite; `Error::InvalidConfig` if `k = 0`, `k > n`, `n_init = 0`,
+/// `max_iter = 0` or `n_local_trials = Some(0)`. Points whose squared distances overflow
+/// `f32` (coordinates beyond about 10¹⁹) are not refused but make the distances infinite.
 pub fn kmeans(points: &[f32], n: usize, dim: usize, config: &KMeansConfig) -> Result<KMeans> {
     check_points(points, n, dim)?;
-    check_k(config.k, n)?;
-    if config.n_init == 0 {
-        return Err(Error::InvalidInput(
-            "k-means: n_init must be at least 1".into(),
-        ));
-    }
-    if config.max_iter == 0 {
-        return Err(Error::InvalidInput(
-            "k-means: max_iter must be at least 1".into(),
-        ));
-    }
-    let trials = local_trials(config.k, config.n_local_trials)?;
+    let trials = check_config(config, n)?;
     let k = config.k;
-    let mut best: Option<(usize, Lloyd)> = None;
+    best_of_runs(config, dim, |rng| {
+        let mut distances = HostDistances { points, n, dim };
+        let init = plusplus(&mut distances, n, k, trials, rng)?;
+        let run = lloyd_unchecked(
+            points,
+            n,
+            dim,
+            centroids_of(points, dim, &init),
+            k,
+            config.max_iter,
+        );
+        Ok(Run {
+            labels: run.labels,
+            centroids: run.centroids,
+            inertia: run.inertia,
+            n_iter: run.n_iter,
+            converged: run.converged,
+        })
+    })
+}
+
+/// What one run hands to [`best_of_runs`].
+pub(crate) struct Run {
+    pub(crate) labels: Vec<u32>,
+    pub(crate) centroids: Vec<f32>,
+    pub(crate) inertia: f64,
+    pub(crate) n_iter: usize,
+    pub(crate) converged: bool,
+}
+
+/// The restarts: run r gets its own `StdRng` seeded from (`config.seed`, r); the lowest
+/// inertia wins, the first one on ties.
+pub(crate) fn best_of_runs(
+    config: &KMeansConfig,
+    dim: usize,
+    mut one_run: impl FnMut(&mut StdRng) -> Result<Run>,
+) -> Result<KMeans> {
+    let mut best: Option<(usize, Run)> = None;
     let mut runs = Vec::with_capacity(config.n_init);
     for r in 0..config.n_init {
         let mut rng = StdRng::seed_from_u64(run_seed(config.seed, r));
-        let init = plusplus(points, n, dim, k, trials, &mut rng);
-        let centroids: Vec<f32> = init
-            .iter()
-            .flat_map(|&i| points[i * dim..(i + 1) * dim].iter().copied())
-            .collect();
-        let run = lloyd_unchecked(points, n, dim, centroids, k, config.max_iter);
+        let run = one_run(&mut rng)?;
         runs.push(KMeansRun {
             inertia: run.inertia,
             n_iter: run.n_iter,
@@ -127,11 +155,14 @@ pub fn kmeans(points: &[f32], n: usize, dim: usize, config: &KMeansConfig) -> Re
             best = Some((r, run));
         }
     }
-    let (best_run, run) = best.expect("n_init >= 1");
+    let (best_run, run) = best.ok_or_else(|| Error::InvalidConfig {
+        setting: "n_init",
+        message: "k-means: n_init must be at least 1".into(),
+    })?;
     Ok(KMeans {
         labels: run.labels,
         centroids: run.centroids,
-        k,
+        k: config.k,
         dim,
         inertia: run.inertia,
         n_iter: run.n_iter,
@@ -147,14 +178,42 @@ fn run_seed(seed: u64, r: usize) -> u64 {
     seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// The rows `indices` of `points`, as `indices.len() × dim` centroids.
+pub(crate) fn centroids_of(points: &[f32], dim: usize, indices: &[usize]) -> Vec<f32> {
+    indices
+        .iter()
+        .flat_map(|&i| points[i * dim..(i + 1) * dim].iter().copied())
+        .collect()
+}
+
 fn local_trials(k: usize, n_local_trials: Option<usize>) -> Result<usize> {
     match n_local_trials {
-        Some(0) => Err(Error::InvalidInput(
-            "k-means++: n_local_trials must be at least 1".into(),
-        )),
+        Some(0) => Err(Error::InvalidConfig {
+            setting: "n_local_trials",
+            message: "k-means++: n_local_trials must be at least 1".into(),
+        }),
         Some(t) => Ok(t),
         None => Ok(2 + (k as f64).ln().floor() as usize),
     }
+}
+
+/// Checks every setting of `config` for `n` points; returns the k-means++ candidates per
+/// centre.
+pub(crate) fn check_config(config: &KMeansConfig, n: usize) -> Result<usize> {
+    check_k(config.k, n)?;
+    if config.n_init == 0 {
+        return Err(Error::InvalidConfig {
+            setting: "n_init",
+            message: "k-means: n_init must be at least 1".into(),
+        });
+    }
+    if config.max_iter == 0 {
+        return Err(Error::InvalidConfig {
+            setting: "max_iter",
+            message: "k-means: max_iter must be at least 1".into(),
+        });
+    }
+    local_trials(config.k, config.n_local_trials)
 }
 
 /// Shape and finiteness of `n × dim` points: `n ≥ 1`, `dim ≥ 1`, every value finite.
@@ -184,34 +243,30 @@ pub(crate) fn check_points(points: &[f32], n: usize, dim: usize) -> Result<()> {
 
 fn check_k(k: usize, n: usize) -> Result<()> {
     if k == 0 {
-        return Err(Error::InvalidInput("k-means: k must be at least 1".into()));
+        return Err(Error::InvalidConfig {
+            setting: "k",
+            message: "k-means: k = 0 clusters; k must be at least 1".into(),
+        });
     }
     if k > n {
-        return Err(Error::InvalidInput(format!(
-            "k-means: k = {k} clusters for only {n} points"
-        )));
+        return Err(Error::InvalidConfig {
+            setting: "k",
+            message: format!(
+                "k-means: k = {k} clusters for only {n} points; k must be at most the \
+                 number of points"
+            ),
+        });
     }
     Ok(())
-}
-
-/// Squared Euclidean distance accumulated in `f32` in column order:
-/// `acc += (a[j] − b[j])²` for j = 0, 1, …, dim − 1 (no fused multiply-add).
-#[inline]
-pub(crate) fn sq_dist(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = 0f32;
-    for (x, y) in a.iter().zip(b) {
-        let d = x - y;
-        acc += d * d;
-    }
-    acc
 }
 
 /// The assignment step: for each of the `n` points (`n × dim`, row-major), the index of
 /// its nearest of the `k` centroids (`k × dim`) and the squared distance to it.
 ///
 /// Distances in `f32`, accumulated over the columns in order: `acc += (x[j] − c[j])²` for
-/// j = 0, 1, …, dim − 1, no fused multiply-add. Ties go to the lowest centroid index (a
-/// strict `<` scan from centroid 0). CPU twin of the GPU assignment kernel.
+/// j = 0, 1, …, dim − 1, no fused multiply-add ([`cpu::sq_dist`]). Ties go to the lowest
+/// centroid index (a strict `<` scan from centroid 0). The host form of
+/// [`cpu::kmeans_assign`], the twin of the GPU kernel `kmeans_assign`.
 ///
 /// # Panics
 /// If `points.len() != n·dim`, `centroids.len() != k·dim`, or `k = 0` while `n > 0`.
@@ -222,38 +277,25 @@ pub fn assign(
     centroids: &[f32],
     k: usize,
 ) -> (Vec<u32>, Vec<f32>) {
-    assert_eq!(points.len(), n * dim, "assign: points is not n × dim");
-    assert_eq!(centroids.len(), k * dim, "assign: centroids is not k × dim");
-    assert!(k > 0 || n == 0, "assign: no centroids");
     let mut labels = vec![0u32; n];
     let mut min_sq = vec![0f32; n];
-    if dim == 0 {
-        return (labels, min_sq);
-    }
-    for (i, x) in points.chunks_exact(dim).enumerate() {
-        let mut best = 0u32;
-        let mut best_d = sq_dist(x, &centroids[..dim]);
-        for (c, centroid) in centroids.chunks_exact(dim).enumerate().skip(1) {
-            let d = sq_dist(x, centroid);
-            if d < best_d {
-                best_d = d;
-                best = c as u32;
-            }
-        }
-        labels[i] = best;
-        min_sq[i] = best_d;
-    }
+    cpu::kmeans_assign(points, n, dim, centroids, k, &mut labels, &mut min_sq);
     (labels, min_sq)
 }
 
 /// The update step's reduction: per cluster, the sum of its points' coordinates
 /// (`k × dim`, row-major) and its number of points. The host then sets
-/// centroid = sum / count. Sums are accumulated in `f64` in point order and rounded once
-/// to `f32`, so they are the accurate reference a GPU reduction (in `f32`, any order) is
-/// compared with. CPU twin of the GPU update kernel.
+/// centroid = sum / count.
+///
+/// Sums are in `f32` in the GPU's order: the points are cut into chunks
+/// ([`UpdateLayout::new`], a function of the shape only), each chunk summed in point
+/// order ([`cpu::kmeans_update`], the twin of the GPU kernel `kmeans_update`), then the
+/// chunks added by the `reduce_sum` tree ([`cpu::column_sums`]). So the CPU and the GPU
+/// k-means compute the same centroids from the same labels, bit for bit.
 ///
 /// # Panics
-/// If `points.len() != n·dim`, `labels.len() != n`, or a label is ≥ `k`.
+/// If `points.len() != n·dim`, `labels.len() != n`, `dim = 0`, `k = 0`, or a label is
+/// ≥ `k`.
 pub fn update(
     points: &[f32],
     n: usize,
@@ -261,22 +303,54 @@ pub fn update(
     labels: &[u32],
     k: usize,
 ) -> (Vec<f32>, Vec<u32>) {
-    assert_eq!(points.len(), n * dim, "update: points is not n × dim");
-    assert_eq!(labels.len(), n, "update: labels is not of length n");
-    let mut sums = vec![0f64; k * dim];
-    let mut counts = vec![0u32; k];
-    for i in 0..n {
-        let c = labels[i] as usize;
-        assert!(c < k, "update: label {c} of point {i} is not below k = {k}");
-        counts[c] += 1;
-        for (s, &x) in sums[c * dim..(c + 1) * dim]
-            .iter_mut()
-            .zip(&points[i * dim..(i + 1) * dim])
-        {
-            *s += x as f64;
+    if let Some(i) = labels.iter().position(|&c| c as usize >= k) {
+        panic!(
+            "update: label {} of point {i} is not below k = {k}",
+            labels[i]
+        );
+    }
+    update_with(points, n, dim, labels, &UpdateLayout::new(n, k, dim))
+}
+
+/// [`update`] with a given chunking.
+fn update_with(
+    points: &[f32],
+    n: usize,
+    dim: usize,
+    labels: &[u32],
+    layout: &UpdateLayout,
+) -> (Vec<f32>, Vec<u32>) {
+    let partial = cpu::kmeans_update(points, n, dim, labels, layout.k, layout.chunk_rows);
+    let totals = cpu::column_sums(&partial, layout.chunks(), layout.totals_len());
+    split_totals(&totals, layout.k, dim)
+}
+
+/// Sums (`k × dim`) and counts from the totals of the update (per cluster, `dim` sums
+/// then the count, an exact integer in `f32`).
+pub(crate) fn split_totals(totals: &[f32], k: usize, dim: usize) -> (Vec<f32>, Vec<u32>) {
+    let cols = dim + 1;
+    let mut sums = Vec::with_capacity(k * dim);
+    let mut counts = Vec::with_capacity(k);
+    for row in totals.chunks_exact(cols).take(k) {
+        sums.extend_from_slice(&row[..dim]);
+        counts.push(row[dim] as u32);
+    }
+    (sums, counts)
+}
+
+/// Sets each non-empty cluster's centroid to sum / count (in `f32`); an empty cluster
+/// left (impossible for k ≤ n, see [`relocate_empty`]) keeps its centroid.
+pub(crate) fn apply_means(centroids: &mut [f32], sums: &[f32], counts: &[u32], dim: usize) {
+    for (c, &count) in counts.iter().enumerate() {
+        if count > 0 {
+            for (x, s) in centroids[c * dim..(c + 1) * dim]
+                .iter_mut()
+                .zip(&sums[c * dim..(c + 1) * dim])
+            {
+                *x = s / count as f32;
+            }
         }
     }
-    (sums.into_iter().map(|s| s as f32).collect(), counts)
 }
 
 /// sklearn's greedy k-means++: the indices of the `k` points chosen as initial centres,
@@ -301,24 +375,51 @@ pub fn kmeans_plusplus<R: Rng + ?Sized>(
     check_points(points, n, dim)?;
     check_k(k, n)?;
     let trials = local_trials(k, n_local_trials)?;
-    Ok(plusplus(points, n, dim, k, trials, rng))
+    plusplus(&mut HostDistances { points, n, dim }, n, k, trials, rng)
 }
 
-fn plusplus<R: Rng + ?Sized>(
-    points: &[f32],
+/// Where k-means++ gets its distances: the CPU twin ([`HostDistances`]) or the GPU
+/// kernel (`cluster::gpu`).
+pub(crate) trait PointDistances {
+    /// For each of the points `centres` (indices), the squared distance of every point
+    /// to it, as the assignment step computes distances: `centres.len()` vectors of n.
+    fn distances(&mut self, centres: &[usize]) -> Result<Vec<Vec<f32>>>;
+}
+
+/// Distances from [`cpu::kmeans_distances`], the twin of the GPU's.
+struct HostDistances<'a> {
+    points: &'a [f32],
     n: usize,
     dim: usize,
+}
+
+impl PointDistances for HostDistances<'_> {
+    fn distances(&mut self, centres: &[usize]) -> Result<Vec<Vec<f32>>> {
+        let (n, dim) = (self.n, self.dim);
+        let rows = centroids_of(self.points, dim, centres);
+        let all = cpu::kmeans_distances(self.points, n, dim, &rows, centres.len());
+        Ok(all.chunks_exact(n).map(<[f32]>::to_vec).collect())
+    }
+}
+
+/// k-means++ over `n` points whose distances come from `source`. The `trials`
+/// candidates of a centre are drawn first, then measured together (one batch for the
+/// GPU); the draws do not depend on the measurements, so the random stream is that of
+/// drawing and measuring in turn.
+pub(crate) fn plusplus<R: Rng + ?Sized>(
+    source: &mut dyn PointDistances,
+    n: usize,
     k: usize,
     trials: usize,
     rng: &mut R,
-) -> Vec<usize> {
-    let row = |i: usize| &points[i * dim..(i + 1) * dim];
+) -> Result<Vec<usize>> {
     let first = rng.random_range(0..n);
     let mut chosen = vec![first];
-    let mut closest: Vec<f32> = (0..n).map(|i| sq_dist(row(i), row(first))).collect();
+    let mut closest = source
+        .distances(&[first])?
+        .pop()
+        .expect("one vector per centre");
     let mut cumsum = vec![0f64; n];
-    let mut candidate_d = vec![0f32; n];
-    let mut best_d = vec![0f32; n];
     while chosen.len() < k {
         let mut acc = 0f64;
         for (s, &d) in cumsum.iter_mut().zip(&closest) {
@@ -326,25 +427,25 @@ fn plusplus<R: Rng + ?Sized>(
             *s = acc;
         }
         let potential = acc;
-        let mut best: Option<(usize, f64)> = None;
-        for _ in 0..trials {
-            let candidate = draw_d2(&cumsum, potential, rng);
-            let x = row(candidate);
+        let candidates: Vec<usize> = (0..trials)
+            .map(|_| draw_d2(&cumsum, potential, rng))
+            .collect();
+        let mut best: Option<(usize, f64, Vec<f32>)> = None;
+        for (&candidate, mut d) in candidates.iter().zip(source.distances(&candidates)?) {
             let mut pot = 0f64;
-            for (i, (d, &old)) in candidate_d.iter_mut().zip(&closest).enumerate() {
-                *d = old.min(sq_dist(row(i), x));
+            for (d, &old) in d.iter_mut().zip(&closest) {
+                *d = old.min(*d);
                 pot += *d as f64;
             }
-            if best.is_none_or(|(_, b)| pot < b) {
-                best = Some((candidate, pot));
-                std::mem::swap(&mut best_d, &mut candidate_d);
+            if best.as_ref().is_none_or(|&(_, b, _)| pot < b) {
+                best = Some((candidate, pot, d));
             }
         }
-        let (candidate, _) = best.expect("trials >= 1");
+        let (candidate, _, d) = best.expect("trials >= 1");
         chosen.push(candidate);
-        std::mem::swap(&mut closest, &mut best_d);
+        closest = d;
     }
-    chosen
+    Ok(chosen)
 }
 
 /// One D² draw from the running sums `cumsum` (total `potential`); see [`kmeans_plusplus`].
@@ -391,8 +492,8 @@ pub struct Lloyd {
 /// updates, stopping when an assignment repeats the previous one. See the
 /// [`cluster`](crate::cluster#k-means) docs for empty clusters.
 ///
-/// Errors as [`kmeans`] for the points and `k`, if `init.len() != k·dim`, an initial
-/// centroid is not finite, or `max_iter = 0`.
+/// Errors as [`kmeans`] for the points, `k` and `max_iter`, and `Error::InvalidInput` if
+/// `init.len() != k·dim` or an initial centroid is not finite.
 pub fn lloyd(
     points: &[f32],
     n: usize,
@@ -418,9 +519,10 @@ pub fn lloyd(
         )));
     }
     if max_iter == 0 {
-        return Err(Error::InvalidInput(
-            "lloyd: max_iter must be at least 1".into(),
-        ));
+        return Err(Error::InvalidConfig {
+            setting: "max_iter",
+            message: "lloyd: max_iter must be at least 1".into(),
+        });
     }
     Ok(lloyd_unchecked(points, n, dim, init.to_vec(), k, max_iter))
 }
@@ -433,14 +535,17 @@ fn lloyd_unchecked(
     k: usize,
     max_iter: usize,
 ) -> Lloyd {
-    let mut previous: Option<Vec<u32>> = None;
+    let layout = UpdateLayout::new(n, k, dim);
+    // No previous assignment: every label counts as changed the first time.
+    let mut labels = vec![u32::MAX; n];
+    let mut min_sq = vec![0f32; n];
     let mut history = Vec::new();
     let mut relocations = 0;
     for it in 0..max_iter {
-        let (labels, min_sq) = assign(points, n, dim, &centroids, k);
+        let changed = cpu::kmeans_assign(points, n, dim, &centroids, k, &mut labels, &mut min_sq);
         let inertia = sum_f64(&min_sq);
         history.push(inertia);
-        if previous.as_ref() == Some(&labels) {
+        if changed == 0 {
             return Lloyd {
                 labels,
                 centroids,
@@ -451,23 +556,11 @@ fn lloyd_unchecked(
                 relocations,
             };
         }
-        let (mut sums, mut counts) = update(points, n, dim, &labels, k);
+        let (mut sums, mut counts) = update_with(points, n, dim, &labels, &layout);
         relocations += relocate_empty(points, dim, &labels, &min_sq, &mut sums, &mut counts);
-        for (c, &count) in counts.iter().enumerate() {
-            // An empty cluster left (impossible for k ≤ n, see relocate_empty) keeps its
-            // centroid.
-            if count > 0 {
-                for (x, s) in centroids[c * dim..(c + 1) * dim]
-                    .iter_mut()
-                    .zip(&sums[c * dim..(c + 1) * dim])
-                {
-                    *x = s / count as f32;
-                }
-            }
-        }
-        previous = Some(labels);
+        apply_means(&mut centroids, &sums, &counts, dim);
     }
-    let (labels, min_sq) = assign(points, n, dim, &centroids, k);
+    cpu::kmeans_assign(points, n, dim, &centroids, k, &mut labels, &mut min_sq);
     let inertia = sum_f64(&min_sq);
     history.push(inertia);
     Lloyd {
@@ -480,8 +573,7 @@ fn lloyd_unchecked(
         relocations,
     }
 }
-
-fn sum_f64(values: &[f32]) -> f64 {
+pub(crate) fn sum_f64(values: &[f32]) -> f64 {
     values.iter().map(|&v| v as f64).sum()
 }
 
@@ -491,7 +583,7 @@ fn sum_f64(values: &[f32]) -> f64 {
 ///
 /// A donor cluster must keep one point; with k ≤ n points, while a cluster is empty
 /// another holds two or more, so a donor always exists.
-fn relocate_empty(
+pub(crate) fn relocate_empty(
     points: &[f32],
     dim: usize,
     labels: &[u32],
@@ -690,11 +782,15 @@ mod tests {
     }
 
     #[test]
-    fn invalid_input_is_refused() {
+    fn invalid_input_and_settings_are_refused() {
         let p = [0.0f32, 1.0, 2.0, 3.0];
         let bad = |r: Result<KMeans>| assert!(matches!(r, Err(Error::InvalidInput(_))));
-        bad(kmeans(&p, 4, 1, &KMeansConfig::new(0)));
-        bad(kmeans(&p, 4, 1, &KMeansConfig::new(5)));
+        let setting = |r: Result<KMeans>, name: &str| match r {
+            Err(Error::InvalidConfig { setting, .. }) => assert_eq!(setting, name),
+            other => panic!("expected InvalidConfig({name}), got {other:?}"),
+        };
+        setting(kmeans(&p, 4, 1, &KMeansConfig::new(0)), "k");
+        setting(kmeans(&p, 4, 1, &KMeansConfig::new(5)), "k");
         bad(kmeans(&p, 4, 0, &KMeansConfig::new(1)));
         bad(kmeans(&p, 3, 1, &KMeansConfig::new(1)));
         bad(kmeans(&[], 0, 1, &KMeansConfig::new(1)));
@@ -707,17 +803,21 @@ mod tests {
         ));
         let mut c = KMeansConfig::new(2);
         c.n_init = 0;
-        bad(kmeans(&p, 4, 1, &c));
+        setting(kmeans(&p, 4, 1, &c), "n_init");
         let mut c = KMeansConfig::new(2);
         c.max_iter = 0;
-        bad(kmeans(&p, 4, 1, &c));
+        setting(kmeans(&p, 4, 1, &c), "max_iter");
         let mut c = KMeansConfig::new(2);
         c.n_local_trials = Some(0);
-        bad(kmeans(&p, 4, 1, &c));
+        setting(kmeans(&p, 4, 1, &c), "n_local_trials");
         let msg = kmeans(&[0.0, f32::NAN], 2, 1, &KMeansConfig::new(1))
             .unwrap_err()
             .to_string();
         assert!(msg.contains("point 1 coordinate 0 is NaN"), "{msg}");
+        let msg = kmeans(&p, 4, 1, &KMeansConfig::new(5))
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("k = 5 clusters for only 4 points"), "{msg}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::hungarian::linear_sum_assignment;
-use super::kmeans::sq_dist;
+use crate::cpu::sq_dist;
 use crate::error::{Error, Result};
 
 /// The four labelled metrics of one clustering, see the

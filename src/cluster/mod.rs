@@ -1,9 +1,14 @@
-//! Node clustering on embeddings (DESIGN.md §8): k-means on μ (N × L, `f32`, row-major)
-//! and the seed paper's clustering metrics, on the host.
+//! Node clustering on embeddings (DESIGN.md §8): k-means on μ (N × L, `f32`, row-major),
+//! on the host or the GPU, and the seed paper's clustering metrics, on the host.
 //!
 //! - [`kmeans`]: scikit-learn's k-means (greedy k-means++, Lloyd, best of `n_init`
 //!   restarts) stopping when no assignment changes; [`assign`] and [`update`] are the two
-//!   halves of a Lloyd step with plain slice signatures, the CPU twins of the GPU kernels.
+//!   halves of a Lloyd step with plain slice signatures, built on the CPU twins of the GPU
+//!   kernels ([`cpu::kmeans_assign`](crate::cpu::kmeans_assign),
+//!   [`cpu::kmeans_update`](crate::cpu::kmeans_update)).
+//! - [`kmeans_gpu`]: the same k-means with the assignment and update steps on the GPU
+//!   (kernels `kmeans_assign`, `kmeans_update`), for millions of points;
+//!   [`cluster_embeddings`] runs it on embeddings with the defaults.
 //! - [`cluster_metrics`]: ACC, NMI, ARI and macro-F1 against integer labels (`-1` = no
 //!   label, left out), ACC and F1 through the Hungarian map of clusters to classes
 //!   ([`linear_sum_assignment`]).
@@ -34,7 +39,9 @@
 //!   the squared distance to the nearest centre chosen so far.
 //! - Lloyd ([`lloyd`]): [`assign`] every point to its nearest centroid, stop if no label
 //!   changed since the previous assignment, else [`update`] the sums and counts and set
-//!   each centroid to sum / count on the host.
+//!   each centroid to sum / count on the host. Sums are in `f32` in the GPU kernel's
+//!   order (chunks of consecutive points, then a tree of the chunks), so the CPU and the
+//!   GPU compute the same centroids from the same labels.
 //! - Empty clusters: after an update, each empty cluster is re-seeded with the point
 //!   farthest from its assigned centroid (as sklearn does): that point's coordinates
 //!   become the empty cluster's centroid and are taken out of its old cluster's sum (its
@@ -46,6 +53,32 @@
 //!   (the first one on ties). Run r draws from its own `StdRng` seeded from
 //!   (`seed`, r), so a run can be reproduced alone, and results are deterministic for a
 //!   seed (they are not sklearn's numbers for the same seed: the generators differ).
+//!
+//! # k-means on the GPU
+//! [`kmeans_gpu`] runs the algorithm above step for step, with the same random draws:
+//! the distances of k-means++ and of each assignment come from the `kmeans_assign`
+//! kernel (which also counts the labels that changed, so an iteration reads back one
+//! integer and the k × (dim + 1) sums and counts), the sums from `kmeans_update` and the
+//! `reduce_sum` tree, without float atomics. The host draws the k-means++ candidates,
+//! divides the sums, re-seeds empty clusters and keeps the best run, with the CPU
+//! version's code. Results are deterministic, and equal to [`kmeans`]'s for the same
+//! seed except where a distance rounded differently (the driver may fuse a multiply and
+//! an add) flips a near-tie; tests/cluster_gpu.rs checks both. Points of dimension 1 to
+//! 64, at most 2²⁴ of them; points larger than one storage binding are split into
+//! slices.
+//!
+//! ```no_run
+//! use gpu_vgae::cluster::{cluster_embeddings, cluster_metrics};
+//! use gpu_vgae::gpu::Gpu;
+//!
+//! let gpu = Gpu::from_env()?;
+//! let (n, dim) = (4, 2);
+//! let mu = [0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0];
+//! let clusters = cluster_embeddings(&gpu, &mu, n, dim, 2, 7)?;
+//! let scores = cluster_metrics(&[3, 3, 1, 1], &clusters.labels)?;
+//! println!("ACC {}", scores.acc);
+//! # Ok::<(), gpu_vgae::Error>(())
+//! ```
 //!
 //! # Metrics against labels
 //! Class labels are `i32`, `-1` meaning "no label", as in [`crate::data::Graph`]'s labels:
@@ -84,10 +117,12 @@
 //! all of them but F1 may not be; F1 then belongs to the map this Hungarian implementation
 //! returns, which need not be scipy's or Munkres'.
 
+mod gpu;
 mod hungarian;
 mod kmeans;
 mod metrics;
 
+pub use gpu::{cluster_embeddings, kmeans_gpu};
 pub use hungarian::linear_sum_assignment;
 pub use kmeans::{
     assign, kmeans, kmeans_plusplus, lloyd, update, KMeans, KMeansConfig, KMeansRun, Lloyd,

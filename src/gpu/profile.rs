@@ -51,12 +51,16 @@ pub struct AdapterProfile {
     /// decoder_dense: threads the column splits aim for (more splits only add partial
     /// sums for decoder_pairs to read).
     pub dense_target_invocations: usize,
+    /// kmeans_update: one invocation per chunk of points summing whole rows (the
+    /// shader's `ROWS`; for k ≤ 8 and dimension ≤ 16 in registers), rather than one per
+    /// (chunk, column). The same sums either way.
+    pub kmeans_update_rows: bool,
 }
 
 impl AdapterProfile {
     /// The profile for CPU adapters (measured on llvmpipe, benches/RESULTS.md): spmm 4
     /// column groups per invocation; matmul 4 rows × 4 groups (A·B) and 2 rows × 8
-    /// groups (A·Bᵀ); matmul_tn blocked with 4 groups.
+    /// groups (A·Bᵀ); matmul_tn blocked with 4 groups; kmeans_update by rows.
     pub fn cpu() -> Self {
         AdapterProfile {
             class: AdapterClass::Cpu,
@@ -72,6 +76,7 @@ impl AdapterProfile {
             },
             matmul_tn_blocked: Some(4),
             dense_target_invocations: 16_384,
+            kmeans_update_rows: true,
         }
     }
 
@@ -89,6 +94,7 @@ impl AdapterProfile {
             matmul_transposed: one,
             matmul_tn_blocked: None,
             dense_target_invocations: 16_384,
+            kmeans_update_rows: false,
         }
     }
 

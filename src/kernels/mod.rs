@@ -7,7 +7,11 @@
 //! | wrapper, [`KernelDef`], parameter struct, work formula | `src/kernels/<name>.rs` |
 //! | CPU twin | `src/cpu/<name>.rs` |
 //! | test against the twin | `tests/kernels/<name>.rs` |
-//! | place in an epoch | [`crate::model::schedule::Op`], timed by `benches/kernels.rs` |
+//! | place in an epoch | [`crate::model::schedule::Op`], timed by `benches/kernels/main.rs` |
+//!
+//! The k-means kernels (`kmeans_assign`, `kmeans_distances`, `kmeans_update`) are not
+//! part of an epoch: they
+//! serve [`crate::cluster::kmeans_gpu`] and have their own benchmark cases.
 //!
 //! Each wrapper checks shapes, fetches the cached pipeline (tuned by the adapter
 //! profile) and returns a prepared [`Dispatch`](crate::gpu::Dispatch). tests/shaders.rs
@@ -78,6 +82,9 @@ registry! {
     gather_rows::GATHER_ROWS,
     scatter_rows::SCATTER_ROWS,
     adam::ADAM,
+    kmeans_assign::KMEANS_ASSIGN,
+    kmeans_distances::KMEANS_DISTANCES,
+    kmeans_update::KMEANS_UPDATE,
 }
 
 /// Largest latent dimension the decoder kernels hold in registers.

@@ -79,6 +79,37 @@ pub fn reduce_sum(
     )
 }
 
+/// The chain of levels ([`levels`]) that sums the rows of `input` (rows × cols) into
+/// `out` (cols), intermediate levels in pooled scratch arrays that the dispatches keep
+/// alive. The device twin of [`cpu::column_sums`](crate::cpu::column_sums).
+pub fn column_sums(
+    gpu: &Gpu,
+    input: &GpuArray<f32>,
+    rows: usize,
+    cols: usize,
+    out: &GpuArray<f32>,
+) -> Result<Vec<Dispatch>> {
+    check(out.len() == cols, "reduce_sum", || {
+        format!("output has {} elements, expected {cols}", out.len())
+    })?;
+    let levels = levels(rows);
+    let mut dispatches = Vec::with_capacity(levels.len());
+    let mut current = input.clone();
+    for (level, &level_rows) in levels.iter().enumerate() {
+        let next = if level + 1 == levels.len() {
+            out.clone()
+        } else {
+            gpu.alloc::<f32>(
+                "gpu_vgae.reduce_sum.level",
+                level_rows.div_ceil(GROUP_ROWS) * cols,
+            )?
+        };
+        dispatches.push(reduce_sum(gpu, &current, level_rows, cols, &next)?);
+        current = next;
+    }
+    Ok(dispatches)
+}
+
 /// One level over rows × cols. flops = rows·cols (adds); bytes = 4·rows·cols +
 /// 4·groups·cols.
 pub fn work(rows: usize, cols: usize) -> Work {
