@@ -355,6 +355,7 @@ fn run(args: &RunArgs) -> Result<()> {
     };
     let clustering = match (&embeddings, args.cluster) {
         (Some(mu), true) => Some(cluster(
+            &gpu,
             mu,
             options.model.latent,
             graph.labels.as_deref(),
@@ -452,6 +453,7 @@ fn cluster_command(args: &ClusterArgs) -> Result<()> {
     let gpu = open_gpu(&args.device)?;
     let embeddings = embed(&gpu, &saved, &graph, &graph.name)?;
     let report = cluster(
+        &gpu,
         &embeddings,
         saved.header.config.latent,
         graph.labels.as_deref(),

