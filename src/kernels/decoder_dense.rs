@@ -43,6 +43,12 @@ pub const TILE: usize = 32;
 /// floats.
 pub const MAX_BLOCKS: usize = 32;
 
+/// Partial rows (slots × n) the tile layout picks blocks for by itself, unless 8 slots
+/// per node are more: its partial sums stay within max(8·N, 2¹⁸) × L floats (16 MiB at
+/// L = 16 below 32,768 nodes, 8 × N × L above), as the row layout's within
+/// (16,384 + N) × L.
+pub const PARTIAL_ROWS: usize = 1 << 18;
+
 /// Most column splits of the row layout.
 pub const MAX_SPLITS: usize = 64;
 
@@ -101,15 +107,17 @@ impl DenseLayout {
     /// The layout for `n` nodes on an adapter of `profile`, with `parts` column splits
     /// or blocks when given, else as many as make about the profile's
     /// `dense_target_invocations` threads (at [`TILE`] per tile; more only add partial
-    /// sums for decoder_pairs to read).
+    /// sums for decoder_pairs to read), the tile layout's within [`PARTIAL_ROWS`].
     pub fn new(n: usize, profile: &AdapterProfile, parts: Option<usize>) -> Self {
         let target = profile.dense_target_invocations;
         if profile.dense_symmetric {
             let tiles = target.div_ceil(TILE);
             let blocks = parts.unwrap_or_else(|| {
+                let budget = (PARTIAL_ROWS / n.max(1)).max(8) - 1;
                 (1..MAX_BLOCKS)
                     .find(|b| b * (b + 1) / 2 >= tiles)
                     .unwrap_or(MAX_BLOCKS)
+                    .min(budget)
             });
             DenseLayout::Tiles(DenseBlocks::new(n, blocks))
         } else {

@@ -221,6 +221,26 @@ fn dense_blocks_are_whole_sub_tiles_and_never_empty() {
     }
 }
 
+#[test]
+fn dense_layouts_keep_their_partial_sums_within_a_few_times_n_by_l() {
+    use gpu_vgae::gpu::AdapterProfile;
+    use gpu_vgae::kernels::decoder_dense::PARTIAL_ROWS;
+    for n in [1, 100, 3327, 19_717, 100_000, 1_000_000] {
+        for profile in [AdapterProfile::cpu(), AdapterProfile::gpu()] {
+            let layout = DenseLayout::new(n, &profile, None);
+            let rows = layout.slots() * n;
+            let bound = match layout {
+                DenseLayout::Rows { .. } => profile.dense_target_invocations + n,
+                DenseLayout::Tiles(_) => (8 * n).max(PARTIAL_ROWS),
+            };
+            assert!(
+                rows <= bound,
+                "n={n} {layout:?}: {rows} partial rows > {bound}"
+            );
+        }
+    }
+}
+
 gpu_test! {
     fn decoder_dense_refuses_bad_latents_and_partials() {
         let gpu = gpu();
