@@ -1,19 +1,19 @@
 // Inner-product decoder over listed node pairs, row by row, in one of two roles:
 //  - the sparse correction of the dense objective (DESIGN.md §2a): pairs = the label's
 //    nonzeros (train edges both ways + diagonal), w_pos = pos_weight, w_neg = −1, and the
-//    dense split partials from decoder_dense are added in;
+//    dense partials from decoder_dense (its slots per node) are added in;
 //  - the sampled objective (§2b): pairs = positive and negative pairs listed at both
 //    endpoints, weights 1/P (positive) and 1/Q (negative), no dense partials.
 // For node i and each listed pair (i, j) with weights (w_pos, w_neg):
 //   S = z_i · z_j
 //   loss_rows[i] += w_pos · softplus(−S) + w_neg · softplus(S)
 //   g_i          += (w_pos · (σ(S) − 1) + w_neg · σ(S)) · z_j
-// then dz[i] = grad_scale · (Σ_s grad_partial[s, i] + g_i),
+// then dz[i] = grad_scale · (Σ_s grad_partial[s, i] + g_i),   s over the slots
 //      loss_rows[i] += Σ_s loss_partial[s, i].
 // Rows own their pairs (CSR by i), so no atomics: results are deterministic.
 //
 // Same operation order per row as the CPU twin: the dot product column by column, the
-// pairs in list order, then the splits in order.
+// pairs in list order, then the slots in order.
 //
 // Pipeline constants, set by the host per call (kernels/decoder_pairs.rs):
 //   L        the latent size, 1..=64. The loops over the latent then have constant
@@ -29,14 +29,14 @@
 // stay in range.
 //
 // Bindings (group 0):
-//   0 uniform    params       {n, latent (= L), z_stride, splits, grad_scale, _, _, _}
+//   0 uniform    params       {n, latent (= L), z_stride, slots, grad_scale, _, _, _}
 //   1 storage r  z:            array<vec4<f32>>, row i at float i·z_stride
 //   2 storage r  pair_ptr:     array<u32>, n + 1
 //   3 storage r  pair_col:     array<u32>, pairs
 //   4 storage r  pair_weight:  array<vec2<f32>>, pairs (w_pos, w_neg)
-//   5 storage r  grad_partial: array<vec4<f32>>, splits × n × L floats (unused when
-//                              splits = 0)
-//   6 storage r  loss_partial: array<f32>, splits × n
+//   5 storage r  grad_partial: array<vec4<f32>>, slots × n × L floats (unused when
+//                              slots = 0)
+//   6 storage r  loss_partial: array<f32>, slots × n
 //   7 storage rw dz:           array<f32>, n × L
 //   8 storage rw loss_rows:    array<f32>, n
 // Dispatch: one invocation per node, WG per workgroup, grid folded to 2-D.
@@ -45,7 +45,7 @@ struct Params {
     n: u32,
     latent: u32,
     z_stride: u32,
-    splits: u32,
+    slots: u32,
     grad_scale: f32,
     _pad0: u32,
     _pad1: u32,
@@ -170,7 +170,7 @@ fn main(
             acc[q] += coef * zj[q];
         }
     }
-    for (var s = 0u; s < params.splits; s++) {
+    for (var s = 0u; s < params.slots; s++) {
         let row = s * n + i;
         for (var q = 0u; q < LQ; q++) {
             acc[q] += gp4(row, q);

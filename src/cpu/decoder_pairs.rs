@@ -4,7 +4,7 @@ use super::{dot, sigmoid, softplus};
 use crate::kernels::decoder_pairs::PairRows;
 
 /// (dz: n × latent, loss_rows: n) of the pair pass over `z` (rows at `stride`), adding
-/// `dense` partials `(grad, loss, splits)` when given.
+/// `dense` partials `(grad, loss, slots)` (slots per node, slot-major) when given.
 pub fn decoder_pairs(
     z: &[f32],
     stride: usize,
@@ -30,8 +30,8 @@ pub fn decoder_pairs(
                 acc[k] += coef * z[j * stride + k];
             }
         }
-        if let Some((grad, dense_loss, splits)) = dense {
-            for s in 0..splits {
+        if let Some((grad, dense_loss, slots)) = dense {
+            for s in 0..slots {
                 let row = s * n + i;
                 for k in 0..latent {
                     acc[k] += grad[row * latent + k];

@@ -48,19 +48,23 @@ pub struct AdapterProfile {
     /// matmul_tn_partial: whether a workgroup owns one chunk and a run of column
     /// groups (`BLOCKED`), and how many groups per invocation it then takes.
     pub matmul_tn_blocked: Option<usize>,
-    /// decoder_dense: threads the column splits aim for (more splits only add partial
-    /// sums for decoder_pairs to read).
+    /// decoder_dense: threads the column splits (row layout) or the blocks (tile
+    /// layout) aim for (more only add partial sums for decoder_pairs to read).
     pub dense_target_invocations: usize,
     /// kmeans_update: one invocation per chunk of points summing whole rows (the
     /// shader's `ROWS`; for k ≤ 8 and dimension ≤ 16 in registers), rather than one per
     /// (chunk, column). The same sums either way.
     pub kmeans_update_rows: bool,
+    /// decoder_dense: the symmetric tile layout (every unordered pair once, through
+    /// workgroup memory and barriers) rather than the register-blocked row layout.
+    pub dense_symmetric: bool,
 }
 
 impl AdapterProfile {
     /// The profile for CPU adapters (measured on llvmpipe, benches/RESULTS.md): spmm 4
     /// column groups per invocation; matmul 4 rows × 4 groups (A·B) and 2 rows × 8
-    /// groups (A·Bᵀ); matmul_tn blocked with 4 groups; kmeans_update by rows.
+    /// groups (A·Bᵀ); matmul_tn blocked with 4 groups; kmeans_update by rows;
+    /// decoder_dense in rows.
     pub fn cpu() -> Self {
         AdapterProfile {
             class: AdapterClass::Cpu,
@@ -77,10 +81,12 @@ impl AdapterProfile {
             matmul_tn_blocked: Some(4),
             dense_target_invocations: 16_384,
             kmeans_update_rows: true,
+            dense_symmetric: false,
         }
     }
 
-    /// The profile for GPUs: one output group per invocation everywhere.
+    /// The profile for GPUs: one output group per invocation everywhere; decoder_dense
+    /// in symmetric tiles.
     pub fn gpu() -> Self {
         let one = Blocking {
             rows: 1,
@@ -95,6 +101,7 @@ impl AdapterProfile {
             matmul_tn_blocked: None,
             dense_target_invocations: 16_384,
             kmeans_update_rows: false,
+            dense_symmetric: true,
         }
     }
 

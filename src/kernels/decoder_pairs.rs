@@ -29,7 +29,7 @@ kernel_params! {
         n: u32,
         latent: u32,
         z_stride: u32,
-        splits: u32,
+        slots: u32,
         grad_scale: f32,
         _pad0: u32,
         _pad1: u32,
@@ -161,8 +161,9 @@ pub struct GpuPairRows {
 }
 
 /// `dz[i] = grad_scale · (Σ_s dense.grad[s, i] + Σ_p coef_p z_j)` and
-/// `loss_rows[i] = Σ_s dense.loss[s, i] + Σ_p loss_p` over the pairs of row `i`, reading the first
-/// `latent` columns of `z`. `dense` is `None` for the sampled objective.
+/// `loss_rows[i] = Σ_s dense.loss[s, i] + Σ_p loss_p` over the pairs of row `i` and the
+/// dense partial slots `s` in order, reading the first `latent` columns of `z`. `dense`
+/// is `None` for the sampled objective.
 #[allow(clippy::too_many_arguments)]
 pub fn decoder_pairs(
     gpu: &Gpu,
@@ -193,16 +194,17 @@ pub fn decoder_pairs(
     check(loss_rows.len() == n, "decoder_pairs", || {
         format!("loss_rows has {} elements for {n} nodes", loss_rows.len())
     })?;
-    // Without dense partials, bind the pair weights in their place; splits = 0 keeps the
+    // Without dense partials, bind the pair weights in their place; slots = 0 keeps the
     // kernel from reading them.
-    let (grad_partial, loss_partial, splits) = match dense {
+    let (grad_partial, loss_partial, slots) = match dense {
         Some(d) => {
+            let slots = d.layout.slots();
             check(
-                d.grad.len() == d.splits * n * latent && d.loss.len() == d.splits * n,
+                d.grad.len() == slots * n * latent && d.loss.len() == slots * n,
                 "decoder_pairs",
                 || "dense partials do not match z's shape".into(),
             )?;
-            (Bind::array(&d.grad), Bind::array(&d.loss), d.splits)
+            (Bind::array(&d.grad), Bind::array(&d.loss), slots)
         }
         None => (
             Bind::array(&pairs.weight),
@@ -214,7 +216,7 @@ pub fn decoder_pairs(
         n: to_u32("decoder_pairs nodes", n)?,
         latent: latent as u32,
         z_stride: to_u32("decoder_pairs stride", z.cols())?,
-        splits: to_u32("decoder_pairs splits", splits)?,
+        slots: to_u32("decoder_pairs slots", slots)?,
         grad_scale,
         _pad0: 0,
         _pad1: 0,
@@ -222,7 +224,7 @@ pub fn decoder_pairs(
     };
     to_u32(
         "decoder_pairs elements",
-        n * z.cols().max(latent * splits.max(1)),
+        n * z.cols().max(latent * slots.max(1)),
     )?;
     // One pipeline per latent size (loops over the latent with constant trip counts) and
     // per alignment of z's rows (see the shader's header).
@@ -251,12 +253,12 @@ pub fn decoder_pairs(
     )
 }
 
-/// n nodes with `entries` listed pairs and `splits` dense partials (0 for the sampled
-/// objective): flops = 4·entries·L + splits·n·L; bytes = 4·n·L (z) + 4·(n + 1)
-/// + 12·entries (ptr, col, two weights) + 4·splits·n·(L + 1) (partials)
+/// n nodes with `entries` listed pairs and `slots` dense partials per node (0 for the
+/// sampled objective): flops = 4·entries·L + slots·n·L; bytes = 4·n·L (z) + 4·(n + 1)
+/// + 12·entries (ptr, col, two weights) + 4·slots·n·(L + 1) (partials)
 /// + 4·n·(L + 1) (dz, loss_rows).
-pub fn work(n: usize, latent: usize, entries: usize, splits: usize) -> Work {
-    let (n, l, e, s) = (n as f64, latent as f64, entries as f64, splits as f64);
+pub fn work(n: usize, latent: usize, entries: usize, slots: usize) -> Work {
+    let (n, l, e, s) = (n as f64, latent as f64, entries as f64, slots as f64);
     Work {
         flops: 4.0 * e * l + s * n * l,
         bytes: WORD * n * l

@@ -405,7 +405,7 @@ impl GaeModel {
             Op::DecoderDense {
                 z,
                 latent,
-                splits,
+                layout,
                 grad_partial,
                 loss_partial,
             } => decoder_dense(
@@ -415,7 +415,7 @@ impl GaeModel {
                 &DensePartials {
                     grad: self.array(grad_partial)?,
                     loss: self.array(loss_partial)?,
-                    splits,
+                    layout,
                 },
             ),
             Op::DecoderPairs {
@@ -428,10 +428,10 @@ impl GaeModel {
                 loss_rows,
             } => {
                 let partials = match dense {
-                    Some((grad, loss, splits)) => Some(DensePartials {
+                    Some((grad, loss, layout)) => Some(DensePartials {
                         grad: self.array(grad)?,
                         loss: self.array(loss)?,
-                        splits,
+                        layout,
                     }),
                     None => None,
                 };

@@ -98,7 +98,10 @@ pub struct ModelConfig {
     pub adam: AdamConfig,
     /// Seeds the initialisation, every ε and the sampled negatives.
     pub seed: u64,
-    /// Column splits of the dense decoder pass; `None` picks one for the graph size.
+    /// Parts of the dense decoder pass: column splits in the row layout of CPU
+    /// adapters, blocks of nodes in the symmetric tile layout of GPUs (see
+    /// [`DenseLayout`](crate::kernels::decoder_dense::DenseLayout)); `None` picks a count
+    /// for the adapter and the graph size.
     pub dense_splits: Option<usize>,
     /// Subgraph objective: nodes drawn per epoch (5000; all drawable nodes if fewer).
     pub sample_nodes: usize,

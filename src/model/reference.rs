@@ -250,12 +250,12 @@ impl CpuModel {
             Op::DecoderDense {
                 z,
                 latent,
-                splits,
+                layout,
                 grad_partial,
                 loss_partial,
             } => {
                 let (n, stride) = shape(s, z);
-                let (grad, loss) = cpu::decoder_dense(&v[z.index()], n, stride, latent, splits);
+                let (grad, loss) = cpu::decoder_dense(&v[z.index()], n, stride, latent, layout);
                 vec![(grad_partial, grad), (loss_partial, loss)]
             }
             Op::DecoderPairs {
@@ -272,8 +272,12 @@ impl CpuModel {
                     .pairs
                     .as_ref()
                     .expect("the pair list is set before an epoch runs");
-                let dense = dense.map(|(g, l, splits)| {
-                    (v[g.index()].as_slice(), v[l.index()].as_slice(), splits)
+                let dense = dense.map(|(g, l, layout)| {
+                    (
+                        v[g.index()].as_slice(),
+                        v[l.index()].as_slice(),
+                        layout.slots(),
+                    )
                 });
                 let (dzv, loss) =
                     cpu::decoder_pairs(&v[z.index()], stride, latent, pairs, dense, grad_scale);

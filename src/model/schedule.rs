@@ -24,7 +24,7 @@ use super::inputs::DenseWeights;
 use super::{head_cols, ModelConfig, ModelKind, Objective};
 use crate::error::Result;
 use crate::gpu::AdapterProfile;
-use crate::kernels::decoder_dense::splits_for;
+use crate::kernels::decoder_dense::DenseLayout;
 use crate::kernels::{
     adam, class_mean_grad, decoder_dense, decoder_pairs, gather_rows, matmul, matmul_tn_partial,
     reduce_sum, relu, relu_backward, reparam_backward, reparam_kl, scatter_rows, spmm, Work,
@@ -257,17 +257,17 @@ pub enum Op {
         /// classes × L.
         out: TensorId,
     },
-    /// `decoder_dense`: per-split partial sums over all pairs.
+    /// `decoder_dense`: per-slot partial sums over all pairs.
     DecoderDense {
         /// Embeddings (the first `latent` columns are used).
         z: TensorId,
         /// Latent width.
         latent: usize,
-        /// Column splits.
-        splits: usize,
-        /// (splits·n) × L.
+        /// Which pairs the pass visits and what its partial slots hold.
+        layout: DenseLayout,
+        /// (slots·n) × L.
         grad_partial: TensorId,
-        /// splits × n.
+        /// slots × n.
         loss_partial: TensorId,
     },
     /// `decoder_pairs`: listed pairs (plus dense partials) → dz, loss rows.
@@ -278,8 +278,8 @@ pub enum Op {
         latent: usize,
         /// The pair list.
         pairs: PairsId,
-        /// Dense partials (grad, loss, splits) to add, for the dense objective.
-        dense: Option<(TensorId, TensorId, usize)>,
+        /// Dense partials (grad, loss, their layout) to add, for the dense objective.
+        dense: Option<(TensorId, TensorId, DenseLayout)>,
         /// Scale of dz.
         grad_scale: f32,
         /// n × L.
@@ -489,8 +489,8 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// The schedule of `config` on a graph of `shape`, with the dense decoder's column
-    /// splits chosen for `profile`. Checks the config and the objective's preconditions
+    /// The schedule of `config` on a graph of `shape`, with the dense decoder's layout
+    /// chosen for `profile`. Checks the config and the objective's preconditions
     /// (e.g. at least one training edge), allocates nothing large.
     pub fn new(config: &ModelConfig, shape: &GraphShape, profile: &AdapterProfile) -> Result<Self> {
         config.validate()?;
@@ -684,8 +684,8 @@ impl Schedule {
                 class_nodes, out, ..
             } => class_mean_grad::work(t(class_nodes).len(), t(out).rows, t(out).cols),
             Op::DecoderDense {
-                z, latent, splits, ..
-            } => decoder_dense::work(t(z).rows, latent, splits),
+                z, latent, layout, ..
+            } => decoder_dense::work(t(z).rows, latent, layout.slots()),
             Op::DecoderPairs {
                 z,
                 latent,
@@ -696,7 +696,7 @@ impl Schedule {
                 t(z).rows,
                 latent,
                 self.pairs(pairs).entries,
-                dense.map_or(0, |d| d.2),
+                dense.map_or(0, |d| d.2.slots()),
             ),
             Op::GatherRows { out, .. } => gather_rows::work(t(out).rows, t(out).cols),
             Op::ScatterRows { src, out, .. } => {
@@ -779,11 +779,15 @@ impl Schedule {
                 shape(out)
             ),
             Op::DecoderDense {
-                z, latent, splits, ..
+                z, latent, layout, ..
             } => format!(
-                "{} (N={} L={latent} splits={splits})",
+                "{} (N={} L={latent} {})",
                 name(z),
-                self.tensor(z).rows
+                self.tensor(z).rows,
+                match layout {
+                    DenseLayout::Rows { splits } => format!("splits={splits}"),
+                    DenseLayout::Tiles(b) => format!("tiles blocks={}", b.blocks),
+                }
             ),
             Op::DecoderPairs {
                 z, latent, pairs, ..
@@ -940,16 +944,14 @@ impl Builder {
         loss_rows: TensorId,
     ) {
         let (n, l) = (self.tensors[z.0].rows, config.latent);
-        let splits = config
-            .dense_splits
-            .unwrap_or_else(|| splits_for(n, profile.dense_target_invocations))
-            .clamp(1, n.max(1));
-        let grad_partial = self.scratch("decoder.grad_partial", splits * n, l);
-        let loss_partial = self.scratch("decoder.loss_partial", splits, n);
+        let layout = DenseLayout::new(n, profile, config.dense_splits);
+        let slots = layout.slots();
+        let grad_partial = self.scratch("decoder.grad_partial", slots * n, l);
+        let loss_partial = self.scratch("decoder.loss_partial", slots, n);
         self.push(Op::DecoderDense {
             z,
             latent: l,
-            splits,
+            layout,
             grad_partial,
             loss_partial,
         });
@@ -957,7 +959,7 @@ impl Builder {
             z,
             latent: l,
             pairs,
-            dense: Some((grad_partial, loss_partial, splits)),
+            dense: Some((grad_partial, loss_partial, layout)),
             grad_scale,
             dz,
             loss_rows,

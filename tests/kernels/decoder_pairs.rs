@@ -3,7 +3,7 @@
 use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::{run, ATOL, RTOL};
 use gpu_vgae::cpu;
-use gpu_vgae::kernels::decoder_dense::{decoder_dense, DensePartials};
+use gpu_vgae::kernels::decoder_dense::{decoder_dense, DenseLayout, DensePartials};
 use gpu_vgae::kernels::decoder_pairs::{decoder_pairs, PairRows};
 use rand::Rng;
 
@@ -40,10 +40,11 @@ gpu_test! {
                 let dz = gpu.alloc_matrix("dz", n, latent).unwrap();
                 let loss = gpu.alloc::<f32>("loss", n).unwrap();
                 let mut dispatches = Vec::new();
+                let layout = DenseLayout::new(n, gpu.profile(), Some(2));
                 let partials = dense.then(|| DensePartials {
-                    grad: gpu.alloc("grad_partial", 2.min(n) * n * latent).unwrap(),
-                    loss: gpu.alloc("loss_partial", 2.min(n) * n).unwrap(),
-                    splits: 2.min(n),
+                    grad: gpu.alloc("grad_partial", layout.slots() * n * latent).unwrap(),
+                    loss: gpu.alloc("loss_partial", layout.slots() * n).unwrap(),
+                    layout,
                 });
                 if let Some(p) = &partials {
                     dispatches.push(decoder_dense(&gpu, &gz, latent, p).unwrap());
@@ -55,7 +56,7 @@ gpu_test! {
                 run(&gpu, dispatches);
                 let host_partials = partials
                     .as_ref()
-                    .map(|p| (gpu.read(&p.grad).unwrap(), gpu.read(&p.loss).unwrap(), p.splits));
+                    .map(|p| (gpu.read(&p.grad).unwrap(), gpu.read(&p.loss).unwrap(), p.layout.slots()));
                 let (dz_cpu, loss_cpu) = cpu::decoder_pairs(
                     &z,
                     stride,
