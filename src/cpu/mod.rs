@@ -17,6 +17,7 @@ mod relu_backward;
 mod reparam_backward;
 mod reparam_kl;
 mod spmm;
+mod topk_rows;
 
 pub use adam::adam;
 pub use decoder_dense::decoder_dense;
@@ -31,6 +32,7 @@ pub use relu_backward::relu_backward;
 pub use reparam_backward::reparam_backward;
 pub use reparam_kl::reparam_kl;
 pub use spmm::spmm;
+pub use topk_rows::{link_logit, topk_rows};
 
 /// log(1 + exp(x)), stable for large |x| (the shaders' formula).
 pub fn softplus(x: f32) -> f32 {

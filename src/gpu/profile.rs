@@ -51,6 +51,9 @@ pub struct AdapterProfile {
     /// decoder_dense: threads the column splits aim for (more splits only add partial
     /// sums for decoder_pairs to read).
     pub dense_target_invocations: usize,
+    /// topk_rows: rows per invocation (the shader's `R`, 1..=8), each z_j loaded once
+    /// for all of them.
+    pub topk_rows: usize,
 }
 
 impl AdapterProfile {
@@ -72,6 +75,7 @@ impl AdapterProfile {
             },
             matmul_tn_blocked: Some(4),
             dense_target_invocations: 16_384,
+            topk_rows: 4,
         }
     }
 
@@ -89,6 +93,7 @@ impl AdapterProfile {
             matmul_transposed: one,
             matmul_tn_blocked: None,
             dense_target_invocations: 16_384,
+            topk_rows: 1,
         }
     }
 

@@ -74,6 +74,7 @@ registry! {
     decoder_dense::DECODER_DENSE,
     decoder_pairs::DECODER_PAIRS,
     edge_score::EDGE_SCORE,
+    topk_rows::TOPK_ROWS,
     adam::ADAM,
 }
 

@@ -25,6 +25,7 @@ mod relu_backward;
 mod reparam_backward;
 mod reparam_kl;
 mod spmm;
+mod topk_rows;
 
 use gpu_vgae::gpu::{Dispatch, Gpu, Recording};
 
