@@ -1,35 +1,40 @@
 // Top-k link candidates row by row (DESIGN.md §7; the host side is src/predict.rs):
-// for every active row i = rows[e] and every column j it scans, the logit
+// for every active row i = rows[e] and every column j of its scan, the logit
 //   S_ij = z_i · z_j   (f32, summed column by column in order, as the CPU twin)
 // and each row keeps its best `capacity` candidates, best meaning higher S first and,
 // for equal S, smaller j first (the host applies σ; σ is monotone but saturates in f32,
-// so ranks and ties are on the f32 logit). Never stores anything N×N: memory is z,
+// so ranks and ties are on the f32 logit). Nothing N×N is ever stored: memory is z,
 // the exclusion lists and rows × capacity list slots; work is O(rows · N · L).
 //
-// Candidates of row i: j > i (GLOBAL, unordered pairs i < j) or j ≠ i (per node),
-// minus the row's excluded columns (excl_col[excl_ptr[i]..excl_ptr[i+1]], sorted
-// ascending: the graph's edges and any extra pairs, both directions), minus, in a
-// paging pass, every candidate ranked at or before the row's cursor (the worst entry
-// an earlier pass returned), so a row yields its next `capacity` candidates. The host
-// runs passes until its merge is exact (src/predict.rs explains when a row needs one).
+// Candidates of row i: columns j > i (GLOBAL: unordered pairs i < j) or j ≠ i (per
+// node), minus the row's excluded columns (excl_col[excl_ptr[i]..excl_ptr[i+1]],
+// ascending: the graph's edges and any extra pairs, both directions), so excluded
+// pairs never take a slot; minus what the row's bounds rule out: in a paging pass
+// every candidate ranked at or before the cursor (the worst entry an earlier pass
+// returned), and below the floor (S must exceed the starting threshold). The host
+// runs passes until its merge is exact; src/predict.rs explains when a row needs one.
 //
-// The list is a binary min-heap in the row's slots of out_logit/out_col (slot 0 = the
-// worst entry kept). Columns are scanned in ascending order, so every entry already
-// kept has a smaller j than the candidate and, once the list is full, a candidate
-// enters exactly when S > the worst kept logit (an equal S loses on j). That test is
-// batched over tiles of T = 32 columns: the hot loop only computes S and sets a bit
-// per passing column against the threshold of the tile's start (thresholds only rise,
-// so this passes a superset); a drain loop then walks the set bits in column order,
-// recomputes S (same expression, same value), re-tests it against the current
-// threshold, checks the exclusion list with a merge walk (both ascend) and inserts.
-// Per-lane branches run under masks on CPU drivers such as llvmpipe, so the rare
-// insertion path costs once per tile and row rather than once per column.
+// A row's list is a binary min-heap in its slots of out_heap (slot 0 = the worst
+// entry kept). Columns are scanned in ascending order, so every entry already kept has
+// a smaller j than the candidate, and once the list is full a candidate enters exactly
+// when S > the worst kept logit (an equal S loses on j). That test is batched over
+// tiles of T = 32 columns: the hot loop only computes S and sets a bit per column that
+// beats the row's threshold as it stood at the tile's start (thresholds only rise, so
+// this is a superset); a drain loop then walks the set bits in column order, re-tests
+// each against the current threshold, checks the exclusion list with a merge walk
+// (both ascend) and inserts. Per-lane branches run under masks on CPU drivers such as
+// llvmpipe, and loop-dependent loads are per-lane there, so the rare insertion path
+// costs once per tile and row rather than once per column.
 //
 // Pipeline constants, set by the host per call (kernels/topk_rows.rs):
 //   L       the latent size, 1..=64: constant trip counts keep z rows in registers.
-//   R       rows per invocation, 1..=8 (register blocking): every z_j loaded serves R
-//           rows (the adapter profile's `topk_rows`; 1 on GPUs).
+//   R       rows per invocation, 1..=RMAX (register blocking): every z_j loaded serves
+//           R rows (the adapter profile's `topk_rows`; 1 on GPUs).
 //   GLOBAL  true: columns j > i; false: all j ≠ i.
+//   PAGED   whether any row has a cursor (false skips the test).
+//   STASH   keep the tile's logits for the drain (true: many insertions, as per node)
+//           or recompute them there (false: few, as under a global floor); the drain
+//           recomputes the hot loop's expression, so the value is the same.
 //
 // Bindings (group 0):
 //   0 uniform    params    {n, rows (active rows), z_stride, capacity}
@@ -37,63 +42,65 @@
 //   2 storage r  excl_ptr:  array<u32>, n + 1 offsets into excl_col
 //   3 storage r  excl_col:  array<u32>, excluded columns per row, ascending
 //   4 storage r  rows:      array<u32>, the active rows, ascending
-//   5 storage r  cursors:   array<u32>, 2 per active row: bits of the cursor logit and
-//                           its column; logit bits of +f32::MAX (0x7f7fffff) for none
-//   6 storage rw out_logit: array<f32>, rows × capacity heap slots
-//   7 storage rw out_col:   array<u32>, rows × capacity heap slots
-// Only the first min(capacity, candidates left) slots of a row are written; the host
-// knows that count from the exclusion lists and ignores the rest.
+//   5 storage r  bounds:    array<vec4<u32>>, per active row: the cursor's logit bits
+//                           (+f32::MAX for none) and column, the bits of the starting
+//                           threshold (the largest f32 below the floor; f32::MIN for
+//                           none), unused
+//   6 storage rw out_heap:  array<vec2<u32>>, rows × capacity slots (logit bits, column)
+//   7 storage rw out_fill:  array<u32>, slots filled per active row
+// Only a row's first out_fill[e] slots are written.
 // Dispatch: ceil(rows / (WG·R)) workgroups of WG invocations, grid folded to 2-D
 //   (linear workgroup id w = wid.x + wid.y · nwg.x). Invocation lid of workgroup w
 //   owns active rows e = w·WG·R + lid + r·WG, r < R. The column range starts at the
 //   workgroup's first (smallest) row + 1 under GLOBAL, else at 0, and is the same for
-//   the whole workgroup, so every load of z_j is one broadcast; rows past the list
-//   compute on its last row and keep nothing.
+//   the whole workgroup; columns before a row's own range are masked out of its bits.
+//   Rows past the list compute on its last row and keep nothing.
 
 struct Params {
     n: u32,
     rows: u32,
     z_stride: u32,
     capacity: u32,
+    global: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 override WG: u32 = 64u;
 override L: u32 = 16u;
 // Groups of four latent columns; the last one is partial when L is not a multiple of 4.
 override LQ: u32 = (L + 3u) / 4u;
-override R: u32 = 4u;
-override GLOBAL: bool = true;
+override R: u32 = 8u;
 const RMAX: u32 = 8u;
 // Columns per tile: one bit each in a u32.
 const T: u32 = 32u;
-// Below every finite logit the host allows (it bounds |S| by 1e37).
-const LOWEST: f32 = -3.40282347e+38;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
+@group(0) @binding(1) var<storage, read> z: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> excl_ptr: array<u32>;
 @group(0) @binding(3) var<storage, read> excl_col: array<u32>;
 @group(0) @binding(4) var<storage, read> rows: array<u32>;
-@group(0) @binding(5) var<storage, read> cursors: array<u32>;
-@group(0) @binding(6) var<storage, read_write> out_logit: array<f32>;
-@group(0) @binding(7) var<storage, read_write> out_col: array<u32>;
+@group(0) @binding(5) var<storage, read> bounds: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read_write> out_heap: array<vec2<u32>>;
+@group(0) @binding(7) var<storage, read_write> out_fill: array<u32>;
 
-// Columns 4q..4q+3 of the row starting at `base`; columns ≥ L read as 0 (never loaded,
-// so a row at the end of the buffer is not overrun).
+// Columns 4q..4q+3 of the row starting at vec4 `base`; columns ≥ L read as 0 (the
+// matrix may hold other values there, as [μ | log σ] does).
 fn load4(base: u32, q: u32) -> vec4<f32> {
-    let c = 4u * q;
-    if c + 4u <= L {
-        return vec4<f32>(z[base + c], z[base + c + 1u], z[base + c + 2u], z[base + c + 3u]);
+    let v = z[base + q];
+    if 4u * q + 4u <= L {
+        return v;
     }
-    var v = vec4<f32>(z[base + c], 0.0, 0.0, 0.0);
-    if c + 1u < L { v.y = z[base + c + 1u]; }
-    if c + 2u < L { v.z = z[base + c + 2u]; }
-    return v;
+    let c = vec4<u32>(0u, 1u, 2u, 3u) + 4u * q;
+    return select(vec4<f32>(0.0), v, c < vec4<u32>(L));
 }
 
-// Whether (sa, ja) ranks after (sb, jb) within one row.
-fn worse(sa: f32, ja: u32, sb: f32, jb: u32) -> bool {
-    return sa < sb || (sa == sb && ja > jb);
+// Whether entry a ranks after entry b within one row (x = logit bits, y = column).
+fn worse(a: vec2<u32>, b: vec2<u32>) -> bool {
+    let sa = bitcast<f32>(a.x);
+    let sb = bitcast<f32>(b.x);
+    return sa < sb || (sa == sb && a.y > b.y);
 }
 
 @compute @workgroup_size(WG)
@@ -131,24 +138,28 @@ fn main(
         }
         base[r] = ee * cap;
         fill[r] = 0u;
-        thr[r] = LOWEST;
+        let b = bounds[ee];
+        cur_s[r] = bitcast<f32>(b.x);
+        cur_j[r] = b.y;
+        // A row past the list keeps nothing: no logit exceeds f32::MAX.
+        thr[r] = select(3.40282347e+38, bitcast<f32>(b.z), live[r]);
         walk[r] = excl_ptr[i];
         walk_end[r] = excl_ptr[i + 1u];
-        cur_s[r] = bitcast<f32>(cursors[2u * ee]);
-        cur_j[r] = cursors[2u * ee + 1u];
     }
+    let global = params.global != 0u;
     var j0 = 0u;
-    if GLOBAL {
+    if global {
         j0 = rows[first] + 1u;
     }
+    var ts: array<array<f32, T>, RMAX>;
     for (var tile = j0; tile < n; tile += T) {
-        let width = min(T, n - tile);
         var bits: array<u32, RMAX>;
-        for (var t = 0u; t < width; t++) {
-            let j = tile + t;
+        for (var t = 0u; t < T; t++) {
+            // Past the last column: compute on column n − 1, masked out below.
+            let jj = min(tile + t, n - 1u);
             var zj: array<vec4<f32>, 16>;
             for (var q = 0u; q < LQ; q++) {
-                zj[q] = load4(j * zs, q);
+                zj[q] = load4(jj * zs, q);
             }
             for (var r = 0u; r < R; r++) {
                 // Summed column by column in order, as the CPU twin does.
@@ -159,35 +170,39 @@ fn main(
                     s += zi[r][q].z * zj[q].z;
                     s += zi[r][q].w * zj[q].w;
                 }
-                var in_scan = j != row[r];
-                if GLOBAL {
-                    in_scan = j > row[r];
-                }
-                let after = s < cur_s[r] || (s == cur_s[r] && j > cur_j[r]);
-                let keep = s > thr[r] && in_scan && after && live[r];
-                bits[r] |= select(0u, 1u << t, keep);
+                ts[r][t] = s;
+                bits[r] |= select(0u, 1u << t, s > thr[r]);
             }
         }
+        // Columns past n, and the row's own column (and under GLOBAL those before it),
+        // are never candidates.
+        var valid = 0xffffffffu;
+        if n - tile < T {
+            valid = (1u << (n - tile)) - 1u;
+        }
+        // One copy of the insertion code for all R rows: the bound comes from params
+        // (= R), so compilers do not unroll this loop (unrolled, the pipeline took
+        // seconds to build on llvmpipe).
         for (var r = 0u; r < R; r++) {
-            var b = bits[r];
+            var b = bits[r] & valid;
+            let i = row[r];
+            if i >= tile {
+                let d = i - tile;
+                if global {
+                    b &= select(0u, ~((2u << d) - 1u), d < T - 1u);
+                } else if d < T {
+                    b &= ~(1u << d);
+                }
+            }
             while b != 0u {
                 let t = firstTrailingBit(b);
                 b &= b - 1u;
                 let j = tile + t;
-                var zj: array<vec4<f32>, 16>;
-                for (var q = 0u; q < LQ; q++) {
-                    zj[q] = load4(j * zs, q);
-                }
-                // The hot loop's expression, so the same value.
-                var s = 0.0;
-                for (var q = 0u; q < LQ; q++) {
-                    s += zi[r][q].x * zj[q].x;
-                    s += zi[r][q].y * zj[q].y;
-                    s += zi[r][q].z * zj[q].z;
-                    s += zi[r][q].w * zj[q].w;
-                }
-                if s <= thr[r] {
-                    continue; // an earlier insertion of this tile raised the bar
+                let s = ts[r][t];
+                // An earlier insertion of this tile may have raised the bar; a paging
+                // pass wants only candidates ranked after the row's cursor.
+                if s <= thr[r] || s > cur_s[r] || (s == cur_s[r] && j <= cur_j[r]) {
+                    continue;
                 }
                 // Exclusion: advance the row's walk to the first excluded column ≥ j.
                 var p = walk[r];
@@ -199,25 +214,23 @@ fn main(
                     continue;
                 }
                 let at = base[r];
+                let entry = vec2<u32>(bitcast<u32>(s), j);
                 if fill[r] < cap {
                     // Append and sift up: parents are never better than children.
                     var pos = fill[r];
                     while pos > 0u {
                         let parent = (pos - 1u) / 2u;
-                        let ps = out_logit[at + parent];
-                        let pj = out_col[at + parent];
-                        if !worse(s, j, ps, pj) {
+                        let pe = out_heap[at + parent];
+                        if !worse(entry, pe) {
                             break;
                         }
-                        out_logit[at + pos] = ps;
-                        out_col[at + pos] = pj;
+                        out_heap[at + pos] = pe;
                         pos = parent;
                     }
-                    out_logit[at + pos] = s;
-                    out_col[at + pos] = j;
+                    out_heap[at + pos] = entry;
                     fill[r] += 1u;
                     if fill[r] == cap {
-                        thr[r] = out_logit[at];
+                        thr[r] = bitcast<f32>(out_heap[at].x);
                     }
                 } else {
                     // Replace the worst entry and sift down.
@@ -228,29 +241,29 @@ fn main(
                             break;
                         }
                         var child = left;
-                        var cs = out_logit[at + left];
-                        var cj = out_col[at + left];
+                        var ce = out_heap[at + left];
                         if left + 1u < cap {
-                            let rs = out_logit[at + left + 1u];
-                            let rj = out_col[at + left + 1u];
-                            if worse(rs, rj, cs, cj) {
+                            let re = out_heap[at + left + 1u];
+                            if worse(re, ce) {
                                 child = left + 1u;
-                                cs = rs;
-                                cj = rj;
+                                ce = re;
                             }
                         }
-                        if !worse(cs, cj, s, j) {
+                        if !worse(ce, entry) {
                             break;
                         }
-                        out_logit[at + pos] = cs;
-                        out_col[at + pos] = cj;
+                        out_heap[at + pos] = ce;
                         pos = child;
                     }
-                    out_logit[at + pos] = s;
-                    out_col[at + pos] = j;
-                    thr[r] = out_logit[at];
+                    out_heap[at + pos] = entry;
+                    thr[r] = bitcast<f32>(out_heap[at].x);
                 }
             }
+        }
+    }
+    for (var r = 0u; r < R; r++) {
+        if live[r] {
+            out_fill[first + lid + r * WG] = fill[r];
         }
     }
 }

@@ -80,10 +80,10 @@ use serde::Serialize;
 use crate::cpu::{link_logit, sigmoid};
 use crate::data::GraphView;
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, GpuArray, GpuMatrix, Recording};
+use crate::gpu::{Gpu, GpuMatrix, Recording};
 use crate::kernels::edge_score::{edge_score, flatten_pairs};
 use crate::kernels::topk_rows::{
-    cursor, scanned_pairs, topk_rows, ExclusionLists, RowLists, NO_CURSOR,
+    padded_rows, scanned_pairs, topk_rows, ExclusionLists, RowBounds, RowLists,
 };
 use crate::kernels::MAX_LATENT;
 
@@ -93,6 +93,9 @@ pub const MAX_SQUARED_NORM: f64 = 1e37;
 
 /// Default list budget of a pass, in slots (8 bytes each: 32 MiB).
 pub const DEFAULT_LIST_BUDGET: usize = 1 << 22;
+
+/// Default number of nodes the global floor is computed from.
+pub const DEFAULT_FLOOR_ROWS: usize = 64;
 
 /// Which top-K to find.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -238,6 +241,9 @@ pub struct TopKOptions {
     /// Most list slots (8 bytes each) one pass allocates; a smaller budget means more,
     /// cheaper passes for large K. At least 1.
     pub list_budget: usize,
+    /// Globally: how many nodes of largest norm the host scores against every node
+    /// to set the floor (0: no floor). See the module docs.
+    pub floor_rows: usize,
 }
 
 impl TopKOptions {
@@ -247,12 +253,19 @@ impl TopKOptions {
             k,
             mode,
             list_budget: DEFAULT_LIST_BUDGET,
+            floor_rows: DEFAULT_FLOOR_ROWS,
         }
     }
 
     /// Sets the list budget (slots per pass).
     pub fn with_list_budget(mut self, slots: usize) -> Self {
         self.list_budget = slots;
+        self
+    }
+
+    /// Sets how many nodes the global floor is taken from (0: none).
+    pub fn with_floor_rows(mut self, rows: usize) -> Self {
+        self.floor_rows = rows;
         self
     }
 
@@ -283,6 +296,8 @@ pub struct TopKOutcome {
     pub passes: usize,
     /// Pairs (i, j) whose logit the passes computed, all passes together.
     pub scanned_pairs: u64,
+    /// The global floor used, if any.
+    pub floor: Option<f32>,
 }
 
 /// The K most likely links among the pairs that `exclude` leaves, with μ
@@ -307,8 +322,8 @@ pub fn top_k_links(
     let options = TopKOptions::new(k, mode);
     options.validate()?;
     check_embeddings(embeddings, num_nodes, latent, latent, exclude)?;
-    let z = gpu.upload_matrix("gpu_vgae.predict.z", num_nodes, latent, embeddings)?;
-    Ok(search(gpu, &z, latent, exclude, &options)?.links)
+    let z = upload_padded(gpu, embeddings, num_nodes, latent, latent)?;
+    Ok(search(gpu, &z, embeddings, latent, latent, exclude, &options)?.links)
 }
 
 /// [`top_k_links`] over the first `latent` columns of a matrix already on the device
@@ -330,8 +345,15 @@ pub fn top_k_links_on_device(
         )));
     }
     let values = gpu.read(z.data())?;
-    check_embeddings(&values, z.rows(), latent, z.cols(), exclude)?;
-    search(gpu, z, latent, exclude, options)
+    let (n, stride) = (z.rows(), z.cols());
+    check_embeddings(&values, n, latent, stride, exclude)?;
+    if stride % 4 == 0 {
+        search(gpu, z, &values, stride, latent, exclude, options)
+    } else {
+        // The kernel reads rows as vec4.
+        let padded = upload_padded(gpu, &values, n, stride, latent)?;
+        search(gpu, &padded, &values, stride, latent, exclude, options)
+    }
 }
 
 /// The brute-force reference of [`top_k_links`] on the host: every candidate's logit
@@ -415,6 +437,19 @@ pub fn score_pairs(
     recording.push(edge_score(gpu, &z, latent, &ids, &scores)?);
     gpu.submit(&recording)?;
     gpu.read(&scores)
+}
+
+/// μ (n rows at `stride`, the first `latent` columns) on the device as the kernel
+/// reads it (rows padded to a multiple of 4 columns).
+fn upload_padded(
+    gpu: &Gpu,
+    values: &[f32],
+    n: usize,
+    stride: usize,
+    latent: usize,
+) -> Result<GpuMatrix> {
+    let padded = padded_rows(values, n, stride, latent);
+    gpu.upload_matrix("gpu_vgae.predict.z", n, 4 * latent.div_ceil(4), &padded)
 }
 
 fn check_latent_width(latent: usize) -> Result<()> {
@@ -503,10 +538,86 @@ fn keep_best(entries: &mut Vec<Entry>, k: usize) {
     }
 }
 
+/// The global floor of the module docs: the K-th best logit among the candidate pairs
+/// that touch the `rows` nodes of largest squared norm (ties: smaller id), or `None`
+/// when those pairs are fewer than K. Every pair of the global top K has at least
+/// this logit. Time O(rows·N·L), memory O(N + K).
+fn global_floor(
+    z: &[f32],
+    stride: usize,
+    latent: usize,
+    exclude: &Exclusion,
+    k: usize,
+    rows: usize,
+) -> Option<f32> {
+    let n = exclude.num_nodes();
+    let rows = rows.min(n);
+    if rows == 0 {
+        return None;
+    }
+    let norm: Vec<f32> = (0..n)
+        .map(|i| {
+            z[i * stride..i * stride + latent]
+                .iter()
+                .map(|v| v * v)
+                .sum()
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    let by_norm = |a: &usize, b: &usize| {
+        norm[*b]
+            .partial_cmp(&norm[*a])
+            .unwrap_or(Ordering::Equal)
+            .then(a.cmp(b))
+    };
+    if rows < n {
+        order.select_nth_unstable_by(rows - 1, by_norm);
+        order.truncate(rows);
+    }
+    let mut chosen = vec![false; n];
+    for &i in &order {
+        chosen[i] = true;
+    }
+    let by_logit = |a: &f32, b: &f32| b.partial_cmp(a).unwrap_or(Ordering::Equal);
+    // The best k logits so far, trimmed whenever the buffer doubles.
+    let mut best: Vec<f32> = Vec::new();
+    let trim_at = k.saturating_mul(2).max(1024);
+    for &i in &order {
+        let neighbours = exclude.neighbours(i);
+        let mut walk = 0;
+        for (j, &both) in chosen.iter().enumerate() {
+            // Each unordered pair once: a pair of two chosen nodes from its smaller end.
+            if j == i || (both && j < i) {
+                continue;
+            }
+            while walk < neighbours.len() && (neighbours[walk] as usize) < j {
+                walk += 1;
+            }
+            if walk < neighbours.len() && neighbours[walk] as usize == j {
+                continue;
+            }
+            best.push(link_logit(z, stride, latent, i, j));
+            if best.len() >= trim_at {
+                best.select_nth_unstable_by(k - 1, by_logit);
+                best.truncate(k);
+            }
+        }
+    }
+    if best.len() < k {
+        return None;
+    }
+    let (_, kth, _) = best.select_nth_unstable_by(k - 1, by_logit);
+    Some(*kth)
+}
+
 /// The passes of the module docs.
+/// `z` is μ on the device (row stride a multiple of 4), `values` the same on the host
+/// with row stride `stride`.
 fn search(
     gpu: &Gpu,
     z: &GpuMatrix,
+    values: &[f32],
+    stride: usize,
     latent: usize,
     exclude: &Exclusion,
     options: &TopKOptions,
@@ -514,30 +625,42 @@ fn search(
     let n = z.rows();
     let k = options.k;
     let global = options.mode == TopKMode::Global;
-    // Candidates each row has not returned yet, and its cursor.
+    // Candidates each row has not returned yet, whether it may have more within the
+    // floor, and where it stopped.
     let mut left: Vec<u64> = (0..n).map(|i| exclude.row_candidates(i, global)).collect();
-    let mut cursors: Vec<[u32; 2]> = vec![NO_CURSOR; n];
-    // Per node: each row's entries so far, best first. Globally: the pool.
-    let mut per_row: Vec<Vec<Entry>> = Vec::new();
-    if !global {
-        per_row = vec![Vec::new(); n];
-    }
-    let mut pool: Vec<Entry> = Vec::new();
-    let mut active: Vec<u32> = (0..n as u32).filter(|&i| left[i as usize] > 0).collect();
+    let mut exhausted: Vec<bool> = left.iter().map(|&m| m == 0).collect();
+    let mut last: Vec<Option<(f32, u32)>> = vec![None; n];
+    let mut active: Vec<u32> = (0..n as u32).filter(|&i| !exhausted[i as usize]).collect();
     let (mut passes, mut scanned) = (0usize, 0u64);
     if active.is_empty() {
         return Ok(TopKOutcome {
             links: Vec::new(),
             passes,
             scanned_pairs: scanned,
+            floor: None,
         });
     }
+    // Enough rows that their pairs number about 64·K, within [floor_rows, 4·floor_rows]
+    // (the host's share of the work stays O(floor_rows·N·L)).
+    let floor = if global && options.floor_rows > 0 {
+        let wanted = (64 * k as u64).div_ceil(n as u64);
+        let rows = (wanted.min(4 * options.floor_rows as u64) as usize).max(options.floor_rows);
+        global_floor(values, stride, latent, exclude, k, rows)
+    } else {
+        None
+    };
+    // Per node: each row's entries so far, best first. Globally: the pool.
+    let mut per_row: Vec<Vec<Entry>> = Vec::new();
+    if !global {
+        per_row = vec![Vec::new(); n];
+    }
+    let mut pool: Vec<Entry> = Vec::new();
     let exclusions = ExclusionLists {
         ptr: gpu.upload("gpu_vgae.predict.excl_ptr", &exclude.ptr)?,
         col: gpu.upload("gpu_vgae.predict.excl_col", &exclude.col)?,
     };
-    // A list buffer must fit one storage binding.
-    let binding_slots = (gpu.limits().max_storage_buffer_binding_size / 4) as usize;
+    // A list buffer (2 words a slot) must fit one storage binding.
+    let binding_slots = (gpu.limits().max_storage_buffer_binding_size / 8) as usize;
     let budget = options.list_budget.min(binding_slots).max(1);
     while !active.is_empty() {
         // The most entries a row still needs this pass.
@@ -554,13 +677,20 @@ fn search(
             .max()
             .unwrap_or(1);
         let capacity = needed.min(budget / active.len()).max(1);
-        let batches = run_pass(
+        let bounds: Vec<RowBounds> = active
+            .iter()
+            .map(|&i| RowBounds {
+                cursor: last[i as usize],
+                floor,
+            })
+            .collect();
+        let (heap, fill) = run_pass(
             gpu,
             z,
             latent,
             &exclusions,
             &active,
-            &cursors,
+            &bounds,
             capacity,
             global,
         )?;
@@ -568,26 +698,34 @@ fn search(
         scanned += scanned_pairs(n, &active, global);
         for (e, &i) in active.iter().enumerate() {
             let row = i as usize;
-            let got = (capacity as u64).min(left[row]) as usize;
-            let mut batch: Vec<Entry> = (0..got)
-                .map(|s| Entry {
-                    logit: batches.0[e * capacity + s],
-                    i,
-                    j: batches.1[e * capacity + s],
+            let got = fill[e] as usize;
+            let mut batch: Vec<Entry> = (0..got.min(capacity))
+                .map(|s| {
+                    let slot = 2 * (e * capacity + s);
+                    Entry {
+                        logit: f32::from_bits(heap[slot]),
+                        i,
+                        j: heap[slot + 1],
+                    }
                 })
                 .collect();
-            if let Some(bad) = batch.iter().find(|b| {
-                b.j as usize >= n || b.j == i || (global && b.j < i) || !b.logit.is_finite()
-            }) {
+            if got > capacity
+                || got as u64 > left[row]
+                || batch.iter().any(|b| {
+                    b.j as usize >= n || b.j == i || (global && b.j < i) || !b.logit.is_finite()
+                })
+            {
                 return Err(Error::Kernel {
                     kernel: "topk_rows".into(),
-                    message: format!("row {i} returned an impossible pair ({}, {})", i, bad.j),
+                    message: format!("row {i} returned an impossible list"),
                 });
             }
             batch.sort_unstable_by(Entry::rank);
             left[row] -= got as u64;
-            if let Some(last) = batch.last() {
-                cursors[row] = cursor(last.logit, last.j);
+            // A row that did not fill its list has nothing more within its bounds.
+            exhausted[row] = left[row] == 0 || got < capacity;
+            if let Some(worst) = batch.last() {
+                last[row] = Some((worst.logit, worst.j));
             }
             if global {
                 pool.extend_from_slice(&batch);
@@ -607,22 +745,19 @@ fn search(
                 .into_iter()
                 .filter(|&i| {
                     let row = i as usize;
-                    left[row] > 0
-                        && kth.is_none_or(|kth| {
-                            let [bits, j] = cursors[row];
-                            let last = Entry {
-                                logit: f32::from_bits(bits),
-                                i,
-                                j,
-                            };
-                            Entry::rank(&last, &kth) == Ordering::Less
+                    !exhausted[row]
+                        && kth.is_none_or(|kth| match last[row] {
+                            Some((logit, j)) => {
+                                Entry::rank(&Entry { logit, i, j }, &kth) == Ordering::Less
+                            }
+                            None => true,
                         })
                 })
                 .collect()
         } else {
             active
                 .into_iter()
-                .filter(|&i| left[i as usize] > 0 && per_row[i as usize].len() < k)
+                .filter(|&i| !exhausted[i as usize] && per_row[i as usize].len() < k)
                 .collect()
         };
     }
@@ -636,11 +771,12 @@ fn search(
         links,
         passes,
         scanned_pairs: scanned,
+        floor,
     })
 }
 
 /// One `topk_rows` dispatch over `active` rows; returns every row's `capacity` slots
-/// of logits and columns.
+/// (2 words each) and its fill count.
 #[allow(clippy::too_many_arguments)]
 fn run_pass(
     gpu: &Gpu,
@@ -648,26 +784,24 @@ fn run_pass(
     latent: usize,
     exclusions: &ExclusionLists,
     active: &[u32],
-    cursors: &[[u32; 2]],
+    bounds: &[RowBounds],
     capacity: usize,
     global: bool,
-) -> Result<(Vec<f32>, Vec<u32>)> {
-    let words: Vec<u32> = active.iter().flat_map(|&i| cursors[i as usize]).collect();
+) -> Result<(Vec<u32>, Vec<u32>)> {
+    let words: Vec<u32> = bounds.iter().flat_map(RowBounds::words).collect();
     let slots = active.len() * capacity;
     let lists = RowLists {
         rows: gpu.upload("gpu_vgae.predict.rows", active)?,
-        cursors: gpu.upload("gpu_vgae.predict.cursors", &words)?,
-        logit: gpu.alloc("gpu_vgae.predict.logits", slots)?,
-        col: gpu.alloc("gpu_vgae.predict.cols", slots)?,
+        bounds: gpu.upload("gpu_vgae.predict.bounds", &words)?,
+        heap: gpu.alloc("gpu_vgae.predict.heap", 2 * slots)?,
+        fill: gpu.alloc("gpu_vgae.predict.fill", active.len())?,
         capacity,
     };
     let mut recording = Recording::new("topk_rows");
     recording.push(topk_rows(gpu, z, latent, exclusions, &lists, global)?);
     gpu.submit(&recording)?;
-    // Both lists in one readback: the logits travel as their bits.
-    let logit_bits = GpuArray::<u32>::view(lists.logit.buffer(), slots)?;
-    let mut read = gpu.read_many(&[&logit_bits, &lists.col])?;
-    let cols = read.pop().unwrap_or_default();
-    let bits = read.pop().unwrap_or_default();
-    Ok((bits.into_iter().map(f32::from_bits).collect(), cols))
+    let mut read = gpu.read_many(&[&lists.heap, &lists.fill])?;
+    let fill = read.pop().unwrap_or_default();
+    let heap = read.pop().unwrap_or_default();
+    Ok((heap, fill))
 }

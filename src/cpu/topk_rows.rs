@@ -17,12 +17,13 @@ fn worse(sa: f32, ja: u32, sb: f32, jb: u32) -> bool {
     sa < sb || (sa == sb && ja > jb)
 }
 
-/// The scan of `rows` (ascending) over `z` (n rows at `stride`): for active row e,
-/// `capacity` slots from e·capacity of (logits, columns) hold its best candidates as a
-/// min-heap, and `fill[e]` says how many slots are used (unused slots are 0). Columns
-/// j > i when `global`, else j ≠ i; pairs in the exclusion CSR (`excl_ptr`,
-/// `excl_col`) are skipped, and so is every candidate ranked at or before the row's
-/// cursor (`cursors[2e]` = logit bits, `cursors[2e + 1]` = column).
+/// The scan of `rows` (ascending) over `z` (n rows at `stride`): active row e's
+/// `capacity` slots from e·capacity (2 words each: logit bits, column) hold its best
+/// candidates as a min-heap, and `fill[e]` says how many slots are used (unused slots
+/// are 0). Columns j > i when `global`, else j ≠ i; pairs in the exclusion CSR
+/// (`excl_ptr`, `excl_col`) are skipped, and so is every candidate outside the row's
+/// bounds (`bounds[4e..4e + 3]`, see `kernels::topk_rows::RowBounds::words`): ranked at
+/// or before the cursor, or not above the starting threshold.
 #[allow(clippy::too_many_arguments)]
 pub fn topk_rows(
     z: &[f32],
@@ -32,21 +33,20 @@ pub fn topk_rows(
     excl_ptr: &[u32],
     excl_col: &[u32],
     rows: &[u32],
-    cursors: &[u32],
+    bounds: &[u32],
     capacity: usize,
     global: bool,
-) -> (Vec<f32>, Vec<u32>, Vec<usize>) {
-    let mut out_logit = vec![0f32; rows.len() * capacity];
-    let mut out_col = vec![0u32; rows.len() * capacity];
-    let mut fills = vec![0usize; rows.len()];
+) -> (Vec<u32>, Vec<u32>) {
+    let mut heap = vec![0u32; 2 * rows.len() * capacity];
+    let mut fills = vec![0u32; rows.len()];
     for (e, &i) in rows.iter().enumerate() {
-        let cur_s = f32::from_bits(cursors[2 * e]);
-        let cur_j = cursors[2 * e + 1];
+        let cur_s = f32::from_bits(bounds[4 * e]);
+        let cur_j = bounds[4 * e + 1];
+        let mut thr = f32::from_bits(bounds[4 * e + 2]);
         let at = e * capacity;
-        let heap_s = &mut out_logit[at..at + capacity];
-        let heap_j = &mut out_col[at..at + capacity];
+        let mut heap_s = vec![0f32; capacity];
+        let mut heap_j = vec![0u32; capacity];
         let mut fill = 0usize;
-        let mut thr = f32::MIN;
         let (mut walk, walk_end) = (excl_ptr[i as usize], excl_ptr[i as usize + 1]);
         let j0 = if global { i + 1 } else { 0 };
         for j in j0..n as u32 {
@@ -108,7 +108,11 @@ pub fn topk_rows(
                 thr = heap_s[0];
             }
         }
-        fills[e] = fill;
+        for slot in 0..fill {
+            heap[2 * (at + slot)] = heap_s[slot].to_bits();
+            heap[2 * (at + slot) + 1] = heap_j[slot];
+        }
+        fills[e] = fill as u32;
     }
-    (out_logit, out_col, fills)
+    (heap, fills)
 }

@@ -59,7 +59,7 @@ pub struct AdapterProfile {
 impl AdapterProfile {
     /// The profile for CPU adapters (measured on llvmpipe, benches/RESULTS.md): spmm 4
     /// column groups per invocation; matmul 4 rows × 4 groups (A·B) and 2 rows × 8
-    /// groups (A·Bᵀ); matmul_tn blocked with 4 groups.
+    /// groups (A·Bᵀ); matmul_tn blocked with 4 groups; topk_rows 4 rows.
     pub fn cpu() -> Self {
         AdapterProfile {
             class: AdapterClass::Cpu,

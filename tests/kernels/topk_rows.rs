@@ -7,7 +7,7 @@ use crate::common::{gpu, gpu_profiles, random_vec, rng};
 use crate::run;
 use gpu_vgae::cpu;
 use gpu_vgae::gpu::Gpu;
-use gpu_vgae::kernels::topk_rows::{cursor, topk_rows, ExclusionLists, RowLists, NO_CURSOR, TILE};
+use gpu_vgae::kernels::topk_rows::{topk_rows, ExclusionLists, RowBounds, RowLists, TILE};
 use gpu_vgae::predict::{
     score_pairs, top_k_links, top_k_links_cpu, top_k_links_on_device, Exclusion, ScoredPair,
     TopKMode, TopKOptions,
@@ -95,7 +95,7 @@ fn exclusion_lists(gpu: &Gpu, exclude: &Exclusion) -> (ExclusionLists, Vec<u32>,
 }
 
 gpu_test! {
-    fn topk_rows_matches_cpu_slot_for_slot_with_cursors_and_strides() {
+    fn topk_rows_matches_cpu_slot_for_slot_with_bounds_and_strides() {
         let mut r = rng(41);
         // (n, stride, latent, capacity)
         let shapes = [
@@ -112,47 +112,66 @@ gpu_test! {
                 let edges = random_edges(&mut r, n, 3 * n, 7);
                 let exclude = Exclusion::new(n, &edges).unwrap();
                 let (lists_dev, ptr, col) = exclusion_lists(&gpu, &exclude);
-                let gz = gpu.upload_matrix("z", n, stride, &z).unwrap();
-                for global in [true, false] {
-                    // Every other row, and half of those with a cursor taken from a
-                    // real logit of the row (ties at the cursor included).
+                // The kernel reads rows as vec4: widen each row to a multiple of 4
+                // columns, keeping the values past `latent` (which it must ignore).
+                let wide = stride.div_ceil(4) * 4;
+                let zw: Vec<f32> = z
+                    .chunks_exact(stride)
+                    .flat_map(|row| row.iter().copied().chain(std::iter::repeat_n(f32::NAN, wide - stride)))
+                    .collect();
+                let gz = gpu.upload_matrix("z", n, wide, &zw).unwrap();
+                for (global, paged) in [(true, false), (true, true), (false, false), (false, true)] {
+                    // Every other row (all when tiny); when paged, a cursor on every
+                    // second of them and a floor on every third, both taken from real
+                    // logits of the row, so ties at the bounds occur.
                     let rows: Vec<u32> = (0..n as u32).filter(|i| i % 2 == 0 || n < 4).collect();
-                    let words: Vec<u32> = rows
+                    let bounds: Vec<RowBounds> = rows
                         .iter()
                         .enumerate()
-                        .flat_map(|(e, &i)| {
-                            if e % 2 == 1 && n > 1 {
-                                let j = (i as usize + 1 + e) % n;
-                                let s = cpu::link_logit(&z, stride, latent, i as usize, j);
-                                cursor(s, j as u32)
-                            } else {
-                                NO_CURSOR
+                        .map(|(e, &i)| {
+                            let logit = |j: usize| cpu::link_logit(&z, stride, latent, i as usize, j);
+                            let j = (i as usize + 1 + e) % n;
+                            RowBounds {
+                                cursor: (paged && e % 2 == 1).then(|| (logit(j), j as u32)),
+                                floor: (e % 3 == 2)
+                                    .then(|| logit((j + 5) % n) - if e % 2 == 0 { 0.0 } else { 0.5 }),
                             }
                         })
                         .collect();
+                    let words: Vec<u32> = bounds.iter().flat_map(RowBounds::words).collect();
                     let slots = rows.len() * capacity;
                     let lists = RowLists {
                         rows: gpu.upload("rows", &rows).unwrap(),
-                        cursors: gpu.upload("cursors", &words).unwrap(),
-                        logit: gpu.alloc("logit", slots).unwrap(),
-                        col: gpu.alloc("col", slots).unwrap(),
+                        bounds: gpu.upload("bounds", &words).unwrap(),
+                        heap: gpu.alloc("heap", 2 * slots).unwrap(),
+                        fill: gpu.alloc("fill", rows.len()).unwrap(),
                         capacity,
                     };
                     run(&gpu, [topk_rows(&gpu, &gz, latent, &lists_dev, &lists, global).unwrap()]);
-                    let got_logit = gpu.read(&lists.logit).unwrap();
-                    let got_col = gpu.read(&lists.col).unwrap();
-                    let (logit, colv, fill) = cpu::topk_rows(
+                    let got_heap = gpu.read(&lists.heap).unwrap();
+                    let got_fill = gpu.read(&lists.fill).unwrap();
+                    let (heap, fill) = cpu::topk_rows(
                         &z, n, stride, latent, &ptr, &col, &rows, &words, capacity, global,
                     );
+                    let what = format!(
+                        "{:?} n={n} L={latent} cap={capacity} global={global} paged={paged}",
+                        gpu.profile().class
+                    );
+                    assert_eq!(got_fill, fill, "{what}: fill counts");
                     for (e, &f) in fill.iter().enumerate() {
-                        let at = e * capacity;
-                        let what = format!(
-                            "{:?} n={n} L={latent} cap={capacity} global={global} row {}",
-                            gpu.profile().class,
-                            rows[e]
-                        );
-                        assert_eq!(&got_col[at..at + f], &colv[at..at + f], "{what}: columns");
-                        assert_eq!(&got_logit[at..at + f], &logit[at..at + f], "{what}: logits");
+                        let at = 2 * e * capacity;
+                        for slot in 0..f as usize {
+                            let (g, c) = (&got_heap[at + 2 * slot..], &heap[at + 2 * slot..]);
+                            assert!(
+                                g[1] == c[1] && f32::from_bits(g[0]) == f32::from_bits(c[0]),
+                                "{what}: row {} slot {slot}: ({}, {}) vs ({}, {})",
+                                rows[e],
+                                f32::from_bits(g[0]),
+                                g[1],
+                                f32::from_bits(c[0]),
+                                c[1]
+                            );
+                        }
                     }
                 }
             }
