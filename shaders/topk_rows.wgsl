@@ -6,39 +6,39 @@
 // so ranks and ties are on the f32 logit). Nothing N×N is ever stored: memory is z,
 // the exclusion lists and rows × capacity list slots; work is O(rows · N · L).
 //
-// Candidates of row i: columns j > i (GLOBAL: unordered pairs i < j) or j ≠ i (per
-// node), minus the row's excluded columns (excl_col[excl_ptr[i]..excl_ptr[i+1]],
+// Candidates of row i: columns j > i (params.global: unordered pairs i < j) or j ≠ i
+// (per node), minus the row's excluded columns (excl_col[excl_ptr[i]..excl_ptr[i+1]],
 // ascending: the graph's edges and any extra pairs, both directions), so excluded
-// pairs never take a slot; minus what the row's bounds rule out: in a paging pass
-// every candidate ranked at or before the cursor (the worst entry an earlier pass
-// returned), and below the floor (S must exceed the starting threshold). The host
-// runs passes until its merge is exact; src/predict.rs explains when a row needs one.
+// pairs never take a slot, minus what the row's bounds rule out: S at or below the
+// starting threshold (the host's floor) and, in a paging pass, every candidate ranked
+// at or before the cursor (the worst entry an earlier pass returned). The host runs
+// passes until its merge is exact; src/predict.rs explains when a row needs one.
 //
-// A row's list is a binary min-heap in its slots of out_heap (slot 0 = the worst
-// entry kept). Columns are scanned in ascending order, so every entry already kept has
-// a smaller j than the candidate, and once the list is full a candidate enters exactly
+// A row's list is a binary min-heap in its slots of out_heap (slot 0 = the worst entry
+// kept). Columns are scanned in ascending order, so every entry already kept has a
+// smaller j than the candidate, and once the list is full a candidate enters exactly
 // when S > the worst kept logit (an equal S loses on j). That test is batched over
-// tiles of T = 32 columns: the hot loop only computes S and sets a bit per column that
-// beats the row's threshold as it stood at the tile's start (thresholds only rise, so
-// this is a superset); a drain loop then walks the set bits in column order, re-tests
-// each against the current threshold, checks the exclusion list with a merge walk
-// (both ascend) and inserts. Per-lane branches run under masks on CPU drivers such as
-// llvmpipe, and loop-dependent loads are per-lane there, so the rare insertion path
-// costs once per tile and row rather than once per column.
+// tiles of T = 32 columns: the hot loop computes S, keeps it in ts and sets a bit per
+// column that beats the row's threshold as it stood at the tile's start (thresholds
+// only rise, so this is a superset); a drain loop then walks the set bits in column
+// order, re-tests each against the current threshold and the cursor, checks the
+// exclusion list with a merge walk (both ascend) and inserts. On CPU drivers such as
+// llvmpipe, per-lane branches run under masks and every load whose address depends on
+// a loop runs lane by lane, so the insertion path costs once per tile and row instead
+// of once per column, and keeping S (rather than reloading z_j to recompute it) made
+// the per-node search ≈ 25 % faster there (benches/RESULTS.md).
 //
-// Pipeline constants, set by the host per call (kernels/topk_rows.rs):
+// Pipeline constants, set by the host per call (kernels/topk_rows.rs); the scan
+// direction, floor and cursors are runtime values, so a latent size needs one pipeline
+// (each takes 1-10 s to build on llvmpipe):
 //   L       the latent size, 1..=64: constant trip counts keep z rows in registers.
 //   R       rows per invocation, 1..=RMAX (register blocking): every z_j loaded serves
-//           R rows (the adapter profile's `topk_rows`; 1 on GPUs).
-//   GLOBAL  true: columns j > i; false: all j ≠ i.
-//   PAGED   whether any row has a cursor (false skips the test).
-//   STASH   keep the tile's logits for the drain (true: many insertions, as per node)
-//           or recompute them there (false: few, as under a global floor); the drain
-//           recomputes the hot loop's expression, so the value is the same.
+//           R rows (the adapter profile's `topk_rows`: 4 on CPU adapters, 1 on GPUs).
 //
 // Bindings (group 0):
-//   0 uniform    params    {n, rows (active rows), z_stride, capacity}
-//   1 storage r  z:         array<f32>, row i at i·z_stride, the first L columns used
+//   0 uniform    params    {n, rows (active rows), z_stride (in vec4), capacity,
+//                           global (1: j > i, 0: j ≠ i), _, _, _}
+//   1 storage r  z:         array<vec4<f32>>, row i at i·z_stride; columns ≥ L ignored
 //   2 storage r  excl_ptr:  array<u32>, n + 1 offsets into excl_col
 //   3 storage r  excl_col:  array<u32>, excluded columns per row, ascending
 //   4 storage r  rows:      array<u32>, the active rows, ascending
@@ -52,8 +52,8 @@
 // Dispatch: ceil(rows / (WG·R)) workgroups of WG invocations, grid folded to 2-D
 //   (linear workgroup id w = wid.x + wid.y · nwg.x). Invocation lid of workgroup w
 //   owns active rows e = w·WG·R + lid + r·WG, r < R. The column range starts at the
-//   workgroup's first (smallest) row + 1 under GLOBAL, else at 0, and is the same for
-//   the whole workgroup; columns before a row's own range are masked out of its bits.
+//   workgroup's first (smallest) row + 1 when global, else at 0, and is the same for
+//   the whole workgroup; columns outside a row's own range are masked out of its bits.
 //   Rows past the list compute on its last row and keep nothing.
 
 struct Params {
@@ -71,7 +71,7 @@ override WG: u32 = 64u;
 override L: u32 = 16u;
 // Groups of four latent columns; the last one is partial when L is not a multiple of 4.
 override LQ: u32 = (L + 3u) / 4u;
-override R: u32 = 8u;
+override R: u32 = 4u;
 const RMAX: u32 = 8u;
 // Columns per tile: one bit each in a u32.
 const T: u32 = 32u;
@@ -151,6 +151,7 @@ fn main(
     if global {
         j0 = rows[first] + 1u;
     }
+    // The tile's logits per row, for the drain.
     var ts: array<array<f32, T>, RMAX>;
     for (var tile = j0; tile < n; tile += T) {
         var bits: array<u32, RMAX>;
@@ -174,15 +175,12 @@ fn main(
                 bits[r] |= select(0u, 1u << t, s > thr[r]);
             }
         }
-        // Columns past n, and the row's own column (and under GLOBAL those before it),
+        // Columns past n, and the row's own column (and when global those before it),
         // are never candidates.
         var valid = 0xffffffffu;
         if n - tile < T {
             valid = (1u << (n - tile)) - 1u;
         }
-        // One copy of the insertion code for all R rows: the bound comes from params
-        // (= R), so compilers do not unroll this loop (unrolled, the pipeline took
-        // seconds to build on llvmpipe).
         for (var r = 0u; r < R; r++) {
             var b = bits[r] & valid;
             let i = row[r];

@@ -32,41 +32,52 @@
 //! f32 logits are ties, broken by the pair: smaller source first, then smaller target.
 //! Per node, the source is the node and rows are in node order.
 //!
-//! Exactness is on the logits as computed: the GPU, the CPU twin of the kernel and
-//! [`top_k_links_cpu`] compute the same f32 sums, and on lavapipe they agree bit for bit
-//! (tests/kernels/topk_rows.rs), so the rankings are identical. A device that fuses
-//! the multiply-adds differently may round a logit differently in the last bit, which
-//! can swap two pairs whose logits differ by about one ulp, never more.
+//! Exactness is on the logits as the device computes them. On lavapipe the kernel, its
+//! CPU twin and [`top_k_links_cpu`] compute the same f32 sums (no fused multiply-adds)
+//! and agree bit for bit, so the answers are identical (tests/kernels/topk_rows.rs). A
+//! device that fuses multiply-adds may round a logit differently in the last bits; its
+//! answer is then the exact top K of its own logits, which can differ from the CPU
+//! reference only by swapping pairs whose logits differ by a few ulps.
 //!
 //! # How the search stays exact in bounded memory
 //! The kernel `topk_rows` (shaders/topk_rows.wgsl) scans rows: for each active row i it
 //! computes S_ij for every column j of the row's scan (j > i globally, j ≠ i per node),
-//! skips the row's excluded columns (a merge walk through the exclusion lists, sorted by
-//! column, as j ascends) so that excluded pairs never take a slot, and keeps the row's
-//! best `c` candidates in a heap in device memory. A row may also carry a cursor (the
-//! worst entry an earlier pass returned): the pass then yields the row's next `c`
-//! candidates. The host knows every row's candidate count from the exclusion lists, so
-//! it knows how many slots each row fills and how many candidates it has left.
+//! tile by tile, skips the row's excluded columns (a merge walk through the exclusion
+//! lists, sorted by column, as j ascends) so that excluded pairs never take a slot, and
+//! keeps the row's best `c` candidates in a heap in device memory, returning how many
+//! it kept. Two bounds narrow a row's candidates: a floor (only S ≥ floor) and a
+//! cursor (only candidates ranked after the worst entry an earlier pass returned, so a
+//! second pass yields the row's next `c`). A row that fills fewer than `c` slots has
+//! no further candidate within its bounds; the host also knows every row's candidate
+//! count from the exclusion lists.
 //!
-//! - Per node: every row needs min(K, its candidates); rows that have not got them yet
-//!   run again with their cursor until they have.
-//! - Globally: the pool is the K best of all entries returned so far. A row with
-//!   candidates left can still contribute only if its cursor (its worst returned entry)
-//!   ranks strictly before the pool's K-th entry (or the pool holds fewer than K): every
-//!   candidate it has not returned ranks after its cursor. Such rows run again; the
-//!   search ends when none is left, and the pool is then exactly the global top K.
+//! - Globally, a floor first: the host scores the q nodes of largest norm against all
+//!   nodes (q = 64, more for large K: about 64·K pairs, at most 256 nodes;
+//!   [`TopKOptions::floor_rows`]) and takes the K-th best logit of those candidate
+//!   pairs, lowered by a rounding margin (L·2⁻²³·max|μ|², what another summation order
+//!   or fused multiply-adds can change). Those pairs are candidates, so the K-th best
+//!   of all candidates is at least that good: no pair of the answer is below the
+//!   floor, while the rows insert only the few candidates above it. Then passes: the
+//!   pool is the K best of all entries returned so far. A row with candidates left
+//!   within its bounds can still contribute only if its cursor (its worst returned
+//!   entry) ranks strictly before the pool's K-th entry (or the pool holds fewer than
+//!   K): every candidate it has not returned ranks after its cursor. Such rows run
+//!   again; the search ends when none is left, and the pool is then exactly the top K.
+//! - Per node: every row needs min(K, its candidates); rows that have not got them run
+//!   again with their cursor until they have. (A floor does not pay here: a row's
+//!   K-th best is only bounded well by scanning most of the row.)
 //!
 //! The capacity of a pass is c = min(K, the largest number of entries a row still
 //! needs, budget / active rows), where the budget ([`TopKOptions::list_budget`],
 //! default [`DEFAULT_LIST_BUDGET`] = 2²² slots of 8 bytes) bounds the lists. At Pubmed's
 //! size (N = 19,717) that is 212 slots per row, so K ≤ 212 takes one pass in both modes
-//! (K ≤ c: no row can hold more than K of the top K); a larger K takes more passes, each
-//! over the rows that still need one, with a capacity that grows as rows drop out.
-//! Memory: O(N·L) for μ, O(N + |excluded|) for the exclusion lists, O(budget) for a
-//! pass's lists and O(K) for the pool (O(N·K) per node: the answer itself); never N².
-//! Work: O(N²·L) for the first pass, tile by tile; the merge on the host is
-//! O(rows·c·log c) per pass (sorting each row's list), small next to the scan
-//! (benches/RESULTS.md).
+//! (c ≥ K: no row can hold more than K of the top K); a larger K takes more passes,
+//! each over the rows that still need one, with a capacity that grows as rows drop
+//! out. Memory: O(N·L) for μ, O(N + |excluded|) for the exclusion lists, O(budget) for
+//! a pass's lists and O(K) for the pool (per node O(N·K): the answer itself); never
+//! N². Work: O(N²·L) for the first pass (half of it globally), tile by tile, plus
+//! O(q·N·L) on the host for the floor; the merge on the host sorts each row's list,
+//! O(rows·c·log c) per pass, small next to the scan (benches/RESULTS.md has figures).
 //!
 //! K larger than the number of candidates returns every candidate (globally: all
 //! non-excluded pairs; per node: all of a row's); a graph without candidates returns
@@ -241,8 +252,9 @@ pub struct TopKOptions {
     /// Most list slots (8 bytes each) one pass allocates; a smaller budget means more,
     /// cheaper passes for large K. At least 1.
     pub list_budget: usize,
-    /// Globally: how many nodes of largest norm the host scores against every node
-    /// to set the floor (0: no floor). See the module docs.
+    /// Globally: the least number of nodes of largest norm the host scores against
+    /// every node to set the floor (more, up to 4×, for large K); 0: no floor. See the
+    /// module docs.
     pub floor_rows: usize,
 }
 
@@ -539,9 +551,9 @@ fn keep_best(entries: &mut Vec<Entry>, k: usize) {
 }
 
 /// The global floor of the module docs: the K-th best logit among the candidate pairs
-/// that touch the `rows` nodes of largest squared norm (ties: smaller id), or `None`
-/// when those pairs are fewer than K. Every pair of the global top K has at least
-/// this logit. Time O(rows·N·L), memory O(N + K).
+/// that touch the `rows` nodes of largest squared norm (ties: smaller id), lowered by
+/// a rounding margin, or `None` when those pairs are fewer than K. Every pair of the
+/// global top K has at least this logit. Time O(rows·N·L), memory O(N + K).
 fn global_floor(
     z: &[f32],
     stride: usize,
@@ -607,7 +619,12 @@ fn global_floor(
         return None;
     }
     let (_, kth, _) = best.select_nth_unstable_by(k - 1, by_logit);
-    Some(*kth)
+    // The device may round a logit differently (another summation order, fused
+    // multiply-adds): by at most L·2⁻²³·Σ|μ_ik·μ_jk| ≤ L·2⁻²³·max|μ|². Lowering the floor
+    // by that much keeps every pair it admits on the host admitted on the device.
+    let largest = norm.iter().fold(0f32, |m, &v| m.max(v)) as f64;
+    let margin = latent as f64 * f64::from(f32::EPSILON) * largest;
+    Some(((f64::from(*kth) - margin) as f32).next_down())
 }
 
 /// The passes of the module docs.

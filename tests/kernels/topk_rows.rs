@@ -197,6 +197,7 @@ gpu_test! {
             let z = random_vec(&mut r, n * latent, 1.0);
             let edges = random_edges(&mut r, n, degree * n, isolated_every);
             let exclude = Exclusion::new(n, &edges).unwrap();
+            let gz = gpu().upload_matrix("z", n, latent, &z).unwrap();
             for gpu in gpu_profiles() {
                 for mode in MODES {
                     let total = candidates(n, &exclude, mode);
@@ -210,6 +211,25 @@ gpu_test! {
                         assert_same_links(&got, &want, &what);
                         if k > total {
                             assert_eq!(got.len(), total, "{what}: every candidate");
+                        }
+                        if mode == TopKMode::Global && k <= total {
+                            // With the floor (the default) and without.
+                            let options = TopKOptions::new(k, mode);
+                            let floored =
+                                top_k_links_on_device(&gpu, &gz, latent, &exclude, &options)
+                                    .unwrap();
+                            let floor = floored.floor.expect("a floor when K ≤ candidates");
+                            assert!(floor <= want[k - 1].logit, "{what}: floor {floor}");
+                            let plain = top_k_links_on_device(
+                                &gpu,
+                                &gz,
+                                latent,
+                                &exclude,
+                                &options.with_floor_rows(0),
+                            )
+                            .unwrap();
+                            assert_eq!(plain.floor, None);
+                            assert_same_links(&plain.links, &want, &format!("{what} no floor"));
                         }
                     }
                 }
@@ -310,12 +330,20 @@ gpu_test! {
             let gz = gpu().upload_matrix("z", n, latent, &z).unwrap();
             for gpu in gpu_profiles() {
                 for mode in MODES {
-                    for (k, budget) in [(50, 64), (500, 300), (40, n), (7, 1), (3000, 2000)] {
+                    for (k, budget, floor_rows) in [
+                        (50, 64, 64),
+                        (500, 300, 0),
+                        (40, n, 1),
+                        (7, 1, 64),
+                        (3000, 2000, 2),
+                    ] {
                         let what = format!(
-                            "{:?} n={n} {mode:?} k={k} budget={budget}",
+                            "{:?} n={n} {mode:?} k={k} budget={budget} floor rows {floor_rows}",
                             gpu.profile().class
                         );
-                        let options = TopKOptions::new(k, mode).with_list_budget(budget);
+                        let options = TopKOptions::new(k, mode)
+                            .with_list_budget(budget)
+                            .with_floor_rows(floor_rows);
                         let outcome =
                             top_k_links_on_device(&gpu, &gz, latent, &exclude, &options).unwrap();
                         let want = top_k_links_cpu(&z, n, latent, &exclude, k, mode).unwrap();
