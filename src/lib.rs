@@ -11,6 +11,8 @@
 //!   run by the GPU engine ([`model::GaeModel`]) and the CPU reference
 //!   ([`model::CpuModel`]);
 //! - [`split`], [`metrics`], [`train`]: link-prediction split, AUC/AP, the training loop;
+//! - [`predict`]: top-k link recommendation from the embeddings (exact, on the GPU) and
+//!   pair scores;
 //! - [`cluster`]: k-means on the embeddings and the clustering metrics (ACC, NMI, ARI,
 //!   F1, silhouette);
 //! - [`data`], [`synthetic`], [`output`], [`resources`]: loaders, the embedded graph,
@@ -43,6 +45,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod pipeline;
+pub mod predict;
 pub mod profile;
 pub mod resources;
 pub mod saved;

@@ -23,6 +23,7 @@ mod reparam_backward;
 mod reparam_kl;
 mod scatter_rows;
 mod spmm;
+mod topk_rows;
 
 pub use adam::adam;
 pub use class_mean_grad::class_mean_grad;
@@ -43,6 +44,7 @@ pub use reparam_backward::reparam_backward;
 pub use reparam_kl::reparam_kl;
 pub use scatter_rows::scatter_rows;
 pub use spmm::spmm;
+pub use topk_rows::{link_logit, topk_rows};
 
 /// log(1 + exp(x)), stable for large |x| (the shaders' formula).
 pub fn softplus(x: f32) -> f32 {

@@ -58,13 +58,16 @@ pub struct AdapterProfile {
     /// decoder_dense: the symmetric tile layout (every unordered pair once, through
     /// workgroup memory and barriers) rather than the register-blocked row layout.
     pub dense_symmetric: bool,
+    /// topk_rows: rows per invocation (the shader's `R`, 1..=8), each z_j loaded once
+    /// for all of them.
+    pub topk_rows: usize,
 }
 
 impl AdapterProfile {
     /// The profile for CPU adapters (measured on llvmpipe, benches/RESULTS.md): spmm 4
     /// column groups per invocation; matmul 4 rows × 4 groups (A·B) and 2 rows × 8
     /// groups (A·Bᵀ); matmul_tn blocked with 4 groups; kmeans_update by rows;
-    /// decoder_dense in rows.
+    /// decoder_dense in rows; topk_rows 4 rows.
     pub fn cpu() -> Self {
         AdapterProfile {
             class: AdapterClass::Cpu,
@@ -82,6 +85,7 @@ impl AdapterProfile {
             dense_target_invocations: 16_384,
             kmeans_update_rows: true,
             dense_symmetric: false,
+            topk_rows: 4,
         }
     }
 
@@ -102,6 +106,7 @@ impl AdapterProfile {
             dense_target_invocations: 16_384,
             kmeans_update_rows: false,
             dense_symmetric: true,
+            topk_rows: 1,
         }
     }
 

@@ -81,6 +81,7 @@ registry! {
     edge_score::EDGE_SCORE,
     gather_rows::GATHER_ROWS,
     scatter_rows::SCATTER_ROWS,
+    topk_rows::TOPK_ROWS,
     adam::ADAM,
     kmeans_assign::KMEANS_ASSIGN,
     kmeans_distances::KMEANS_DISTANCES,

@@ -31,6 +31,7 @@ mod reparam_backward;
 mod reparam_kl;
 mod scatter_rows;
 mod spmm;
+mod topk_rows;
 
 use gpu_vgae::gpu::{Dispatch, Gpu, Recording};
 
