@@ -15,9 +15,10 @@ use gpu_vgae::gpu::{Gpu, GpuOptions};
 use gpu_vgae::model::{ModelKind, Objective};
 use gpu_vgae::output::to_json;
 use gpu_vgae::pipeline::{
-    cluster, embed, prepare_output, saved_model, write_clusters, write_embeddings, write_report,
-    ClusterReport, GraphRequest, RunSummary,
+    cluster, embed, links_csv, predict_links, prepare_output, saved_model, write_clusters,
+    write_embeddings, write_report, ClusterReport, GraphRequest, KnownEdges, RunSummary,
 };
+use gpu_vgae::predict::TopKMode;
 use gpu_vgae::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
 use gpu_vgae::saved::SavedModel;
 use gpu_vgae::train::{train, EpochReport, Monitor, TrainOptions, TrainReport};
@@ -44,6 +45,8 @@ enum Command {
     Embed(Box<EmbedArgs>),
     /// Cluster the nodes of a graph embedded by a saved model (k-means on μ).
     Cluster(Box<ClusterArgs>),
+    /// Rank the most likely missing links with a saved model: CSV source,target,score.
+    Predict(Box<PredictArgs>),
     /// Show the GPU adapter, backend, features and limits.
     Info(InfoArgs),
     /// Time training epochs on the Planetoid graphs and a synthetic size sweep.
@@ -223,6 +226,30 @@ struct ClusterArgs {
 }
 
 #[derive(clap::Args)]
+struct PredictArgs {
+    /// A model saved by `run --out DIR` (DIR/model.gvae).
+    #[arg(long)]
+    model: PathBuf,
+    #[command(flatten)]
+    graph: GraphArgs,
+    /// The K most likely missing links (pairs that are not known edges).
+    #[arg(long)]
+    top_k: usize,
+    /// K per node instead of K overall.
+    #[arg(long)]
+    per_node: bool,
+    /// Which edges count as known: all of the graph's, or the training edges of the
+    /// model's split (then the recall of the held-out test edges is reported).
+    #[arg(long, value_enum, default_value = "all")]
+    known: KnownEdges,
+    /// Write the CSV here (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    device: DeviceArgs,
+}
+
+#[derive(clap::Args)]
 struct InfoArgs {
     /// Print as JSON.
     #[arg(long)]
@@ -258,6 +285,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(&args),
         Command::Embed(args) => embed_command(&args),
         Command::Cluster(args) => cluster_command(&args),
+        Command::Predict(args) => predict_command(&args),
         Command::Info(args) => info(&args),
         Command::Bench(args) => bench(&args),
     };
@@ -466,6 +494,52 @@ fn cluster_command(args: &ClusterArgs) -> Result<()> {
         write_clusters(out, &graph, &report)?;
         write_report(out, "metrics.json", &report)?;
         println!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn predict_command(args: &PredictArgs) -> Result<()> {
+    if args.top_k == 0 {
+        return Err(gpu_vgae::Error::InvalidConfig {
+            setting: "top_k",
+            message: "the number of links to return must be at least 1".into(),
+        });
+    }
+    if let Some(parent) = args.out.as_deref().and_then(Path::parent) {
+        if !parent.as_os_str().is_empty() {
+            prepare_output(parent)?;
+        }
+    }
+    let (saved, graph) = model_and_graph(&args.model, &args.graph)?;
+    let gpu = open_gpu(&args.device)?;
+    let mode = if args.per_node {
+        TopKMode::PerNode
+    } else {
+        TopKMode::Global
+    };
+    let prediction = predict_links(&gpu, &saved, &graph, args.known, args.top_k, mode)?;
+    let csv = links_csv(&graph, &prediction.links);
+    match &args.out {
+        Some(path) => {
+            gpu_vgae::output::write_atomic(path, csv.as_bytes())?;
+            eprintln!(
+                "wrote {} links to {}",
+                prediction.links.len(),
+                path.display()
+            );
+        }
+        None => print!("{csv}"),
+    }
+    if let Some((found, held_out, candidates)) = prediction.recall {
+        let k = prediction.links.len() as f64;
+        eprintln!(
+            "recall@{}: {found} of the {held_out} held-out test edges ({:.4}); chance \
+             would find {:.2} ({:.6})",
+            prediction.links.len(),
+            found as f64 / held_out.max(1) as f64,
+            k * held_out as f64 / candidates.max(1) as f64,
+            k / candidates.max(1) as f64
+        );
     }
     Ok(())
 }

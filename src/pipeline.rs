@@ -338,3 +338,91 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }
+
+/// Which graph `predict` treats as known: every edge of the input, or the training
+/// edges of the split the model was trained with (the held-out edges become
+/// candidates, and how many of them the top K recovers is reported).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KnownEdges {
+    /// Every edge of the input graph.
+    All,
+    /// The training edges of the model's split (the graph must be the training graph).
+    Train,
+}
+
+/// The K most likely missing links and, with [`KnownEdges::Train`], how many held-out
+/// test edges they recover.
+#[derive(Clone, Debug)]
+pub struct Prediction {
+    /// The links, best first (globally), or per node in node order.
+    pub links: Vec<crate::predict::ScoredPair>,
+    /// (held-out test edges among the links, held-out test edges, candidate pairs).
+    pub recall: Option<(usize, usize, u64)>,
+}
+
+/// Ranks the candidate links of `graph` with a saved model (DESIGN.md §7).
+pub fn predict_links(
+    gpu: &Gpu,
+    saved: &SavedModel,
+    graph: &Graph,
+    known: KnownEdges,
+    k: usize,
+    mode: crate::predict::TopKMode,
+) -> Result<Prediction> {
+    use crate::predict::{top_k_links, Exclusion};
+    let (edges, test_pos) = match known {
+        KnownEdges::All => (graph.edges.clone(), None),
+        KnownEdges::Train => {
+            let trained_on = &saved.header.training_graph;
+            if edge_fingerprint(graph.num_nodes, &graph.edges) != trained_on.edge_fingerprint {
+                return Err(Error::InvalidInput(format!(
+                    "--known train needs the graph the model was trained on ({}, {} nodes, \
+                     {} edges); this one differs",
+                    trained_on.name, trained_on.num_nodes, trained_on.num_edges
+                )));
+            }
+            let s = saved.header.split;
+            let split = crate::split::split_edges_with(
+                graph.num_nodes,
+                &graph.edges,
+                s.val_fraction,
+                s.test_fraction,
+                s.seed,
+            )?;
+            (split.train, Some(split.test_pos))
+        }
+    };
+    let mut known_graph = graph.clone();
+    known_graph.edges = edges;
+    let embeddings = embed(gpu, saved, &known_graph, &graph.name)?;
+    let exclude = Exclusion::new(graph.num_nodes, &known_graph.edges)?;
+    let latent = saved.header.config.latent;
+    let links = top_k_links(gpu, &embeddings, graph.num_nodes, latent, &exclude, k, mode)?;
+    let recall = test_pos.map(|test| {
+        let held: std::collections::HashSet<(u32, u32)> = test.iter().copied().collect();
+        let found = links
+            .iter()
+            .filter(|l| held.contains(&(l.source.min(l.target), l.source.max(l.target))))
+            .count();
+        let n = graph.num_nodes as u64;
+        let candidates = n * n.saturating_sub(1) / 2 - known_graph.edges.len() as u64;
+        (found, test.len(), candidates)
+    });
+    Ok(Prediction { links, recall })
+}
+
+/// The links as CSV `source,target,score` with the graph's original node ids.
+pub fn links_csv(graph: &Graph, links: &[crate::predict::ScoredPair]) -> String {
+    let id = |i: u32| {
+        graph
+            .node_ids
+            .as_ref()
+            .and_then(|ids| ids.get(i as usize))
+            .map_or_else(|| i.to_string(), |s| csv_field(&s))
+    };
+    let mut csv = String::from("source,target,score\n");
+    for l in links {
+        csv.push_str(&format!("{},{},{}\n", id(l.source), id(l.target), l.score));
+    }
+    csv
+}

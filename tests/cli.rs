@@ -439,3 +439,70 @@ fn bad_arguments_are_usage_errors() {
     // Refused before any device is opened.
     assert_fails(&o, &["latent"]);
 }
+
+gpu_test! {
+    /// `predict --top-k` equals the brute-force ranking computed from embeddings.npy
+    /// (logits in column order, ties by (i, j)), excluding the graph's edges; bad input
+    /// is refused.
+    fn predict_top_k_equals_brute_force_from_the_embeddings() {
+        common::gpu();
+        let dir = scratch("predict");
+        let out = dir.join("out");
+        let o = gpu_vgae(&["run", "--synthetic-nodes", "150", "--epochs", "20", "--quiet",
+                           "--out", out.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let (edges, features) = (synthetic_edge_list(&dir, 150), synthetic_features(&dir, 150));
+        let csv = dir.join("links.csv");
+        let model = out.join("model.gvae");
+        let o = gpu_vgae(&["predict", "--model", model.to_str().unwrap(), "--edges", &edges,
+                           "--features", &features, "--top-k", "100", "--out",
+                           csv.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let got: Vec<(u32, u32)> = std::fs::read_to_string(&csv)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].parse().unwrap(), f[1].parse().unwrap())
+            })
+            .collect();
+        // Brute force from embeddings.npy.
+        let bytes = std::fs::read(out.join("embeddings.npy")).unwrap();
+        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        let mu: Vec<f32> = bytes[10 + header_len..]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let known: std::collections::HashSet<(u32, u32)> = std::fs::read_to_string(&edges)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let f: Vec<u32> = l.split(' ').map(|v| v.parse().unwrap()).collect();
+                (f[0].min(f[1]), f[0].max(f[1]))
+            })
+            .collect();
+        let mut all = Vec::new();
+        for i in 0..150u32 {
+            for j in i + 1..150 {
+                if !known.contains(&(i, j)) {
+                    let mut dot = 0f32;
+                    for k in 0..16 {
+                        dot += mu[i as usize * 16 + k] * mu[j as usize * 16 + k];
+                    }
+                    all.push((dot, i, j));
+                }
+            }
+        }
+        all.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        let expected: Vec<(u32, u32)> = all[..100].iter().map(|&(_, i, j)| (i, j)).collect();
+        assert_eq!(got, expected);
+        // K = 0 and a model for another graph's features are clear errors.
+        let o = gpu_vgae(&["predict", "--model", model.to_str().unwrap(), "--edges", &edges,
+                           "--features", &features, "--top-k", "0"]);
+        assert_fails(&o, &["top_k"]);
+        let o = gpu_vgae(&["predict", "--model", model.to_str().unwrap(), "--dataset", "cora",
+                           "--top-k", "5"]);
+        assert_fails(&o, &["500 features", "1433"]);
+    }
+}
