@@ -15,10 +15,11 @@ use gpu_vgae::gpu::{Gpu, GpuOptions};
 use gpu_vgae::model::{ModelKind, Objective};
 use gpu_vgae::output::to_json;
 use gpu_vgae::pipeline::{
-    cluster, embed, links_csv, predict_links, prepare_output, saved_model, write_clusters,
-    write_embeddings, write_report, ClusterReport, GraphRequest, KnownEdges, RunSummary,
+    cluster, embed, links_csv, predict_links, prepare_output, read_pairs, saved_model,
+    write_clusters, write_embeddings, write_report, ClusterReport, GraphRequest, KnownEdges,
+    Prediction, RunSummary,
 };
-use gpu_vgae::predict::TopKMode;
+use gpu_vgae::predict::{score_pairs, ScoredPair, TopKMode};
 use gpu_vgae::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
 use gpu_vgae::saved::SavedModel;
 use gpu_vgae::train::{train, EpochReport, Monitor, TrainOptions, TrainReport};
@@ -233,8 +234,11 @@ struct PredictArgs {
     #[command(flatten)]
     graph: GraphArgs,
     /// The K most likely missing links (pairs that are not known edges).
+    #[arg(long, required_unless_present = "pairs", conflicts_with = "pairs")]
+    top_k: Option<usize>,
+    /// Score these pairs instead (one per line: two node ids, as in the edge list).
     #[arg(long)]
-    top_k: usize,
+    pairs: Option<PathBuf>,
     /// K per node instead of K overall.
     #[arg(long)]
     per_node: bool,
@@ -499,7 +503,7 @@ fn cluster_command(args: &ClusterArgs) -> Result<()> {
 }
 
 fn predict_command(args: &PredictArgs) -> Result<()> {
-    if args.top_k == 0 {
+    if args.top_k == Some(0) {
         return Err(gpu_vgae::Error::InvalidConfig {
             setting: "top_k",
             message: "the number of links to return must be at least 1".into(),
@@ -517,7 +521,30 @@ fn predict_command(args: &PredictArgs) -> Result<()> {
     } else {
         TopKMode::Global
     };
-    let prediction = predict_links(&gpu, &saved, &graph, args.known, args.top_k, mode)?;
+    let prediction = match (&args.pairs, args.top_k) {
+        (Some(path), _) => {
+            let pairs = read_pairs(path, &graph)?;
+            let mu = embed(&gpu, &saved, &graph, &graph.name)?;
+            let latent = saved.header.config.latent;
+            let scores = score_pairs(&gpu, &mu, graph.num_nodes, latent, &pairs)?;
+            let links = pairs
+                .iter()
+                .zip(scores)
+                .map(|(&(source, target), score)| ScoredPair {
+                    source,
+                    target,
+                    logit: (score / (1.0 - score)).ln(),
+                    score,
+                })
+                .collect();
+            Prediction {
+                links,
+                recall: None,
+            }
+        }
+        (None, Some(k)) => predict_links(&gpu, &saved, &graph, args.known, k, mode)?,
+        (None, None) => unreachable!("clap requires --top-k or --pairs"),
+    };
     let csv = links_csv(&graph, &prediction.links);
     match &args.out {
         Some(path) => {

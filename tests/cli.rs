@@ -497,6 +497,23 @@ gpu_test! {
         all.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
         let expected: Vec<(u32, u32)> = all[..100].iter().map(|&(_, i, j)| (i, j)).collect();
         assert_eq!(got, expected);
+        // --pairs scores given pairs in file order, equal to σ of the brute-force logits.
+        let pairs = write(&dir, "pairs.txt", b"# two pairs\n0 1\n5,9\n");
+        let o = gpu_vgae(&["predict", "--model", model.to_str().unwrap(), "--edges", &edges,
+                           "--features", &features, "--pairs", &pairs]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let lines: Vec<&str> = o.stdout.lines().collect();
+        assert_eq!(lines[0], "source,target,score");
+        for (line, (i, j)) in lines[1..].iter().zip([(0usize, 1usize), (5, 9)]) {
+            let dot: f32 = (0..16).map(|k| mu[i * 16 + k] * mu[j * 16 + k]).sum();
+            let score: f32 = line.rsplit(',').next().unwrap().parse().unwrap();
+            assert!((score - 1.0 / (1.0 + (-dot).exp())).abs() < 1e-5, "{line}");
+            assert!(line.starts_with(&format!("{i},{j},")));
+        }
+        let unknown = write(&dir, "unknown.txt", b"0 1\n3 999\n");
+        let o = gpu_vgae(&["predict", "--model", model.to_str().unwrap(), "--edges", &edges,
+                           "--features", &features, "--pairs", &unknown]);
+        assert_fails(&o, &["unknown.txt:2", "999"]);
         // K = 0 and a model for another graph's features are clear errors.
         let o = gpu_vgae(&["predict", "--model", model.to_str().unwrap(), "--edges", &edges,
                            "--features", &features, "--top-k", "0"]);
