@@ -643,38 +643,34 @@ impl GaeModel {
     /// backward pass, laid out as the weights they belong to (dW0 in `w0`, dW1 in `w1`,
     /// the class means' gradient in `class_means`).
     pub fn gradients(&self) -> Result<Weights> {
-        let handles = self.schedule.handles();
         let training = self.schedule.training()?;
-        let mut arrays = vec![self.array::<f32>(training.dw0)?, self.array(training.dw1)?];
-        if let Some(p) = &training.prior {
-            arrays.push(self.array(p.d_class_means)?);
-        }
-        let mut out = self
-            .gpu
-            .read_many(&arrays.iter().collect::<Vec<_>>())?
-            .into_iter();
-        Ok(Weights {
-            kind: self.config.kind,
-            num_features: self.schedule.tensor(handles.w0).rows,
-            hidden: self.config.hidden,
-            latent: self.config.latent,
-            w0: out.next().unwrap_or_default(),
-            w1: out.next().unwrap_or_default(),
-            class_means: out.next(),
-        })
+        let means = training.prior.as_ref().map(|p| p.d_class_means);
+        self.read_weights(training.dw0, training.dw1, means)
     }
 
     /// The current weights, read back from the device.
     pub fn weights(&self) -> Result<Weights> {
         let handles = self.schedule.handles();
-        let mut arrays = vec![self.array::<f32>(handles.w0)?, self.array(handles.w1)?];
-        if let Some(p) = self.prior_handles() {
-            arrays.push(self.array(p.class_means)?);
+        let means = self.prior_handles().map(|p| p.class_means);
+        self.read_weights(handles.w0, handles.w1, means)
+    }
+
+    /// Reads three tensors laid out as W0, W1 and the class means into a [`Weights`].
+    fn read_weights(
+        &self,
+        w0: TensorId,
+        w1: TensorId,
+        class_means: Option<TensorId>,
+    ) -> Result<Weights> {
+        let mut arrays = vec![self.array::<f32>(w0)?, self.array(w1)?];
+        if let Some(means) = class_means {
+            arrays.push(self.array(means)?);
         }
         let mut out = self
             .gpu
             .read_many(&arrays.iter().collect::<Vec<_>>())?
             .into_iter();
+        let handles = self.schedule.handles();
         Ok(Weights {
             kind: self.config.kind,
             num_features: self.schedule.tensor(handles.w0).rows,
