@@ -223,6 +223,17 @@ impl Exclusion {
         &self.col[self.ptr[node] as usize..self.ptr[node + 1] as usize]
     }
 
+    /// Row offsets of the adjacency lists (num_nodes + 1): node i's excluded partners
+    /// are `columns()[offsets()[i]..offsets()[i + 1]]`, the layout `topk_rows` reads.
+    pub fn offsets(&self) -> &[u32] {
+        &self.ptr
+    }
+
+    /// The adjacency lists' partners, each node's ascending.
+    pub fn columns(&self) -> &[u32] {
+        &self.col
+    }
+
     /// Whether the pair (a, b) is excluded.
     pub fn contains(&self, a: u32, b: u32) -> bool {
         self.neighbours(a as usize).binary_search(&b).is_ok()
@@ -821,4 +832,68 @@ fn run_pass(
     let fill = read.pop().unwrap_or_default();
     let heap = read.pop().unwrap_or_default();
     Ok((heap, fill))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exclusion_is_symmetric_deduplicated_and_ignores_self_pairs() {
+        let e = Exclusion::new(5, &[(3, 1), (1, 3), (2, 2), (0, 4), (4, 0)]).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e.offsets(), &[0, 1, 2, 2, 3, 4]);
+        assert_eq!(e.columns(), &[4, 3, 1, 0]);
+        assert!(e.contains(1, 3) && e.contains(3, 1) && e.contains(4, 0));
+        assert!(!e.contains(2, 2) && !e.contains(1, 2) && !e.contains(9, 1));
+        assert_eq!(e.neighbours(7), &[] as &[u32]);
+        // Global: row 0 has partners 1..4 minus 4; per node: 4 partners minus 4.
+        assert_eq!(e.row_candidates(0, true), 3);
+        assert_eq!(e.row_candidates(3, true), 1);
+        assert_eq!(e.row_candidates(3, false), 3);
+        let more = e.with_pairs(&[(2, 3), (3, 1)]).unwrap();
+        assert_eq!(more.len(), 3);
+        assert!(more.contains(3, 2));
+        assert!(Exclusion::new(5, &[(0, 5)]).is_err());
+        assert!(Exclusion::none(0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn brute_force_ranks_by_logit_then_pair() {
+        // Rows (1, 0), (0, 1), (1, 0), (2, −1): logits (0,1) = 0, (0,2) = 1, (0,3) = 2,
+        // (1,2) = 0, (1,3) = −1, (2,3) = 2.
+        let mu = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 2.0, -1.0];
+        let none = Exclusion::none(4).unwrap();
+        let pairs = |links: &[ScoredPair]| -> Vec<(u32, u32)> {
+            links.iter().map(|p| (p.source, p.target)).collect()
+        };
+        let global = top_k_links_cpu(&mu, 4, 2, &none, 3, TopKMode::Global).unwrap();
+        assert_eq!(pairs(&global), [(0, 3), (2, 3), (0, 2)]);
+        let edges = Exclusion::new(4, &[(0, 3)]).unwrap();
+        let per_node = top_k_links_cpu(&mu, 4, 2, &edges, 1, TopKMode::PerNode).unwrap();
+        // Node 1 ties at 0 between partners 0 and 2: the smaller wins.
+        assert_eq!(pairs(&per_node), [(0, 2), (1, 0), (2, 3), (3, 2)]);
+        assert_eq!(global[0].score, sigmoid(global[0].logit));
+    }
+
+    #[test]
+    fn the_global_floor_never_exceeds_the_kth_best_logit() {
+        let n = 90;
+        let latent = 5;
+        let mu: Vec<f32> = (0..n * latent)
+            .map(|v| ((v * 7919 % 1013) as f32 / 1013.0 - 0.5) * (1.0 + (v % 7) as f32))
+            .collect();
+        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|i| (i, i + 1)).collect();
+        let exclude = Exclusion::new(n, &edges).unwrap();
+        for (k, rows) in [(1, 1), (10, 3), (200, 64), (3000, 2)] {
+            let best = top_k_links_cpu(&mu, n, latent, &exclude, k, TopKMode::Global).unwrap();
+            let floor = global_floor(&mu, latent, latent, &exclude, k, rows);
+            match floor {
+                Some(f) => assert!(f <= best[k - 1].logit, "k={k} rows={rows}: {f}"),
+                // Two rows hold fewer than 3000 candidate pairs.
+                None => assert!(rows * n < k),
+            }
+        }
+        assert_eq!(global_floor(&mu, latent, latent, &exclude, 5, 0), None);
+    }
 }
