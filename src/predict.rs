@@ -57,7 +57,11 @@
 //!   pairs, lowered by a rounding margin (L·2⁻²³·max|μ|², what another summation order
 //!   or fused multiply-adds can change). Those pairs are candidates, so the K-th best
 //!   of all candidates is at least that good: no pair of the answer is below the
-//!   floor, while the rows insert only the few candidates above it. Then passes: the
+//!   floor, while the rows insert only the few candidates above it. It also rules out
+//!   whole rows: row i pairs only with j > i and S_ij ≤ |μ_i|·|μ_j|, so a row with
+//!   |μ_i|·max_{j>i}|μ_j| below the floor (with the rounding margin) is not scanned.
+//!   Embeddings put their largest logits on few nodes of large norm, so at Pubmed
+//!   this leaves a few dozen rows of 19,717 (benches/RESULTS.md). Then passes: the
 //!   pool is the K best of all entries returned so far. A row with candidates left
 //!   within its bounds can still contribute only if its cursor (its worst returned
 //!   entry) ranks strictly before the pool's K-th entry (or the pool holds fewer than
@@ -75,9 +79,10 @@
 //! each over the rows that still need one, with a capacity that grows as rows drop
 //! out. Memory: O(N·L) for μ, O(N + |excluded|) for the exclusion lists, O(budget) for
 //! a pass's lists and O(K) for the pool (per node O(N·K): the answer itself); never
-//! N². Work: O(N²·L) for the first pass (half of it globally), tile by tile, plus
-//! O(q·N·L) on the host for the floor; the merge on the host sorts each row's list,
-//! O(rows·c·log c) per pass, small next to the scan (benches/RESULTS.md has figures).
+//! N². Work: O(N²·L) for the first pass per node, O(rows scanned·N·L) globally (at most
+//! half of N²·L), tile by tile, plus O(q·N·L) on the host for the floor; the merge on
+//! the host sorts each row's list, O(rows·c·log c) per pass, small next to the scan
+//! (benches/RESULTS.md has figures).
 //!
 //! K larger than the number of candidates returns every candidate (globally: all
 //! non-excluded pairs; per node: all of a row's); a graph without candidates returns
@@ -660,6 +665,7 @@ fn search(
     let mut last: Vec<Option<(f32, u32)>> = vec![None; n];
     let mut active: Vec<u32> = (0..n as u32).filter(|&i| !exhausted[i as usize]).collect();
     let (mut passes, mut scanned) = (0usize, 0u64);
+    // (The floor below can empty `active` too; the loop then does not run.)
     if active.is_empty() {
         return Ok(TopKOutcome {
             links: Vec::new(),
@@ -677,6 +683,31 @@ fn search(
     } else {
         None
     };
+    if let Some(floor) = floor {
+        // Row i pairs only with j > i, and S_ij ≤ |μ_i|·|μ_j| (Cauchy–Schwarz; the
+        // device's rounding adds at most L·2⁻²³ of that): a row whose bound
+        // |μ_i|·max_{j>i}|μ_j| stays below the floor has no candidate at or above it.
+        // Embeddings concentrate their largest logits on few nodes of large norm, so
+        // this leaves few rows to scan (benches/RESULTS.md).
+        let norm: Vec<f64> = (0..n)
+            .map(|i| {
+                let row = &values[i * stride..i * stride + latent];
+                row.iter()
+                    .map(|&v| f64::from(v) * f64::from(v))
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .collect();
+        let slack = 1.0 + latent as f64 * 2f64.powi(-22);
+        let mut largest_after = 0f64;
+        for i in (0..n).rev() {
+            if norm[i] * largest_after * slack < f64::from(floor) {
+                exhausted[i] = true;
+            }
+            largest_after = largest_after.max(norm[i]);
+        }
+        active.retain(|&i| !exhausted[i as usize]);
+    }
     // Per node: each row's entries so far, best first. Globally: the pool.
     let mut per_row: Vec<Vec<Entry>> = Vec::new();
     if !global {
