@@ -375,7 +375,7 @@ pub fn top_k_links_on_device(
     let values = gpu.read(z.data())?;
     let (n, stride) = (z.rows(), z.cols());
     check_embeddings(&values, n, latent, stride, exclude)?;
-    if stride % 4 == 0 {
+    if stride.is_multiple_of(4) {
         search(gpu, z, &values, stride, latent, exclude, options)
     } else {
         // The kernel reads rows as vec4.
@@ -677,7 +677,7 @@ fn search(
     // Enough rows that their pairs number about 64·K, within [floor_rows, 4·floor_rows]
     // (the host's share of the work stays O(floor_rows·N·L)).
     let floor = if global && options.floor_rows > 0 {
-        let wanted = (64 * k as u64).div_ceil(n as u64);
+        let wanted = (k as u64).saturating_mul(64).div_ceil(n as u64);
         let rows = (wanted.min(4 * options.floor_rows as u64) as usize).max(options.floor_rows);
         global_floor(values, stride, latent, exclude, k, rows)
     } else {

@@ -335,6 +335,11 @@ gpu_test! {
                 assert_eq!(got.len(), candidates(n, &none, mode));
             }
         }
+        // No nodes at all.
+        let empty = Exclusion::none(0).unwrap();
+        for mode in MODES {
+            assert!(top_k_links(&gpu, &[], 0, 3, &empty, 5, mode).unwrap().is_empty());
+        }
         // A star: the centre has no candidate left, the leaves have each other.
         let n = 9;
         let star: Vec<(u32, u32)> = (1..n as u32).map(|j| (0, j)).collect();
