@@ -51,7 +51,7 @@ pub struct AdapterProfile {
     /// decoder_dense: threads the column splits aim for (more splits only add partial
     /// sums for decoder_pairs to read).
     pub dense_target_invocations: usize,
-    /// topk_rows: rows per invocation (the shader's `R`, 1..=8), each z_j loaded once
+    /// topk_rows: rows per invocation (the shader's `R`, 1..=4), each z_j loaded once
     /// for all of them.
     pub topk_rows: usize,
 }
