@@ -32,8 +32,10 @@
 // direction, floor and cursors are runtime values, so a latent size needs one pipeline
 // (each takes 1-10 s to build on llvmpipe):
 //   L       the latent size, 1..=64: constant trip counts keep z rows in registers.
-//   R       rows per invocation, 1..=RMAX (register blocking): every z_j loaded serves
-//           R rows (the adapter profile's `topk_rows`: 4 on CPU adapters, 1 on GPUs).
+//   R       rows per invocation, 1..=RMAX = 4 (register blocking): every z_j loaded
+//           serves R rows (the adapter profile's `topk_rows`: 4 on CPU adapters, 1 on
+//           GPUs). The private arrays are sized RMAX; 8 rows scanned ≈ 7 % faster on
+//           llvmpipe but took twice as long to build (benches/RESULTS.md).
 //
 // Bindings (group 0):
 //   0 uniform    params    {n, rows (active rows), z_stride (in vec4), capacity,
@@ -72,7 +74,7 @@ override L: u32 = 16u;
 // Groups of four latent columns; the last one is partial when L is not a multiple of 4.
 override LQ: u32 = (L + 3u) / 4u;
 override R: u32 = 4u;
-const RMAX: u32 = 8u;
+const RMAX: u32 = 4u;
 // Columns per tile: one bit each in a u32.
 const T: u32 = 32u;
 

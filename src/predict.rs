@@ -57,7 +57,11 @@
 //!   pairs, lowered by a rounding margin (L·2⁻²³·max|μ|², what another summation order
 //!   or fused multiply-adds can change). Those pairs are candidates, so the K-th best
 //!   of all candidates is at least that good: no pair of the answer is below the
-//!   floor, while the rows insert only the few candidates above it. Then passes: the
+//!   floor, while the rows insert only the few candidates above it. It also rules out
+//!   whole rows: row i pairs only with j > i and S_ij ≤ |μ_i|·|μ_j|, so a row with
+//!   |μ_i|·max_{j>i}|μ_j| below the floor (with the rounding margin) is not scanned.
+//!   Embeddings put their largest logits on few nodes of large norm, so at Pubmed
+//!   this leaves a few dozen rows of 19,717 (benches/RESULTS.md). Then passes: the
 //!   pool is the K best of all entries returned so far. A row with candidates left
 //!   within its bounds can still contribute only if its cursor (its worst returned
 //!   entry) ranks strictly before the pool's K-th entry (or the pool holds fewer than
@@ -75,9 +79,10 @@
 //! each over the rows that still need one, with a capacity that grows as rows drop
 //! out. Memory: O(N·L) for μ, O(N + |excluded|) for the exclusion lists, O(budget) for
 //! a pass's lists and O(K) for the pool (per node O(N·K): the answer itself); never
-//! N². Work: O(N²·L) for the first pass (half of it globally), tile by tile, plus
-//! O(q·N·L) on the host for the floor; the merge on the host sorts each row's list,
-//! O(rows·c·log c) per pass, small next to the scan (benches/RESULTS.md has figures).
+//! N². Work: O(N²·L) for the first pass per node, O(rows scanned·N·L) globally (at most
+//! half of N²·L), tile by tile, plus O(q·N·L) on the host for the floor; the merge on
+//! the host sorts each row's list, O(rows·c·log c) per pass, small next to the scan
+//! (benches/RESULTS.md has figures).
 //!
 //! K larger than the number of candidates returns every candidate (globally: all
 //! non-excluded pairs; per node: all of a row's); a graph without candidates returns
@@ -223,6 +228,17 @@ impl Exclusion {
         &self.col[self.ptr[node] as usize..self.ptr[node + 1] as usize]
     }
 
+    /// Row offsets of the adjacency lists (num_nodes + 1): node i's excluded partners
+    /// are `columns()[offsets()[i]..offsets()[i + 1]]`, the layout `topk_rows` reads.
+    pub fn offsets(&self) -> &[u32] {
+        &self.ptr
+    }
+
+    /// The adjacency lists' partners, each node's ascending.
+    pub fn columns(&self) -> &[u32] {
+        &self.col
+    }
+
     /// Whether the pair (a, b) is excluded.
     pub fn contains(&self, a: u32, b: u32) -> bool {
         self.neighbours(a as usize).binary_search(&b).is_ok()
@@ -359,7 +375,7 @@ pub fn top_k_links_on_device(
     let values = gpu.read(z.data())?;
     let (n, stride) = (z.rows(), z.cols());
     check_embeddings(&values, n, latent, stride, exclude)?;
-    if stride % 4 == 0 {
+    if stride.is_multiple_of(4) {
         search(gpu, z, &values, stride, latent, exclude, options)
     } else {
         // The kernel reads rows as vec4.
@@ -649,6 +665,7 @@ fn search(
     let mut last: Vec<Option<(f32, u32)>> = vec![None; n];
     let mut active: Vec<u32> = (0..n as u32).filter(|&i| !exhausted[i as usize]).collect();
     let (mut passes, mut scanned) = (0usize, 0u64);
+    // (The floor below can empty `active` too; the loop then does not run.)
     if active.is_empty() {
         return Ok(TopKOutcome {
             links: Vec::new(),
@@ -660,12 +677,37 @@ fn search(
     // Enough rows that their pairs number about 64·K, within [floor_rows, 4·floor_rows]
     // (the host's share of the work stays O(floor_rows·N·L)).
     let floor = if global && options.floor_rows > 0 {
-        let wanted = (64 * k as u64).div_ceil(n as u64);
+        let wanted = (k as u64).saturating_mul(64).div_ceil(n as u64);
         let rows = (wanted.min(4 * options.floor_rows as u64) as usize).max(options.floor_rows);
         global_floor(values, stride, latent, exclude, k, rows)
     } else {
         None
     };
+    if let Some(floor) = floor {
+        // Row i pairs only with j > i, and S_ij ≤ |μ_i|·|μ_j| (Cauchy–Schwarz; the
+        // device's rounding adds at most L·2⁻²³ of that): a row whose bound
+        // |μ_i|·max_{j>i}|μ_j| stays below the floor has no candidate at or above it.
+        // Embeddings concentrate their largest logits on few nodes of large norm, so
+        // this leaves few rows to scan (benches/RESULTS.md).
+        let norm: Vec<f64> = (0..n)
+            .map(|i| {
+                let row = &values[i * stride..i * stride + latent];
+                row.iter()
+                    .map(|&v| f64::from(v) * f64::from(v))
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .collect();
+        let slack = 1.0 + latent as f64 * 2f64.powi(-22);
+        let mut largest_after = 0f64;
+        for i in (0..n).rev() {
+            if norm[i] * largest_after * slack < f64::from(floor) {
+                exhausted[i] = true;
+            }
+            largest_after = largest_after.max(norm[i]);
+        }
+        active.retain(|&i| !exhausted[i as usize]);
+    }
     // Per node: each row's entries so far, best first. Globally: the pool.
     let mut per_row: Vec<Vec<Entry>> = Vec::new();
     if !global {
@@ -821,4 +863,68 @@ fn run_pass(
     let fill = read.pop().unwrap_or_default();
     let heap = read.pop().unwrap_or_default();
     Ok((heap, fill))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exclusion_is_symmetric_deduplicated_and_ignores_self_pairs() {
+        let e = Exclusion::new(5, &[(3, 1), (1, 3), (2, 2), (0, 4), (4, 0)]).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e.offsets(), &[0, 1, 2, 2, 3, 4]);
+        assert_eq!(e.columns(), &[4, 3, 1, 0]);
+        assert!(e.contains(1, 3) && e.contains(3, 1) && e.contains(4, 0));
+        assert!(!e.contains(2, 2) && !e.contains(1, 2) && !e.contains(9, 1));
+        assert_eq!(e.neighbours(7), &[] as &[u32]);
+        // Global: row 0 has partners 1..4 minus 4; per node: 4 partners minus 4.
+        assert_eq!(e.row_candidates(0, true), 3);
+        assert_eq!(e.row_candidates(3, true), 1);
+        assert_eq!(e.row_candidates(3, false), 3);
+        let more = e.with_pairs(&[(2, 3), (3, 1)]).unwrap();
+        assert_eq!(more.len(), 3);
+        assert!(more.contains(3, 2));
+        assert!(Exclusion::new(5, &[(0, 5)]).is_err());
+        assert!(Exclusion::none(0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn brute_force_ranks_by_logit_then_pair() {
+        // Rows (1, 0), (0, 1), (1, 0), (2, −1): logits (0,1) = 0, (0,2) = 1, (0,3) = 2,
+        // (1,2) = 0, (1,3) = −1, (2,3) = 2.
+        let mu = [1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 2.0, -1.0];
+        let none = Exclusion::none(4).unwrap();
+        let pairs = |links: &[ScoredPair]| -> Vec<(u32, u32)> {
+            links.iter().map(|p| (p.source, p.target)).collect()
+        };
+        let global = top_k_links_cpu(&mu, 4, 2, &none, 3, TopKMode::Global).unwrap();
+        assert_eq!(pairs(&global), [(0, 3), (2, 3), (0, 2)]);
+        let edges = Exclusion::new(4, &[(0, 3)]).unwrap();
+        let per_node = top_k_links_cpu(&mu, 4, 2, &edges, 1, TopKMode::PerNode).unwrap();
+        // Node 1 ties at 0 between partners 0 and 2: the smaller wins.
+        assert_eq!(pairs(&per_node), [(0, 2), (1, 0), (2, 3), (3, 2)]);
+        assert_eq!(global[0].score, sigmoid(global[0].logit));
+    }
+
+    #[test]
+    fn the_global_floor_never_exceeds_the_kth_best_logit() {
+        let n = 90;
+        let latent = 5;
+        let mu: Vec<f32> = (0..n * latent)
+            .map(|v| ((v * 7919 % 1013) as f32 / 1013.0 - 0.5) * (1.0 + (v % 7) as f32))
+            .collect();
+        let edges: Vec<(u32, u32)> = (0..n as u32 - 1).map(|i| (i, i + 1)).collect();
+        let exclude = Exclusion::new(n, &edges).unwrap();
+        for (k, rows) in [(1, 1), (10, 3), (200, 64), (3000, 2)] {
+            let best = top_k_links_cpu(&mu, n, latent, &exclude, k, TopKMode::Global).unwrap();
+            let floor = global_floor(&mu, latent, latent, &exclude, k, rows);
+            match floor {
+                Some(f) => assert!(f <= best[k - 1].logit, "k={k} rows={rows}: {f}"),
+                // Two rows hold fewer than 3000 candidate pairs.
+                None => assert!(rows * n < k),
+            }
+        }
+        assert_eq!(global_floor(&mu, latent, latent, &exclude, 5, 0), None);
+    }
 }

@@ -402,6 +402,66 @@ impl Bench {
         })
     }
 
+    /// Like [`Bench::run`] for work that is not one recording (a host-driven search
+    /// with readbacks between passes): `gpu` is timed with the wall clock, whatever the
+    /// method of the other cases.
+    pub fn run_fn(
+        &mut self,
+        case: &Case,
+        gpu: &mut dyn FnMut() -> Result<()>,
+        cpu: Option<&mut dyn FnMut()>,
+    ) -> Result<Option<CaseResult>> {
+        if !self.wants(case) {
+            return Ok(None);
+        }
+        let mut once = || -> Result<f64> {
+            let start = Instant::now();
+            gpu()?;
+            Ok(start.elapsed().as_secs_f64())
+        };
+        let mut estimate = f64::INFINITY;
+        for _ in 0..self.options.warmup() {
+            estimate = estimate.min(once()?);
+        }
+        let count = self.sample_count(
+            estimate,
+            self.options.min_samples(),
+            self.options.max_samples(),
+        );
+        let samples = (0..count).map(|_| once()).collect::<Result<Vec<f64>>>()?;
+        let gpu = Stats::from_samples(&samples).expect("at least one sample is taken");
+        let cpu = match cpu {
+            Some(f) if !self.options.no_cpu => {
+                let start = Instant::now();
+                f();
+                let first = start.elapsed().as_secs_f64();
+                let mut times = vec![first];
+                for _ in 1..self.sample_count(first, 1, self.options.cpu_runs()) {
+                    let start = Instant::now();
+                    f();
+                    times.push(start.elapsed().as_secs_f64());
+                }
+                Stats::from_samples(&times)
+            }
+            _ => None,
+        };
+        let result = CaseResult {
+            group: case.group.clone(),
+            kernel: case.kernel.clone(),
+            shape: case.shape.clone(),
+            method: TimingMethod::Wall,
+            gpu,
+            cpu,
+            work: case.work,
+            gflops: (case.work.flops > 0.0).then(|| case.work.flops / gpu.median * 1e-9),
+            gbytes: case.work.bytes / gpu.median * 1e-9,
+            speedup: cpu.map(|c| c.median / gpu.median),
+            per_epoch: case.per_epoch,
+        };
+        self.record(case, result.clone());
+        Ok(Some(result))
+    }
+
     /// Prints and records a result measured earlier (a step that another group shares)
     /// under `case`'s group and epoch count.
     pub fn record(&mut self, case: &Case, measured: CaseResult) {

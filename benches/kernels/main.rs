@@ -34,9 +34,13 @@ use gpu_vgae::kernels::edge_score::EDGE_SCORE;
 use gpu_vgae::kernels::kmeans_assign::{self, kmeans_assign, Assignment};
 use gpu_vgae::kernels::kmeans_distances::{self, kmeans_distances};
 use gpu_vgae::kernels::kmeans_update::{self, kmeans_update, UpdateLayout};
+use gpu_vgae::kernels::topk_rows::{self, RowBounds, RowLists, TOPK_ROWS};
 use gpu_vgae::kernels::Work;
 use gpu_vgae::model::schedule::Schedule;
 use gpu_vgae::model::{CpuModel, GaeModel, ModelConfig, ModelSetup, Objective, Weights};
+use gpu_vgae::predict::{
+    top_k_links, top_k_links_cpu, top_k_links_on_device, Exclusion, TopKMode, TopKOptions,
+};
 use gpu_vgae::split::split_edges;
 use gpu_vgae::synthetic::{generate, SyntheticSpec};
 use gpu_vgae::Result;
@@ -76,6 +80,9 @@ fn run(options: BenchOptions) -> Result<()> {
         }
     }
     kmeans_cases(&mut bench, quick)?;
+    for (name, graph, featureless) in [("citeseer", &citeseer, false), ("pubmed", &pubmed, true)] {
+        top_k(&mut bench, name, graph, featureless, quick)?;
+    }
     sweep(&mut bench, &mut timed, quick)?;
     bench.print_summary();
     Ok(())
@@ -216,6 +223,151 @@ fn epoch_steps(
                 cpu.as_mut().map(|f| f as &mut dyn FnMut()),
             )?;
         }
+    }
+    Ok(())
+}
+
+/// Top-k link search, K = 100 globally and per node (DESIGN.md §7; not part of an
+/// epoch): μ of the sampled-objective model after a few epochs from Glorot weights
+/// (20; 5 with `--quick`), the training edges excluded. Two cases per mode:
+/// `topk_rows`, one pass over every row with K slots and the search's floor (GPU time;
+/// CPU: its loop-for-loop twin) — the full O(N²·L) scan, which the global search
+/// avoids by skipping rows that cannot reach its floor —, and `top_k_links`, the whole
+/// search with the host's floor, readbacks and merge (wall clock; CPU: the brute
+/// force `top_k_links_cpu`). Work is 2·L flops per pair scanned.
+fn top_k(
+    bench: &mut Bench,
+    group: &str,
+    graph: &Graph,
+    featureless: bool,
+    quick: bool,
+) -> Result<()> {
+    let k = 100;
+    let group = format!("{group} top-k");
+    let mut config = ModelConfig::default();
+    config.objective = Objective::Sampled;
+    let (n, latent) = (graph.num_nodes, config.latent);
+    let modes = [
+        (TopKMode::Global, "global"),
+        (TopKMode::PerNode, "per node"),
+    ];
+    let shape = |label: &str| format!("{label} N={n} L={latent} K={k}");
+    let scan_shape = |label: &str| format!("{} all rows", shape(label));
+    let wanted = modes.iter().any(|(_, label)| {
+        bench.wants(&Case::new(
+            &group,
+            TOPK_ROWS.name,
+            scan_shape(label),
+            Work::default(),
+        )) || bench.wants(&Case::new(
+            &group,
+            "top_k_links",
+            shape(label),
+            Work::default(),
+        ))
+    });
+    if !wanted {
+        return Ok(());
+    }
+    let gpu = bench.gpu().clone();
+    let split = split_edges(graph.num_nodes, &graph.edges, 0)?;
+    let mut view = GraphView::new(graph.num_nodes, &split.train, graph.features.as_ref())?;
+    if featureless {
+        view = view.without_features();
+    }
+    let mut model = GaeModel::new(&gpu, &config, view)?;
+    let epochs = if quick { 5 } else { 20 };
+    for _ in 0..epochs {
+        model.train_epoch()?;
+    }
+    let mu = model.embeddings()?;
+    let exclude = Exclusion::from_graph(&view)?;
+    let padded = topk_rows::padded_rows(&mu, n, latent, latent);
+    let z = gpu.upload_matrix("gpu_vgae.bench.mu", n, 4 * latent.div_ceil(4), &padded)?;
+    let exclusions = topk_rows::ExclusionLists {
+        ptr: gpu.upload("gpu_vgae.bench.excl_ptr", exclude.offsets())?,
+        col: gpu.upload("gpu_vgae.bench.excl_col", exclude.columns())?,
+    };
+    let mut title = format!(
+        "{group}: N = {n}, {} training edges excluded, latent {latent}, K = {k}, μ after \
+         {epochs} sampled epochs",
+        exclude.len()
+    );
+    let mut outcomes = Vec::new();
+    for (mode, label) in modes {
+        let options = TopKOptions::new(k, mode);
+        let outcome = top_k_links_on_device(&gpu, &z, latent, &exclude, &options)?;
+        title += &format!(
+            "; {label}: {} pass(es), {} pairs scanned, floor {:?}",
+            outcome.passes, outcome.scanned_pairs, outcome.floor
+        );
+        outcomes.push(outcome);
+    }
+    bench.print_group(&title);
+    for ((mode, label), outcome) in modes.into_iter().zip(outcomes) {
+        let global = mode == TopKMode::Global;
+        // The first pass as the search runs it: every row, K slots, the floor.
+        let rows: Vec<u32> = (0..n as u32).collect();
+        let bounds: Vec<u32> = rows
+            .iter()
+            .flat_map(|_| {
+                RowBounds {
+                    cursor: None,
+                    floor: outcome.floor,
+                }
+                .words()
+            })
+            .collect();
+        let lists = RowLists {
+            rows: gpu.upload("gpu_vgae.bench.rows", &rows)?,
+            bounds: gpu.upload("gpu_vgae.bench.bounds", &bounds)?,
+            heap: gpu.alloc("gpu_vgae.bench.heap", 2 * n * k)?,
+            fill: gpu.alloc("gpu_vgae.bench.fill", n)?,
+            capacity: k,
+        };
+        let mut recording = Recording::new("topk_rows");
+        recording.push(topk_rows::topk_rows(
+            &gpu,
+            &z,
+            latent,
+            &exclusions,
+            &lists,
+            global,
+        )?);
+        let pairs = topk_rows::scanned_pairs(n, &rows, global);
+        let excluded = 2 * exclude.len();
+        let case = Case::new(
+            &group,
+            TOPK_ROWS.name,
+            scan_shape(label),
+            topk_rows::work(pairs, n, latent, excluded, n, k),
+        );
+        let mut twin = || {
+            black_box(gpu_vgae::cpu::topk_rows(
+                &mu,
+                n,
+                latent,
+                latent,
+                exclude.offsets(),
+                exclude.columns(),
+                &rows,
+                &bounds,
+                k,
+                global,
+            ));
+        };
+        bench.run(&case, &recording, Some(&mut twin))?;
+        let case = Case::new(
+            &group,
+            "top_k_links",
+            shape(label),
+            topk_rows::work(outcome.scanned_pairs, n, latent, excluded, n, k),
+        );
+        let mut search = || top_k_links(&gpu, &mu, n, latent, &exclude, k, mode).map(|_| ());
+        let mut brute = || {
+            black_box(top_k_links_cpu(&mu, n, latent, &exclude, k, mode).ok());
+        };
+        bench.run_fn(&case, &mut search, Some(&mut brute))?;
     }
     Ok(())
 }

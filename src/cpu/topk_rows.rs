@@ -1,10 +1,11 @@
 //! Twin of `shaders/topk_rows.wgsl`.
 //!
-//! The shader batches its threshold test over tiles of 32 columns and re-tests every
-//! passing column before inserting it (see its header); that changes neither which
-//! candidates enter a row's list nor their order, so the twin tests each column
-//! directly. The heap operations are the shader's, step for step, so the lists agree
-//! slot for slot.
+//! The shader batches its threshold test over tiles of 32 columns and tests the cursor,
+//! the current threshold and the exclusions only for the columns that passed (see its
+//! header); that changes neither which candidates enter a row's list nor their order,
+//! so the twin tests each column directly. The heap operations are the shader's, step
+//! for step, so the lists agree slot for slot. (The shader's sums also add 0·0 for the
+//! padding of the last vec4, which can only turn a −0 into +0: equal as f32.)
 
 /// The logit z_i · z_j the ranking uses: over the first `latent` columns of rows at
 /// `stride`, in f32, summed column by column in order (the shader's order).

@@ -58,7 +58,7 @@ pub struct AdapterProfile {
     /// decoder_dense: the symmetric tile layout (every unordered pair once, through
     /// workgroup memory and barriers) rather than the register-blocked row layout.
     pub dense_symmetric: bool,
-    /// topk_rows: rows per invocation (the shader's `R`, 1..=8), each z_j loaded once
+    /// topk_rows: rows per invocation (the shader's `R`, 1..=4), each z_j loaded once
     /// for all of them.
     pub topk_rows: usize,
 }

@@ -170,5 +170,10 @@ mod tests {
         assert!((w.flops / 1e9 - 0.708).abs() < 0.01);
         assert_eq!(spmm::work(2, 3, 4, 5).flops, 40.0);
         assert_eq!(matmul::work(2, 3, 4).bytes, 4.0 * (6.0 + 12.0 + 8.0));
+        // DESIGN.md §7: the global top-k scan at Pubmed is ≈ 6.2 GFLOP (N²·L).
+        let rows: Vec<u32> = (0..19_717).collect();
+        let pairs = topk_rows::scanned_pairs(19_717, &rows, true);
+        assert_eq!(pairs, 19_717 * 19_716 / 2);
+        assert!((topk_rows::work(pairs, 19_717, 16, 0, 0, 0).flops / 1e9 - 6.22).abs() < 0.01);
     }
 }

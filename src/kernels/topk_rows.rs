@@ -40,7 +40,7 @@ kernel_params! {
 pub const TILE: usize = 32;
 
 /// Largest rows per invocation the shader holds (its `RMAX`).
-pub const MAX_ROWS_PER_INVOCATION: usize = 8;
+pub const MAX_ROWS_PER_INVOCATION: usize = 4;
 
 /// What a row of a pass may return: only candidates ranked after `cursor` (the worst
 /// entry an earlier pass returned), and only those with a logit of at least `floor`.

@@ -283,6 +283,37 @@ gpu_test! {
 }
 
 gpu_test! {
+    fn topk_rows_search_skips_rows_that_cannot_reach_the_global_floor() {
+        // Norms spread over two orders of magnitude, as trained embeddings' are: the
+        // global top K sits among few rows, and the rest are never scanned.
+        let mut r = rng(47);
+        let (n, latent) = (2000, 16);
+        let mut z = random_vec(&mut r, n * latent, 1.0);
+        for (i, row) in z.chunks_exact_mut(latent).enumerate() {
+            let scale = 10f32.powf(-2.0 * ((i * 7919) % n) as f32 / n as f32);
+            row.iter_mut().for_each(|v| *v *= scale);
+        }
+        let exclude = Exclusion::new(n, &random_edges(&mut r, n, 4 * n, 0)).unwrap();
+        let gz = gpu().upload_matrix("z", n, latent, &z).unwrap();
+        let all_pairs = (n * (n - 1) / 2) as u64;
+        for gpu in gpu_profiles() {
+            for k in [1, 10, 100] {
+                let options = TopKOptions::new(k, TopKMode::Global);
+                let outcome = top_k_links_on_device(&gpu, &gz, latent, &exclude, &options).unwrap();
+                let want = top_k_links_cpu(&z, n, latent, &exclude, k, TopKMode::Global).unwrap();
+                let what = format!("{:?} skewed k={k}", gpu.profile().class);
+                assert_same_links(&outcome.links, &want, &what);
+                assert!(
+                    outcome.scanned_pairs < all_pairs / 4,
+                    "{what}: scanned {} of {all_pairs} pairs",
+                    outcome.scanned_pairs
+                );
+            }
+        }
+    }
+}
+
+gpu_test! {
     fn topk_rows_search_handles_complete_and_edgeless_graphs() {
         let gpu = gpu();
         let mut r = rng(44);
@@ -303,6 +334,11 @@ gpu_test! {
                 );
                 assert_eq!(got.len(), candidates(n, &none, mode));
             }
+        }
+        // No nodes at all.
+        let empty = Exclusion::none(0).unwrap();
+        for mode in MODES {
+            assert!(top_k_links(&gpu, &[], 0, 3, &empty, 5, mode).unwrap().is_empty());
         }
         // A star: the centre has no candidate left, the leaves have each other.
         let n = 9;
