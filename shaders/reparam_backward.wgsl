@@ -8,7 +8,10 @@
 // Output d_ms = [dμ | ds], the gradient of ms = Â·Y, laid out like ms.
 //
 // Bindings (group 0):
-//   0 uniform    params      {n, latent, seed_lo, seed_hi, kl_scale, _, _, _}
+//   0 uniform    params      {n, latent, seed_lo, seed_hi, kl_scale, row_base, _, _}
+//                row_base: the global index of row 0 of this dispatch (the noise's
+//                key); the bound arrays start there when the host splits the nodes into
+//                windows of one binding each (gpu/windows.rs)
 //   1 storage r  ms:          array<f32>, n × 2·latent
 //   2 storage r  dz:          array<f32>, n × latent
 //   3 storage rw d_ms:        array<f32>, n × 2·latent
@@ -25,7 +28,7 @@ struct Params {
     seed_lo: u32,
     seed_hi: u32,
     kl_scale: f32,
-    _pad0: u32,
+    row_base: u32,
     _pad1: u32,
     _pad2: u32,
 }
@@ -58,7 +61,9 @@ fn main(
     let mu = ms[i * 2u * l + k];
     let s = ms[i * 2u * l + l + k];
     let sigma = exp(s);
-    let eps = standard_normal(i, k, step.epoch, vec2<u32>(params.seed_lo, params.seed_hi));
+    let eps = standard_normal(
+        params.row_base + i, k, step.epoch, vec2<u32>(params.seed_lo, params.seed_hi)
+    );
     let g = dz[i * l + k];
     var d = mu;
     if CONDITIONAL {

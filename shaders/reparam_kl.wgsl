@@ -9,7 +9,10 @@
 // s in L..2L). The host scales the reduced kl_rows by −0.5/N² (DESIGN.md §2).
 //
 // Bindings (group 0):
-//   0 uniform    params      {n, latent, seed_lo, seed_hi}
+//   0 uniform    params      {n, latent, seed_lo, seed_hi, row_base, _, _, _}
+//                row_base: the global index of row 0 of this dispatch (the noise's
+//                key); the bound arrays start there when the host splits the nodes into
+//                windows of one binding each (gpu/windows.rs)
 //   1 storage r  ms:          array<f32>, n × 2·latent
 //   2 storage rw z:           array<f32>, n × latent
 //   3 storage rw kl_rows:     array<f32>, n
@@ -24,6 +27,10 @@ struct Params {
     latent: u32,
     seed_lo: u32,
     seed_hi: u32,
+    row_base: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 override WG: u32 = 64u;
@@ -61,7 +68,7 @@ fn main(
         let mu = ms[i * 2u * l + k];
         let s = ms[i * 2u * l + l + k];
         let sigma = exp(s);
-        let eps = standard_normal(i, k, step.epoch, key);
+        let eps = standard_normal(params.row_base + i, k, step.epoch, key);
         z[i * l + k] = mu + eps * sigma;
         var d = mu;
         if CONDITIONAL && node_class != NO_CLASS {

@@ -18,15 +18,26 @@
 //            loaded once per CPL groups. 1 on GPUs (most parallelism); 4 on CPU
 //            adapters, where every storage load is a costly per-lane sequence
 //            (llvmpipe: X·W0 at Citeseer's shape 2.7 → 1.8 ms, benches/RESULTS.md).
+//   WINDOWED B is larger than one storage binding (gpu/windows.rs): b holds only B's
+//            rows b_lo .. b_hi, entries whose column falls outside are skipped, and
+//            the host runs one dispatch per window of B in ascending order, each after
+//            the first adding to what out holds. Every output element then sums its
+//            entries in the same order as one dispatch would (rows' columns sorted),
+//            so the result is the same to the bit. A constant, so that the usual
+//            single-binding case pays nothing.
 //
 // Bindings (group 0):
 //   0 uniform    params  {rows, cols, col_groups = ceil(cols / 4),
-//                         lanes = ceil(col_groups / CPL)}
-//   1 storage r  row_ptr: array<u32>, rows + 1
+//                         lanes = ceil(col_groups / CPL), row_base, b_lo, b_hi,
+//                         accumulate}
+//                row_base: A's row of out's row 0 (out may be a window of rows);
+//                b_lo, b_hi, accumulate: WINDOWED only (accumulate ≠ 0: add to out)
+//   1 storage r  row_ptr: array<u32>, A's rows + 1 (all of them)
 //   2 storage r  col_idx: array<u32>, nnz
 //   3 storage r  values:  array<f32>, nnz
-//   4 storage r  b:       array<vec4<f32>>, inner × cols floats (⌈· / 4⌉ vec4s)
-//   5 storage rw out:     array<f32>, rows × cols
+//   4 storage r  b:       array<vec4<f32>>, inner × cols floats (⌈· / 4⌉ vec4s); the
+//                         window b_lo .. b_hi when WINDOWED
+//   5 storage rw out:     array<f32>, rows × cols (rows row_base .. row_base + rows)
 // Dispatch: one invocation per (row, run of CPL consecutive column groups): rows × lanes
 //   invocations, WG per workgroup, grid folded to 2-D
 //   (linear id = (wid.x + wid.y · nwg.x) · WG + lid). Each invocation keeps its CPL
@@ -37,11 +48,16 @@ struct Params {
     cols: u32,
     col_groups: u32,
     lanes: u32,
+    row_base: u32,
+    b_lo: u32,
+    b_hi: u32,
+    accumulate: u32,
 }
 
 override WG: u32 = 64u;
 override ALIGNED: bool = true;
 override CPL: u32 = 1u;
+override WINDOWED: bool = false;
 const CPL_MAX: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -70,26 +86,46 @@ fn main(
     let g0 = (t % params.lanes) * CPL;
     let cols = params.cols;
     let groups = params.col_groups;
-    let start = row_ptr[row];
-    let end = row_ptr[row + 1u];
+    let start = row_ptr[params.row_base + row];
+    let end = row_ptr[params.row_base + row + 1u];
     var acc: array<vec4<f32>, CPL_MAX>;
     for (var g = 0u; g < CPL; g++) {
         acc[g] = vec4<f32>(0.0);
+        if WINDOWED && params.accumulate != 0u {
+            let c0 = min(g0 + g, groups - 1u) * 4u;
+            let dst = row * cols + c0;
+            acc[g].x = out[dst];
+            if c0 + 1u < cols { acc[g].y = out[dst + 1u]; }
+            if c0 + 2u < cols { acc[g].z = out[dst + 2u]; }
+            if c0 + 3u < cols { acc[g].w = out[dst + 3u]; }
+        }
     }
+    let b_lo = params.b_lo;
+    let b_rows = params.b_hi - params.b_lo;
     // Groups past the last one (when CPL does not divide col_groups) recompute the last
     // group and are not stored.
     if ALIGNED {
         for (var k = start; k < end; k++) {
+            var col = col_idx[k];
+            if WINDOWED {
+                col -= b_lo;
+                if col >= b_rows { continue; }
+            }
             let v = values[k];
-            let src = col_idx[k] * groups;
+            let src = col * groups;
             for (var g = 0u; g < CPL; g++) {
                 acc[g] += v * b[src + min(g0 + g, groups - 1u)];
             }
         }
     } else {
         for (var k = start; k < end; k++) {
+            var col = col_idx[k];
+            if WINDOWED {
+                col -= b_lo;
+                if col >= b_rows { continue; }
+            }
             let v = values[k];
-            let src = col_idx[k] * cols;
+            let src = col * cols;
             for (var g = 0u; g < CPL; g++) {
                 let c0 = min(g0 + g, groups - 1u) * 4u;
                 var bv = vec4<f32>(b_at(src + c0), 0.0, 0.0, 0.0);

@@ -39,14 +39,18 @@ pub enum Error {
     },
     /// The device was lost (driver reset, GPU removed); nothing further can run on it.
     DeviceLost(String),
-    /// A buffer would exceed what one storage binding on this device can address.
+    /// A buffer, or a window of one that a kernel must bind whole, would exceed what
+    /// the device allows.
     BufferTooLarge {
-        /// Label of the buffer.
+        /// Label of the buffer (or kernel binding).
         label: String,
         /// Bytes asked for.
         bytes: u64,
-        /// The device's `max_storage_buffer_binding_size` (or `max_buffer_size`).
+        /// The limit it exceeds, bytes.
         limit: u64,
+        /// Which limit: `"buffer"` (`max_buffer_size`) or `"storage binding"`
+        /// (`max_storage_buffer_binding_size`, or [`crate::gpu::Gpu::binding_limit`]).
+        limit_kind: &'static str,
     },
     /// Mapping a staging buffer for readback failed.
     Readback(String),
@@ -121,10 +125,11 @@ impl fmt::Display for Error {
                 label,
                 bytes,
                 limit,
+                limit_kind,
             } => write!(
                 f,
-                "buffer `{label}` needs {bytes} bytes, more than this device allows in one \
-                 binding ({limit} bytes)"
+                "`{label}` needs {bytes} bytes, more than this device allows in one \
+                 {limit_kind} ({limit} bytes)"
             ),
             Error::Readback(msg) => write!(f, "reading results back from the GPU failed: {msg}"),
             Error::InvalidConfig { setting, message } => {

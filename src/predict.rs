@@ -462,7 +462,7 @@ pub fn score_pairs(
     let ids = gpu.upload("gpu_vgae.predict.pairs", &flat)?;
     let scores = gpu.alloc::<f32>("gpu_vgae.predict.scores", pairs.len())?;
     let mut recording = Recording::new("score_pairs");
-    recording.push(edge_score(gpu, &z, latent, &ids, &scores)?);
+    recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
     gpu.submit(&recording)?;
     gpu.read(&scores)
 }
@@ -719,7 +719,7 @@ fn search(
         col: gpu.upload("gpu_vgae.predict.excl_col", &exclude.col)?,
     };
     // A list buffer (2 words a slot) must fit one storage binding.
-    let binding_slots = (gpu.limits().max_storage_buffer_binding_size / 8) as usize;
+    let binding_slots = (gpu.binding_limit() / 8) as usize;
     let budget = options.list_budget.min(binding_slots).max(1);
     while !active.is_empty() {
         // The most entries a row still needs this pass.

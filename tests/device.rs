@@ -28,7 +28,7 @@ gpu_test! {
         let x = gpu.upload("x", &[-1.0f32, 2.0, -3.0]).unwrap();
         let y = gpu.alloc::<f32>("y", 3).unwrap();
         let mut recording = Recording::new("caller");
-        recording.push(relu(&gpu, &x, &y).unwrap());
+        recording.extend(relu(&gpu, &x, &y).unwrap());
         gpu.run(&recording).unwrap();
         assert_eq!(gpu.read(&y).unwrap(), vec![0.0, 2.0, 0.0]);
     }

@@ -404,3 +404,49 @@ gpu_test! {
         assert!(report.silhouette.is_none());
     }
 }
+
+gpu_test! {
+    /// Tensors past one storage binding (gpu/windows.rs): with the binding limit forced
+    /// down to 32 KiB, every whole-graph tensor of the subgraph objective (features,
+    /// hidden and latent layers, W0 and its moments when featureless) is split into
+    /// windows, and training gives the same bits as with whole buffers.
+    fn windowed_tensors_train_to_the_same_bits() {
+        let gpu = gpu();
+        let small = gpu.with_binding_limit(32 * 1024);
+        let g = small_graph();
+        for (kind, featureless) in [(ModelKind::Vgae, true), (ModelKind::Gae, false), (ModelKind::Vgae, false)] {
+            let graph = if featureless { view(&g).without_features() } else { view(&g) };
+            let mut config = ModelConfig::default();
+            config.kind = kind;
+            config.objective = Objective::Subgraph;
+            // The decoder's own tensors (n rows) stay within one binding.
+            config.sample_nodes = 10;
+            config.seed = 5;
+            let width = if featureless { g.num_nodes } else { g.features.cols() };
+            let start = Weights::glorot(&config, width);
+            let pairs: Vec<(u32, u32)> = (0..300u32).map(|p| (p % 400, (p * 17 + 3) % 400)).collect();
+            let mut outcomes = Vec::new();
+            for device in [&gpu, &small] {
+                let setup = ModelSetup::new(&config, graph, device.profile()).unwrap();
+                let steps = setup.schedule.steps().len();
+                let mut model = GaeModel::from_setup(device, setup, &start, true).unwrap();
+                for _ in 0..3 {
+                    model.train_epoch().unwrap();
+                }
+                outcomes.push((
+                    model.dispatches_per_epoch() - steps,
+                    model.weights().unwrap(),
+                    model.embeddings().unwrap(),
+                    model.score_pairs(&pairs).unwrap(),
+                ));
+            }
+            let name = format!("{kind} featureless={featureless}");
+            let (whole, windowed) = (&outcomes[0], &outcomes[1]);
+            assert_eq!(whole.0, 0, "{name}: whole buffers need no extra dispatches");
+            assert!(windowed.0 > 0, "{name}: nothing was windowed under 32 KiB");
+            assert!(whole.1 == windowed.1, "{name}: weights differ");
+            assert!(whole.2 == windowed.2, "{name}: embeddings differ");
+            assert!(whole.3 == windowed.3, "{name}: scores differ");
+        }
+    }
+}

@@ -256,10 +256,7 @@ impl DeviceKMeans<'_> {
 
 /// The largest storage binding (and buffer) of the device, bytes.
 fn max_binding_bytes(gpu: &Gpu) -> u64 {
-    let limits = gpu.limits();
-    limits
-        .max_storage_buffer_binding_size
-        .min(limits.max_buffer_size)
+    gpu.binding_limit().min(gpu.limits().max_buffer_size)
 }
 
 /// Uploads `points` in slices that each fit one storage binding, every slice but the
@@ -280,6 +277,7 @@ fn upload_slices(
             label: "gpu_vgae.kmeans.points".into(),
             bytes: row_bytes * chunk_rows as u64,
             limit: max_bytes,
+            limit_kind: "storage binding",
         });
     }
     let mut slices = Vec::new();

@@ -40,7 +40,6 @@ struct PoolShared {
     device: wgpu::Device,
     free: Mutex<HashMap<(BufferKind, u64), Vec<wgpu::Buffer>>>,
     bytes_held: AtomicU64,
-    max_binding: u64,
     max_buffer: u64,
 }
 
@@ -59,7 +58,6 @@ impl BufferPool {
                 device,
                 free: Mutex::new(HashMap::new()),
                 bytes_held: AtomicU64::new(0),
-                max_binding: limits.max_storage_buffer_binding_size,
                 max_buffer: limits.max_buffer_size,
             }),
         }
@@ -83,15 +81,15 @@ impl BufferPool {
     }
 
     fn acquire(&self, label: &str, bytes: u64, kind: BufferKind) -> Result<GpuBuffer> {
-        let limit = match kind {
-            BufferKind::Storage => self.shared.max_binding.min(self.shared.max_buffer),
-            BufferKind::Staging => self.shared.max_buffer,
-        };
+        // Kernels bind windows of buffers larger than one storage binding
+        // (gpu/windows.rs), so only the buffer limit applies here.
+        let limit = self.shared.max_buffer;
         if bytes > limit {
             return Err(Error::BufferTooLarge {
                 label: label.to_string(),
                 bytes,
                 limit,
+                limit_kind: "buffer",
             });
         }
         let class = self.size_class(bytes, limit);
@@ -173,13 +171,25 @@ impl GpuBuffer {
     /// last, partial vec4 addressable). Pool buffers are at least 256 bytes in multiples
     /// of 256, so the rounding stays inside the buffer (the `min` only documents that).
     pub fn binding(&self, bytes: u64) -> wgpu::BindingResource<'_> {
-        let size = (bytes.max(16).div_ceil(16) * 16).min(self.raw().size());
+        self.binding_at(0, bytes)
+    }
+
+    /// Like [`GpuBuffer::binding`] for the `bytes` bytes from `offset` (a window of a
+    /// tensor larger than one binding; `offset` is a multiple of the device's storage
+    /// offset alignment, itself a multiple of 16).
+    pub fn binding_at(&self, offset: u64, bytes: u64) -> wgpu::BindingResource<'_> {
+        let size = bound_size(bytes).min(self.raw().size() - offset.min(self.raw().size()));
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: self.raw(),
-            offset: 0,
+            offset,
             size: wgpu::BufferSize::new(size),
         })
     }
+}
+
+/// The bytes a binding of `bytes` meaningful bytes covers: rounded up to 16, at least 16.
+pub(crate) fn bound_size(bytes: u64) -> u64 {
+    bytes.max(16).div_ceil(16) * 16
 }
 
 impl std::fmt::Debug for GpuBuffer {
@@ -366,6 +376,7 @@ fn byte_len<T>(label: &str, len: usize) -> Result<u64> {
             label: label.to_string(),
             bytes: u64::MAX,
             limit: 0,
+            limit_kind: "buffer",
         })
 }
 

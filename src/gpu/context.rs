@@ -145,6 +145,8 @@ pub(crate) struct GpuInner {
 pub struct Gpu {
     pub(crate) inner: Arc<GpuInner>,
     profile: Arc<AdapterProfile>,
+    /// A storage binding limit below the device's, set by [`Gpu::with_binding_limit`].
+    binding_cap: Option<u64>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -182,6 +184,8 @@ impl Gpu {
             max_storage_buffers_per_shader_stage: STORAGE_BUFFERS_PER_STAGE,
             max_compute_workgroups_per_dimension: adapter_limits
                 .max_compute_workgroups_per_dimension,
+            // Windows of large tensors are bound at row offsets: the finer, the better.
+            min_storage_buffer_offset_alignment: adapter_limits.min_storage_buffer_offset_alignment,
             ..wgpu::Limits::downlevel_defaults()
         };
         if adapter_limits.max_storage_buffers_per_shader_stage < STORAGE_BUFFERS_PER_STAGE {
@@ -242,6 +246,7 @@ impl Gpu {
         let limits = device.limits();
         let report = AdapterReport::new(info, device.features(), &limits);
         Gpu {
+            binding_cap: None,
             profile: Arc::new(AdapterProfile::for_device_type(info.device_type)),
             inner: Arc::new(GpuInner {
                 pool: BufferPool::new(device.clone(), &limits),
@@ -266,7 +271,32 @@ impl Gpu {
         Gpu {
             inner: Arc::clone(&self.inner),
             profile: Arc::new(profile),
+            binding_cap: self.binding_cap,
         }
+    }
+
+    /// The same device with storage bindings capped at `bytes` (at most the device's
+    /// own limit): kernels then split tensors larger than that into windows exactly as
+    /// they do past the device's limit. Lets tests and benchmarks run the windowed paths
+    /// at small sizes on any adapter.
+    pub fn with_binding_limit(&self, bytes: u64) -> Gpu {
+        Gpu {
+            inner: Arc::clone(&self.inner),
+            profile: Arc::clone(&self.profile),
+            binding_cap: Some(bytes),
+        }
+    }
+
+    /// The largest storage binding a kernel may use, bytes: the device's
+    /// `max_storage_buffer_binding_size`, or less after [`Gpu::with_binding_limit`].
+    pub fn binding_limit(&self) -> u64 {
+        let device = self.inner.limits.max_storage_buffer_binding_size;
+        self.binding_cap.map_or(device, |cap| cap.min(device))
+    }
+
+    /// The alignment of a storage binding's offset, bytes.
+    pub fn binding_alignment(&self) -> u64 {
+        self.inner.limits.min_storage_buffer_offset_alignment as u64
     }
 
     /// The wgpu device.

@@ -1,6 +1,6 @@
 //! The device layer: adapter selection and errors ([`Gpu`]), the adapter's tuning
 //! profile, pooled buffers and readback, kernel definitions and the pipeline cache, and
-//! recordings of dispatches.
+//! recordings of dispatches, and windows of tensors larger than one binding.
 
 mod buffers;
 mod context;
@@ -8,6 +8,7 @@ mod pipelines;
 mod profile;
 mod recording;
 mod timing;
+pub mod windows;
 
 pub use buffers::{GpuArray, GpuBuffer, GpuCsr, GpuMatrix};
 pub use context::{AdapterReport, Gpu, GpuOptions, ADAPTER_ENV, BACKEND_ENV};

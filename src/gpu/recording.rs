@@ -9,7 +9,7 @@ use wgpu::util::DeviceExt;
 
 use super::buffers::{GpuArray, GpuBuffer, GpuMatrix};
 use super::context::Gpu;
-use super::pipelines::{ParamsLayout, Pipeline, Scalar};
+use super::pipelines::{KernelDef, ParamsLayout, Pipeline, Scalar};
 use crate::error::{Error, Result};
 
 /// One compute dispatch, ready to record: its bind group owns the parameter uniform.
@@ -154,8 +154,15 @@ impl StepBuffer {
 
 /// A resource bound to binding 1.. of a dispatch.
 pub enum Bind<'a> {
-    /// The first `bytes` of a storage buffer.
-    Buffer(&'a GpuBuffer, u64),
+    /// `bytes` bytes of a storage buffer from byte `offset` (0 but for windows).
+    Buffer {
+        /// The buffer.
+        buffer: &'a GpuBuffer,
+        /// First byte bound.
+        offset: u64,
+        /// Meaningful bytes (the binding is rounded up to 16).
+        bytes: u64,
+    },
     /// The per-step uniform.
     Step(&'a StepBuffer),
 }
@@ -163,12 +170,33 @@ pub enum Bind<'a> {
 impl<'a> Bind<'a> {
     /// An array's elements.
     pub fn array<T: Pod>(array: &'a GpuArray<T>) -> Self {
-        Bind::Buffer(array.buffer(), array.bytes())
+        Bind::Buffer {
+            buffer: array.buffer(),
+            offset: 0,
+            bytes: array.bytes(),
+        }
     }
 
     /// A matrix's elements.
     pub fn matrix(matrix: &'a GpuMatrix) -> Self {
         Self::array(matrix.data())
+    }
+
+    /// Elements `range` of an array (a window; `range.start` must give an aligned
+    /// offset, see [`super::windows`]).
+    pub fn elements<T: Pod>(array: &'a GpuArray<T>, range: std::ops::Range<usize>) -> Self {
+        let size = std::mem::size_of::<T>() as u64;
+        Bind::Buffer {
+            buffer: array.buffer(),
+            offset: range.start as u64 * size,
+            bytes: range.len() as u64 * size,
+        }
+    }
+
+    /// Rows `range` of a matrix (a window).
+    pub fn rows(matrix: &'a GpuMatrix, range: std::ops::Range<usize>) -> Self {
+        let cols = matrix.cols();
+        Self::elements(matrix.data(), range.start * cols..range.end * cols)
     }
 }
 
@@ -229,6 +257,7 @@ impl Gpu {
             )));
         }
         let label = format!("gpu_vgae.{}", def.name);
+        self.check_bindings(def, resources)?;
         let uniform = self
             .device()
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -244,7 +273,11 @@ impl Gpu {
             entries.push(wgpu::BindGroupEntry {
                 binding: i as u32 + 1,
                 resource: match resource {
-                    Bind::Buffer(buffer, bytes) => buffer.binding(*bytes),
+                    Bind::Buffer {
+                        buffer,
+                        offset,
+                        bytes,
+                    } => buffer.binding_at(*offset, *bytes),
                     Bind::Step(step) => step.binding(),
                 },
             });
@@ -259,7 +292,7 @@ impl Gpu {
         let bound = resources
             .iter()
             .filter_map(|r| match r {
-                Bind::Buffer(buffer, _) => Some((*buffer).clone()),
+                Bind::Buffer { buffer, .. } => Some((*buffer).clone()),
                 Bind::Step(_) => None,
             })
             .collect();
@@ -270,6 +303,33 @@ impl Gpu {
             workgroups,
             _bound: bound,
         })
+    }
+
+    /// Every storage binding within [`Gpu::binding_limit`] and at an aligned offset: a
+    /// typed error naming the kernel's binding rather than a validation failure.
+    fn check_bindings(&self, def: &KernelDef, resources: &[Bind<'_>]) -> Result<()> {
+        let limit = self.binding_limit();
+        let alignment = self.binding_alignment();
+        for (resource, binding) in resources.iter().zip(def.bindings) {
+            if let Bind::Buffer { offset, bytes, .. } = resource {
+                let name = format!("gpu_vgae.{}.{}", def.name, binding.name);
+                if super::buffers::bound_size(*bytes) > limit {
+                    return Err(Error::BufferTooLarge {
+                        label: name,
+                        bytes: *bytes,
+                        limit,
+                        limit_kind: "storage binding",
+                    });
+                }
+                if offset % alignment != 0 {
+                    return Err(Error::InvalidInput(format!(
+                        "{name}: window offset {offset} is not a multiple of the device's \
+                         storage offset alignment ({alignment} bytes)"
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Records every dispatch of `recording` into one compute pass and submits it inside

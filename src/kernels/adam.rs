@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{check, to_u32, Work, WORD};
+use super::{check, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
+use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, KernelDef, StepBuffer};
 
 /// The Adam kernel.
@@ -62,7 +63,8 @@ kernel_params! {
 }
 
 /// One Adam step on `param` with gradient `grad` and moments `m`, `v`; the step count
-/// is read from `step` (`adam_step`, starting at 1).
+/// is read from `step` (`adam_step`, starting at 1). One dispatch per window of
+/// elements where the arrays exceed one binding.
 pub fn adam(
     gpu: &Gpu,
     config: &AdamConfig,
@@ -71,7 +73,7 @@ pub fn adam(
     m: &GpuArray<f32>,
     v: &GpuArray<f32>,
     step: &StepBuffer,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     let len = param.len();
     check(
         grad.len() == len && m.len() == len && v.len() == len,
@@ -85,30 +87,35 @@ pub fn adam(
             )
         },
     )?;
-    let params = Params {
-        len: to_u32("adam length", len)?,
-        lr: config.lr,
-        beta1: config.beta1,
-        beta2: config.beta2,
-        eps: config.eps,
-        _pad0: 0,
-        _pad1: 0,
-        _pad2: 0,
-    };
     let pipeline = gpu.pipeline(&ADAM)?;
-    let grid = gpu.grid(len as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[
-            Bind::array(param),
-            Bind::array(grad),
-            Bind::array(m),
-            Bind::array(v),
-            Bind::Step(step),
-        ],
-        grid,
-    )
+    row_windows(gpu, "adam", len, &[WORD_BYTES; 4], 1)?
+        .into_iter()
+        .map(|window| {
+            let params = Params {
+                len: to_u32("adam length", window.len())?,
+                lr: config.lr,
+                beta1: config.beta1,
+                beta2: config.beta2,
+                eps: config.eps,
+                _pad0: 0,
+                _pad1: 0,
+                _pad2: 0,
+            };
+            let grid = gpu.grid(window.len() as u64, pipeline.workgroup_size())?;
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::elements(param, window.clone()),
+                    Bind::elements(grad, window.clone()),
+                    Bind::elements(m, window.clone()),
+                    Bind::elements(v, window),
+                    Bind::Step(step),
+                ],
+                grid,
+            )
+        })
+        .collect()
 }
 
 /// `len` parameters: reads param, grad, m, v and writes param, m, v; flops = 0.

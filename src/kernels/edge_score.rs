@@ -1,7 +1,8 @@
 //! `shaders/edge_score.wgsl`: sigmoid(z_a · z_b) for a list of pairs.
 
-use super::{check, check_latent, to_u32, Work, WORD};
+use super::{check, check_latent, flag, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
+use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The pair scoring kernel.
@@ -11,7 +12,8 @@ pub static EDGE_SCORE: KernelDef = KernelDef {
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
-        BindingDef::read("z"),
+        BindingDef::read("z_a"),
+        BindingDef::read("z_b"),
         BindingDef::read("pairs"),
         BindingDef::write("scores"),
     ],
@@ -22,6 +24,10 @@ kernel_params! {
         pairs: u32,
         latent: u32,
         z_stride: u32,
+        a_lo: u32,
+        a_rows: u32,
+        b_lo: u32,
+        b_rows: u32,
         _pad0: u32,
     }
 }
@@ -42,33 +48,62 @@ pub fn flatten_pairs(pairs: &[(u32, u32)], num_nodes: usize) -> Result<Vec<u32>>
 }
 
 /// `scores[p] = sigmoid(z_a · z_b)` over the first `latent` columns of `z`, where `pairs`
-/// holds 2 ids per pair (see [`flatten_pairs`]).
+/// holds 2 ids per pair (see [`flatten_pairs`]). Where z exceeds one binding, one
+/// dispatch per pair of windows of its rows, each scoring the pairs whose ends fall in
+/// them (and per window of the pairs, where they exceed one).
 pub fn edge_score(
     gpu: &Gpu,
     z: &GpuMatrix,
     latent: usize,
     pairs: &GpuArray<u32>,
     scores: &GpuArray<f32>,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     check_latent("edge_score", latent, z.cols())?;
     check(pairs.len() == 2 * scores.len(), "edge_score", || {
         format!("{} pair ids for {} scores", pairs.len(), scores.len())
     })?;
-    let params = Params {
-        pairs: to_u32("edge_score pairs", scores.len())?,
-        latent: latent as u32,
-        z_stride: to_u32("edge_score stride", z.cols())?,
-        _pad0: 0,
-    };
     to_u32("edge_score elements", z.rows() * z.cols())?;
-    let pipeline = gpu.pipeline(&EDGE_SCORE)?;
-    let grid = gpu.grid(scores.len() as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[Bind::matrix(z), Bind::array(pairs), Bind::array(scores)],
-        grid,
-    )
+    let row_bytes = z.cols() as u64 * WORD_BYTES;
+    let windows = row_windows(gpu, "edge_score embeddings", z.rows(), &[row_bytes], 1)?;
+    let pipeline = gpu.pipeline_with(&EDGE_SCORE, &[("WINDOWED", flag(windows.len() > 1))])?;
+    let pair_windows = row_windows(
+        gpu,
+        "edge_score pairs",
+        scores.len(),
+        &[2 * WORD_BYTES, WORD_BYTES],
+        1,
+    )?;
+    let mut dispatches = Vec::new();
+    for pair_range in &pair_windows {
+        let grid = gpu.grid(pair_range.len() as u64, pipeline.workgroup_size())?;
+        let ids = 2 * pair_range.start..2 * pair_range.end;
+        for a_rows in &windows {
+            for b_rows in &windows {
+            let params = Params {
+                pairs: to_u32("edge_score pairs", pair_range.len())?,
+                latent: latent as u32,
+                z_stride: to_u32("edge_score stride", z.cols())?,
+                a_lo: to_u32("edge_score rows", a_rows.start)?,
+                a_rows: to_u32("edge_score rows", a_rows.len())?,
+                b_lo: to_u32("edge_score rows", b_rows.start)?,
+                b_rows: to_u32("edge_score rows", b_rows.len())?,
+                _pad0: 0,
+            };
+            dispatches.push(gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::rows(z, a_rows.clone()),
+                    Bind::rows(z, b_rows.clone()),
+                    Bind::elements(pairs, ids.clone()),
+                    Bind::elements(scores, pair_range.clone()),
+                ],
+                grid,
+            )?);
+            }
+        }
+    }
+    Ok(dispatches)
 }
 
 /// `pairs` pairs at latent L: flops = 2·pairs·L; bytes = 8·pairs (ids) + 2·4·pairs·L

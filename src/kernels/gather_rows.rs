@@ -1,8 +1,9 @@
 //! `shaders/gather_rows.wgsl`: out = src[index] row by row (Z[S] for the subgraph
 //! objective).
 
-use super::{check, to_u32, Work, WORD};
+use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
+use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The row gather kernel.
@@ -24,18 +25,23 @@ kernel_params! {
         cols: u32,
         src_stride: u32,
         src_rows: u32,
+        src_lo: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     }
 }
 
 /// out (index.len() × out.cols()) = the rows `index` of `src`, first `out.cols()`
 /// columns. Indices are not checked on the device (the shader clamps them): the
-/// caller guarantees `index[r] < src.rows()`.
+/// caller guarantees `index[r] < src.rows()`. Where src exceeds one binding, one
+/// dispatch per window of its rows, each copying the rows that fall in it.
 pub fn gather_rows(
     gpu: &Gpu,
     src: &GpuMatrix,
     index: &GpuArray<u32>,
     out: &GpuMatrix,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     check(
         out.rows() == index.len() && out.cols() <= src.cols() && src.rows() > 0,
         "gather_rows",
@@ -50,22 +56,37 @@ pub fn gather_rows(
             )
         },
     )?;
-    let params = Params {
-        rows: to_u32("gather_rows rows", out.rows())?,
-        cols: to_u32("gather_rows cols", out.cols())?,
-        src_stride: to_u32("gather_rows stride", src.cols())?,
-        src_rows: to_u32("gather_rows source rows", src.rows())?,
-    };
     to_u32("gather_rows elements", out.rows() * out.cols())?;
     to_u32("gather_rows source elements", src.rows() * src.cols())?;
-    let pipeline = gpu.pipeline(&GATHER_ROWS)?;
+    let src_row_bytes = src.cols() as u64 * WORD_BYTES;
+    let windows = row_windows(gpu, "gather_rows source", src.rows(), &[src_row_bytes], 1)?;
+    let pipeline = gpu.pipeline_with(&GATHER_ROWS, &[("WINDOWED", flag(windows.len() > 1))])?;
     let grid = gpu.grid((out.rows() * out.cols()) as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[Bind::matrix(src), Bind::array(index), Bind::matrix(out)],
-        grid,
-    )
+    windows
+        .into_iter()
+        .map(|window| {
+            let params = Params {
+                rows: to_u32("gather_rows rows", out.rows())?,
+                cols: to_u32("gather_rows cols", out.cols())?,
+                src_stride: to_u32("gather_rows stride", src.cols())?,
+                src_rows: to_u32("gather_rows source rows", window.len())?,
+                src_lo: to_u32("gather_rows source rows", window.start)?,
+                _pad0: 0,
+                _pad1: 0,
+                _pad2: 0,
+            };
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::rows(src, window),
+                    Bind::array(index),
+                    Bind::matrix(out),
+                ],
+                grid,
+            )
+        })
+        .collect()
 }
 
 /// rows × cols gathered: reads the index (rows) and the rows, writes the output;

@@ -1,7 +1,8 @@
 //! `shaders/matmul.wgsl`: out = A · B or A · Bᵀ, dense (Y = H1·W, dH1 = dY·Wᵀ).
 
-use super::{check, flag, to_u32, Work, WORD};
+use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
+use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Blocking, Dispatch, Gpu, GpuMatrix, KernelDef};
 
 /// The dense product kernel.
@@ -52,7 +53,7 @@ pub fn matmul(
     b: &GpuMatrix,
     transpose_b: bool,
     out: &GpuMatrix,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     let (m, k) = (a.rows(), a.cols());
     let (b_k, n) = if transpose_b {
         (b.cols(), b.rows())
@@ -89,29 +90,42 @@ pub fn matmul(
             ("R", rows as f64),
         ],
     )?;
-    let row_blocks = m.div_ceil(pipeline.workgroup_size() as usize * rows);
-    let params = Params {
-        m: to_u32("matmul m", m)?,
-        n: to_u32("matmul n", n)?,
-        k: to_u32("matmul k", k)?,
-        col_groups: to_u32("matmul column groups", col_groups)?,
-        stride_k: to_u32("matmul stride", stride_k)?,
-        stride_n: to_u32("matmul stride", stride_n)?,
-        lanes: to_u32("matmul lanes", lanes)?,
-        row_blocks: to_u32("matmul row blocks", row_blocks)?,
-    };
-    to_u32("matmul elements", m.max(k) * k.max(n))?;
-    let workgroups = to_u32("matmul workgroups", lanes * row_blocks)?;
-    let grid = gpu.grid(
-        workgroups as u64 * pipeline.workgroup_size() as u64,
-        pipeline.workgroup_size(),
-    )?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[Bind::matrix(a), Bind::matrix(b), Bind::matrix(out)],
-        grid,
-    )
+    // Rows of A and out are independent: past one binding, each window of rows is a
+    // matmul of its own against the whole of B.
+    let row_bytes = [k as u64 * WORD_BYTES, n as u64 * WORD_BYTES];
+    row_windows(gpu, "matmul", m, &row_bytes, 1)?
+        .into_iter()
+        .map(|window| {
+            let m = window.len();
+            let row_blocks = m.div_ceil(pipeline.workgroup_size() as usize * rows);
+            let params = Params {
+                m: to_u32("matmul m", m)?,
+                n: to_u32("matmul n", n)?,
+                k: to_u32("matmul k", k)?,
+                col_groups: to_u32("matmul column groups", col_groups)?,
+                stride_k: to_u32("matmul stride", stride_k)?,
+                stride_n: to_u32("matmul stride", stride_n)?,
+                lanes: to_u32("matmul lanes", lanes)?,
+                row_blocks: to_u32("matmul row blocks", row_blocks)?,
+            };
+            to_u32("matmul elements", m.max(k) * k.max(n))?;
+            let workgroups = to_u32("matmul workgroups", lanes * row_blocks)?;
+            let grid = gpu.grid(
+                workgroups as u64 * pipeline.workgroup_size() as u64,
+                pipeline.workgroup_size(),
+            )?;
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::rows(a, window.clone()),
+                    Bind::matrix(b),
+                    Bind::rows(out, window),
+                ],
+                grid,
+            )
+        })
+        .collect()
 }
 
 /// out (m × n) = A (m × k) · op(B) (k × n). flops = 2·m·k·n; bytes = 4·(m·k + k·n + m·n).

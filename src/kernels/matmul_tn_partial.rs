@@ -1,8 +1,9 @@
 //! `shaders/matmul_tn_partial.wgsl`: the chunk partials of out = Aᵀ · B, reduced over
 //! the long dimension (d[Wμ|Wσ] = H1ᵀ·dY); `reduce_sum` adds the chunks.
 
-use super::{check, flag, to_u32, Work, WORD};
-use crate::error::Result;
+use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
+use crate::error::{Error, Result};
+use crate::gpu::windows::{alignment_step, fits_binding, row_windows};
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The per-chunk partial product kernel.
@@ -73,7 +74,7 @@ pub fn matmul_tn_partial(
     a: &GpuMatrix,
     b: &GpuMatrix,
     partial: &GpuArray<f32>,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     let (m, k, n) = (a.rows(), a.cols(), b.cols());
     check(b.rows() == m, "matmul_tn_partial", || {
         format!("A has {m} rows but B has {}", b.rows())
@@ -98,30 +99,58 @@ pub fn matmul_tn_partial(
             ("BLOCKED", flag(blocked)),
         ],
     )?;
-    let params = Params {
-        m: to_u32("matmul_tn m", m)?,
-        k: to_u32("matmul_tn k", k)?,
-        n: to_u32("matmul_tn n", n)?,
-        chunk_rows: CHUNK_ROWS as u32,
-        chunks: to_u32("matmul_tn chunks", chunks)?,
-        col_groups: to_u32("matmul_tn column groups", col_groups)?,
-        lanes: to_u32("matmul_tn lanes", lanes)?,
-        i_blocks: to_u32("matmul_tn row blocks", i_blocks)?,
-    };
-    to_u32("matmul_tn elements", m * k.max(n))?;
-    let invocations = if blocked {
-        chunks * i_blocks * lanes * wg
-    } else {
-        chunks * k * lanes
-    };
-    to_u32("matmul_tn invocations", invocations)?;
-    let grid = gpu.grid(invocations as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[Bind::matrix(a), Bind::matrix(b), Bind::array(partial)],
-        grid,
-    )
+    // Chunks are independent: past one binding, each window of whole chunks (of A's
+    // and B's rows, and of the partial rows they produce) is a dispatch of its own,
+    // with the same sums in the same order.
+    let partial_bytes = (k * n) as u64 * WORD_BYTES;
+    let row_bytes = [k as u64 * WORD_BYTES, n as u64 * WORD_BYTES];
+    let granularity = CHUNK_ROWS * alignment_step(gpu, partial_bytes);
+    let windows = row_windows(gpu, "matmul_tn_partial", m, &row_bytes, granularity)?;
+    windows
+        .into_iter()
+        .map(|window| {
+            let m = window.len();
+            let first_chunk = window.start / CHUNK_ROWS;
+            let chunks = self::chunks(m);
+            let chunk_range = first_chunk * k * n..(first_chunk + chunks) * k * n;
+            if !fits_binding(gpu, chunk_range.len() as u64 * WORD_BYTES) {
+                return Err(Error::BufferTooLarge {
+                    label: "gpu_vgae.matmul_tn_partial.partial".into(),
+                    bytes: chunks as u64 * partial_bytes,
+                    limit: gpu.binding_limit(),
+                    limit_kind: "storage binding",
+                });
+            }
+            let params = Params {
+                m: to_u32("matmul_tn m", m)?,
+                k: to_u32("matmul_tn k", k)?,
+                n: to_u32("matmul_tn n", n)?,
+                chunk_rows: CHUNK_ROWS as u32,
+                chunks: to_u32("matmul_tn chunks", chunks)?,
+                col_groups: to_u32("matmul_tn column groups", col_groups)?,
+                lanes: to_u32("matmul_tn lanes", lanes)?,
+                i_blocks: to_u32("matmul_tn row blocks", i_blocks)?,
+            };
+            to_u32("matmul_tn elements", m * k.max(n))?;
+            let invocations = if blocked {
+                chunks * i_blocks * lanes * wg
+            } else {
+                chunks * k * lanes
+            };
+            to_u32("matmul_tn invocations", invocations)?;
+            let grid = gpu.grid(invocations as u64, pipeline.workgroup_size())?;
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::rows(a, window.clone()),
+                    Bind::rows(b, window),
+                    Bind::elements(partial, chunk_range),
+                ],
+                grid,
+            )
+        })
+        .collect()
 }
 
 /// partial (chunks × k × n) of Aᵀ (k × m) · B (m × n). flops = 2·m·k·n;

@@ -110,6 +110,8 @@ pub struct Work {
 
 /// Bytes of an `f32` or `u32`, for the work formulas.
 pub(crate) const WORD: f64 = 4.0;
+/// Bytes of one f32 or u32, for window planning.
+pub(crate) const WORD_BYTES: u64 = 4;
 
 impl std::ops::Add for Work {
     type Output = Work;

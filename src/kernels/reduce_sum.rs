@@ -2,8 +2,9 @@
 //! rows is a chain of levels ([`levels`]), each a dispatch, so no accumulator ever sees
 //! more than [`GROUP_ROWS`] terms.
 
-use super::{check, to_u32, Work, WORD};
+use super::{check, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
+use crate::gpu::windows::{alignment_step, row_windows};
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, KernelDef};
 
 /// The one-level column-sum kernel.
@@ -48,7 +49,7 @@ pub fn reduce_sum(
     rows: usize,
     cols: usize,
     out: &GpuArray<f32>,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     let groups = rows.div_ceil(GROUP_ROWS).max(1);
     check(input.len() == rows * cols, "reduce_sum", || {
         format!(
@@ -62,21 +63,36 @@ pub fn reduce_sum(
             out.len()
         )
     })?;
-    let params = Params {
-        rows: to_u32("reduce_sum rows", rows)?,
-        cols: to_u32("reduce_sum cols", cols)?,
-        group_rows: GROUP_ROWS as u32,
-        groups: to_u32("reduce_sum groups", groups)?,
-    };
     to_u32("reduce_sum elements", rows * cols)?;
     let pipeline = gpu.pipeline(&REDUCE_SUM)?;
-    let grid = gpu.grid((groups * cols) as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[Bind::array(input), Bind::array(out)],
-        grid,
-    )
+    // Groups are independent: past one binding, each window of whole groups (of input
+    // rows, and of the output rows they produce) is a dispatch of its own.
+    let row_bytes = cols as u64 * WORD_BYTES;
+    let granularity = GROUP_ROWS * alignment_step(gpu, row_bytes);
+    row_windows(gpu, "reduce_sum", rows, &[row_bytes], granularity)?
+        .into_iter()
+        .map(|window| {
+            let rows = window.len();
+            let groups = rows.div_ceil(GROUP_ROWS).max(1);
+            let first_group = window.start / GROUP_ROWS;
+            let params = Params {
+                rows: to_u32("reduce_sum rows", rows)?,
+                cols: to_u32("reduce_sum cols", cols)?,
+                group_rows: GROUP_ROWS as u32,
+                groups: to_u32("reduce_sum groups", groups)?,
+            };
+            let grid = gpu.grid((groups * cols) as u64, pipeline.workgroup_size())?;
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::elements(input, window.start * cols..window.end * cols),
+                    Bind::elements(out, first_group * cols..(first_group + groups) * cols),
+                ],
+                grid,
+            )
+        })
+        .collect()
 }
 
 /// The chain of levels ([`levels`]) that sums the rows of `input` (rows × cols) into
@@ -104,7 +120,7 @@ pub fn column_sums(
                 level_rows.div_ceil(GROUP_ROWS) * cols,
             )?
         };
-        dispatches.push(reduce_sum(gpu, &current, level_rows, cols, &next)?);
+        dispatches.extend(reduce_sum(gpu, &current, level_rows, cols, &next)?);
         current = next;
     }
     Ok(dispatches)

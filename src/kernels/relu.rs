@@ -1,7 +1,8 @@
 //! `shaders/relu.wgsl`: H1 = relu(Q), elementwise.
 
-use super::{check, to_u32, Work, WORD};
+use super::{check, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
+use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, KernelDef};
 
 /// The rectifier kernel.
@@ -33,20 +34,29 @@ impl Params {
     }
 }
 
-/// out = max(input, 0), elementwise.
-pub fn relu(gpu: &Gpu, input: &GpuArray<f32>, out: &GpuArray<f32>) -> Result<Dispatch> {
+/// out = max(input, 0), elementwise; one dispatch per window of elements where the
+/// arrays exceed one binding.
+pub fn relu(gpu: &Gpu, input: &GpuArray<f32>, out: &GpuArray<f32>) -> Result<Vec<Dispatch>> {
     check(input.len() == out.len(), "relu", || {
         format!("input has {} elements, output {}", input.len(), out.len())
     })?;
-    let params = Params::of_len("relu length", input.len())?;
     let pipeline = gpu.pipeline(&RELU)?;
-    let grid = gpu.grid(input.len() as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[Bind::array(input), Bind::array(out)],
-        grid,
-    )
+    row_windows(gpu, "relu", input.len(), &[WORD_BYTES, WORD_BYTES], 1)?
+        .into_iter()
+        .map(|window| {
+            let params = Params::of_len("relu length", window.len())?;
+            let grid = gpu.grid(window.len() as u64, pipeline.workgroup_size())?;
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::elements(input, window.clone()),
+                    Bind::elements(out, window),
+                ],
+                grid,
+            )
+        })
+        .collect()
 }
 
 /// `len` elements, one read and one write each; flops = 0 (rated in GB/s).

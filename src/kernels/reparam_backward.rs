@@ -1,8 +1,8 @@
 //! `shaders/reparam_backward.wgsl` (with `shaders/shared/philox.wgsl`): the gradients
 //! through the reparameterization and the KL term, [dμ | ds].
 
-use super::reparam_kl::{check_ms, prior_bindings, ClassPrior};
-use super::{check, to_u32, Work, WORD};
+use super::reparam_kl::{check_ms, node_windows, prior_bindings, ClassPrior};
+use super::{check, flag, to_u32, Work, WORD};
 use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuMatrix, KernelDef, StepBuffer};
 
@@ -33,7 +33,7 @@ kernel_params! {
         seed_lo: u32,
         seed_hi: u32,
         kl_scale: f32,
-        _pad0: u32,
+        row_base: u32,
         _pad1: u32,
         _pad2: u32,
     }
@@ -52,7 +52,7 @@ pub fn reparam_backward(
     step: &StepBuffer,
     prior: Option<&ClassPrior>,
     d_ms: &GpuMatrix,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     let latent = check_ms("reparam_backward", ms, dz)?;
     check(
         d_ms.rows() == ms.rows() && d_ms.cols() == ms.cols(),
@@ -65,34 +65,40 @@ pub fn reparam_backward(
             )
         },
     )?;
-    let params = Params {
-        n: to_u32("reparam_backward nodes", ms.rows())?,
-        latent: to_u32("reparam_backward latent", latent)?,
-        seed_lo: seed as u32,
-        seed_hi: (seed >> 32) as u32,
-        kl_scale,
-        _pad0: 0,
-        _pad1: 0,
-        _pad2: 0,
-    };
     to_u32("reparam_backward elements", ms.rows() * ms.cols())?;
-    let ([class_of, class_means], conditional) =
-        prior_bindings("reparam_backward", prior, ms, latent)?;
+    let conditional = flag(prior.is_some());
     let pipeline = gpu.pipeline_with(&REPARAM_BACKWARD, &[("CONDITIONAL", conditional)])?;
-    let grid = gpu.grid((ms.rows() * latent) as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[
-            Bind::matrix(ms),
-            Bind::matrix(dz),
-            Bind::matrix(d_ms),
-            Bind::Step(step),
-            class_of,
-            class_means,
-        ],
-        grid,
-    )
+    node_windows(gpu, "reparam_backward", ms.rows(), latent)?
+        .into_iter()
+        .map(|window| {
+            let params = Params {
+                n: to_u32("reparam_backward nodes", window.len())?,
+                latent: to_u32("reparam_backward latent", latent)?,
+                seed_lo: seed as u32,
+                seed_hi: (seed >> 32) as u32,
+                kl_scale,
+                row_base: to_u32("reparam_backward nodes", window.start)?,
+                _pad1: 0,
+                _pad2: 0,
+            };
+            let ([class_of, class_means], _) =
+                prior_bindings("reparam_backward", prior, ms, latent, window.clone())?;
+            let grid = gpu.grid((window.len() * latent) as u64, pipeline.workgroup_size())?;
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::rows(ms, window.clone()),
+                    Bind::rows(dz, window.clone()),
+                    Bind::rows(d_ms, window),
+                    Bind::Step(step),
+                    class_of,
+                    class_means,
+                ],
+                grid,
+            )
+        })
+        .collect()
 }
 
 /// n × latent: reads [μ | s] and dz (3·n·L), writes d_ms (2·n·L); flops = 0.

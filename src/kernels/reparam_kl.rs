@@ -2,8 +2,11 @@
 //! reparameterization z = μ + ε·exp(s) and the KL term's per-node sums, against N(0, I)
 //! or the class-conditional prior.
 
-use super::{check, flag, to_u32, Work, WORD};
+use std::ops::Range;
+
+use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
+use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef, StepBuffer};
 
 /// The class-conditional prior's inputs (DESIGN.md §9): every node's training class
@@ -24,6 +27,7 @@ pub(crate) fn prior_bindings<'a>(
     prior: Option<&'a ClassPrior>,
     ms: &'a GpuMatrix,
     latent: usize,
+    window: Range<usize>,
 ) -> Result<([Bind<'a>; 2], f64)> {
     match prior {
         Some(p) => {
@@ -43,11 +47,18 @@ pub(crate) fn prior_bindings<'a>(
                 },
             )?;
             Ok((
-                [Bind::array(&p.class_of), Bind::matrix(&p.class_means)],
+                [
+                    Bind::elements(&p.class_of, window),
+                    Bind::matrix(&p.class_means),
+                ],
                 flag(true),
             ))
         }
-        None => Ok(([Bind::matrix(ms), Bind::matrix(ms)], flag(false))),
+        // Never read: any binding that fits will do.
+        None => Ok((
+            [Bind::rows(ms, window.clone()), Bind::rows(ms, window)],
+            flag(false),
+        )),
     }
 }
 
@@ -77,6 +88,10 @@ kernel_params! {
         latent: u32,
         seed_lo: u32,
         seed_hi: u32,
+        row_base: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     }
 }
 
@@ -111,7 +126,7 @@ pub fn reparam_kl(
     prior: Option<&ClassPrior>,
     z: &GpuMatrix,
     kl_rows: &GpuArray<f32>,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     let latent = check_ms("reparam_kl", ms, z)?;
     check(kl_rows.len() == ms.rows(), "reparam_kl", || {
         format!(
@@ -120,29 +135,57 @@ pub fn reparam_kl(
             ms.rows()
         )
     })?;
-    let params = Params {
-        n: to_u32("reparam_kl nodes", ms.rows())?,
-        latent: to_u32("reparam_kl latent", latent)?,
-        seed_lo: seed as u32,
-        seed_hi: (seed >> 32) as u32,
-    };
     to_u32("reparam_kl elements", ms.rows() * ms.cols())?;
-    let ([class_of, class_means], conditional) =
-        prior_bindings("reparam_kl", prior, ms, latent)?;
+    let conditional = flag(prior.is_some());
     let pipeline = gpu.pipeline_with(&REPARAM_KL, &[("CONDITIONAL", conditional)])?;
-    let grid = gpu.grid(ms.rows() as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[
-            Bind::matrix(ms),
-            Bind::matrix(z),
-            Bind::array(kl_rows),
-            Bind::Step(step),
-            class_of,
-            class_means,
-        ],
-        grid,
+    node_windows(gpu, "reparam_kl", ms.rows(), latent)?
+        .into_iter()
+        .map(|window| {
+            let params = Params {
+                n: to_u32("reparam_kl nodes", window.len())?,
+                latent: to_u32("reparam_kl latent", latent)?,
+                seed_lo: seed as u32,
+                seed_hi: (seed >> 32) as u32,
+                row_base: to_u32("reparam_kl nodes", window.start)?,
+                _pad0: 0,
+                _pad1: 0,
+                _pad2: 0,
+            };
+            let ([class_of, class_means], _) =
+                prior_bindings("reparam_kl", prior, ms, latent, window.clone())?;
+            let grid = gpu.grid(window.len() as u64, pipeline.workgroup_size())?;
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::rows(ms, window.clone()),
+                    Bind::rows(z, window.clone()),
+                    Bind::elements(kl_rows, window),
+                    Bind::Step(step),
+                    class_of,
+                    class_means,
+                ],
+                grid,
+            )
+        })
+        .collect()
+}
+
+/// Windows of nodes for the reparameterization kernels: rows of [μ | s] (2L), of z or
+/// dz (L), and one word per node (kl_rows, class_of).
+pub(crate) fn node_windows(
+    gpu: &Gpu,
+    kernel: &str,
+    nodes: usize,
+    latent: usize,
+) -> Result<Vec<Range<usize>>> {
+    let latent_bytes = latent as u64 * WORD_BYTES;
+    row_windows(
+        gpu,
+        kernel,
+        nodes,
+        &[2 * latent_bytes, latent_bytes, WORD_BYTES],
+        1,
     )
 }
 

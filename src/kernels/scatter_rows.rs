@@ -1,8 +1,9 @@
 //! `shaders/scatter_rows.wgsl`: out[i] = scale · src[position[i]] or 0 (dZ from the
 //! subgraph decoder's gradient).
 
-use super::{check, to_u32, Work, WORD};
+use super::{check, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
+use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef, StepBuffer};
 
 /// The scaled row scatter kernel.
@@ -32,14 +33,15 @@ kernel_params! {
 }
 
 /// out (position.len() × src.cols()): row i is `step.decoder_scale · src[position[i]]`
-/// where `position[i] < src.rows()`, else zeros.
+/// where `position[i] < src.rows()`, else zeros. Rows of out are independent: past one
+/// binding, one dispatch per window of them (and of `position`).
 pub fn scatter_rows(
     gpu: &Gpu,
     src: &GpuMatrix,
     position: &GpuArray<u32>,
     step: &StepBuffer,
     out: &GpuMatrix,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     check(
         out.rows() == position.len() && out.cols() == src.cols(),
         "scatter_rows",
@@ -54,26 +56,35 @@ pub fn scatter_rows(
             )
         },
     )?;
-    let params = Params {
-        rows: to_u32("scatter_rows rows", out.rows())?,
-        cols: to_u32("scatter_rows cols", out.cols())?,
-        src_rows: to_u32("scatter_rows source rows", src.rows())?,
-        _pad0: 0,
-    };
     to_u32("scatter_rows elements", out.rows() * out.cols())?;
     let pipeline = gpu.pipeline(&SCATTER_ROWS)?;
-    let grid = gpu.grid((out.rows() * out.cols()) as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[
-            Bind::matrix(src),
-            Bind::array(position),
-            Bind::matrix(out),
-            Bind::Step(step),
-        ],
-        grid,
-    )
+    let row_bytes = [out.cols() as u64 * WORD_BYTES, WORD_BYTES];
+    row_windows(gpu, "scatter_rows", out.rows(), &row_bytes, 1)?
+        .into_iter()
+        .map(|window| {
+            let params = Params {
+                rows: to_u32("scatter_rows rows", window.len())?,
+                cols: to_u32("scatter_rows cols", out.cols())?,
+                src_rows: to_u32("scatter_rows source rows", src.rows())?,
+                _pad0: 0,
+            };
+            let grid = gpu.grid(
+                (window.len() * out.cols()) as u64,
+                pipeline.workgroup_size(),
+            )?;
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::matrix(src),
+                    Bind::elements(position, window.clone()),
+                    Bind::rows(out, window),
+                    Bind::Step(step),
+                ],
+                grid,
+            )
+        })
+        .collect()
 }
 
 /// rows × cols written from src_rows × cols: reads the positions and the source rows,

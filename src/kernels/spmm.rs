@@ -1,7 +1,8 @@
 //! `shaders/spmm.wgsl`: out = A · B with A in CSR (Â·H, X·W0, Xᵀ·dP).
 
-use super::{check, flag, to_u32, Work, WORD};
+use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
+use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuCsr, GpuMatrix, KernelDef};
 
 /// The CSR SpMM kernel.
@@ -25,11 +26,20 @@ kernel_params! {
         cols: u32,
         col_groups: u32,
         lanes: u32,
+        row_base: u32,
+        b_lo: u32,
+        b_hi: u32,
+        accumulate: u32,
     }
 }
 
 /// out (rows × cols) = a (rows × inner, CSR) · b (inner × cols).
-pub fn spmm(gpu: &Gpu, a: &GpuCsr, b: &GpuMatrix, out: &GpuMatrix) -> Result<Dispatch> {
+///
+/// Where b or out exceeds one storage binding ([`Gpu::binding_limit`]), one dispatch
+/// per window of out's rows and of b's rows (gpu/windows.rs), each window of b adding
+/// its entries to out: bit for bit the single-dispatch result when each row's columns
+/// are sorted (every CSR the model builds). a's three arrays are bound whole.
+pub fn spmm(gpu: &Gpu, a: &GpuCsr, b: &GpuMatrix, out: &GpuMatrix) -> Result<Vec<Dispatch>> {
     check(a.cols() == b.rows(), "spmm", || {
         format!("A has {} columns but B has {} rows", a.cols(), b.rows())
     })?;
@@ -51,34 +61,49 @@ pub fn spmm(gpu: &Gpu, a: &GpuCsr, b: &GpuMatrix, out: &GpuMatrix) -> Result<Dis
     // nonzeros once for all of them.
     let per_invocation = gpu.profile().spmm_column_groups.min(col_groups).max(1);
     let lanes = col_groups.div_ceil(per_invocation);
-    let params = Params {
-        rows: to_u32("spmm rows", a.rows())?,
-        cols: to_u32("spmm cols", b.cols())?,
-        col_groups: to_u32("spmm column groups", col_groups)?,
-        lanes: to_u32("spmm lanes", lanes)?,
-    };
     to_u32("spmm B elements", b.rows() * b.cols())?;
     to_u32("spmm invocations", a.rows() * lanes)?;
+    let row_bytes = b.cols() as u64 * WORD_BYTES;
+    let out_windows = row_windows(gpu, "spmm output", a.rows(), &[row_bytes], 1)?;
+    let b_windows = row_windows(gpu, "spmm B", b.rows(), &[row_bytes], 1)?;
+    let windowed = b_windows.len() > 1;
     let pipeline = gpu.pipeline_with(
         &SPMM,
         &[
             ("ALIGNED", flag(b.cols().is_multiple_of(4))),
             ("CPL", per_invocation as f64),
+            ("WINDOWED", flag(windowed)),
         ],
     )?;
-    let grid = gpu.grid((a.rows() * lanes) as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[
-            Bind::array(&a.row_ptr),
-            Bind::array(&a.col_idx),
-            Bind::array(&a.values),
-            Bind::matrix(b),
-            Bind::matrix(out),
-        ],
-        grid,
-    )
+    let mut dispatches = Vec::with_capacity(out_windows.len() * b_windows.len());
+    for rows in &out_windows {
+        for (pass, b_rows) in b_windows.iter().enumerate() {
+            let params = Params {
+                rows: to_u32("spmm rows", rows.len())?,
+                cols: to_u32("spmm cols", b.cols())?,
+                col_groups: to_u32("spmm column groups", col_groups)?,
+                lanes: to_u32("spmm lanes", lanes)?,
+                row_base: to_u32("spmm rows", rows.start)?,
+                b_lo: to_u32("spmm B rows", b_rows.start)?,
+                b_hi: to_u32("spmm B rows", b_rows.end)?,
+                accumulate: u32::from(pass > 0),
+            };
+            let grid = gpu.grid((rows.len() * lanes) as u64, pipeline.workgroup_size())?;
+            dispatches.push(gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::array(&a.row_ptr),
+                    Bind::array(&a.col_idx),
+                    Bind::array(&a.values),
+                    Bind::rows(b, b_rows.clone()),
+                    Bind::rows(out, rows.clone()),
+                ],
+                grid,
+            )?);
+        }
+    }
+    Ok(dispatches)
 }
 
 /// out (rows × cols) = A (rows × inner, nnz entries) · B (inner × cols).

@@ -153,15 +153,15 @@ impl GaeModel {
                 .collect();
             format!("gpu_vgae.{}", names.join("+"))
         };
-        let limit = gpu
-            .limits()
-            .max_storage_buffer_binding_size
-            .min(gpu.limits().max_buffer_size);
+        // Kernels bind windows of buffers past one storage binding (gpu/windows.rs);
+        // a buffer itself must fit the device.
+        let limit = gpu.limits().max_buffer_size;
         if let Some(slot) = (0..plan.slot_bytes.len()).find(|&s| plan.slot_bytes[s] > limit) {
             return Err(Error::BufferTooLarge {
                 label: slot_label(slot),
                 bytes: plan.slot_bytes[slot],
                 limit,
+                limit_kind: "buffer",
             });
         }
         let slots: Vec<GpuBuffer> = (0..plan.slot_bytes.len())
@@ -184,7 +184,7 @@ impl GaeModel {
         for phase in Phase::ALL {
             let mut recording = Recording::new(phase.label());
             for (_, step) in model.schedule.phase(phase) {
-                recording.push(model.dispatch(&step.op)?);
+                recording.extend(model.dispatch(&step.op)?);
             }
             model.recordings.push((phase, recording));
         }
@@ -310,7 +310,9 @@ impl GaeModel {
     }
 
     /// The dispatch of one step, over the buffers of its tensors.
-    fn dispatch(&self, op: &Op) -> Result<crate::gpu::Dispatch> {
+    /// The dispatches of one step: one, or one per window where a tensor exceeds a
+    /// storage binding (gpu/windows.rs).
+    fn dispatch(&self, op: &Op) -> Result<Vec<crate::gpu::Dispatch>> {
         let gpu = &self.gpu;
         let seed = self.config.seed;
         match *op {
@@ -401,7 +403,8 @@ impl GaeModel {
                 &self.matrix(class_means)?,
                 kl_scale,
                 &self.matrix(out)?,
-            ),
+            )
+            .map(|d| vec![d]),
             Op::DecoderDense {
                 z,
                 latent,
@@ -417,7 +420,8 @@ impl GaeModel {
                     loss: self.array(loss_partial)?,
                     layout,
                 },
-            ),
+            )
+            .map(|d| vec![d]),
             Op::DecoderPairs {
                 z,
                 latent,
@@ -445,6 +449,7 @@ impl GaeModel {
                     &self.matrix(dz)?,
                     &self.array(loss_rows)?,
                 )
+                .map(|d| vec![d])
             }
             Op::GatherRows { src, index, out } => gather_rows(
                 gpu,
@@ -509,7 +514,11 @@ impl GaeModel {
 
     /// Dispatches in one training epoch (forward, backward, optimizer).
     pub fn dispatches_per_epoch(&self) -> usize {
-        self.schedule.steps().len()
+        // More than the schedule's steps where a tensor exceeds one storage binding.
+        self.recordings
+            .iter()
+            .map(|(_, recording)| recording.dispatches().len())
+            .sum()
     }
 
     fn recording(&self, phase: Phase) -> &Recording {
@@ -532,7 +541,7 @@ impl GaeModel {
             ))
         })?;
         let mut recording = Recording::new(Schedule::kernel(&step.op));
-        recording.push(self.dispatch(&step.op)?);
+        recording.extend(self.dispatch(&step.op)?);
         Ok(recording)
     }
 
@@ -718,7 +727,7 @@ impl GaeModel {
         let scores = self.gpu.alloc::<f32>("gpu_vgae.scores", pairs.len())?;
         let mut recording = Recording::new("edge_score");
         if !pairs.is_empty() {
-            recording.push(edge_score(
+            recording.extend(edge_score(
                 &self.gpu,
                 &self.matrix(self.schedule.handles().ms)?,
                 self.config.latent,

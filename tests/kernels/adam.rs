@@ -19,7 +19,7 @@ gpu_test! {
             let gv = gpu.zeros::<f32>("v", len).unwrap();
             let step = gpu.step_buffer(StepParams::default());
             let mut recording = Recording::new("adam");
-            recording.push(adam(&gpu, &config, &gparam, &ggrad, &gm, &gv, &step).unwrap());
+            recording.extend(adam(&gpu, &config, &gparam, &ggrad, &gm, &gv, &step).unwrap());
             for t in 1..=5 {
                 let grad = random_vec(&mut r, len, 1.0);
                 ggrad.write(&gpu, &grad).unwrap();

@@ -19,16 +19,14 @@ gpu_test! {
 }
 
 gpu_test! {
-    fn a_buffer_beyond_the_binding_limit_is_refused() {
+    fn a_buffer_beyond_the_buffer_limit_is_refused() {
         let gpu = gpu();
-        let limit = gpu
-            .limits()
-            .max_storage_buffer_binding_size
-            .min(gpu.limits().max_buffer_size);
+        let limit = gpu.limits().max_buffer_size;
         let len = (limit / 4 + 1) as usize;
         match gpu.alloc::<f32>("too_big", len) {
-            Err(Error::BufferTooLarge { label, bytes, limit: l }) => {
+            Err(Error::BufferTooLarge { label, bytes, limit: l, limit_kind }) => {
                 assert_eq!(label, "too_big");
+                assert_eq!(limit_kind, "buffer");
                 assert!(bytes > l);
             }
             other => panic!("expected BufferTooLarge, got {:?}", other.map(|a| a.len())),

@@ -32,16 +32,37 @@ mod reparam_kl;
 mod scatter_rows;
 mod spmm;
 mod topk_rows;
+mod windows;
 
 use gpu_vgae::gpu::{Dispatch, Gpu, Recording};
 
 const ATOL: f32 = 1e-5;
 const RTOL: f32 = 1e-4;
 
-/// Runs `dispatches` as one recording and waits.
-fn run(gpu: &Gpu, dispatches: impl IntoIterator<Item = Dispatch>) {
+/// What a kernel wrapper returns: one dispatch, or one per window of a tensor larger
+/// than a storage binding.
+trait Dispatches {
+    fn into_dispatches(self) -> Vec<Dispatch>;
+}
+
+impl Dispatches for Dispatch {
+    fn into_dispatches(self) -> Vec<Dispatch> {
+        vec![self]
+    }
+}
+
+impl Dispatches for Vec<Dispatch> {
+    fn into_dispatches(self) -> Vec<Dispatch> {
+        self
+    }
+}
+
+/// Runs the kernels' dispatches in order as one recording and waits.
+fn run<D: Dispatches>(gpu: &Gpu, kernels: impl IntoIterator<Item = D>) {
     let mut recording = Recording::new("test");
-    recording.extend(dispatches);
+    for kernel in kernels {
+        recording.extend(kernel.into_dispatches());
+    }
     gpu.run(&recording).unwrap();
 }
 
@@ -65,7 +86,7 @@ fn column_sums(
             gpu.alloc::<f32>("level", level_rows.div_ceil(GROUP_ROWS) * cols)
                 .unwrap()
         };
-        dispatches.push(reduce_sum(gpu, &current, level_rows, cols, &next).unwrap());
+        dispatches.extend(reduce_sum(gpu, &current, level_rows, cols, &next).unwrap());
         current = next;
     }
     dispatches

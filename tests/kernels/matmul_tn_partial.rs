@@ -27,7 +27,7 @@ gpu_test! {
                 let c = chunks(m);
                 let partial = gpu.alloc::<f32>("partial", c * k * n).unwrap();
                 let out = gpu.alloc::<f32>("out", k * n).unwrap();
-                let mut dispatches = vec![matmul_tn_partial(&gpu, &ga, &gb, &partial).unwrap()];
+                let mut dispatches = matmul_tn_partial(&gpu, &ga, &gb, &partial).unwrap();
                 dispatches.extend(column_sums(&gpu, &partial, c, k * n, &out));
                 run(&gpu, dispatches);
                 let what = format!("{m}x{k}x{n} {:?}", gpu.profile().class);
