@@ -523,3 +523,61 @@ gpu_test! {
         assert_fails(&o, &["500 features", "1433"]);
     }
 }
+
+gpu_test! {
+    /// clusters.csv and embeddings.npy are all anyone needs to recompute the reported
+    /// clustering: the metrics of clusters.csv against Cora's labels equal those in
+    /// metrics.json, and the k-means objective of those clusters over embeddings.npy
+    /// equals the reported inertia. (The metrics themselves are checked against
+    /// scikit-learn's values in tests/cluster_metrics.rs.)
+    fn clusters_and_embeddings_reproduce_the_reported_metrics() {
+        use gpu_vgae::cluster::{cluster_metrics, inertia};
+        use gpu_vgae::data::load_planetoid;
+        use gpu_vgae::data::ndarray::read_npy;
+        common::gpu();
+        let out = scratch("cluster-reproduce").join("out");
+        let o = gpu_vgae(&["run", "--dataset", "cora", "--epochs", "20", "--cluster", "--quiet",
+                           "--out", out.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        let reported = &metrics["clustering"];
+        let csv = std::fs::read_to_string(out.join("clusters.csv")).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("node,cluster"));
+        let graph = load_planetoid(&common::planetoid_dir(), "cora").unwrap();
+        let labels = graph.labels.clone().unwrap();
+        let mut clusters = vec![u32::MAX; labels.len()];
+        for line in lines {
+            let (node, cluster) = line.split_once(',').unwrap();
+            clusters[node.parse::<usize>().unwrap()] = cluster.parse().unwrap();
+        }
+        assert!(clusters.iter().all(|&c| c != u32::MAX), "every node has a cluster");
+        let m = cluster_metrics(&labels, &clusters).unwrap();
+        let all = &reported["all_labelled"];
+        for (name, value) in [("acc", m.acc), ("nmi", m.nmi), ("ari", m.ari), ("f1", m.f1)] {
+            let stored = all[name].as_f64().unwrap();
+            assert!((stored - value).abs() < 1e-12, "{name}: metrics.json {stored}, recomputed {value}");
+        }
+        let embeddings = read_npy(&out.join("embeddings.npy")).unwrap();
+        let (n, dim) = embeddings.matrix_shape().unwrap();
+        let points: Vec<f32> = embeddings.to_f64().unwrap().iter().map(|&x| x as f32).collect();
+        let k = reported["k"].as_u64().unwrap() as usize;
+        let mut sums = vec![0f64; k * dim];
+        let mut counts = vec![0usize; k];
+        for (i, &c) in clusters.iter().enumerate() {
+            counts[c as usize] += 1;
+            for d in 0..dim {
+                sums[c as usize * dim + d] += f64::from(points[i * dim + d]);
+            }
+        }
+        let centroids: Vec<f32> = sums
+            .iter()
+            .enumerate()
+            .map(|(j, &s)| (s / counts[j / dim].max(1) as f64) as f32)
+            .collect();
+        let recomputed = inertia(&points, n, dim, &centroids, k, &clusters).unwrap();
+        let stored = reported["inertia"].as_f64().unwrap();
+        assert!((recomputed - stored).abs() <= 1e-4 * stored, "inertia: metrics.json {stored}, recomputed {recomputed}");
+    }
+}
