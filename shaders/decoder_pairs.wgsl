@@ -24,16 +24,24 @@
 //            the columns from L up to the next multiple of 4 are read and ignored).
 //            Otherwise z is read element by element. A constant rather than a
 //            run-time test: llvmpipe runs both sides of a branch under masks.
+// Pair lists larger than one storage binding (gpu/windows.rs) are bound as windows of
+// entries entry_lo .. entry_hi, one dispatch each in order: every row walks its entries
+// that fall in the window; a dispatch that continues (flags & 1) starts from the raw
+// sums the previous one left in dz and loss_rows, and only the one that finishes
+// (flags & 2) adds the dense slots and scales. Each row thus sums its pairs in list
+// order whatever the windows: the result is the single dispatch's to the bit.
+//
 // Each z_j is loaded once per pair and used for both the dot product and the
 // gradient. Buffers are bound rounded up to 16 bytes, so vec4 reads of the last row
 // stay in range.
 //
 // Bindings (group 0):
-//   0 uniform    params       {n, latent (= L), z_stride, slots, grad_scale, _, _, _}
+//   0 uniform    params       {n, latent (= L), z_stride, slots, grad_scale, entry_lo,
+//                              entry_hi, flags (1: continue, 2: finish)}
 //   1 storage r  z:            array<vec4<f32>>, row i at float i·z_stride
 //   2 storage r  pair_ptr:     array<u32>, n + 1
-//   3 storage r  pair_col:     array<u32>, pairs
-//   4 storage r  pair_weight:  array<vec2<f32>>, pairs (w_pos, w_neg)
+//   3 storage r  pair_col:     array<u32>, entries entry_lo .. entry_hi
+//   4 storage r  pair_weight:  array<vec2<f32>>, the same entries (w_pos, w_neg)
 //   5 storage r  grad_partial: array<vec4<f32>>, slots × n × L floats (unused when
 //                              slots = 0)
 //   6 storage r  loss_partial: array<f32>, slots × n
@@ -47,10 +55,13 @@ struct Params {
     z_stride: u32,
     slots: u32,
     grad_scale: f32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
+    entry_lo: u32,
+    entry_hi: u32,
+    flags: u32,
 }
+
+const CONTINUES: u32 = 1u;
+const FINISHES: u32 = 2u;
 
 override WG: u32 = 64u;
 // The latent size this pipeline is built for, 1..=64 (MAX_LATENT on the host).
@@ -142,15 +153,27 @@ fn main(
     }
     var zi: array<vec4<f32>, LQ_MAX>;
     var acc: array<vec4<f32>, LQ_MAX>;
+    var loss = 0.0;
+    let continues = (params.flags & CONTINUES) != 0u;
     for (var q = 0u; q < LQ; q++) {
         zi[q] = z4(i, q);
         acc[q] = vec4<f32>(0.0);
+        if continues {
+            let c = 4u * q;
+            acc[q].x = dz[i * L + c];
+            if c + 1u < L { acc[q].y = dz[i * L + c + 1u]; }
+            if c + 2u < L { acc[q].z = dz[i * L + c + 2u]; }
+            if c + 3u < L { acc[q].w = dz[i * L + c + 3u]; }
+        }
     }
-    var loss = 0.0;
-    let p1 = pair_ptr[i + 1u];
-    for (var p = pair_ptr[i]; p < p1; p++) {
-        let j = pair_col[p];
-        let wt = pair_weight[p];
+    if continues {
+        loss = loss_rows[i];
+    }
+    let lo = params.entry_lo;
+    let p1 = min(pair_ptr[i + 1u], params.entry_hi);
+    for (var p = max(pair_ptr[i], lo); p < p1; p++) {
+        let j = pair_col[p - lo];
+        let wt = pair_weight[p - lo];
         var zj: array<vec4<f32>, LQ_MAX>;
         for (var q = 0u; q < LQ; q++) {
             zj[q] = z4(j, q);
@@ -170,16 +193,20 @@ fn main(
             acc[q] += coef * zj[q];
         }
     }
-    for (var s = 0u; s < params.slots; s++) {
-        let row = s * n + i;
-        for (var q = 0u; q < LQ; q++) {
-            acc[q] += gp4(row, q);
+    var scale = 1.0;
+    if (params.flags & FINISHES) != 0u {
+        for (var s = 0u; s < params.slots; s++) {
+            let row = s * n + i;
+            for (var q = 0u; q < LQ; q++) {
+                acc[q] += gp4(row, q);
+            }
+            loss += loss_partial[row];
         }
-        loss += loss_partial[row];
+        scale = params.grad_scale;
     }
     for (var q = 0u; q < LQ; q++) {
         let c = 4u * q;
-        let v = params.grad_scale * acc[q];
+        let v = scale * acc[q];
         dz[i * L + c] = v.x;
         if c + 1u < L { dz[i * L + c + 1u] = v.y; }
         if c + 2u < L { dz[i * L + c + 2u] = v.z; }

@@ -407,18 +407,23 @@ gpu_test! {
 
 gpu_test! {
     /// Tensors past one storage binding (gpu/windows.rs): with the binding limit forced
-    /// down to 32 KiB, every whole-graph tensor of the subgraph objective (features,
-    /// hidden and latent layers, W0 and its moments when featureless) is split into
-    /// windows, and training gives the same bits as with whole buffers.
+    /// down to 32 KiB, every whole-graph tensor of the subgraph and sampled objectives
+    /// (features, hidden and latent layers, W0 and its moments when featureless) is
+    /// split into windows, and training gives the same bits as with whole buffers.
     fn windowed_tensors_train_to_the_same_bits() {
         let gpu = gpu();
         let small = gpu.with_binding_limit(32 * 1024);
         let g = small_graph();
-        for (kind, featureless) in [(ModelKind::Vgae, true), (ModelKind::Gae, false), (ModelKind::Vgae, false)] {
+        for (kind, featureless, objective) in [
+            (ModelKind::Vgae, true, Objective::Subgraph),
+            (ModelKind::Gae, false, Objective::Subgraph),
+            (ModelKind::Vgae, false, Objective::Subgraph),
+            (ModelKind::Vgae, true, Objective::Sampled),
+        ] {
             let graph = if featureless { view(&g).without_features() } else { view(&g) };
             let mut config = ModelConfig::default();
             config.kind = kind;
-            config.objective = Objective::Subgraph;
+            config.objective = objective;
             // The decoder's own tensors (n rows) stay within one binding.
             config.sample_nodes = 10;
             config.seed = 5;
@@ -440,7 +445,7 @@ gpu_test! {
                     model.score_pairs(&pairs).unwrap(),
                 ));
             }
-            let name = format!("{kind} featureless={featureless}");
+            let name = format!("{kind} {objective} featureless={featureless}");
             let (whole, windowed) = (&outcomes[0], &outcomes[1]);
             assert_eq!(whole.0, 0, "{name}: whole buffers need no extra dispatches");
             assert!(windowed.0 > 0, "{name}: nothing was windowed under 32 KiB");

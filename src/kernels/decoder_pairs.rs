@@ -2,8 +2,9 @@
 //! correction of the dense objective, or the whole sampled objective.
 
 use super::decoder_dense::DensePartials;
-use super::{check, check_latent, flag, to_u32, Work, WORD};
+use super::{check, check_latent, flag, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::{Error, Result};
+use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The pair decoder kernel.
@@ -31,11 +32,16 @@ kernel_params! {
         z_stride: u32,
         slots: u32,
         grad_scale: f32,
-        _pad0: u32,
-        _pad1: u32,
-        _pad2: u32,
+        entry_lo: u32,
+        entry_hi: u32,
+        flags: u32,
     }
 }
+
+/// `Params::flags`: the dispatch starts from the sums a previous window left.
+const CONTINUES: u32 = 1;
+/// `Params::flags`: the dispatch adds the dense slots and scales.
+const FINISHES: u32 = 2;
 
 /// Weighted pairs grouped by their first node (CSR by row): entry `p` of row `i` pairs
 /// node `i` with `col[p]` and contributes `w_pos·softplus(−S) + w_neg·softplus(S)`.
@@ -163,7 +169,9 @@ pub struct GpuPairRows {
 /// `dz[i] = grad_scale · (Σ_s dense.grad[s, i] + Σ_p coef_p z_j)` and
 /// `loss_rows[i] = Σ_s dense.loss[s, i] + Σ_p loss_p` over the pairs of row `i` and the
 /// dense partial slots `s` in order, reading the first `latent` columns of `z`. `dense`
-/// is `None` for the sampled objective.
+/// is `None` for the sampled objective. A pair list larger than one storage binding
+/// runs as one dispatch per window of its entries, bit for bit the single dispatch's
+/// result; z, the offsets, the partials and the outputs are bound whole.
 #[allow(clippy::too_many_arguments)]
 pub fn decoder_pairs(
     gpu: &Gpu,
@@ -174,7 +182,7 @@ pub fn decoder_pairs(
     grad_scale: f32,
     dz: &GpuMatrix,
     loss_rows: &GpuArray<f32>,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     check_latent("decoder_pairs", latent, z.cols())?;
     let n = z.rows();
     check(pairs.num_nodes == n, "decoder_pairs", || {
@@ -196,7 +204,7 @@ pub fn decoder_pairs(
     })?;
     // Without dense partials, bind the pair weights in their place; slots = 0 keeps the
     // kernel from reading them.
-    let (grad_partial, loss_partial, slots) = match dense {
+    let slots = match dense {
         Some(d) => {
             let slots = d.layout.slots();
             check(
@@ -204,23 +212,9 @@ pub fn decoder_pairs(
                 "decoder_pairs",
                 || "dense partials do not match z's shape".into(),
             )?;
-            (Bind::array(&d.grad), Bind::array(&d.loss), slots)
+            slots
         }
-        None => (
-            Bind::array(&pairs.weight),
-            Bind::array(&pairs.weight),
-            0,
-        ),
-    };
-    let params = Params {
-        n: to_u32("decoder_pairs nodes", n)?,
-        latent: latent as u32,
-        z_stride: to_u32("decoder_pairs stride", z.cols())?,
-        slots: to_u32("decoder_pairs slots", slots)?,
-        grad_scale,
-        _pad0: 0,
-        _pad1: 0,
-        _pad2: 0,
+        None => 0,
     };
     to_u32(
         "decoder_pairs elements",
@@ -236,21 +230,55 @@ pub fn decoder_pairs(
         ],
     )?;
     let grid = gpu.grid(n as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[
-            Bind::matrix(z),
-            Bind::array(&pairs.ptr),
-            Bind::array(&pairs.col),
-            Bind::array(&pairs.weight),
-            grad_partial,
-            loss_partial,
-            Bind::matrix(dz),
-            Bind::array(loss_rows),
-        ],
-        grid,
-    )
+    let entries = pairs.col.len();
+    let windows = row_windows(
+        gpu,
+        "decoder_pairs entries",
+        entries,
+        &[WORD_BYTES, 2 * WORD_BYTES],
+        1,
+    )?;
+    let last = windows.len() - 1;
+    windows
+        .into_iter()
+        .enumerate()
+        .map(|(w, window)| {
+            // Without dense partials, a window of the weights stands in for them;
+            // slots = 0 keeps the kernel from reading them.
+            let (grad_partial, loss_partial) = match dense {
+                Some(d) => (Bind::array(&d.grad), Bind::array(&d.loss)),
+                None => (
+                    Bind::elements(&pairs.weight, 2 * window.start..2 * window.end),
+                    Bind::elements(&pairs.weight, 2 * window.start..2 * window.end),
+                ),
+            };
+            let params = Params {
+                n: to_u32("decoder_pairs nodes", n)?,
+                latent: latent as u32,
+                z_stride: to_u32("decoder_pairs stride", z.cols())?,
+                slots: to_u32("decoder_pairs slots", slots)?,
+                grad_scale,
+                entry_lo: to_u32("decoder_pairs entries", window.start)?,
+                entry_hi: to_u32("decoder_pairs entries", window.end)?,
+                flags: if w > 0 { CONTINUES } else { 0 } | if w == last { FINISHES } else { 0 },
+            };
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::matrix(z),
+                    Bind::array(&pairs.ptr),
+                    Bind::elements(&pairs.col, window.clone()),
+                    Bind::elements(&pairs.weight, 2 * window.start..2 * window.end),
+                    grad_partial,
+                    loss_partial,
+                    Bind::matrix(dz),
+                    Bind::array(loss_rows),
+                ],
+                grid,
+            )
+        })
+        .collect()
 }
 
 /// n nodes with `entries` listed pairs and `slots` dense partials per node (0 for the

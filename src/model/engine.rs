@@ -309,7 +309,6 @@ impl GaeModel {
         })
     }
 
-    /// The dispatch of one step, over the buffers of its tensors.
     /// The dispatches of one step: one, or one per window where a tensor exceeds a
     /// storage binding (gpu/windows.rs).
     fn dispatch(&self, op: &Op) -> Result<Vec<crate::gpu::Dispatch>> {
@@ -449,7 +448,6 @@ impl GaeModel {
                     &self.matrix(dz)?,
                     &self.array(loss_rows)?,
                 )
-                .map(|d| vec![d])
             }
             Op::GatherRows { src, index, out } => gather_rows(
                 gpu,

@@ -49,7 +49,7 @@ gpu_test! {
                 if let Some(p) = &partials {
                     dispatches.push(decoder_dense(&gpu, &gz, latent, p).unwrap());
                 }
-                dispatches.push(
+                dispatches.extend(
                     decoder_pairs(&gpu, &gz, latent, &grows, partials.as_ref(), 0.37, &dz, &loss)
                         .unwrap(),
                 );

@@ -9,6 +9,7 @@ use crate::{column_sums, run, Dispatches};
 use gpu_vgae::gpu::{Dispatch, Gpu, StepParams};
 use gpu_vgae::kernels::adam::{adam, AdamConfig};
 use gpu_vgae::kernels::decoder_dense::{decoder_dense, DenseLayout, DensePartials};
+use gpu_vgae::kernels::decoder_pairs::{decoder_pairs, PairRows};
 use gpu_vgae::kernels::edge_score::{edge_score, flatten_pairs};
 use gpu_vgae::kernels::gather_rows::gather_rows;
 use gpu_vgae::kernels::matmul::matmul;
@@ -239,6 +240,49 @@ gpu_test! {
             let g = g.clone();
             (d, Box::new(move || vec![bits(g.read(&scores).unwrap())]))
         });
+    }
+}
+
+gpu_test! {
+    /// The sampled objective's pair list (and the dense objective's label pattern)
+    /// windowed by entries: rows whose pairs straddle windows carry their sums over.
+    fn pair_decoder_windows_its_entries_bit_for_bit() {
+        let gpu = gpu();
+        // z (3.2 KB), the partials (6.4 KB) and dz fit; the 2,000 entries (8 + 16 KB) do not.
+        let small = gpu.with_binding_limit(7 * 1024);
+        let mut r = rng(36);
+        let (n, l) = (100, 8);
+        let z = random_vec(&mut r, n * l, 0.7);
+        let pairs: Vec<(u32, u32, f32, f32)> = (0..2_000u32)
+            .filter(|p| p % 9 != 0)
+            .map(|p| ((p * 13) % 97, (p * 31 + 7) % n as u32, 0.5 + (p % 5) as f32 * 0.1, -0.3))
+            .collect();
+        for dense in [false, true] {
+            let rows = if dense {
+                PairRows::from_directed(n, &pairs).unwrap()
+            } else {
+                PairRows::from_pairs(n, &pairs).unwrap()
+            };
+            both(&gpu, &small, &format!("decoder_pairs dense={dense}"), |g| {
+                let gz = g.upload_matrix("z", n, l, &z).unwrap();
+                let grows = rows.upload(g, "pairs").unwrap();
+                let layout = DenseLayout::new(n, g.profile(), Some(2));
+                let partials = dense.then(|| DensePartials {
+                    grad: g.alloc("grad_partial", layout.slots() * n * l).unwrap(),
+                    loss: g.alloc("loss_partial", layout.slots() * n).unwrap(),
+                    layout,
+                });
+                let mut d = Vec::new();
+                if let Some(p) = &partials {
+                    d.push(decoder_dense(g, &gz, l, p).unwrap());
+                }
+                let dz = g.alloc_matrix("dz", n, l).unwrap();
+                let loss = g.alloc::<f32>("loss", n).unwrap();
+                d.extend(decoder_pairs(g, &gz, l, &grows, partials.as_ref(), 0.37, &dz, &loss).unwrap());
+                let g = g.clone();
+                (d, Box::new(move || vec![bits(g.read(dz.data()).unwrap()), bits(g.read(&loss).unwrap())]))
+            });
+        }
     }
 }
 
