@@ -6,6 +6,7 @@
 //! instead of panics.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -147,6 +148,9 @@ pub struct Gpu {
     profile: Arc<AdapterProfile>,
     /// A storage binding limit below the device's, set by [`Gpu::with_binding_limit`].
     binding_cap: Option<u64>,
+    /// A workgroups-per-dimension limit below the device's ([`Gpu::with_grid_limit`])
+    /// and the count of grids folded under it.
+    grid_cap: Option<(u32, Arc<AtomicU64>)>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -247,6 +251,7 @@ impl Gpu {
         let report = AdapterReport::new(info, device.features(), &limits);
         Gpu {
             binding_cap: None,
+            grid_cap: None,
             profile: Arc::new(AdapterProfile::for_device_type(info.device_type)),
             inner: Arc::new(GpuInner {
                 pool: BufferPool::new(device.clone(), &limits),
@@ -272,6 +277,7 @@ impl Gpu {
             inner: Arc::clone(&self.inner),
             profile: Arc::new(profile),
             binding_cap: self.binding_cap,
+            grid_cap: self.grid_cap.clone(),
         }
     }
 
@@ -284,6 +290,43 @@ impl Gpu {
             inner: Arc::clone(&self.inner),
             profile: Arc::clone(&self.profile),
             binding_cap: Some(bytes),
+            grid_cap: self.grid_cap.clone(),
+        }
+    }
+
+    /// The same device with at most `workgroups` workgroups per grid dimension (at most
+    /// the device's own limit, at least 1): grids then fold into two dimensions exactly
+    /// as they do past the device's limit (65,535 on most adapters), so tests check every
+    /// kernel's folded indexing at small sizes.
+    pub fn with_grid_limit(&self, workgroups: u32) -> Gpu {
+        Gpu {
+            inner: Arc::clone(&self.inner),
+            profile: Arc::clone(&self.profile),
+            binding_cap: self.binding_cap,
+            grid_cap: Some((workgroups.max(1), Arc::new(AtomicU64::new(0)))),
+        }
+    }
+
+    /// Workgroups per grid dimension a dispatch may use: the device's
+    /// `max_compute_workgroups_per_dimension`, or less after [`Gpu::with_grid_limit`].
+    pub fn grid_limit(&self) -> u32 {
+        let device = self.inner.limits.max_compute_workgroups_per_dimension;
+        self.grid_cap
+            .as_ref()
+            .map_or(device, |(cap, _)| (*cap).min(device))
+    }
+
+    /// Grids folded into two dimensions under [`Gpu::with_grid_limit`] so far (0
+    /// without one): lets a test check that its kernels really ran folded.
+    pub fn folded_grids(&self) -> u64 {
+        self.grid_cap
+            .as_ref()
+            .map_or(0, |(_, folds)| folds.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn count_folded_grid(&self) {
+        if let Some((_, folds)) = &self.grid_cap {
+            folds.fetch_add(1, Ordering::Relaxed);
         }
     }
 

@@ -219,11 +219,12 @@ impl Gpu {
     /// Kernels linearise it as `(wid.x + wid.y * nwg.x) * WG + lid`.
     pub fn grid(&self, invocations: u64, workgroup_size: u32) -> Result<[u32; 3]> {
         let groups = invocations.div_ceil(workgroup_size as u64).max(1);
-        let max = self.limits().max_compute_workgroups_per_dimension as u64;
+        let max = self.grid_limit() as u64;
         if groups <= max {
             return Ok([groups as u32, 1, 1]);
         }
         let y = groups.div_ceil(max);
+        self.count_folded_grid();
         if y > max {
             return Err(Error::InvalidInput(format!(
                 "{invocations} invocations exceed one dispatch on this device"

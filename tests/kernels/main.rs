@@ -22,6 +22,7 @@ mod gather_rows;
 mod kmeans_assign;
 mod kmeans_distances;
 mod kmeans_update;
+mod limits;
 mod matmul;
 mod matmul_tn_partial;
 mod reduce_sum;
@@ -32,7 +33,6 @@ mod reparam_kl;
 mod scatter_rows;
 mod spmm;
 mod topk_rows;
-mod windows;
 
 use gpu_vgae::gpu::{Dispatch, Gpu, Recording};
 

@@ -1,8 +1,12 @@
-//! Tensors larger than one storage binding (gpu/windows.rs): every kernel that splits
-//! its work into windows, run with a binding limit forced down to a few KiB
-//! (`Gpu::with_binding_limit`), gives the same bits as one dispatch over whole
-//! buffers; each case also checks that it really ran as several dispatches. Kernels
-//! that do not window refuse a tensor past the limit with a typed error.
+//! Device limits at small sizes: every kernel gives the same bits when
+//! - its tensors exceed one storage binding (gpu/windows.rs): the binding limit is
+//!   forced down to a few KiB (`Gpu::with_binding_limit`) and the kernel must split its
+//!   work into windows, and each case checks that it really ran as more dispatches;
+//! - its grid exceeds the workgroups allowed per dimension (65,535 on most adapters):
+//!   the limit is forced down to about the square root of the kernel's workgroups
+//!   (`Gpu::with_grid_limit`) so that the grid folds into two dimensions, and each case
+//!   checks that it did.
+//! Kernels that do not window refuse a tensor past the limit with a typed error.
 
 use crate::common::{gpu, gpu_profiles, random_csr, random_vec, rng};
 use crate::{column_sums, run, Dispatches};
@@ -23,16 +27,26 @@ use gpu_vgae::kernels::scatter_rows::scatter_rows;
 use gpu_vgae::kernels::spmm::spmm;
 use gpu_vgae::Error;
 
-/// Runs `build` on the whole-binding device and on `small` (the same device with a
-/// small binding limit); returns the dispatch counts. `build` records the kernel and
-/// returns what to compare, read after the run.
+/// What a case returns: the recorded dispatches and a reader of the results (as bits),
+/// called after they ran.
+type Case = (Vec<Dispatch>, Box<dyn Fn() -> Vec<Vec<u32>>>);
+
+/// Runs `build` on `gpu` and on `small` (the same device with a small binding limit),
+/// which must take more dispatches, and on `gpu` with a grid limit that folds the
+/// largest grid; all three must give the same bits.
 fn both<F>(gpu: &Gpu, small: &Gpu, what: &str, build: F)
 where
-    F: Fn(&Gpu) -> (Vec<Dispatch>, Box<dyn Fn() -> Vec<Vec<u32>>>),
+    F: Fn(&Gpu) -> Case,
 {
     let (whole, read_whole) = build(gpu);
     let whole_count = whole.len();
+    let groups = whole.iter().map(|d| {
+        let [x, y, z] = d.workgroups();
+        u64::from(x) * u64::from(y) * u64::from(z)
+    });
+    let most = groups.max().unwrap_or(0);
     run(gpu, [whole]);
+    let expected = read_whole();
     let (windowed, read_windowed) = build(small);
     let windowed_count = windowed.len();
     run(small, [windowed]);
@@ -41,9 +55,32 @@ where
         "{what}: {windowed_count} dispatches under the small limit, {whole_count} without"
     );
     assert!(
-        read_whole() == read_windowed(),
+        expected == read_windowed(),
         "{what}: windowed result differs from the single dispatch"
     );
+    assert!(most >= 3, "{what}: {most} workgroups are too few to fold");
+    folded(gpu, what, most, &build, &expected);
+}
+
+/// Runs `build` with the grid limit at ⌈√most⌉, checks that some grid folded and that
+/// the bits equal `expected`.
+fn folded<F>(gpu: &Gpu, what: &str, most: u64, build: &F, expected: &[Vec<u32>])
+where
+    F: Fn(&Gpu) -> Case,
+{
+    let cap = (most as f64).sqrt().ceil() as u32;
+    let narrow = gpu.with_grid_limit(cap);
+    let (dispatches, read) = build(&narrow);
+    assert!(
+        dispatches.iter().any(|d| d.workgroups()[1] > 1),
+        "{what}: no grid folded at {cap} workgroups per dimension"
+    );
+    assert!(
+        narrow.folded_grids() > 0,
+        "{what}: Gpu::grid did not count a fold"
+    );
+    run(&narrow, [dispatches]);
+    assert!(expected == read(), "{what}: folded grid changes the result");
 }
 
 fn bits(values: Vec<f32>) -> Vec<u32> {
@@ -94,7 +131,7 @@ gpu_test! {
             let small = gpu.with_binding_limit(2048);
             let mut r = rng(32);
             // (m, k, n): aligned and unaligned widths.
-            for (m, k, n) in [(300, 16, 8), (130, 6, 5), (77, 12, 36)] {
+            for (m, k, n) in [(1_000, 16, 8), (700, 6, 5), (400, 12, 36)] {
                 let a = random_vec(&mut r, m * k, 1.0);
                 let b = random_vec(&mut r, k * n, 1.0);
                 let bt = random_vec(&mut r, n * k, 1.0);
@@ -147,13 +184,13 @@ gpu_test! {
 gpu_test! {
     fn spmm_windows_of_b_and_out_add_up_bit_for_bit() {
         for gpu in gpu_profiles() {
-            // A's arrays are bound whole: 8 KiB holds them, not B or out.
-            let small = gpu.with_binding_limit(8 * 1024);
+            // A's arrays are bound whole: 16 KiB holds them, not B (or out).
+            let small = gpu.with_binding_limit(16 * 1024);
             let mut r = rng(34);
             // (rows, inner, cols, nnz, every k-th row empty): B of several windows,
             // out of one or several, widths with and without vec4 alignment.
             for (rows, inner, cols, nnz, empty) in
-                [(200, 600, 16, 1_500, 7), (90, 1_500, 6, 1_500, 4), (1, 2_000, 8, 60, 0)]
+                [(300, 600, 16, 1_500, 7), (300, 1_500, 6, 3_000, 4), (150, 2_000, 8, 600, 0)]
             {
                 let a = random_csr(&mut r, rows, inner, nnz, empty);
                 let b = random_vec(&mut r, inner * cols, 1.0);
@@ -248,14 +285,15 @@ gpu_test! {
     /// windowed by entries: rows whose pairs straddle windows carry their sums over.
     fn pair_decoder_windows_its_entries_bit_for_bit() {
         let gpu = gpu();
-        // z (3.2 KB), the partials (6.4 KB) and dz fit; the 2,000 entries (8 + 16 KB) do not.
-        let small = gpu.with_binding_limit(7 * 1024);
+        // z (9.6 KB), the partials (19.2 KB) and dz fit; the 6,000 entries (24 + 48 KB)
+        // do not.
+        let small = gpu.with_binding_limit(20 * 1024);
         let mut r = rng(36);
-        let (n, l) = (100, 8);
+        let (n, l) = (300, 8);
         let z = random_vec(&mut r, n * l, 0.7);
-        let pairs: Vec<(u32, u32, f32, f32)> = (0..2_000u32)
+        let pairs: Vec<(u32, u32, f32, f32)> = (0..6_700u32)
             .filter(|p| p % 9 != 0)
-            .map(|p| ((p * 13) % 97, (p * 31 + 7) % n as u32, 0.5 + (p % 5) as f32 * 0.1, -0.3))
+            .map(|p| ((p * 13) % 293, (p * 31 + 7) % n as u32, 0.5 + (p % 5) as f32 * 0.1, -0.3))
             .collect();
         for dense in [false, true] {
             let rows = if dense {
@@ -305,5 +343,151 @@ gpu_test! {
             }
             other => panic!("expected BufferTooLarge, got {:?}", other.map(|d| d.into_dispatches().len())),
         }
+    }
+}
+
+/// Runs `build` on `gpu`, then with its grid folded (see [`folded`]).
+fn folds<F>(gpu: &Gpu, what: &str, build: F)
+where
+    F: Fn(&Gpu) -> Case,
+{
+    let (whole, read) = build(gpu);
+    let most = whole
+        .iter()
+        .map(|d| {
+            d.workgroups()
+                .iter()
+                .map(|&w| u64::from(w))
+                .product::<u64>()
+        })
+        .max()
+        .unwrap_or(0);
+    run(gpu, [whole]);
+    let expected = read();
+    assert!(most >= 3, "{what}: {most} workgroups are too few to fold");
+    folded(gpu, what, most, &build, &expected);
+}
+
+gpu_test! {
+    /// The kernels that keep their tensors whole still fold their grids: the dense
+    /// decoder in both layouts, the class means' gradient, k-means' three kernels and
+    /// the top-k search.
+    fn every_other_kernel_folds_its_grid() {
+        use gpu_vgae::kernels::class_mean_grad::class_mean_grad;
+        use gpu_vgae::kernels::kmeans_assign::{kmeans_assign, Assignment};
+        use gpu_vgae::kernels::kmeans_distances::kmeans_distances;
+        use gpu_vgae::kernels::kmeans_update::{kmeans_update, UpdateLayout};
+        use gpu_vgae::kernels::topk_rows::{topk_rows, ExclusionLists, RowBounds, RowLists};
+        for gpu in gpu_profiles() {
+            let class = format!("{:?}", gpu.profile().class);
+            let mut r = rng(37);
+            let (n, l) = (700, 16);
+            let z = random_vec(&mut r, n * l, 0.5);
+            folds(&gpu, &format!("decoder_dense {class}"), |g| {
+                let gz = g.upload_matrix("z", n, l, &z).unwrap();
+                let layout = DenseLayout::new(n, g.profile(), None);
+                let partials = DensePartials {
+                    grad: g.alloc("grad", layout.slots() * n * l).unwrap(),
+                    loss: g.alloc("loss", layout.slots() * n).unwrap(),
+                    layout,
+                };
+                let d = vec![decoder_dense(g, &gz, l, &partials).unwrap()];
+                let g = g.clone();
+                (d, Box::new(move || {
+                    vec![bits(g.read(&partials.grad).unwrap()), bits(g.read(&partials.loss).unwrap())]
+                }))
+            });
+            let (k, dim) = (6, 16);
+            let centroids = random_vec(&mut r, k * dim, 1.0);
+            let labels: Vec<u32> = (0..n as u32).map(|i| (i * 7) % k as u32).collect();
+            let kmeans_inputs = |g: &Gpu| {
+                (
+                    g.upload_matrix("points", n, dim, &z[..n * dim]).unwrap(),
+                    g.upload_matrix("centroids", k, dim, &centroids).unwrap(),
+                )
+            };
+            folds(&gpu, &format!("kmeans_assign {class}"), |g| {
+                let (points, gc) = kmeans_inputs(g);
+                let assignment = Assignment::new(g, n).unwrap();
+                let d = vec![kmeans_assign(g, &points, 0, &gc, &assignment).unwrap()];
+                let g = g.clone();
+                (d, Box::new(move || {
+                    vec![g.read(&assignment.labels).unwrap(), bits(g.read(&assignment.min_sq).unwrap())]
+                }))
+            });
+            folds(&gpu, &format!("kmeans_distances {class}"), |g| {
+                let (points, gc) = kmeans_inputs(g);
+                let distances = g.alloc::<f32>("distances", k * n).unwrap();
+                let d = vec![kmeans_distances(g, &points, 0, &gc, n, &distances).unwrap()];
+                let g = g.clone();
+                (d, Box::new(move || vec![bits(g.read(&distances).unwrap())]))
+            });
+            folds(&gpu, &format!("kmeans_update {class}"), |g| {
+                let (points, _) = kmeans_inputs(g);
+                // Chunks of 4 points: enough workgroups to fold.
+                let layout = UpdateLayout::new(n, k, dim).with_chunk_rows(4);
+                let gl = g.upload("labels", &labels).unwrap();
+                let partial = g.alloc::<f32>("partial", layout.partial_len()).unwrap();
+                let d = vec![kmeans_update(g, &points, 0, &gl, &layout, &partial).unwrap()];
+                let g = g.clone();
+                (d, Box::new(move || vec![bits(g.read(&partial).unwrap())]))
+            });
+            let rows: Vec<u32> = (0..n as u32).collect();
+            let words: Vec<u32> = rows.iter().flat_map(|_| RowBounds::default().words()).collect();
+            let excluded: Vec<u32> = (0..n as u32).map(|i| (i + 1) % n as u32).collect();
+            let excluded_ptr: Vec<u32> = (0..=n as u32).collect();
+            folds(&gpu, &format!("topk_rows {class}"), |g| {
+                let gz = g.upload_matrix("z", n, l, &z).unwrap();
+                let exclusions = ExclusionLists {
+                    ptr: g.upload("excl_ptr", &excluded_ptr).unwrap(),
+                    col: g.upload("excl_col", &excluded).unwrap(),
+                };
+                let capacity = 5;
+                let lists = RowLists {
+                    rows: g.upload("rows", &rows).unwrap(),
+                    bounds: g.upload("bounds", &words).unwrap(),
+                    heap: g.alloc("heap", 2 * n * capacity).unwrap(),
+                    fill: g.alloc("fill", n).unwrap(),
+                    capacity,
+                };
+                let d = vec![topk_rows(g, &gz, l, &exclusions, &lists, false).unwrap()];
+                let g = g.clone();
+                (d, Box::new(move || vec![g.read(&lists.heap).unwrap(), g.read(&lists.fill).unwrap()]))
+            });
+        }
+        let gpu = gpu();
+        let mut r = rng(38);
+        let (n, l, classes) = (400, 64, 7);
+        let ms = random_vec(&mut r, n * 2 * l, 1.0);
+        let means = random_vec(&mut r, classes * l, 0.5);
+        let class_nodes: Vec<u32> = (0..n as u32).collect();
+        let class_ptr: Vec<u32> = (0..=classes as u32).map(|c| c * n as u32 / classes as u32).collect();
+        folds(&gpu, "class_mean_grad", |g| {
+            let gms = g.upload_matrix("ms", n, 2 * l, &ms).unwrap();
+            let ptr = g.upload("class_ptr", &class_ptr).unwrap();
+            let nodes = g.upload("class_nodes", &class_nodes).unwrap();
+            let gmeans = g.upload_matrix("means", classes, l, &means).unwrap();
+            let out = g.alloc_matrix("dm", classes, l).unwrap();
+            let d = vec![class_mean_grad(g, &gms, &ptr, &nodes, &gmeans, 0.25, &out).unwrap()];
+            let g = g.clone();
+            (d, Box::new(move || vec![bits(g.read(out.data()).unwrap())]))
+        });
+    }
+}
+
+gpu_test! {
+    /// One real grid past the device's own limit (65,535 workgroups per dimension on
+    /// most adapters): 64 more workgroups' worth of elements than one dimension holds.
+    fn a_grid_past_the_device_limit_folds() {
+        let gpu = gpu();
+        let max = gpu.limits().max_compute_workgroups_per_dimension as usize;
+        let len = (max + 64) * 64;
+        let input: Vec<f32> = (0..len).map(|i| if i % 3 == 0 { -(i as f32) } else { i as f32 }).collect();
+        let x = gpu.upload("input", &input).unwrap();
+        let out = gpu.alloc::<f32>("out", len).unwrap();
+        let dispatches = relu(&gpu, &x, &out).unwrap();
+        assert!(dispatches[0].workgroups()[1] > 1, "{:?}", dispatches[0].workgroups());
+        run(&gpu, [dispatches]);
+        assert_eq!(gpu.read(&out).unwrap(), gpu_vgae::cpu::relu(&input));
     }
 }
