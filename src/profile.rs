@@ -100,6 +100,25 @@ pub struct EpochResult {
     pub device_bytes: u64,
     /// Dispatches per epoch.
     pub dispatches: usize,
+    /// Nodes the subgraph objective draws per epoch (None for the other objectives).
+    pub sample_nodes: Option<usize>,
+    /// The process's peak resident memory while the case ran (graph included), bytes;
+    /// None where the platform does not report it.
+    pub peak_rss_bytes: Option<u64>,
+}
+
+impl EpochResult {
+    /// The objective as the table shows it, e.g. `subgraph n=5000`.
+    pub fn objective_label(&self) -> String {
+        objective_label(self.objective, self.sample_nodes)
+    }
+}
+
+fn objective_label(objective: Objective, sample_nodes: Option<usize>) -> String {
+    match sample_nodes {
+        Some(n) if objective == Objective::Subgraph => format!("{objective} n={n}"),
+        _ => objective.to_string(),
+    }
 }
 
 /// Builds a VGAE (default sizes) with `objective` on `case`, runs `warmup` epochs, then
@@ -108,7 +127,7 @@ pub struct EpochResult {
 pub fn bench_epochs(
     gpu: &Gpu,
     case: &EpochCase<'_>,
-    objective: Objective,
+    config: &ModelConfig,
     warmup: usize,
     samples: usize,
     cpu_samples: usize,
@@ -120,12 +139,9 @@ pub fn bench_epochs(
         });
     }
     gpu.trim_pool();
-    let config = ModelConfig {
-        objective,
-        ..ModelConfig::default()
-    };
-    let weights = Weights::glorot(&config, case.graph.num_features());
-    let setup = ModelSetup::new(&config, case.graph, gpu.profile())?;
+    crate::memory::reset_peak_rss();
+    let weights = Weights::glorot(config, case.graph.num_features());
+    let setup = ModelSetup::new(config, case.graph, gpu.profile())?;
     let mut model = GaeModel::from_setup(gpu, setup, &weights, true)?;
     for _ in 0..warmup {
         model.train_epoch()?;
@@ -154,9 +170,10 @@ pub fn bench_epochs(
         .collect();
     kernels.sort_by(|a, b| b.ms.total_cmp(&a.ms));
     let device_bytes = gpu.pool_bytes();
+    let peak_rss_bytes = crate::memory::peak_rss_bytes();
     let mut cpu_times = Vec::with_capacity(cpu_samples);
     if cpu_samples > 0 {
-        let setup = ModelSetup::new(&config, case.graph, gpu.profile())?;
+        let setup = ModelSetup::new(config, case.graph, gpu.profile())?;
         let mut twin = CpuModel::from_setup(setup, &model.weights()?)?;
         for _ in 0..cpu_samples {
             let start = Instant::now();
@@ -167,7 +184,7 @@ pub fn bench_epochs(
     let graph = &case.graph;
     Ok(EpochResult {
         name: case.name.clone(),
-        objective,
+        objective: config.objective,
         num_nodes: graph.num_nodes(),
         num_edges: graph.edges().len(),
         adjacency_nnz: 2 * graph.edges().len() + graph.num_nodes(),
@@ -178,6 +195,8 @@ pub fn bench_epochs(
         kernels,
         device_bytes,
         dispatches: model.dispatches_per_epoch(),
+        sample_nodes: model.subgraph_sample_size(),
+        peak_rss_bytes,
     })
 }
 
@@ -210,8 +229,8 @@ impl EpochPlan {
 
 /// What happens while a plan runs, for the caller to print.
 pub enum PlanEvent<'a> {
-    /// A case starts.
-    Starting(&'a str, Objective),
+    /// A case starts: its name and objective (e.g. `subgraph n=5000`).
+    Starting(&'a str, String),
     /// A case finished.
     Finished(&'a EpochResult),
     /// A dataset could not be loaded and is left out.
@@ -227,10 +246,12 @@ pub struct PlanResults {
     pub series: Vec<(String, Vec<(f64, f64)>)>,
 }
 
-/// Runs `plan`: both objectives on citeseer, cora and pubmed (graph only), then a
-/// synthetic sweep over N at mean degree 4 and 20 (dense up to 20k nodes, or 3k with
-/// `quick`). The single-threaded CPU baseline runs where an epoch takes seconds, not
-/// minutes (the dense decoder is O(N²·L)).
+/// Runs `plan`: the sampled, dense and subgraph (n = 5000; Pubmed also n = 1000)
+/// objectives on citeseer, cora and pubmed (graph only); a synthetic sweep over N at mean
+/// degree 4 and 20 (sampled, and dense up to 20k nodes, or 3k with `quick`); and the
+/// scale sweep at mean degree 10, N = 10k, 100k and 1M (100k with `quick`), sampled
+/// and subgraph, with peak resident memory. The single-threaded CPU baseline runs where
+/// an epoch takes seconds, not minutes (the dense decoder is O(N²·L)).
 pub fn run_plan(
     gpu: &Gpu,
     plan: &EpochPlan,
@@ -246,26 +267,38 @@ pub fn run_plan(
     let run_case = |results: &mut Vec<EpochResult>,
                     events: &mut dyn FnMut(PlanEvent<'_>),
                     case: &EpochCase<'_>,
-                    objective: Objective,
+                    config: ModelConfig,
                     samples: usize|
      -> Result<Option<f64>> {
         if !wanted(&case.name) {
             return Ok(None);
         }
         let n = case.graph.num_nodes();
-        let cpu_samples = match objective {
+        let cpu_samples = match config.objective {
             Objective::Dense if n > 5000 => 0,
             Objective::Dense => 1,
             Objective::Sampled | Objective::Subgraph if n > 20_000 => 0,
             Objective::Sampled | Objective::Subgraph => 3,
         };
-        events(PlanEvent::Starting(&case.name, objective));
-        let result = bench_epochs(gpu, case, objective, 2, samples, cpu_samples)?;
+        let sample_nodes = (config.objective == Objective::Subgraph).then_some(config.sample_nodes);
+        events(PlanEvent::Starting(
+            &case.name,
+            objective_label(config.objective, sample_nodes),
+        ));
+        // A million-node epoch takes seconds: one warm-up is enough.
+        let warmup = if n > 200_000 { 1 } else { 2 };
+        let result = bench_epochs(gpu, case, &config, warmup, samples, cpu_samples)?;
         events(PlanEvent::Finished(&result));
         let median_ms = 1e3 * result.epoch.median;
         results.push(result);
         Ok(Some(median_ms))
     };
+    let with = |objective: Objective, sample_nodes: usize| ModelConfig {
+        objective,
+        sample_nodes,
+        ..ModelConfig::default()
+    };
+    let default_sample = ModelConfig::default().sample_nodes;
 
     for name in ["citeseer", "cora", "pubmed"] {
         if !wanted(name) {
@@ -277,26 +310,25 @@ pub fn run_plan(
                     name: name.to_string(),
                     graph: graph.view(),
                 };
-                run_case(
-                    &mut results,
-                    &mut events,
-                    &case,
-                    Objective::Sampled,
-                    samples,
-                )?;
+                let sampled = with(Objective::Sampled, default_sample);
+                run_case(&mut results, &mut events, &case, sampled, samples)?;
                 // Pubmed's dense epoch is ~25 GFLOP: few samples on slow adapters.
                 let dense_samples = if name == "pubmed" {
                     samples.min(2)
                 } else {
                     samples
                 };
-                run_case(
-                    &mut results,
-                    &mut events,
-                    &case,
-                    Objective::Dense,
-                    dense_samples,
-                )?;
+                let dense = with(Objective::Dense, default_sample);
+                run_case(&mut results, &mut events, &case, dense, dense_samples)?;
+                let sizes: &[usize] = if name == "pubmed" {
+                    &[5000, 1000]
+                } else {
+                    &[5000]
+                };
+                for &n in sizes {
+                    let subgraph = with(Objective::Subgraph, n);
+                    run_case(&mut results, &mut events, &case, subgraph, samples)?;
+                }
             }
             Err(e) => events(PlanEvent::Skipped(name, &e)),
         }
@@ -322,23 +354,14 @@ pub fn run_plan(
                 name: format!("synthetic N={n} deg={degree}"),
                 graph: GraphView::new(n, &g.edges, Some(&g.features))?,
             };
-            if let Some(ms) = run_case(
-                &mut results,
-                &mut events,
-                &case,
-                Objective::Sampled,
-                samples,
-            )? {
+            let sampled = with(Objective::Sampled, default_sample);
+            if let Some(ms) = run_case(&mut results, &mut events, &case, sampled, samples)? {
                 sampled_points.push((n as f64, ms));
             }
             if n <= dense_limit {
-                if let Some(ms) = run_case(
-                    &mut results,
-                    &mut events,
-                    &case,
-                    Objective::Dense,
-                    samples.min(3),
-                )? {
+                let dense = with(Objective::Dense, default_sample);
+                if let Some(ms) = run_case(&mut results, &mut events, &case, dense, samples.min(3))?
+                {
                     dense_points.push((n as f64, ms));
                 }
             }
@@ -346,14 +369,53 @@ pub fn run_plan(
         series.push((format!("sampled, mean degree {degree}"), sampled_points));
         series.push((format!("dense, mean degree {degree}"), dense_points));
     }
+
+    // The scale sweep: the objectives whose cost does not grow with N².
+    let scale_sizes: &[usize] = if plan.quick {
+        &[10_000, 100_000]
+    } else {
+        &[10_000, 100_000, 1_000_000]
+    };
+    let degree = 10.0;
+    let mut sampled_points = Vec::new();
+    let mut subgraph_points = Vec::new();
+    for &n in scale_sizes {
+        let name = format!("scale N={n} deg={degree}");
+        if !wanted(&name) {
+            continue;
+        }
+        let g = generate(&SyntheticSpec {
+            nodes: n,
+            mean_degree: degree,
+            ..SyntheticSpec::default()
+        })?;
+        let case = EpochCase {
+            name,
+            graph: GraphView::new(n, &g.edges, Some(&g.features))?,
+        };
+        let samples = if n > 200_000 { samples.min(2) } else { samples };
+        let sampled = with(Objective::Sampled, default_sample);
+        if let Some(ms) = run_case(&mut results, &mut events, &case, sampled, samples)? {
+            sampled_points.push((n as f64, ms));
+        }
+        let subgraph = with(Objective::Subgraph, default_sample);
+        if let Some(ms) = run_case(&mut results, &mut events, &case, subgraph, samples)? {
+            subgraph_points.push((n as f64, ms));
+        }
+    }
+    series.push((format!("sampled, mean degree {degree}"), sampled_points));
+    series.push((
+        format!("subgraph n={default_sample}, mean degree {degree}"),
+        subgraph_points,
+    ));
     Ok(PlanResults { results, series })
 }
 
 /// A markdown table of `results`: epoch time, memory and the three largest kernels.
 pub fn table(results: &[EpochResult]) -> String {
     let mut out = String::from(
-        "| case | objective | N | E | epoch ms (min / median / max) | CPU twins ms (median) | GPU speed-up | device MiB | top kernels (GPU ms per epoch) |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "| case | objective | N | E | epoch ms (min / median / max) | CPU twins ms (median) | GPU speed-up | device MiB | peak RSS MiB | top kernels (GPU ms per epoch) |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         let top: Vec<String> = r
@@ -371,15 +433,16 @@ pub fn table(results: &[EpochResult]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {cpu} | {ratio} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {:.1} / {:.1} / {:.1} | {cpu} | {ratio} | {:.1} | {} | {} |",
             r.name,
-            r.objective,
+            r.objective_label(),
             r.num_nodes,
             r.num_edges,
             1e3 * r.epoch.min,
             1e3 * r.epoch.median,
             1e3 * r.epoch.max,
             r.device_bytes as f64 / (1 << 20) as f64,
+            crate::memory::format_mib(r.peak_rss_bytes),
             top.join(", ")
         );
     }

@@ -6,6 +6,7 @@
 //!   the limit is forced down to about the square root of the kernel's workgroups
 //!   (`Gpu::with_grid_limit`) so that the grid folds into two dimensions, and each case
 //!   checks that it did.
+//!
 //! Kernels that do not window refuse a tensor past the limit with a typed error.
 
 use crate::common::{gpu, gpu_profiles, random_csr, random_vec, rng};
