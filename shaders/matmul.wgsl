@@ -1,4 +1,5 @@
-// Dense product with a strided right operand: out = A · op(B).
+// Dense product with a strided right operand: out = A · op(B), optionally masked by
+// the sign of a third matrix (the ReLU's gradient fused in: dQ = (dY·Wᵀ) ∘ 1[H1 > 0]).
 //   A: m × k, row-major; out: m × n, row-major.
 //   op(B)[kk, j] = b[kk · stride_k + j · stride_n], so one kernel serves
 //   B (k × n, stride_k = n, stride_n = 1) for Y = H1·W, and
@@ -22,6 +23,9 @@
 //              B serves R rows. 1 and 1 on GPUs (most parallelism); on CPU adapters,
 //              where every storage load is a costly per-lane sequence, R = 4, CPL = 4
 //              for A·B and R = 2, CPL = 8 for A·Bᵀ (llvmpipe, benches/RESULTS.md).
+//   MASK       out[i, j] = select(0, (A·op(B))[i, j], mask[i, j] > 0): the rectifier's
+//              gradient, with mask = H1 = relu(Q) (H1 > 0 exactly where Q > 0). Saves
+//              the separate pass and the unmasked m × n tensor.
 //
 // Bindings (group 0):
 //   0 uniform    params {m, n, k, col_groups = ceil(n / 4), stride_k, stride_n,
@@ -29,6 +33,7 @@
 //   1 storage r  a:   array<vec4<f32>>, m × k floats
 //   2 storage r  b:   array<vec4<f32>>, k × n floats
 //   3 storage rw out: array<f32>, m × n
+//   4 storage r  mask: array<f32>, m × n (read only when MASK)
 // Dispatch: lanes × row_blocks workgroups of WG invocations, grid folded to 2-D
 //   (linear workgroup id w = wid.x + wid.y · nwg.x). Workgroup w serves the CPL column
 //   groups from (w % lanes) · CPL and the WG·R rows from (w / lanes) · WG · R;
@@ -56,11 +61,13 @@ override CPL: u32 = 1u;
 const CPL_MAX: u32 = 8u;
 override R: u32 = 1u;
 const RMAX: u32 = 4u;
+override MASK: bool = false;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> mask: array<f32>;
 
 // Element e of A / B in row-major float order.
 fn a_at(e: u32) -> f32 {
@@ -69,6 +76,14 @@ fn a_at(e: u32) -> f32 {
 
 fn b_at(e: u32) -> f32 {
     return b[e >> 2u][e & 3u];
+}
+
+// The value stored at out[e]: with MASK, zero where mask[e] is not positive.
+fn masked(value: f32, e: u32) -> f32 {
+    if MASK {
+        return select(0.0, value, mask[e] > 0.0);
+    }
+    return value;
 }
 
 @compute @workgroup_size(WG)
@@ -183,10 +198,10 @@ fn main(
                 if group < groups {
                     let c0 = group * 4u;
                     let dst = row * n + c0;
-                    out[dst] = acc[r][g].x;
-                    if c0 + 1u < n { out[dst + 1u] = acc[r][g].y; }
-                    if c0 + 2u < n { out[dst + 2u] = acc[r][g].z; }
-                    if c0 + 3u < n { out[dst + 3u] = acc[r][g].w; }
+                    out[dst] = masked(acc[r][g].x, dst);
+                    if c0 + 1u < n { out[dst + 1u] = masked(acc[r][g].y, dst + 1u); }
+                    if c0 + 2u < n { out[dst + 2u] = masked(acc[r][g].z, dst + 2u); }
+                    if c0 + 3u < n { out[dst + 3u] = masked(acc[r][g].w, dst + 3u); }
                 }
             }
         }

@@ -1,4 +1,4 @@
-// CSR sparse × dense product: out = A · B.
+// CSR sparse × dense product: out = A · B, or relu(A · B) (RELU).
 //   A: rows × inner, CSR (row_ptr, col_idx, values); B: inner × cols, row-major;
 //   out: rows × cols, row-major, every element written (empty rows give zeros).
 // Used for Â·H (graph convolutions, forward and backward), X·W0 (sparse features) and
@@ -21,17 +21,21 @@
 //   WINDOWED B is larger than one storage binding (gpu/windows.rs): b holds only B's
 //            rows b_lo .. b_hi, entries whose column falls outside are skipped, and
 //            the host runs one dispatch per window of B in ascending order, each after
-//            the first adding to what out holds. Every output element then sums its
-//            entries in the same order as one dispatch would (rows' columns sorted),
-//            so the result is the same to the bit. A constant, so that the usual
-//            single-binding case pays nothing.
+//            the first adding to what out holds (flags & 1). Every output element then
+//            sums its entries in the same order as one dispatch would (rows' columns
+//            sorted), so the result is the same to the bit. A constant, so that the
+//            usual single-binding case pays nothing.
+//   RELU     out = max(A · B, 0) (the first layer's rectifier fused in: H1 directly,
+//            no pre-activation tensor and no separate pass), applied by the dispatch
+//            that finishes the sums (flags & 2).
 //
 // Bindings (group 0):
 //   0 uniform    params  {rows, cols, col_groups = ceil(cols / 4),
 //                         lanes = ceil(col_groups / CPL), row_base, b_lo, b_hi,
-//                         accumulate}
+//                         flags}
 //                row_base: A's row of out's row 0 (out may be a window of rows);
-//                b_lo, b_hi, accumulate: WINDOWED only (accumulate ≠ 0: add to out)
+//                b_lo, b_hi: WINDOWED only; flags: 1 add to out (WINDOWED only),
+//                2 the last window of B (the one RELU applies in)
 //   1 storage r  row_ptr: array<u32>, A's rows + 1 (all of them)
 //   2 storage r  col_idx: array<u32>, nnz
 //   3 storage r  values:  array<f32>, nnz
@@ -51,13 +55,17 @@ struct Params {
     row_base: u32,
     b_lo: u32,
     b_hi: u32,
-    accumulate: u32,
+    flags: u32,
 }
+
+const ACCUMULATE: u32 = 1u;
+const FINISHES: u32 = 2u;
 
 override WG: u32 = 64u;
 override ALIGNED: bool = true;
 override CPL: u32 = 1u;
 override WINDOWED: bool = false;
+override RELU: bool = false;
 const CPL_MAX: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -91,7 +99,7 @@ fn main(
     var acc: array<vec4<f32>, CPL_MAX>;
     for (var g = 0u; g < CPL; g++) {
         acc[g] = vec4<f32>(0.0);
-        if WINDOWED && params.accumulate != 0u {
+        if WINDOWED && (params.flags & ACCUMULATE) != 0u {
             let c0 = min(g0 + g, groups - 1u) * 4u;
             let dst = row * cols + c0;
             acc[g].x = out[dst];
@@ -136,15 +144,20 @@ fn main(
             }
         }
     }
+    let rectify = RELU && (params.flags & FINISHES) != 0u;
     for (var g = 0u; g < CPL; g++) {
         let group = g0 + g;
         if group < groups {
             let c0 = group * 4u;
             let dst = row * cols + c0;
-            out[dst] = acc[g].x;
-            if c0 + 1u < cols { out[dst + 1u] = acc[g].y; }
-            if c0 + 2u < cols { out[dst + 2u] = acc[g].z; }
-            if c0 + 3u < cols { out[dst + 3u] = acc[g].w; }
+            var v = acc[g];
+            if rectify {
+                v = max(v, vec4<f32>(0.0));
+            }
+            out[dst] = v.x;
+            if c0 + 1u < cols { out[dst + 1u] = v.y; }
+            if c0 + 2u < cols { out[dst + 2u] = v.z; }
+            if c0 + 3u < cols { out[dst + 3u] = v.w; }
         }
     }
 }

@@ -5,7 +5,8 @@
 mod common;
 
 use gpu_vgae::gpu::{AdapterClass, AdapterProfile, Gpu, GpuOptions, Recording};
-use gpu_vgae::kernels::relu::relu;
+use gpu_vgae::kernels::spmm::{spmm_with, Epilogue};
+use gpu_vgae::Csr;
 use gpu_vgae::Error;
 
 gpu_test! {
@@ -25,12 +26,14 @@ gpu_test! {
         }))
         .unwrap();
         let gpu = Gpu::from_device(device, queue, &adapter.get_info()).unwrap();
-        let x = gpu.upload("x", &[-1.0f32, 2.0, -3.0]).unwrap();
-        let y = gpu.alloc::<f32>("y", 3).unwrap();
+        // relu(I · x) on the caller's device.
+        let identity = gpu.upload_csr("identity", &Csr::identity(3)).unwrap();
+        let x = gpu.upload_matrix("x", 3, 1, &[-1.0f32, 2.0, -3.0]).unwrap();
+        let y = gpu.alloc_matrix("y", 3, 1).unwrap();
         let mut recording = Recording::new("caller");
-        recording.extend(relu(&gpu, &x, &y).unwrap());
+        recording.extend(spmm_with(&gpu, &identity, &x, Epilogue::Relu, &y).unwrap());
         gpu.run(&recording).unwrap();
-        assert_eq!(gpu.read(&y).unwrap(), vec![0.0, 2.0, 0.0]);
+        assert_eq!(gpu.read(y.data()).unwrap(), vec![0.0, 2.0, 0.0]);
     }
 }
 

@@ -17,8 +17,6 @@ mod matmul;
 mod matmul_tn_partial;
 mod philox;
 mod reduce_sum;
-mod relu;
-mod relu_backward;
 mod reparam_backward;
 mod reparam_kl;
 mod scatter_rows;
@@ -34,16 +32,14 @@ pub use gather_rows::gather_rows;
 pub use kmeans_assign::{kmeans_assign, sq_dist};
 pub use kmeans_distances::kmeans_distances;
 pub use kmeans_update::kmeans_update;
-pub use matmul::matmul;
+pub use matmul::{matmul, matmul_masked};
 pub use matmul_tn_partial::matmul_tn_partial;
 pub use philox::{philox4x32_10, standard_normal};
 pub use reduce_sum::reduce_sum;
-pub use relu::relu;
-pub use relu_backward::relu_backward;
 pub use reparam_backward::reparam_backward;
 pub use reparam_kl::reparam_kl;
 pub use scatter_rows::scatter_rows;
-pub use spmm::spmm;
+pub use spmm::{spmm, spmm_relu};
 pub use topk_rows::{link_logit, topk_rows};
 
 /// log(1 + exp(x)), stable for large |x| (the shaders' formula).

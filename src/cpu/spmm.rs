@@ -16,3 +16,12 @@ pub fn spmm(a: &Csr, b: &[f32], cols: usize) -> Vec<f32> {
     }
     out
 }
+
+/// max(a · b, 0) elementwise (the shader's RELU epilogue).
+pub fn spmm_relu(a: &Csr, b: &[f32], cols: usize) -> Vec<f32> {
+    let mut out = spmm(a, b, cols);
+    for x in &mut out {
+        *x = x.max(0.0);
+    }
+    out
+}

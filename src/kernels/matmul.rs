@@ -15,6 +15,7 @@ pub static MATMUL: KernelDef = KernelDef {
         BindingDef::read("a"),
         BindingDef::read("b"),
         BindingDef::write("out"),
+        BindingDef::read("mask"),
     ],
 };
 
@@ -54,6 +55,20 @@ pub fn matmul(
     transpose_b: bool,
     out: &GpuMatrix,
 ) -> Result<Vec<Dispatch>> {
+    matmul_masked(gpu, a, b, transpose_b, None, out)
+}
+
+/// Like [`matmul`], and where `mask` (m × n) is given, out[i, j] = 0 wherever
+/// mask[i, j] is not positive: the rectifier's gradient fused into dH1 = dY·Wᵀ, with
+/// mask = H1 = relu(Q).
+pub fn matmul_masked(
+    gpu: &Gpu,
+    a: &GpuMatrix,
+    b: &GpuMatrix,
+    transpose_b: bool,
+    mask: Option<&GpuMatrix>,
+    out: &GpuMatrix,
+) -> Result<Vec<Dispatch>> {
     let (m, k) = (a.rows(), a.cols());
     let (b_k, n) = if transpose_b {
         (b.cols(), b.rows())
@@ -70,6 +85,15 @@ pub fn matmul(
             out.cols()
         )
     })?;
+    if let Some(mask) = mask {
+        check(mask.rows() == m && mask.cols() == n, "matmul", || {
+            format!(
+                "mask is {} x {}, expected {m} x {n}",
+                mask.rows(),
+                mask.cols()
+            )
+        })?;
+    }
     let (stride_k, stride_n) = if transpose_b { (1, k) } else { (n, 1) };
     let col_groups = n.div_ceil(4);
     let profile = if transpose_b {
@@ -88,6 +112,7 @@ pub fn matmul(
             ("TRANSPOSE", flag(transpose_b)),
             ("CPL", per_invocation as f64),
             ("R", rows as f64),
+            ("MASK", flag(mask.is_some())),
         ],
     )?;
     // Rows of A and out are independent: past one binding, each window of rows is a
@@ -120,7 +145,12 @@ pub fn matmul(
                 &[
                     Bind::rows(a, window.clone()),
                     Bind::matrix(b),
-                    Bind::rows(out, window),
+                    Bind::rows(out, window.clone()),
+                    // Not read without MASK: any read-only binding that fits will do.
+                    match mask {
+                        Some(mask) => Bind::rows(mask, window),
+                        None => Bind::rows(a, window),
+                    },
                 ],
                 grid,
             )

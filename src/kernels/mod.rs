@@ -71,8 +71,6 @@ registry! {
     matmul::MATMUL,
     matmul_tn_partial::MATMUL_TN_PARTIAL,
     reduce_sum::REDUCE_SUM,
-    relu::RELU,
-    relu_backward::RELU_BACKWARD,
     reparam_kl::REPARAM_KL,
     reparam_backward::REPARAM_BACKWARD,
     class_mean_grad::CLASS_MEAN_GRAD,

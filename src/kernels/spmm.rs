@@ -29,8 +29,22 @@ kernel_params! {
         row_base: u32,
         b_lo: u32,
         b_hi: u32,
-        accumulate: u32,
+        flags: u32,
     }
+}
+
+/// `Params::flags`: add to what out holds (a later window of B).
+const ACCUMULATE: u32 = 1;
+/// `Params::flags`: the last window of B (the rectifier applies).
+const FINISHES: u32 = 2;
+
+/// What the kernel stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Epilogue {
+    /// A · B.
+    Plain,
+    /// max(A · B, 0): the first layer's rectifier fused in.
+    Relu,
 }
 
 /// out (rows × cols) = a (rows × inner, CSR) · b (inner × cols).
@@ -40,6 +54,17 @@ kernel_params! {
 /// its entries to out: bit for bit the single-dispatch result when each row's columns
 /// are sorted (every CSR the model builds). a's three arrays are bound whole.
 pub fn spmm(gpu: &Gpu, a: &GpuCsr, b: &GpuMatrix, out: &GpuMatrix) -> Result<Vec<Dispatch>> {
+    spmm_with(gpu, a, b, Epilogue::Plain, out)
+}
+
+/// [`spmm`] with the stored value chosen by `epilogue` (`Relu`: out = max(A · B, 0)).
+pub fn spmm_with(
+    gpu: &Gpu,
+    a: &GpuCsr,
+    b: &GpuMatrix,
+    epilogue: Epilogue,
+    out: &GpuMatrix,
+) -> Result<Vec<Dispatch>> {
     check(a.cols() == b.rows(), "spmm", || {
         format!("A has {} columns but B has {} rows", a.cols(), b.rows())
     })?;
@@ -73,6 +98,7 @@ pub fn spmm(gpu: &Gpu, a: &GpuCsr, b: &GpuMatrix, out: &GpuMatrix) -> Result<Vec
             ("ALIGNED", flag(b.cols().is_multiple_of(4))),
             ("CPL", per_invocation as f64),
             ("WINDOWED", flag(windowed)),
+            ("RELU", flag(epilogue == Epilogue::Relu)),
         ],
     )?;
     let mut dispatches = Vec::with_capacity(out_windows.len() * b_windows.len());
@@ -86,7 +112,12 @@ pub fn spmm(gpu: &Gpu, a: &GpuCsr, b: &GpuMatrix, out: &GpuMatrix) -> Result<Vec
                 row_base: to_u32("spmm rows", rows.start)?,
                 b_lo: to_u32("spmm B rows", b_rows.start)?,
                 b_hi: to_u32("spmm B rows", b_rows.end)?,
-                accumulate: u32::from(pass > 0),
+                flags: if pass > 0 { ACCUMULATE } else { 0 }
+                    | if pass + 1 == b_windows.len() {
+                        FINISHES
+                    } else {
+                        0
+                    },
             };
             let grid = gpu.grid((rows.len() * lanes) as u64, pipeline.workgroup_size())?;
             dispatches.push(gpu.dispatch(

@@ -19,15 +19,13 @@ use crate::kernels::decoder_dense::{decoder_dense, DensePartials};
 use crate::kernels::decoder_pairs::{decoder_pairs, GpuPairRows, PairRows};
 use crate::kernels::edge_score::{edge_score, flatten_pairs};
 use crate::kernels::gather_rows::gather_rows;
-use crate::kernels::matmul::matmul;
+use crate::kernels::matmul::matmul_masked;
 use crate::kernels::matmul_tn_partial::matmul_tn_partial;
 use crate::kernels::reduce_sum::reduce_sum;
-use crate::kernels::relu::relu;
-use crate::kernels::relu_backward::relu_backward;
 use crate::kernels::reparam_backward::reparam_backward;
 use crate::kernels::reparam_kl::{reparam_kl, ClassPrior};
 use crate::kernels::scatter_rows::scatter_rows;
-use crate::kernels::spmm::spmm;
+use crate::kernels::spmm::{spmm_with, Epilogue};
 
 /// The loss of the last forward pass, split into its terms.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -315,19 +313,29 @@ impl GaeModel {
         let gpu = &self.gpu;
         let seed = self.config.seed;
         match *op {
-            Op::Spmm { a, b, out } => {
-                spmm(gpu, &self.csr(a)?, &self.matrix(b)?, &self.matrix(out)?)
-            }
+            Op::Spmm { a, b, relu, out } => spmm_with(
+                gpu,
+                &self.csr(a)?,
+                &self.matrix(b)?,
+                if relu {
+                    Epilogue::Relu
+                } else {
+                    Epilogue::Plain
+                },
+                &self.matrix(out)?,
+            ),
             Op::Matmul {
                 a,
                 b,
                 transpose_b,
+                mask,
                 out,
-            } => matmul(
+            } => matmul_masked(
                 gpu,
                 &self.matrix(a)?,
                 &self.matrix(b)?,
                 transpose_b,
+                mask.map(|m| self.matrix(m)).transpose()?.as_ref(),
                 &self.matrix(out)?,
             ),
             Op::MatmulTnPartial { a, b, partial } => matmul_tn_partial(
@@ -346,17 +354,6 @@ impl GaeModel {
                     &self.array(out)?,
                 )
             }
-            Op::Relu { input, out } => relu(gpu, &self.array(input)?, &self.array(out)?),
-            Op::ReluBackward {
-                pre,
-                grad_out,
-                grad_in,
-            } => relu_backward(
-                gpu,
-                &self.array(pre)?,
-                &self.array(grad_out)?,
-                &self.array(grad_in)?,
-            ),
             Op::ReparamKl {
                 ms,
                 prior,

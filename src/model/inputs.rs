@@ -329,11 +329,13 @@ impl<'a> ModelSetup<'a> {
             },
             host_bytes,
         )?;
-        let x = match graph.features() {
-            Some(x) => Cow::Borrowed(x),
-            None => Cow::Owned(Csr::identity(graph.num_nodes())),
-        };
-        let x_t = Cow::Owned(x.transpose());
+        // The schedule has X and Xᵀ only for a real feature matrix (see
+        // GraphShape::identity_features).
+        let mut sparse = vec![Cow::Owned(normalized_adjacency(&graph)?)];
+        if let Some(x) = graph.features() {
+            sparse.push(Cow::Owned(x.transpose()));
+            sparse.insert(1, Cow::Borrowed(x));
+        }
         let label_pairs = match schedule.dense_weights() {
             Some(weights) if config.objective == Objective::Dense => {
                 Some(dense_label_rows(&graph, weights)?)
@@ -342,7 +344,7 @@ impl<'a> ModelSetup<'a> {
         };
         Ok(ModelSetup {
             config: config.clone(),
-            sparse: vec![Cow::Owned(normalized_adjacency(&graph)?), x, x_t],
+            sparse,
             schedule,
             label_pairs,
             epoch_inputs,
@@ -365,13 +367,11 @@ impl<'a> ModelSetup<'a> {
             },
             schedule.unshared_bytes(),
         )?;
-        let x = match graph.features() {
-            Some(x) => Cow::Borrowed(x),
-            None => Cow::Owned(Csr::identity(graph.num_nodes())),
-        };
+        let mut sparse = vec![Cow::Owned(normalized_adjacency(&graph)?)];
+        sparse.extend(graph.features().map(Cow::Borrowed));
         Ok(ModelSetup {
             config: config.clone(),
-            sparse: vec![Cow::Owned(normalized_adjacency(&graph)?), x],
+            sparse,
             schedule,
             label_pairs: None,
             epoch_inputs: EpochInputs::Static,

@@ -155,20 +155,23 @@ impl CpuModel {
         let v = &self.values;
         let s = &self.schedule;
         let outputs: Vec<(TensorId, Vec<f32>)> = match op {
-            Op::Spmm { a, b, out } => {
+            Op::Spmm { a, b, relu, out } => {
                 let cols = shape(s, b).1;
-                vec![(out, cpu::spmm(&self.sparse[a.index()], &v[b.index()], cols))]
+                let product = if relu { cpu::spmm_relu } else { cpu::spmm };
+                vec![(out, product(&self.sparse[a.index()], &v[b.index()], cols))]
             }
             Op::Matmul {
                 a,
                 b,
                 transpose_b,
+                mask,
                 out,
             } => {
                 let ((m, k), n) = (shape(s, a), shape(s, out).1);
+                let mask = mask.map(|m| v[m.index()].as_slice());
                 vec![(
                     out,
-                    cpu::matmul(&v[a.index()], &v[b.index()], m, k, n, transpose_b),
+                    cpu::matmul_masked(&v[a.index()], &v[b.index()], m, k, n, transpose_b, mask),
                 )]
             }
             Op::MatmulTnPartial { a, b, partial } => {
@@ -182,15 +185,6 @@ impl CpuModel {
                 let (rows, cols) = shape(s, input);
                 vec![(out, cpu::reduce_sum(&v[input.index()], rows, cols))]
             }
-            Op::Relu { input, out } => vec![(out, cpu::relu(&v[input.index()]))],
-            Op::ReluBackward {
-                pre,
-                grad_out,
-                grad_in,
-            } => vec![(
-                grad_in,
-                cpu::relu_backward(&v[pre.index()], &v[grad_out.index()]),
-            )],
             Op::ReparamKl {
                 ms,
                 prior,

@@ -27,7 +27,7 @@ use crate::gpu::AdapterProfile;
 use crate::kernels::decoder_dense::DenseLayout;
 use crate::kernels::{
     adam, class_mean_grad, decoder_dense, decoder_pairs, gather_rows, matmul, matmul_tn_partial,
-    reduce_sum, relu, relu_backward, reparam_backward, reparam_kl, scatter_rows, spmm, Work,
+    reduce_sum, reparam_backward, reparam_kl, scatter_rows, spmm, Work,
 };
 
 /// A tensor of the schedule.
@@ -166,16 +166,18 @@ pub struct PairsSpec {
 /// One kernel invocation over named tensors. Shapes come from the tensors.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Op {
-    /// `spmm`: out = A · B.
+    /// `spmm`: out = A · B, or max(A · B, 0) with `relu`.
     Spmm {
         /// Sparse left operand.
         a: SparseId,
         /// Dense right operand.
         b: TensorId,
+        /// Whether the rectifier is fused in (the first layer's H1).
+        relu: bool,
         /// Result.
         out: TensorId,
     },
-    /// `matmul`: out = A · B or A · Bᵀ.
+    /// `matmul`: out = A · B or A · Bᵀ, zero where `mask` is not positive.
     Matmul {
         /// Left operand.
         a: TensorId,
@@ -183,6 +185,8 @@ pub enum Op {
         b: TensorId,
         /// Whether B is used transposed.
         transpose_b: bool,
+        /// The rectifier's gradient fused in: keep out where mask (H1) > 0.
+        mask: Option<TensorId>,
         /// Result.
         out: TensorId,
     },
@@ -201,22 +205,6 @@ pub enum Op {
         input: TensorId,
         /// Output rows × cols.
         out: TensorId,
-    },
-    /// `relu`.
-    Relu {
-        /// Pre-activation.
-        input: TensorId,
-        /// Activation.
-        out: TensorId,
-    },
-    /// `relu_backward`.
-    ReluBackward {
-        /// Pre-activation (the mask).
-        pre: TensorId,
-        /// Gradient of the activation.
-        grad_out: TensorId,
-        /// Gradient of the pre-activation.
-        grad_in: TensorId,
     },
     /// `reparam_kl`: z and the KL rows from [μ | s], noise of the epoch.
     ReparamKl {
@@ -357,8 +345,8 @@ pub struct Step {
 pub struct Handles {
     /// Â (N × N).
     pub a_hat: SparseId,
-    /// X (N × F).
-    pub x: SparseId,
+    /// X (N × F); None for identity features (see [`GraphShape::identity_features`]).
+    pub x: Option<SparseId>,
     /// W0 (F × H).
     pub w0: TensorId,
     /// W1 = [Wμ | Wσ] (H × 2L) or Wμ (H × L).
@@ -372,8 +360,8 @@ pub struct Handles {
 /// The tensors of the loss, the backward pass and the optimizer.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TrainingHandles {
-    /// Xᵀ (F × N), for dW0 = Xᵀ·dP.
-    pub x_t: SparseId,
+    /// Xᵀ (F × N), for dW0 = Xᵀ·dP; None for identity features.
+    pub x_t: Option<SparseId>,
     /// The decoder's pair list: the label pattern (dense), this epoch's positives and
     /// negatives (sampled) or the sample's labels (subgraph).
     pub pairs: PairsId,
@@ -440,6 +428,9 @@ pub struct GraphShape {
     pub features: usize,
     /// Nonzeros of X (N for the identity).
     pub feature_nnz: usize,
+    /// X is the identity (a graph without features): X·W0 is W0 and Xᵀ·dP is dP, so
+    /// the schedule has neither product nor the CSR of X.
+    pub identity_features: bool,
     /// The subgraph objective's sizes (needed for that objective only).
     pub subgraph: Option<SubgraphShape>,
     /// The class-conditional prior's sizes (needed when the model has it).
@@ -454,6 +445,7 @@ impl GraphShape {
             train_edges: graph.edges().len(),
             features: graph.num_features(),
             feature_nnz: graph.feature_nnz(),
+            identity_features: graph.features().is_none(),
             subgraph: None,
             prior: None,
         }
@@ -578,16 +570,12 @@ impl Schedule {
             [p.ptr, p.col, p.weight]
         };
         match *op {
-            Op::Spmm { a, b, out } => ([sparse(a).as_slice(), &[b]].concat(), vec![out]),
-            Op::Matmul { a, b, out, .. } => (vec![a, b], vec![out]),
+            Op::Spmm { a, b, out, .. } => ([sparse(a).as_slice(), &[b]].concat(), vec![out]),
+            Op::Matmul {
+                a, b, mask, out, ..
+            } => ([&[a, b][..], mask.as_slice()].concat(), vec![out]),
             Op::MatmulTnPartial { a, b, partial } => (vec![a, b], vec![partial]),
             Op::ReduceSum { input, out } => (vec![input], vec![out]),
-            Op::Relu { input, out } => (vec![input], vec![out]),
-            Op::ReluBackward {
-                pre,
-                grad_out,
-                grad_in,
-            } => (vec![pre, grad_out], vec![grad_in]),
             Op::ReparamKl {
                 ms,
                 prior,
@@ -650,8 +638,6 @@ impl Schedule {
             Op::Matmul { .. } => matmul::MATMUL.name,
             Op::MatmulTnPartial { .. } => matmul_tn_partial::MATMUL_TN_PARTIAL.name,
             Op::ReduceSum { .. } => reduce_sum::REDUCE_SUM.name,
-            Op::Relu { .. } => relu::RELU.name,
-            Op::ReluBackward { .. } => relu_backward::RELU_BACKWARD.name,
             Op::ReparamKl { .. } => reparam_kl::REPARAM_KL.name,
             Op::ReparamBackward { .. } => reparam_backward::REPARAM_BACKWARD.name,
             Op::ClassMeanGrad { .. } => class_mean_grad::CLASS_MEAN_GRAD.name,
@@ -676,8 +662,6 @@ impl Schedule {
                 matmul_tn_partial::work(t(a).rows, t(a).cols, t(b).cols)
             }
             Op::ReduceSum { input, .. } => reduce_sum::work(t(input).rows, t(input).cols),
-            Op::Relu { input, .. } => relu::work(t(input).len()),
-            Op::ReluBackward { pre, .. } => relu_backward::work(t(pre).len()),
             Op::ReparamKl { z, .. } => reparam_kl::work(t(z).rows, t(z).cols),
             Op::ReparamBackward { dz, .. } => reparam_backward::work(t(dz).rows, t(dz).cols),
             Op::ClassMeanGrad {
@@ -715,12 +699,14 @@ impl Schedule {
             format!("{}x{}", t.rows, t.cols)
         };
         match *op {
-            Op::Spmm { a, b, out } => {
+            Op::Spmm { a, b, relu, out } => {
                 let s = self.sparse(a);
                 format!(
-                    "{}·{} → {} ({}x{} nnz={} · {})",
+                    "{}{}·{}{} → {} ({}x{} nnz={} · {})",
+                    if relu { "relu(" } else { "" },
                     s.name,
                     name(b),
+                    if relu { ")" } else { "" },
                     name(out),
                     s.rows,
                     s.cols,
@@ -732,12 +718,15 @@ impl Schedule {
                 a,
                 b,
                 transpose_b,
+                mask,
                 out,
             } => format!(
-                "{}·{}{} → {} ({} · {})",
+                "{}·{}{}{} → {} ({} · {})",
                 name(a),
                 name(b),
                 if transpose_b { "ᵀ" } else { "" },
+                mask.map(|m| format!(" ∘ 1[{} > 0]", name(m)))
+                    .unwrap_or_default(),
                 name(out),
                 shape(a),
                 shape(b)
@@ -752,19 +741,6 @@ impl Schedule {
             ),
             Op::ReduceSum { input, out } => {
                 format!("{} → {} ({})", name(input), name(out), shape(input))
-            }
-            Op::Relu { input, out } => {
-                format!("{} → {} ({})", name(input), name(out), shape(input))
-            }
-            Op::ReluBackward {
-                grad_out, grad_in, ..
-            } => {
-                format!(
-                    "{} → {} ({})",
-                    name(grad_out),
-                    name(grad_in),
-                    shape(grad_out)
-                )
             }
             Op::ReparamKl { ms, z, .. } => format!("{} → {} ({})", name(ms), name(z), shape(z)),
             Op::ReparamBackward { dz, d_ms, .. } => {
@@ -976,36 +952,44 @@ impl Builder {
         let (n, f, h, l) = (shape.nodes, shape.features, config.hidden, config.latent);
         let c = head_cols(config.kind, l);
         let a_hat = self.sparse("a_hat", n, n, shape.adjacency_nnz());
-        let x = self.sparse("x", n, f, shape.feature_nnz);
+        let x = (!shape.identity_features).then(|| self.sparse("x", n, f, shape.feature_nnz));
         let w0 = self.f32("w0", f, h, Role::Parameter);
         let w1 = self.f32("w1", h, c, Role::Parameter);
 
         self.phase = Some(Phase::Encode);
-        let p = self.scratch("p", n, h);
-        self.push(Op::Spmm {
-            a: x,
-            b: w0,
-            out: p,
-        });
-        let q = self.scratch("q", n, h);
+        let p = match x {
+            Some(x) => {
+                let p = self.scratch("p", n, h);
+                self.push(Op::Spmm {
+                    a: x,
+                    b: w0,
+                    relu: false,
+                    out: p,
+                });
+                p
+            }
+            None => w0,
+        };
+        let h1 = self.scratch("h1", n, h);
         self.push(Op::Spmm {
             a: a_hat,
             b: p,
-            out: q,
+            relu: true,
+            out: h1,
         });
-        let h1 = self.scratch("h1", n, h);
-        self.push(Op::Relu { input: q, out: h1 });
         let y = self.scratch("y", n, c);
         self.push(Op::Matmul {
             a: h1,
             b: w1,
             transpose_b: false,
+            mask: None,
             out: y,
         });
         let ms = self.f32("ms", n, c, Role::Output);
         self.push(Op::Spmm {
             a: a_hat,
             b: y,
+            relu: false,
             out: ms,
         });
 
@@ -1030,7 +1014,7 @@ impl Builder {
                 dense_weights: None,
             });
         }
-        let x_t = self.sparse("x_t", f, n, shape.feature_nnz);
+        let x_t = x.map(|_| self.sparse("x_t", f, n, shape.feature_nnz));
         self.phase = Some(Phase::LossAndGrads);
         let n2 = (n as f64) * (n as f64);
         let prior = match (config.conditional, shape.prior) {
@@ -1168,6 +1152,7 @@ impl Builder {
         self.push(Op::Spmm {
             a: a_hat,
             b: d_ms,
+            relu: false,
             out: dy,
         });
         let partial = self.scratch("dw1.partial", matmul_tn_partial::chunks(n), h * c);
@@ -1178,31 +1163,44 @@ impl Builder {
         });
         let dw1 = self.f32("dw1", h, c, Role::Output);
         self.column_sums(partial, dw1);
-        let dh1 = self.scratch("dh1", n, h);
+        // dQ = (dY·W1ᵀ) ∘ 1[Q > 0], with H1 = relu(Q) > 0 exactly where Q > 0.
+        let dq = self.scratch("dq", n, h);
         self.push(Op::Matmul {
             a: dy,
             b: w1,
             transpose_b: true,
-            out: dh1,
+            mask: Some(h1),
+            out: dq,
         });
-        let dq = self.scratch("dq", n, h);
-        self.push(Op::ReluBackward {
-            pre: q,
-            grad_out: dh1,
-            grad_in: dq,
-        });
-        let dp = self.scratch("dp", n, h);
-        self.push(Op::Spmm {
-            a: a_hat,
-            b: dq,
-            out: dp,
-        });
-        let dw0 = self.f32("dw0", f, h, Role::Output);
-        self.push(Op::Spmm {
-            a: x_t,
-            b: dp,
-            out: dw0,
-        });
+        let dw0 = match x_t {
+            Some(x_t) => {
+                let dp = self.scratch("dp", n, h);
+                self.push(Op::Spmm {
+                    a: a_hat,
+                    b: dq,
+                    relu: false,
+                    out: dp,
+                });
+                let dw0 = self.f32("dw0", f, h, Role::Output);
+                self.push(Op::Spmm {
+                    a: x_t,
+                    b: dp,
+                    relu: false,
+                    out: dw0,
+                });
+                dw0
+            }
+            None => {
+                let dw0 = self.f32("dw0", f, h, Role::Output);
+                self.push(Op::Spmm {
+                    a: a_hat,
+                    b: dq,
+                    relu: false,
+                    out: dw0,
+                });
+                dw0
+            }
+        };
 
         self.phase = Some(Phase::Optimize);
         let moments = [

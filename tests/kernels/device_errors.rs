@@ -4,7 +4,6 @@
 use crate::common::gpu;
 use crate::run;
 use gpu_vgae::gpu::{KernelDef, ParamsLayout};
-use gpu_vgae::kernels::relu::relu;
 use gpu_vgae::kernels::spmm::spmm;
 use gpu_vgae::{Csr, Error};
 
@@ -52,9 +51,10 @@ gpu_test! {
             other => panic!("expected ShaderCompile, got {other:?}"),
         }
         // The device stays usable afterwards.
-        let x = gpu.upload("x", &[1.0f32, -2.0]).unwrap();
-        let y = gpu.alloc::<f32>("y", 2).unwrap();
-        run(&gpu, [relu(&gpu, &x, &y).unwrap()]);
-        assert_eq!(gpu.read(&y).unwrap(), vec![1.0, 0.0]);
+        let identity = gpu.upload_csr("identity", &Csr::identity(2)).unwrap();
+        let x = gpu.upload_matrix("x", 2, 1, &[1.0f32, -2.0]).unwrap();
+        let y = gpu.alloc_matrix("y", 2, 1).unwrap();
+        run(&gpu, [spmm(&gpu, &identity, &x, &y).unwrap()]);
+        assert_eq!(gpu.read(y.data()).unwrap(), vec![1.0, -2.0]);
     }
 }

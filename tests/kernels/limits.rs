@@ -17,15 +17,13 @@ use gpu_vgae::kernels::decoder_dense::{decoder_dense, DenseLayout, DensePartials
 use gpu_vgae::kernels::decoder_pairs::{decoder_pairs, PairRows};
 use gpu_vgae::kernels::edge_score::{edge_score, flatten_pairs};
 use gpu_vgae::kernels::gather_rows::gather_rows;
-use gpu_vgae::kernels::matmul::matmul;
+use gpu_vgae::kernels::matmul::{matmul, matmul_masked};
 use gpu_vgae::kernels::matmul_tn_partial::{chunks, matmul_tn_partial};
 use gpu_vgae::kernels::reduce_sum::reduce_sum;
-use gpu_vgae::kernels::relu::relu;
-use gpu_vgae::kernels::relu_backward::relu_backward;
 use gpu_vgae::kernels::reparam_backward::reparam_backward;
 use gpu_vgae::kernels::reparam_kl::{reparam_kl, ClassPrior};
 use gpu_vgae::kernels::scatter_rows::scatter_rows;
-use gpu_vgae::kernels::spmm::spmm;
+use gpu_vgae::kernels::spmm::{spmm_with, Epilogue};
 use gpu_vgae::Error;
 
 /// What a case returns: the recorded dispatches and a reader of the results (as bits),
@@ -89,28 +87,13 @@ fn bits(values: Vec<f32>) -> Vec<u32> {
 }
 
 gpu_test! {
-    fn elementwise_kernels_window_bit_for_bit() {
+    fn adam_windows_bit_for_bit() {
         let gpu = gpu();
         let small = gpu.with_binding_limit(1024);
         let mut r = rng(31);
         let len = 1_000;
         let pre = random_vec(&mut r, len, 1.0);
         let grad = random_vec(&mut r, len, 1.0);
-        both(&gpu, &small, "relu", |g| {
-            let x = g.upload("pre", &pre).unwrap();
-            let out = g.alloc::<f32>("out", len).unwrap();
-            let d = relu(g, &x, &out).unwrap();
-            let g = g.clone();
-            (d, Box::new(move || vec![bits(g.read(&out).unwrap())]))
-        });
-        both(&gpu, &small, "relu_backward", |g| {
-            let x = g.upload("pre", &pre).unwrap();
-            let dy = g.upload("grad", &grad).unwrap();
-            let out = g.alloc::<f32>("out", len).unwrap();
-            let d = relu_backward(g, &x, &dy, &out).unwrap();
-            let g = g.clone();
-            (d, Box::new(move || vec![bits(g.read(&out).unwrap())]))
-        });
         both(&gpu, &small, "adam", |g| {
             let param = g.upload("param", &pre).unwrap();
             let dp = g.upload("grad", &grad).unwrap();
@@ -136,16 +119,23 @@ gpu_test! {
                 let a = random_vec(&mut r, m * k, 1.0);
                 let b = random_vec(&mut r, k * n, 1.0);
                 let bt = random_vec(&mut r, n * k, 1.0);
-                for transpose in [false, true] {
-                    both(&gpu, &small, &format!("matmul {m}x{k}x{n} t={transpose}"), |g| {
+                let mask = random_vec(&mut r, m * n, 1.0);
+                for (transpose, masked) in [(false, false), (true, false), (true, true)] {
+                    let what = format!("matmul {m}x{k}x{n} t={transpose} masked={masked}");
+                    both(&gpu, &small, &what, |g| {
                         let ga = g.upload_matrix("a", m, k, &a).unwrap();
                         let gb = if transpose {
                             g.upload_matrix("b", n, k, &bt).unwrap()
                         } else {
                             g.upload_matrix("b", k, n, &b).unwrap()
                         };
+                        let gmask = g.upload_matrix("mask", m, n, &mask).unwrap();
                         let out = g.alloc_matrix("out", m, n).unwrap();
-                        let d = matmul(g, &ga, &gb, transpose, &out).unwrap();
+                        let d = if masked {
+                            matmul_masked(g, &ga, &gb, transpose, Some(&gmask), &out).unwrap()
+                        } else {
+                            matmul(g, &ga, &gb, transpose, &out).unwrap()
+                        };
                         let g = g.clone();
                         (d, Box::new(move || vec![bits(g.read(out.data()).unwrap())]))
                     });
@@ -195,14 +185,17 @@ gpu_test! {
             {
                 let a = random_csr(&mut r, rows, inner, nnz, empty);
                 let b = random_vec(&mut r, inner * cols, 1.0);
-                both(&gpu, &small, &format!("spmm {rows}x{inner}x{cols}"), |g| {
+                for epilogue in [Epilogue::Plain, Epilogue::Relu] {
+                let what = format!("spmm {rows}x{inner}x{cols} {epilogue:?}");
+                both(&gpu, &small, &what, |g| {
                     let ga = g.upload_csr("a", &a).unwrap();
                     let gb = g.upload_matrix("b", inner, cols, &b).unwrap();
                     let out = g.alloc_matrix("out", rows, cols).unwrap();
-                    let d = spmm(g, &ga, &gb, &out).unwrap();
+                    let d = spmm_with(g, &ga, &gb, epilogue, &out).unwrap();
                     let g = g.clone();
                     (d, Box::new(move || vec![bits(g.read(out.data()).unwrap())]))
                 });
+                }
             }
         }
     }
@@ -483,12 +476,23 @@ gpu_test! {
         let gpu = gpu();
         let max = gpu.limits().max_compute_workgroups_per_dimension as usize;
         let len = (max + 64) * 64;
-        let input: Vec<f32> = (0..len).map(|i| if i % 3 == 0 { -(i as f32) } else { i as f32 }).collect();
-        let x = gpu.upload("input", &input).unwrap();
-        let out = gpu.alloc::<f32>("out", len).unwrap();
-        let dispatches = relu(&gpu, &x, &out).unwrap();
+        let mut r = rng(39);
+        let mut param = random_vec(&mut r, len, 1.0);
+        let grad = random_vec(&mut r, len, 1.0);
+        let (mut m, mut v) = (vec![0f32; len], vec![0f32; len]);
+        let gparam = gpu.upload("param", &param).unwrap();
+        let ggrad = gpu.upload("grad", &grad).unwrap();
+        let gm = gpu.upload("m", &m).unwrap();
+        let gv = gpu.upload("v", &v).unwrap();
+        let step = gpu.step_buffer(StepParams::for_epoch(0));
+        let config = AdamConfig::default();
+        let dispatches = adam(&gpu, &config, &gparam, &ggrad, &gm, &gv, &step).unwrap();
         assert!(dispatches[0].workgroups()[1] > 1, "{:?}", dispatches[0].workgroups());
         run(&gpu, [dispatches]);
-        assert_eq!(gpu.read(&out).unwrap(), gpu_vgae::cpu::relu(&input));
+        gpu_vgae::cpu::adam(&config, 1, &mut param, &grad, &mut m, &mut v);
+        // The whole grid ran, its last workgroups included.
+        let got = gpu.read(&gparam).unwrap();
+        assert_eq!(got.len(), len);
+        crate::common::assert_close(&got, &param, 1e-6, 1e-5, "adam past the grid limit");
     }
 }

@@ -26,8 +26,6 @@ mod limits;
 mod matmul;
 mod matmul_tn_partial;
 mod reduce_sum;
-mod relu;
-mod relu_backward;
 mod reparam_backward;
 mod reparam_kl;
 mod scatter_rows;

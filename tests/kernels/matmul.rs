@@ -3,7 +3,7 @@
 use crate::common::{assert_close, gpu_profiles, random_vec, rng};
 use crate::{run, ATOL, RTOL};
 use gpu_vgae::cpu;
-use gpu_vgae::kernels::matmul::matmul;
+use gpu_vgae::kernels::matmul::{matmul, matmul_masked};
 
 gpu_test! {
     fn matmul_matches_cpu_with_and_without_transpose() {
@@ -49,6 +49,23 @@ gpu_test! {
                     RTOL,
                     &format!("{what} transposed"),
                 );
+                // The rectifier's gradient fused in: zero wherever the mask is ≤ 0 (about
+                // half of it, exact zeros included), the product elsewhere.
+                let mut mask = random_vec(&mut r, m * n, 1.0);
+                mask[0] = 0.0;
+                let gmask = gpu.upload_matrix("mask", m, n, &mask).unwrap();
+                for transpose in [false, true] {
+                    let gpu_b = if transpose { &gbt } else { &gb };
+                    run(&gpu, [matmul_masked(&gpu, &ga, gpu_b, transpose, Some(&gmask), &out).unwrap()]);
+                    let got = gpu.read(out.data()).unwrap();
+                    let host_b = if transpose { &bt } else { &b };
+                    let twin = cpu::matmul_masked(&a, host_b, m, k, n, transpose, Some(&mask));
+                    assert!(
+                        got.iter().zip(&mask).all(|(&g, &q)| q > 0.0 || g == 0.0),
+                        "{what} masked: a value survived a non-positive mask"
+                    );
+                    assert_close(&got, &twin, ATOL, RTOL, &format!("{what} masked t={transpose}"));
+                }
             }
         }
     }

@@ -3,7 +3,7 @@
 use crate::common::{assert_close, gpu_profiles, random_csr, random_vec, rng};
 use crate::{run, ATOL, RTOL};
 use gpu_vgae::cpu;
-use gpu_vgae::kernels::spmm::spmm;
+use gpu_vgae::kernels::spmm::{spmm, spmm_with, Epilogue};
 use gpu_vgae::Csr;
 
 gpu_test! {
@@ -31,6 +31,12 @@ gpu_test! {
                 run(&gpu, [spmm(&gpu, &ga, &gb, &out).unwrap()]);
                 let what = format!("spmm {rows}x{inner}x{cols} {:?}", gpu.profile().class);
                 assert_close(&gpu.read(out.data()).unwrap(), &expected, ATOL, RTOL, &what);
+                // The rectifier fused in: the same sums, then max(·, 0) exactly as the twin.
+                run(&gpu, [spmm_with(&gpu, &ga, &gb, Epilogue::Relu, &out).unwrap()]);
+                let rectified = gpu.read(out.data()).unwrap();
+                assert!(rectified.iter().all(|&x| x >= 0.0), "{what}: relu left a negative");
+                let twin = cpu::spmm_relu(&a, &b, cols);
+                assert_close(&rectified, &twin, ATOL, RTOL, &format!("{what} relu"));
             }
         }
     }
