@@ -24,39 +24,54 @@
 //            the columns from L up to the next multiple of 4 are read and ignored).
 //            Otherwise z is read element by element. A constant rather than a
 //            run-time test: llvmpipe runs both sides of a branch under masks.
-// Pair lists larger than one storage binding (gpu/windows.rs) are bound as windows of
-// entries entry_lo .. entry_hi, one dispatch each in order: every row walks its entries
-// that fall in the window; a dispatch that continues (flags & 1) starts from the raw
+// Tensors larger than one storage binding (gpu/windows.rs) are bound as windows, one
+// dispatch per combination, in order:
+//  - rows row_base .. row_base + n of dz, loss_rows and z_rows (z's rows of the
+//    dispatch's own nodes);
+//  - entries entry_lo .. entry_hi of pair_col and pair_weight;
+//  - with WINDOWED, rows z_lo .. z_hi of z in z_cols: entries whose other node falls
+//    outside are skipped (without it z_cols is the whole of z).
+// For each window of rows, a dispatch that continues (flags & 1) starts from the raw
 // sums the previous one left in dz and loss_rows, and only the one that finishes
-// (flags & 2) adds the dense slots and scales. Each row thus sums its pairs in list
-// order whatever the windows: the result is the single dispatch's to the bit.
+// (flags & 2) adds the dense slots and scales. Rows list their entries by ascending
+// column (PairRows sorts them), so the windows of entries and of z, taken in order,
+// visit each row's entries in list order: the result is the single dispatch's to the
+// bit.
 //
 // Each z_j is loaded once per pair and used for both the dot product and the
 // gradient. Buffers are bound rounded up to 16 bytes, so vec4 reads of the last row
 // stay in range.
 //
 // Bindings (group 0):
-//   0 uniform    params       {n, latent (= L), z_stride, slots, grad_scale, entry_lo,
-//                              entry_hi, flags (1: continue, 2: finish)}
-//   1 storage r  z:            array<vec4<f32>>, row i at float i·z_stride
-//   2 storage r  pair_ptr:     array<u32>, n + 1
-//   3 storage r  pair_col:     array<u32>, entries entry_lo .. entry_hi
-//   4 storage r  pair_weight:  array<vec2<f32>>, the same entries (w_pos, w_neg)
-//   5 storage r  grad_partial: array<vec4<f32>>, slots × n × L floats (unused when
+//   0 uniform    params       {n (rows of this dispatch), nodes (all rows), latent (= L),
+//                              z_stride, slots, grad_scale, row_base, entry_lo,
+//                              entry_hi, z_lo, z_hi, flags (1: continue, 2: finish)}
+//   1 storage r  z_rows:       array<vec4<f32>>, z's rows row_base .. row_base + n, row
+//                              at float (i − row_base)·z_stride
+//   2 storage r  z_cols:       array<vec4<f32>>, z's rows z_lo .. z_hi (WINDOWED) or all
+//   3 storage r  pair_ptr:     array<u32>, nodes + 1
+//   4 storage r  pair_col:     array<u32>, entries entry_lo .. entry_hi
+//   5 storage r  pair_weight:  array<vec2<f32>>, the same entries (w_pos, w_neg)
+//   6 storage r  grad_partial: array<vec4<f32>>, slots × nodes × L floats (unused when
 //                              slots = 0)
-//   6 storage r  loss_partial: array<f32>, slots × n
-//   7 storage rw dz:           array<f32>, n × L
-//   8 storage rw loss_rows:    array<f32>, n
-// Dispatch: one invocation per node, WG per workgroup, grid folded to 2-D.
+//   7 storage r  loss_partial: array<f32>, slots × nodes
+//   8 storage rw dz:           array<f32>, n × L (rows row_base ..)
+//   9 storage rw loss_rows:    array<f32>, n (rows row_base ..)
+// Dispatch: one invocation per node of the window of rows, WG per workgroup, grid
+//   folded to 2-D.
 
 struct Params {
     n: u32,
+    nodes: u32,
     latent: u32,
     z_stride: u32,
     slots: u32,
     grad_scale: f32,
+    row_base: u32,
     entry_lo: u32,
     entry_hi: u32,
+    z_lo: u32,
+    z_hi: u32,
     flags: u32,
 }
 
@@ -69,17 +84,20 @@ override L: u32 = 16u;
 // Groups of four latent columns; the last one is partial when L is not a multiple of 4.
 override LQ: u32 = (L + 3u) / 4u;
 override ALIGNED: bool = true;
+// z exceeds one binding: z_cols holds the rows z_lo .. z_hi only (see above).
+override WINDOWED: bool = false;
 const LQ_MAX: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> pair_ptr: array<u32>;
-@group(0) @binding(3) var<storage, read> pair_col: array<u32>;
-@group(0) @binding(4) var<storage, read> pair_weight: array<vec2<f32>>;
-@group(0) @binding(5) var<storage, read> grad_partial: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read> loss_partial: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dz: array<f32>;
-@group(0) @binding(8) var<storage, read_write> loss_rows: array<f32>;
+@group(0) @binding(1) var<storage, read> z_rows: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> z_cols: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> pair_ptr: array<u32>;
+@group(0) @binding(4) var<storage, read> pair_col: array<u32>;
+@group(0) @binding(5) var<storage, read> pair_weight: array<vec2<f32>>;
+@group(0) @binding(6) var<storage, read> grad_partial: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> loss_partial: array<f32>;
+@group(0) @binding(8) var<storage, read_write> dz: array<f32>;
+@group(0) @binding(9) var<storage, read_write> loss_rows: array<f32>;
 
 fn softplus(x: f32) -> f32 {
     return max(x, 0.0) + log(1.0 + exp(-abs(x)));
@@ -90,19 +108,31 @@ fn sigmoid(x: f32) -> f32 {
     return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }
 
-fn z_at(e: u32) -> f32 {
-    return z[e >> 2u][e & 3u];
+// Element e of z_rows (from_rows) or z_cols.
+fn z_at(from_rows: bool, e: u32) -> f32 {
+    if from_rows {
+        return z_rows[e >> 2u][e & 3u];
+    }
+    return z_cols[e >> 2u][e & 3u];
+}
+
+fn z_vec4(from_rows: bool, i: u32) -> vec4<f32> {
+    if from_rows {
+        return z_rows[i];
+    }
+    return z_cols[i];
 }
 
 fn gp_at(e: u32) -> f32 {
     return grad_partial[e >> 2u][e & 3u];
 }
 
-// Columns 4q..4q+3 of row `row` of z; columns ≥ L read as 0.
-fn z4(row: u32, q: u32) -> vec4<f32> {
+// Columns 4q..4q+3 of row `row` of z_rows (from_rows) or z_cols; columns ≥ L read
+// as 0.
+fn z4(from_rows: bool, row: u32, q: u32) -> vec4<f32> {
     let c = 4u * q;
     if ALIGNED {
-        let v = z[row * (params.z_stride / 4u) + q];
+        let v = z_vec4(from_rows, row * (params.z_stride / 4u) + q);
         if c + 4u <= L {
             return v;
         }
@@ -114,12 +144,13 @@ fn z4(row: u32, q: u32) -> vec4<f32> {
         );
     }
     let base = row * params.z_stride + c;
+    let r = from_rows;
     if c + 4u <= L {
-        return vec4<f32>(z_at(base), z_at(base + 1u), z_at(base + 2u), z_at(base + 3u));
+        return vec4<f32>(z_at(r, base), z_at(r, base + 1u), z_at(r, base + 2u), z_at(r, base + 3u));
     }
-    var v = vec4<f32>(z_at(base), 0.0, 0.0, 0.0);
-    if c + 1u < L { v.y = z_at(base + 1u); }
-    if c + 2u < L { v.z = z_at(base + 2u); }
+    var v = vec4<f32>(z_at(r, base), 0.0, 0.0, 0.0);
+    if c + 1u < L { v.y = z_at(r, base + 1u); }
+    if c + 2u < L { v.z = z_at(r, base + 2u); }
     return v;
 }
 
@@ -146,17 +177,18 @@ fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    // i: the row within this dispatch's window; node: the graph's node.
     let i = (wid.x + wid.y * nwg.x) * WG + lid;
-    let n = params.n;
-    if i >= n {
+    if i >= params.n {
         return;
     }
+    let node = params.row_base + i;
     var zi: array<vec4<f32>, LQ_MAX>;
     var acc: array<vec4<f32>, LQ_MAX>;
     var loss = 0.0;
     let continues = (params.flags & CONTINUES) != 0u;
     for (var q = 0u; q < LQ; q++) {
-        zi[q] = z4(i, q);
+        zi[q] = z4(true, i, q);
         acc[q] = vec4<f32>(0.0);
         if continues {
             let c = 4u * q;
@@ -170,13 +202,19 @@ fn main(
         loss = loss_rows[i];
     }
     let lo = params.entry_lo;
-    let p1 = min(pair_ptr[i + 1u], params.entry_hi);
-    for (var p = max(pair_ptr[i], lo); p < p1; p++) {
-        let j = pair_col[p - lo];
+    let p1 = min(pair_ptr[node + 1u], params.entry_hi);
+    for (var p = max(pair_ptr[node], lo); p < p1; p++) {
+        var j = pair_col[p - lo];
+        if WINDOWED {
+            if j < params.z_lo || j >= params.z_hi {
+                continue;
+            }
+            j -= params.z_lo;
+        }
         let wt = pair_weight[p - lo];
         var zj: array<vec4<f32>, LQ_MAX>;
         for (var q = 0u; q < LQ; q++) {
-            zj[q] = z4(j, q);
+            zj[q] = z4(false, j, q);
         }
         // Summed column by column in order, as the CPU twin does.
         var dot = 0.0;
@@ -196,7 +234,7 @@ fn main(
     var scale = 1.0;
     if (params.flags & FINISHES) != 0u {
         for (var s = 0u; s < params.slots; s++) {
-            let row = s * n + i;
+            let row = s * params.nodes + node;
             for (var q = 0u; q < LQ; q++) {
                 acc[q] += gp4(row, q);
             }

@@ -201,7 +201,7 @@ fn small_binding_gpu(bytes: u64) -> Gpu {
                 label: Some("gpu_vgae.test.small_bindings"),
                 required_limits: wgpu::Limits {
                     max_storage_buffer_binding_size: bytes,
-                    max_storage_buffers_per_shader_stage: 8,
+                    max_storage_buffers_per_shader_stage: 9,
                     ..wgpu::Limits::downlevel_defaults()
                 },
                 ..Default::default()

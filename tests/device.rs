@@ -19,7 +19,7 @@ gpu_test! {
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("caller.device"),
             required_limits: wgpu::Limits {
-                max_storage_buffers_per_shader_stage: 8,
+                max_storage_buffers_per_shader_stage: 9,
                 ..wgpu::Limits::downlevel_defaults()
             },
             ..Default::default()

@@ -414,13 +414,21 @@ gpu_test! {
         let gpu = gpu();
         let small = gpu.with_binding_limit(32 * 1024);
         let g = small_graph();
-        for (kind, featureless, objective) in [
-            (ModelKind::Vgae, true, Objective::Subgraph),
-            (ModelKind::Gae, false, Objective::Subgraph),
-            (ModelKind::Vgae, false, Objective::Subgraph),
-            (ModelKind::Vgae, true, Objective::Sampled),
+        // 1,500 nodes without features at mean degree 3: the sampled objective's z
+        // (96 KB) exceeds the binding too, while Â's arrays (bound whole) fit.
+        let mut spec = SyntheticSpec::default();
+        spec.nodes = 1_500;
+        spec.mean_degree = 3.0;
+        spec.features = 0;
+        let large = generate(&spec).unwrap();
+        for (g, kind, featureless, objective) in [
+            (&g, ModelKind::Vgae, true, Objective::Subgraph),
+            (&g, ModelKind::Gae, false, Objective::Subgraph),
+            (&g, ModelKind::Vgae, false, Objective::Subgraph),
+            (&g, ModelKind::Vgae, true, Objective::Sampled),
+            (&large, ModelKind::Vgae, true, Objective::Sampled),
         ] {
-            let graph = if featureless { view(&g).without_features() } else { view(&g) };
+            let graph = if featureless { view(g).without_features() } else { view(g) };
             let mut config = ModelConfig::default();
             config.kind = kind;
             config.objective = objective;
@@ -429,7 +437,8 @@ gpu_test! {
             config.seed = 5;
             let width = if featureless { g.num_nodes } else { g.features.cols() };
             let start = Weights::glorot(&config, width);
-            let pairs: Vec<(u32, u32)> = (0..300u32).map(|p| (p % 400, (p * 17 + 3) % 400)).collect();
+            let n = g.num_nodes as u32;
+            let pairs: Vec<(u32, u32)> = (0..300u32).map(|p| (p % n, (p * 17 + 3) % n)).collect();
             let mut outcomes = Vec::new();
             for device in [&gpu, &small] {
                 let setup = ModelSetup::new(&config, graph, device.profile()).unwrap();
@@ -445,7 +454,7 @@ gpu_test! {
                     model.score_pairs(&pairs).unwrap(),
                 ));
             }
-            let name = format!("{kind} {objective} featureless={featureless}");
+            let name = format!("N={} {kind} {objective} featureless={featureless}", g.num_nodes);
             let (whole, windowed) = (&outcomes[0], &outcomes[1]);
             assert_eq!(whole.0, 0, "{name}: whole buffers need no extra dispatches");
             assert!(windowed.0 > 0, "{name}: nothing was windowed under 32 KiB");

@@ -21,8 +21,10 @@ pub const ADAPTER_ENV: &str = "GPU_VGAE_ADAPTER";
 /// Environment variable: backend to use (`vulkan`, `metal`, `dx12`).
 pub const BACKEND_ENV: &str = "GPU_VGAE_BACKEND";
 
-/// The storage buffers one kernel binds at most (the pair decoder binds eight).
-const STORAGE_BUFFERS_PER_STAGE: u32 = 8;
+/// The storage buffers one kernel binds at most: the pair decoder binds nine (z twice,
+/// for windows of its own rows and of the other nodes'). WebGPU's default is 8; native
+/// Vulkan, Metal and DX12 adapters allow far more.
+const STORAGE_BUFFERS_PER_STAGE: u32 = 9;
 
 /// How to pick an adapter. `Default` takes the environment variables [`ADAPTER_ENV`] and
 /// [`BACKEND_ENV`] into account; without them, the most capable adapter wins
@@ -216,7 +218,7 @@ impl Gpu {
     }
 
     /// Wraps a device and queue the caller created. `adapter_info` names the adapter in
-    /// reports; the device must allow 8 storage buffers per shader stage.
+    /// reports; the device must allow 9 storage buffers per shader stage.
     pub fn from_device(
         device: wgpu::Device,
         queue: wgpu::Queue,

@@ -14,7 +14,8 @@ pub static DECODER_PAIRS: KernelDef = KernelDef {
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
-        BindingDef::read("z"),
+        BindingDef::read("z_rows"),
+        BindingDef::read("z_cols"),
         BindingDef::read("pair_ptr"),
         BindingDef::read("pair_col"),
         BindingDef::read("pair_weight"),
@@ -28,12 +29,16 @@ pub static DECODER_PAIRS: KernelDef = KernelDef {
 kernel_params! {
     struct Params {
         n: u32,
+        nodes: u32,
         latent: u32,
         z_stride: u32,
         slots: u32,
         grad_scale: f32,
+        row_base: u32,
         entry_lo: u32,
         entry_hi: u32,
+        z_lo: u32,
+        z_hi: u32,
         flags: u32,
     }
 }
@@ -45,6 +50,8 @@ const FINISHES: u32 = 2;
 
 /// Weighted pairs grouped by their first node (CSR by row): entry `p` of row `i` pairs
 /// node `i` with `col[p]` and contributes `w_pos·softplus(−S) + w_neg·softplus(S)`.
+/// Each row's entries are sorted by column (ties in input order), so that windows of z's
+/// rows visit them in list order (see the shader).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PairRows {
     /// Number of nodes (rows).
@@ -91,8 +98,8 @@ impl PairRows {
         capacity: usize,
         fill: impl Fn(&mut dyn FnMut(u32, u32, f32, f32) -> Result<()>) -> Result<()>,
     ) -> Result<Self> {
-        // Two passes (count, then place) keep entries in input order within each row,
-        // so the sums are reproducible.
+        // Two passes (count, then place) keep entries in input order within each row;
+        // a stable sort by column then orders each row, so the sums are reproducible.
         let mut counts = vec![0u32; num_nodes + 1];
         fill(&mut |i, j, wp, wn| {
             if i as usize >= num_nodes || j as usize >= num_nodes {
@@ -124,6 +131,7 @@ impl PairRows {
             Ok(())
         })?;
         to_u32("pair entries", capacity)?;
+        sort_rows(&ptr, &mut col, &mut weight);
         Ok(PairRows {
             num_nodes,
             ptr,
@@ -153,6 +161,25 @@ impl PairRows {
     }
 }
 
+/// Sorts the entries of every row by column, stably, moving their weights along.
+fn sort_rows(ptr: &[u32], col: &mut [u32], weight: &mut [f32]) {
+    let mut row: Vec<(u32, f32, f32)> = Vec::new();
+    for bounds in ptr.windows(2) {
+        let (start, end) = (bounds[0] as usize, bounds[1] as usize);
+        if col[start..end].is_sorted() {
+            continue;
+        }
+        row.clear();
+        row.extend((start..end).map(|p| (col[p], weight[2 * p], weight[2 * p + 1])));
+        row.sort_by_key(|&(j, _, _)| j);
+        for (offset, &(j, wp, wn)) in row.iter().enumerate() {
+            col[start + offset] = j;
+            weight[2 * (start + offset)] = wp;
+            weight[2 * (start + offset) + 1] = wn;
+        }
+    }
+}
+
 /// [`PairRows`] on the device.
 #[derive(Clone)]
 pub struct GpuPairRows {
@@ -169,9 +196,10 @@ pub struct GpuPairRows {
 /// `dz[i] = grad_scale · (Σ_s dense.grad[s, i] + Σ_p coef_p z_j)` and
 /// `loss_rows[i] = Σ_s dense.loss[s, i] + Σ_p loss_p` over the pairs of row `i` and the
 /// dense partial slots `s` in order, reading the first `latent` columns of `z`. `dense`
-/// is `None` for the sampled objective. A pair list larger than one storage binding
-/// runs as one dispatch per window of its entries, bit for bit the single dispatch's
-/// result; z, the offsets, the partials and the outputs are bound whole.
+/// is `None` for the sampled objective. Where z, the outputs or the pair list exceed one
+/// storage binding, one dispatch per window of rows, of entries and of z's rows for the
+/// other node of each pair, bit for bit the single dispatch's result (each row's entries
+/// are sorted by column); the offsets and the partials are bound whole.
 #[allow(clippy::too_many_arguments)]
 pub fn decoder_pairs(
     gpu: &Gpu,
@@ -220,65 +248,84 @@ pub fn decoder_pairs(
         "decoder_pairs elements",
         n * z.cols().max(latent * slots.max(1)),
     )?;
-    // One pipeline per latent size (loops over the latent with constant trip counts) and
-    // per alignment of z's rows (see the shader's header).
+    // One pipeline per latent size (loops over the latent with constant trip counts), per
+    // alignment of z's rows and per windowing of z (see the shader's header).
+    let z_row_bytes = z.cols() as u64 * WORD_BYTES;
+    let row_windows_of = |what: &str, rows: usize, bytes: &[u64]| {
+        row_windows(gpu, what, rows, bytes, 1)
+    };
+    let node_windows = row_windows_of(
+        "decoder_pairs rows",
+        n,
+        &[z_row_bytes, latent as u64 * WORD_BYTES, WORD_BYTES],
+    )?;
+    let entry_windows = row_windows_of(
+        "decoder_pairs entries",
+        pairs.col.len(),
+        &[WORD_BYTES, 2 * WORD_BYTES],
+    )?;
+    let z_windows = row_windows_of("decoder_pairs z", n, &[z_row_bytes])?;
+    let windowed = z_windows.len() > 1;
     let pipeline = gpu.pipeline_with(
         &DECODER_PAIRS,
         &[
             ("L", latent as f64),
             ("ALIGNED", flag(z.cols().is_multiple_of(4))),
+            ("WINDOWED", flag(windowed)),
         ],
     )?;
-    let grid = gpu.grid(n as u64, pipeline.workgroup_size())?;
-    let entries = pairs.col.len();
-    let windows = row_windows(
-        gpu,
-        "decoder_pairs entries",
-        entries,
-        &[WORD_BYTES, 2 * WORD_BYTES],
-        1,
-    )?;
-    let last = windows.len() - 1;
-    windows
-        .into_iter()
-        .enumerate()
-        .map(|(w, window)| {
-            // Without dense partials, a window of the weights stands in for them;
-            // slots = 0 keeps the kernel from reading them.
-            let (grad_partial, loss_partial) = match dense {
-                Some(d) => (Bind::array(&d.grad), Bind::array(&d.loss)),
-                None => (
-                    Bind::elements(&pairs.weight, 2 * window.start..2 * window.end),
-                    Bind::elements(&pairs.weight, 2 * window.start..2 * window.end),
-                ),
-            };
-            let params = Params {
-                n: to_u32("decoder_pairs nodes", n)?,
-                latent: latent as u32,
-                z_stride: to_u32("decoder_pairs stride", z.cols())?,
-                slots: to_u32("decoder_pairs slots", slots)?,
-                grad_scale,
-                entry_lo: to_u32("decoder_pairs entries", window.start)?,
-                entry_hi: to_u32("decoder_pairs entries", window.end)?,
-                flags: if w > 0 { CONTINUES } else { 0 } | if w == last { FINISHES } else { 0 },
-            };
-            gpu.dispatch(
-                &pipeline,
-                &params,
-                &[
-                    Bind::matrix(z),
-                    Bind::array(&pairs.ptr),
-                    Bind::elements(&pairs.col, window.clone()),
-                    Bind::elements(&pairs.weight, 2 * window.start..2 * window.end),
-                    grad_partial,
-                    loss_partial,
-                    Bind::matrix(dz),
-                    Bind::array(loss_rows),
-                ],
-                grid,
-            )
-        })
-        .collect()
+    let passes = entry_windows.len() * z_windows.len();
+    let mut dispatches = Vec::with_capacity(node_windows.len() * passes);
+    for rows in &node_windows {
+        let grid = gpu.grid(rows.len() as u64, pipeline.workgroup_size())?;
+        for (e, entries) in entry_windows.iter().enumerate() {
+            for (w, others) in z_windows.iter().enumerate() {
+                let pass = e * z_windows.len() + w;
+                let weights = 2 * entries.start..2 * entries.end;
+                // Without dense partials, a window of the weights stands in for them;
+                // slots = 0 keeps the kernel from reading them.
+                let (grad_partial, loss_partial) = match dense {
+                    Some(d) => (Bind::array(&d.grad), Bind::array(&d.loss)),
+                    None => (
+                        Bind::elements(&pairs.weight, weights.clone()),
+                        Bind::elements(&pairs.weight, weights.clone()),
+                    ),
+                };
+                let params = Params {
+                    n: to_u32("decoder_pairs nodes", rows.len())?,
+                    nodes: to_u32("decoder_pairs nodes", n)?,
+                    latent: latent as u32,
+                    z_stride: to_u32("decoder_pairs stride", z.cols())?,
+                    slots: to_u32("decoder_pairs slots", slots)?,
+                    grad_scale,
+                    row_base: to_u32("decoder_pairs nodes", rows.start)?,
+                    entry_lo: to_u32("decoder_pairs entries", entries.start)?,
+                    entry_hi: to_u32("decoder_pairs entries", entries.end)?,
+                    z_lo: to_u32("decoder_pairs nodes", others.start)?,
+                    z_hi: to_u32("decoder_pairs nodes", others.end)?,
+                    flags: if pass > 0 { CONTINUES } else { 0 }
+                        | if pass + 1 == passes { FINISHES } else { 0 },
+                };
+                dispatches.push(gpu.dispatch(
+                    &pipeline,
+                    &params,
+                    &[
+                        Bind::rows(z, rows.clone()),
+                        Bind::rows(z, others.clone()),
+                        Bind::array(&pairs.ptr),
+                        Bind::elements(&pairs.col, entries.clone()),
+                        Bind::elements(&pairs.weight, weights),
+                        grad_partial,
+                        loss_partial,
+                        Bind::rows(dz, rows.clone()),
+                        Bind::elements(loss_rows, rows.clone()),
+                    ],
+                    grid,
+                )?);
+            }
+        }
+    }
+    Ok(dispatches)
 }
 
 /// n nodes with `entries` listed pairs and `slots` dense partials per node (0 for the

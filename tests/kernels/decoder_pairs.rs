@@ -86,5 +86,12 @@ fn pair_rows_refuse_bad_pairs() {
     assert!(PairRows::from_pairs(3, &[(0, 1, f32::NAN, 0.0)]).is_err());
     let rows = PairRows::from_pairs(3, &[(0, 2, 1.0, 0.5), (1, 0, 0.0, 1.0)]).unwrap();
     assert_eq!(rows.ptr, vec![0, 2, 3, 4]);
-    assert_eq!(rows.col, vec![2, 1, 0, 0]);
+    // Each row sorted by column, its weights moved along.
+    assert_eq!(rows.col, vec![1, 2, 0, 0]);
+    assert_eq!(rows.weight, vec![0.0, 1.0, 1.0, 0.5, 0.0, 1.0, 1.0, 0.5]);
+    // Ties keep their input order.
+    let rows = PairRows::from_directed(2, &[(0, 1, 3.0, 0.0), (0, 0, 1.0, 0.0), (0, 1, 2.0, 0.0)])
+        .unwrap();
+    assert_eq!(rows.col, vec![0, 1, 1]);
+    assert_eq!(rows.weight, vec![1.0, 0.0, 3.0, 0.0, 2.0, 0.0]);
 }

@@ -279,9 +279,6 @@ gpu_test! {
     /// windowed by entries: rows whose pairs straddle windows carry their sums over.
     fn pair_decoder_windows_its_entries_bit_for_bit() {
         let gpu = gpu();
-        // z (9.6 KB), the partials (19.2 KB) and dz fit; the 6,000 entries (24 + 48 KB)
-        // do not.
-        let small = gpu.with_binding_limit(20 * 1024);
         let mut r = rng(36);
         let (n, l) = (300, 8);
         let z = random_vec(&mut r, n * l, 0.7);
@@ -289,13 +286,18 @@ gpu_test! {
             .filter(|p| p % 9 != 0)
             .map(|p| ((p * 13) % 293, (p * 31 + 7) % n as u32, 0.5 + (p % 5) as f32 * 0.1, -0.3))
             .collect();
-        for dense in [false, true] {
+        // 20 KiB: z (9.6 KB), the partials (19.2 KB) and dz fit, the 6,000 entries (24 +
+        // 48 KB) do not. 4 KiB: nothing but the offsets and the partials (bound whole,
+        // so only without them) fits: windows of rows, of entries and of z at once.
+        for (limit, dense) in [(20 * 1024, false), (20 * 1024, true), (4 * 1024, false)] {
+            let small = gpu.with_binding_limit(limit);
             let rows = if dense {
                 PairRows::from_directed(n, &pairs).unwrap()
             } else {
                 PairRows::from_pairs(n, &pairs).unwrap()
             };
-            both(&gpu, &small, &format!("decoder_pairs dense={dense}"), |g| {
+            let what = format!("decoder_pairs dense={dense} limit={limit}");
+            both(&gpu, &small, &what, |g| {
                 let gz = g.upload_matrix("z", n, l, &z).unwrap();
                 let grows = rows.upload(g, "pairs").unwrap();
                 let layout = DenseLayout::new(n, g.profile(), Some(2));
