@@ -28,7 +28,7 @@
 // dispatch per combination, in order:
 //  - rows row_base .. row_base + n of dz, loss_rows and z_rows (z's rows of the
 //    dispatch's own nodes);
-//  - entries entry_lo .. entry_hi of pair_col and pair_weight;
+//  - entries entry_lo .. entry_hi of pair_col;
 //  - with WINDOWED, rows z_lo .. z_hi of z in z_cols: entries whose other node falls
 //    outside are skipped (without it z_cols is the whole of z).
 // For each window of rows, a dispatch that continues (flags & 1) starts from the raw
@@ -50,8 +50,9 @@
 //                              at float (i − row_base)·z_stride
 //   2 storage r  z_cols:       array<vec4<f32>>, z's rows z_lo .. z_hi (WINDOWED) or all
 //   3 storage r  pair_ptr:     array<u32>, nodes + 1
-//   4 storage r  pair_col:     array<u32>, entries entry_lo .. entry_hi
-//   5 storage r  pair_weight:  array<vec2<f32>>, the same entries (w_pos, w_neg)
+//   4 storage r  pair_col:     array<u32>, entries entry_lo .. entry_hi: the other node,
+//                              bit 31 set for weight class 1
+//   5 storage r  class_weights: array<vec2<f32>>, 2: (w_pos, w_neg) of classes 0 and 1
 //   6 storage r  grad_partial: array<vec4<f32>>, slots × nodes × L floats (unused when
 //                              slots = 0)
 //   7 storage r  loss_partial: array<f32>, slots × nodes
@@ -93,7 +94,7 @@ const LQ_MAX: u32 = 16u;
 @group(0) @binding(2) var<storage, read> z_cols: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> pair_ptr: array<u32>;
 @group(0) @binding(4) var<storage, read> pair_col: array<u32>;
-@group(0) @binding(5) var<storage, read> pair_weight: array<vec2<f32>>;
+@group(0) @binding(5) var<storage, read> class_weights: array<vec2<f32>>;
 @group(0) @binding(6) var<storage, read> grad_partial: array<vec4<f32>>;
 @group(0) @binding(7) var<storage, read> loss_partial: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dz: array<f32>;
@@ -204,14 +205,15 @@ fn main(
     let lo = params.entry_lo;
     let p1 = min(pair_ptr[node + 1u], params.entry_hi);
     for (var p = max(pair_ptr[node], lo); p < p1; p++) {
-        var j = pair_col[p - lo];
+        let word = pair_col[p - lo];
+        var j = word & 0x7fffffffu;
         if WINDOWED {
             if j < params.z_lo || j >= params.z_hi {
                 continue;
             }
             j -= params.z_lo;
         }
-        let wt = pair_weight[p - lo];
+        let wt = class_weights[word >> 31u];
         var zj: array<vec4<f32>, LQ_MAX>;
         for (var q = 0u; q < LQ; q++) {
             zj[q] = z4(false, j, q);

@@ -20,8 +20,8 @@ pub fn decoder_pairs(
         let mut acc = vec![0f32; latent];
         let mut loss = 0f32;
         for p in pairs.ptr[i] as usize..pairs.ptr[i + 1] as usize {
-            let j = pairs.col[p] as usize;
-            let (w_pos, w_neg) = (pairs.weight[2 * p], pairs.weight[2 * p + 1]);
+            let j = pairs.other(p) as usize;
+            let (w_pos, w_neg) = pairs.weights(p);
             let d = dot(z, stride, latent, i, j);
             loss += w_pos * softplus(-d) + w_neg * softplus(d);
             let sig = sigmoid(d);

@@ -18,7 +18,7 @@ pub static DECODER_PAIRS: KernelDef = KernelDef {
         BindingDef::read("z_cols"),
         BindingDef::read("pair_ptr"),
         BindingDef::read("pair_col"),
-        BindingDef::read("pair_weight"),
+        BindingDef::read("class_weights"),
         BindingDef::read("grad_partial"),
         BindingDef::read("loss_partial"),
         BindingDef::write("dz"),
@@ -48,20 +48,29 @@ const CONTINUES: u32 = 1;
 /// `Params::flags`: the dispatch adds the dense slots and scales.
 const FINISHES: u32 = 2;
 
+/// The bit of an entry's column word that selects weight class 1 (node ids use the
+/// other 31 bits).
+pub const CLASS_BIT: u32 = 1 << 31;
+
 /// Weighted pairs grouped by their first node (CSR by row): entry `p` of row `i` pairs
-/// node `i` with `col[p]` and contributes `w_pos·softplus(−S) + w_neg·softplus(S)`.
-/// Each row's entries are sorted by column (ties in input order), so that windows of z's
-/// rows visit them in list order (see the shader).
+/// node `i` with node `col[p] & !CLASS_BIT` and contributes
+/// `w_pos·softplus(−S) + w_neg·softplus(S)`, its weights those of its class (the
+/// [`CLASS_BIT`] of `col[p]`). Every objective needs at most two weight pairs
+/// (positives and negatives of the sampled objective; the label pattern of the dense
+/// ones), so an entry is one word: 4 bytes where (column, w_pos, w_neg) took 12 (at
+/// 10 M edges the sampled list holds 68 M entries). Each row's entries are sorted by
+/// column (ties in input order), so that windows of z's rows visit them in list order
+/// (see the shader).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PairRows {
     /// Number of nodes (rows).
     pub num_nodes: usize,
-    /// `num_nodes + 1` offsets into `col` and `weight`.
+    /// `num_nodes + 1` offsets into `col`.
     pub ptr: Vec<u32>,
-    /// The other node of each entry.
+    /// The other node of each entry, with [`CLASS_BIT`] set for weight class 1.
     pub col: Vec<u32>,
-    /// `(w_pos, w_neg)` per entry, flattened.
-    pub weight: Vec<f32>,
+    /// `(w_pos, w_neg)` of class 0, then of class 1.
+    pub class_weights: [f32; 4],
 }
 
 /// One weighted pair `(i, j, w_pos, w_neg)`.
@@ -70,7 +79,7 @@ pub type WeightedPair = (u32, u32, f32, f32);
 impl PairRows {
     /// Rows from directed entries: entry `(i, j, …)` is listed under row `i` only. The
     /// dense objective's label pattern is given this way (both directions of every edge
-    /// plus the diagonal).
+    /// plus the diagonal). At most two distinct weight pairs.
     pub fn from_directed(num_nodes: usize, entries: &[WeightedPair]) -> Result<Self> {
         Self::build(num_nodes, entries.len(), |push| {
             for &(i, j, wp, wn) in entries {
@@ -82,7 +91,7 @@ impl PairRows {
 
     /// Rows from undirected pairs: pair `(i, j, …)` is listed under row `i` and row `j`,
     /// so each row's gradient sees every pair it belongs to. The row losses then count
-    /// every pair twice. Used by the sampled objective.
+    /// every pair twice. At most two distinct weight pairs.
     pub fn from_pairs(num_nodes: usize, pairs: &[WeightedPair]) -> Result<Self> {
         Self::build(num_nodes, 2 * pairs.len(), |push| {
             for &(i, j, wp, wn) in pairs {
@@ -93,14 +102,36 @@ impl PairRows {
         })
     }
 
+    /// [`PairRows::from_pairs`] over lists of pairs that share their weights, in order
+    /// (the sampled objective: positives, then negatives), without building the
+    /// weighted list.
+    pub fn from_pair_lists(num_nodes: usize, lists: &[(&[(u32, u32)], f32, f32)]) -> Result<Self> {
+        let total: usize = lists.iter().map(|(pairs, _, _)| 2 * pairs.len()).sum();
+        Self::build(num_nodes, total, |push| {
+            for &(pairs, wp, wn) in lists {
+                for &(i, j) in pairs {
+                    push(i, j, wp, wn)?;
+                    push(j, i, wp, wn)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
     fn build(
         num_nodes: usize,
         capacity: usize,
         fill: impl Fn(&mut dyn FnMut(u32, u32, f32, f32) -> Result<()>) -> Result<()>,
     ) -> Result<Self> {
+        if num_nodes > CLASS_BIT as usize {
+            return Err(Error::InvalidInput(format!(
+                "pair lists take at most {CLASS_BIT} nodes, not {num_nodes}"
+            )));
+        }
         // Two passes (count, then place) keep entries in input order within each row;
         // a stable sort by column then orders each row, so the sums are reproducible.
         let mut counts = vec![0u32; num_nodes + 1];
+        let mut classes: Vec<(u32, u32)> = Vec::with_capacity(2);
         fill(&mut |i, j, wp, wn| {
             if i as usize >= num_nodes || j as usize >= num_nodes {
                 return Err(Error::InvalidInput(format!(
@@ -112,6 +143,16 @@ impl PairRows {
                     "pair ({i}, {j}) has non-finite weights ({wp}, {wn})"
                 )));
             }
+            let key = (wp.to_bits(), wn.to_bits());
+            if !classes.contains(&key) {
+                if classes.len() == 2 {
+                    return Err(Error::InvalidInput(format!(
+                        "pair ({i}, {j}) has a third pair of weights ({wp}, {wn}); a pair list \
+                         holds at most two"
+                    )));
+                }
+                classes.push(key);
+            }
             counts[i as usize + 1] += 1;
             Ok(())
         })?;
@@ -121,22 +162,28 @@ impl PairRows {
         let ptr = counts.clone();
         let mut next = counts;
         let mut col = vec![0u32; capacity];
-        let mut weight = vec![0f32; 2 * capacity];
         fill(&mut |i, j, wp, wn| {
+            let class = classes
+                .iter()
+                .position(|&c| c == (wp.to_bits(), wn.to_bits()))
+                .unwrap_or(0);
             let slot = next[i as usize] as usize;
-            col[slot] = j;
-            weight[2 * slot] = wp;
-            weight[2 * slot + 1] = wn;
+            col[slot] = if class == 1 { j | CLASS_BIT } else { j };
             next[i as usize] += 1;
             Ok(())
         })?;
         to_u32("pair entries", capacity)?;
-        sort_rows(&ptr, &mut col, &mut weight);
+        sort_rows(&ptr, &mut col);
+        let mut class_weights = [0f32; 4];
+        for (c, &(wp, wn)) in classes.iter().enumerate() {
+            class_weights[2 * c] = f32::from_bits(wp);
+            class_weights[2 * c + 1] = f32::from_bits(wn);
+        }
         Ok(PairRows {
             num_nodes,
             ptr,
             col,
-            weight,
+            class_weights,
         })
     }
 
@@ -150,32 +197,34 @@ impl PairRows {
         self.col.is_empty()
     }
 
+    /// The other node of entry `p`.
+    pub fn other(&self, p: usize) -> u32 {
+        self.col[p] & !CLASS_BIT
+    }
+
+    /// `(w_pos, w_neg)` of entry `p`.
+    pub fn weights(&self, p: usize) -> (f32, f32) {
+        let c = (self.col[p] >> 31) as usize;
+        (self.class_weights[2 * c], self.class_weights[2 * c + 1])
+    }
+
     /// Uploads the rows.
     pub fn upload(&self, gpu: &Gpu, label: &str) -> Result<GpuPairRows> {
         Ok(GpuPairRows {
             ptr: gpu.upload(&format!("{label}.ptr"), &self.ptr)?,
             col: gpu.upload(&format!("{label}.col"), &self.col)?,
-            weight: gpu.upload(&format!("{label}.weight"), &self.weight)?,
+            class_weights: gpu.upload(&format!("{label}.class_weights"), &self.class_weights)?,
             num_nodes: self.num_nodes,
         })
     }
 }
 
-/// Sorts the entries of every row by column, stably, moving their weights along.
-fn sort_rows(ptr: &[u32], col: &mut [u32], weight: &mut [f32]) {
-    let mut row: Vec<(u32, f32, f32)> = Vec::new();
+/// Sorts the entries of every row by node (not by class), stably.
+fn sort_rows(ptr: &[u32], col: &mut [u32]) {
     for bounds in ptr.windows(2) {
-        let (start, end) = (bounds[0] as usize, bounds[1] as usize);
-        if col[start..end].is_sorted() {
-            continue;
-        }
-        row.clear();
-        row.extend((start..end).map(|p| (col[p], weight[2 * p], weight[2 * p + 1])));
-        row.sort_by_key(|&(j, _, _)| j);
-        for (offset, &(j, wp, wn)) in row.iter().enumerate() {
-            col[start + offset] = j;
-            weight[2 * (start + offset)] = wp;
-            weight[2 * (start + offset) + 1] = wn;
+        let row = &mut col[bounds[0] as usize..bounds[1] as usize];
+        if !row.is_sorted_by_key(|&c| c & !CLASS_BIT) {
+            row.sort_by_key(|&c| c & !CLASS_BIT);
         }
     }
 }
@@ -185,10 +234,10 @@ fn sort_rows(ptr: &[u32], col: &mut [u32], weight: &mut [f32]) {
 pub struct GpuPairRows {
     /// Row offsets.
     pub ptr: GpuArray<u32>,
-    /// Other node per entry.
+    /// Other node per entry, with [`CLASS_BIT`] for weight class 1.
     pub col: GpuArray<u32>,
-    /// `(w_pos, w_neg)` per entry.
-    pub weight: GpuArray<f32>,
+    /// `(w_pos, w_neg)` of class 0, then of class 1.
+    pub class_weights: GpuArray<f32>,
     /// Number of nodes.
     pub num_nodes: usize,
 }
@@ -259,11 +308,7 @@ pub fn decoder_pairs(
         n,
         &[z_row_bytes, latent as u64 * WORD_BYTES, WORD_BYTES],
     )?;
-    let entry_windows = row_windows_of(
-        "decoder_pairs entries",
-        pairs.col.len(),
-        &[WORD_BYTES, 2 * WORD_BYTES],
-    )?;
+    let entry_windows = row_windows_of("decoder_pairs entries", pairs.col.len(), &[WORD_BYTES])?;
     let z_windows = row_windows_of("decoder_pairs z", n, &[z_row_bytes])?;
     let windowed = z_windows.len() > 1;
     let pipeline = gpu.pipeline_with(
@@ -281,14 +326,13 @@ pub fn decoder_pairs(
         for (e, entries) in entry_windows.iter().enumerate() {
             for (w, others) in z_windows.iter().enumerate() {
                 let pass = e * z_windows.len() + w;
-                let weights = 2 * entries.start..2 * entries.end;
-                // Without dense partials, a window of the weights stands in for them;
-                // slots = 0 keeps the kernel from reading them.
+                // Without dense partials, the class weights stand in for them; slots = 0
+                // keeps the kernel from reading them.
                 let (grad_partial, loss_partial) = match dense {
                     Some(d) => (Bind::array(&d.grad), Bind::array(&d.loss)),
                     None => (
-                        Bind::elements(&pairs.weight, weights.clone()),
-                        Bind::elements(&pairs.weight, weights.clone()),
+                        Bind::array(&pairs.class_weights),
+                        Bind::array(&pairs.class_weights),
                     ),
                 };
                 let params = Params {
@@ -314,7 +358,7 @@ pub fn decoder_pairs(
                         Bind::rows(z, others.clone()),
                         Bind::array(&pairs.ptr),
                         Bind::elements(&pairs.col, entries.clone()),
-                        Bind::elements(&pairs.weight, weights),
+                        Bind::array(&pairs.class_weights),
                         grad_partial,
                         loss_partial,
                         Bind::rows(dz, rows.clone()),
@@ -330,7 +374,7 @@ pub fn decoder_pairs(
 
 /// n nodes with `entries` listed pairs and `slots` dense partials per node (0 for the
 /// sampled objective): flops = 4·entries·L + slots·n·L; bytes = 4·n·L (z) + 4·(n + 1)
-/// + 12·entries (ptr, col, two weights) + 4·slots·n·(L + 1) (partials)
+/// + 4·entries (col, its class bit selecting the weights) + 4·slots·n·(L + 1) (partials)
 /// + 4·n·(L + 1) (dz, loss_rows).
 pub fn work(n: usize, latent: usize, entries: usize, slots: usize) -> Work {
     let (n, l, e, s) = (n as f64, latent as f64, entries as f64, slots as f64);
@@ -338,7 +382,7 @@ pub fn work(n: usize, latent: usize, entries: usize, slots: usize) -> Work {
         flops: 4.0 * e * l + s * n * l,
         bytes: WORD * n * l
             + WORD * (n + 1.0)
-            + 3.0 * WORD * e
+            + WORD * e
             + WORD * s * n * (l + 1.0)
             + WORD * n * (l + 1.0),
     }

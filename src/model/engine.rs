@@ -257,8 +257,8 @@ impl GaeModel {
         self.array::<u32>(spec.ptr)?.write(&self.gpu, &rows.ptr)?;
         let col = GpuArray::<u32>::view(&self.buffers[spec.col.index()], rows.len())?;
         col.write(&self.gpu, &rows.col)?;
-        let weight = GpuArray::<f32>::view(&self.buffers[spec.weight.index()], 2 * rows.len())?;
-        weight.write(&self.gpu, &rows.weight)
+        self.array::<f32>(spec.weight)?
+            .write(&self.gpu, &rows.class_weights)
     }
 
     fn array<T: bytemuck::Pod>(&self, id: TensorId) -> Result<GpuArray<T>> {
@@ -302,7 +302,7 @@ impl GaeModel {
         Ok(GpuPairRows {
             ptr: self.array(spec.ptr)?,
             col: self.array(spec.col)?,
-            weight: self.array(spec.weight)?,
+            class_weights: self.array(spec.weight)?,
             num_nodes: spec.nodes,
         })
     }

@@ -101,12 +101,10 @@ pub fn sampled_rows(
 ) -> Result<PairRows> {
     let w_pos = 1.0 / positives.len().max(1) as f32;
     let w_neg = 1.0 / negatives.len().max(1) as f32;
-    let pairs: Vec<WeightedPair> = positives
-        .iter()
-        .map(|&(i, j)| (i, j, w_pos, 0.0))
-        .chain(negatives.iter().map(|&(i, j)| (i, j, 0.0, w_neg)))
-        .collect();
-    PairRows::from_pairs(num_nodes, &pairs)
+    PairRows::from_pair_lists(
+        num_nodes,
+        &[(positives, w_pos, 0.0), (negatives, 0.0, w_neg)],
+    )
 }
 
 /// Draws the sampled objective's pairs for each epoch: the training edges in both

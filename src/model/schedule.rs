@@ -159,7 +159,8 @@ pub struct PairsSpec {
     pub ptr: TensorId,
     /// Other node per entry (u32).
     pub col: TensorId,
-    /// `(w_pos, w_neg)` per entry (entries × 2).
+    /// `(w_pos, w_neg)` of the two weight classes (2 × 2; an entry's class is the top
+    /// bit of its column word).
     pub weight: TensorId,
 }
 
@@ -869,7 +870,7 @@ impl Builder {
     ) -> PairsId {
         let ptr = self.tensor(&format!("{name}.ptr"), Elem::U32, 1, nodes + 1, role);
         let col = self.tensor(&format!("{name}.col"), Elem::U32, 1, entries, role);
-        let weight = self.f32(&format!("{name}.weight"), entries, 2, role);
+        let weight = self.f32(&format!("{name}.weight"), 2, 2, role);
         self.pairs.push(PairsSpec {
             name,
             nodes,

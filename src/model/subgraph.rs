@@ -228,7 +228,7 @@ mod tests {
             assert_eq!(draw.pairs.len(), 4 + 2 * expected);
             let e = (2 * expected.max(1)) as f64;
             assert!((draw.weights.pos_weight - (16.0 - e) / e).abs() < 1e-12);
-            assert!(draw.pairs.weight.chunks(2).all(|w| w[1] == -1.0));
+            assert!((0..draw.pairs.len()).all(|p| draw.pairs.weights(p).1 == -1.0));
         }
         assert_eq!(sampler.draw(3).unwrap(), sampler.draw(3).unwrap());
         assert_ne!(

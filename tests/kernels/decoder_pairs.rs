@@ -4,7 +4,7 @@ use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::{run, ATOL, RTOL};
 use gpu_vgae::cpu;
 use gpu_vgae::kernels::decoder_dense::{decoder_dense, DenseLayout, DensePartials};
-use gpu_vgae::kernels::decoder_pairs::{decoder_pairs, PairRows};
+use gpu_vgae::kernels::decoder_pairs::{decoder_pairs, PairRows, CLASS_BIT};
 use rand::Rng;
 
 gpu_test! {
@@ -21,6 +21,10 @@ gpu_test! {
             (90, 36, 18),
         ] {
             let z = random_vec(&mut r, n * stride, 0.7);
+            let classes = [
+                (r.random_range(0.0..2.0f32), r.random_range(-1.0..1.0f32)),
+                (r.random_range(0.0..2.0f32), r.random_range(-1.0..1.0f32)),
+            ];
             // Random pairs with isolated nodes (every 4th node has none) and self pairs.
             let mut pairs = Vec::new();
             for _ in 0..3 * n {
@@ -29,7 +33,9 @@ gpu_test! {
                 if i % 4 == 3 || j % 4 == 3 {
                     continue;
                 }
-                pairs.push((i, j, r.random_range(0.0..2.0f32), r.random_range(-1.0..1.0f32)));
+                // Two weight classes, as every objective has at most.
+                let (wp, wn) = classes[usize::from(r.random_bool(0.4))];
+                pairs.push((i, j, wp, wn));
             }
             let gz = gpu.upload_matrix("z", n, stride, &z).unwrap();
             for (rows, dense) in [
@@ -86,12 +92,17 @@ fn pair_rows_refuse_bad_pairs() {
     assert!(PairRows::from_pairs(3, &[(0, 1, f32::NAN, 0.0)]).is_err());
     let rows = PairRows::from_pairs(3, &[(0, 2, 1.0, 0.5), (1, 0, 0.0, 1.0)]).unwrap();
     assert_eq!(rows.ptr, vec![0, 2, 3, 4]);
-    // Each row sorted by column, its weights moved along.
-    assert_eq!(rows.col, vec![1, 2, 0, 0]);
-    assert_eq!(rows.weight, vec![0.0, 1.0, 1.0, 0.5, 0.0, 1.0, 1.0, 0.5]);
+    // The first weights seen are class 0, the second class 1 (the column word's top
+    // bit); each row is sorted by node, its classes moving along.
+    assert_eq!(rows.class_weights, [1.0, 0.5, 0.0, 1.0]);
+    assert_eq!(rows.col, vec![1 | CLASS_BIT, 2, CLASS_BIT, 0]);
+    assert_eq!((rows.other(0), rows.weights(0)), (1, (0.0, 1.0)));
+    assert_eq!((rows.other(1), rows.weights(1)), (2, (1.0, 0.5)));
     // Ties keep their input order.
-    let rows = PairRows::from_directed(2, &[(0, 1, 3.0, 0.0), (0, 0, 1.0, 0.0), (0, 1, 2.0, 0.0)])
-        .unwrap();
-    assert_eq!(rows.col, vec![0, 1, 1]);
-    assert_eq!(rows.weight, vec![1.0, 0.0, 3.0, 0.0, 2.0, 0.0]);
+    let entries = [(0, 1, 3.0, 0.0), (0, 0, 1.0, 0.0), (0, 1, 1.0, 0.0)];
+    let rows = PairRows::from_directed(2, &entries).unwrap();
+    assert_eq!(rows.col, vec![CLASS_BIT, 1, 1 | CLASS_BIT]);
+    // A third pair of weights is refused.
+    let third = PairRows::from_pairs(3, &[(0, 1, 1.0, 0.0), (0, 2, 0.0, 1.0), (1, 2, 0.5, 0.5)]);
+    assert!(matches!(third, Err(gpu_vgae::Error::InvalidInput(m)) if m.contains("third")));
 }

@@ -284,7 +284,7 @@ gpu_test! {
         let z = random_vec(&mut r, n * l, 0.7);
         let pairs: Vec<(u32, u32, f32, f32)> = (0..6_700u32)
             .filter(|p| p % 9 != 0)
-            .map(|p| ((p * 13) % 293, (p * 31 + 7) % n as u32, 0.5 + (p % 5) as f32 * 0.1, -0.3))
+            .map(|p| ((p * 13) % 293, (p * 31 + 7) % n as u32, if p % 3 == 0 { 0.7 } else { 0.4 }, -0.3))
             .collect();
         // 20 KiB: z (9.6 KB), the partials (19.2 KB) and dz fit, the 6,000 entries (24 +
         // 48 KB) do not. 4 KiB: nothing but the offsets and the partials (bound whole,
