@@ -76,6 +76,9 @@ pub struct PairRows {
 /// One weighted pair `(i, j, w_pos, w_neg)`.
 pub type WeightedPair = (u32, u32, f32, f32);
 
+/// Pairs that share their weights: `(pairs, w_pos, w_neg)`.
+pub type PairList<'a> = (&'a [(u32, u32)], f32, f32);
+
 impl PairRows {
     /// Rows from directed entries: entry `(i, j, …)` is listed under row `i` only. The
     /// dense objective's label pattern is given this way (both directions of every edge
@@ -105,7 +108,7 @@ impl PairRows {
     /// [`PairRows::from_pairs`] over lists of pairs that share their weights, in order
     /// (the sampled objective: positives, then negatives), without building the
     /// weighted list.
-    pub fn from_pair_lists(num_nodes: usize, lists: &[(&[(u32, u32)], f32, f32)]) -> Result<Self> {
+    pub fn from_pair_lists(num_nodes: usize, lists: &[PairList<'_>]) -> Result<Self> {
         let total: usize = lists.iter().map(|(pairs, _, _)| 2 * pairs.len()).sum();
         Self::build(num_nodes, total, |push| {
             for &(pairs, wp, wn) in lists {
