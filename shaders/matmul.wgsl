@@ -32,8 +32,10 @@
 //                        lanes = ceil(col_groups / CPL), row_blocks = ceil(m / (WG·R))}
 //   1 storage r  a:   array<vec4<f32>>, m × k floats
 //   2 storage r  b:   array<vec4<f32>>, k × n floats
-//   3 storage rw out: array<f32>, m × n
-//   4 storage r  mask: array<f32>, m × n (read only when MASK)
+//   3 storage rw out: array<vec4<f32>>, m × n floats, written as whole vec4s when
+//                     ALIGNED (one 16-byte store per group rather than four masked
+//                     scalar ones on CPU drivers), else float by float
+//   4 storage r  mask: array<vec4<f32>>, m × n floats (read only when MASK)
 // Dispatch: lanes × row_blocks workgroups of WG invocations, grid folded to 2-D
 //   (linear workgroup id w = wid.x + wid.y · nwg.x). Workgroup w serves the CPL column
 //   groups from (w % lanes) · CPL and the WG·R rows from (w / lanes) · WG · R;
@@ -66,8 +68,8 @@ override MASK: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-@group(0) @binding(4) var<storage, read> mask: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> mask: array<vec4<f32>>;
 
 // Element e of A / B in row-major float order.
 fn a_at(e: u32) -> f32 {
@@ -78,12 +80,23 @@ fn b_at(e: u32) -> f32 {
     return b[e >> 2u][e & 3u];
 }
 
-// The value stored at out[e]: with MASK, zero where mask[e] is not positive.
-fn masked(value: f32, e: u32) -> f32 {
+// Stores `value` at float e of out: with MASK, zero where mask[e] is not positive.
+fn store(e: u32, value: f32) {
+    var v = value;
     if MASK {
-        return select(0.0, value, mask[e] > 0.0);
+        v = select(0.0, value, mask[e >> 2u][e & 3u] > 0.0);
     }
-    return value;
+    out[e >> 2u][e & 3u] = v;
+}
+
+// Stores the vec4 `value` at floats e .. e + 3 of out (e a multiple of 4), masked
+// component by component as `store` does.
+fn store4(e: u32, value: vec4<f32>) {
+    var v = value;
+    if MASK {
+        v = select(vec4<f32>(0.0), value, mask[e >> 2u] > vec4<f32>(0.0));
+    }
+    out[e >> 2u] = v;
 }
 
 @compute @workgroup_size(WG)
@@ -198,10 +211,14 @@ fn main(
                 if group < groups {
                     let c0 = group * 4u;
                     let dst = row * n + c0;
-                    out[dst] = masked(acc[r][g].x, dst);
-                    if c0 + 1u < n { out[dst + 1u] = masked(acc[r][g].y, dst + 1u); }
-                    if c0 + 2u < n { out[dst + 2u] = masked(acc[r][g].z, dst + 2u); }
-                    if c0 + 3u < n { out[dst + 3u] = masked(acc[r][g].w, dst + 3u); }
+                    if ALIGNED {
+                        store4(dst, acc[r][g]);
+                    } else {
+                        store(dst, acc[r][g].x);
+                        if c0 + 1u < n { store(dst + 1u, acc[r][g].y); }
+                        if c0 + 2u < n { store(dst + 2u, acc[r][g].z); }
+                        if c0 + 3u < n { store(dst + 3u, acc[r][g].w); }
+                    }
                 }
             }
         }

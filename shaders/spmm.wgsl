@@ -41,7 +41,10 @@
 //   3 storage r  values:  array<f32>, nnz
 //   4 storage r  b:       array<vec4<f32>>, inner × cols floats (⌈· / 4⌉ vec4s); the
 //                         window b_lo .. b_hi when WINDOWED
-//   5 storage rw out:     array<f32>, rows × cols (rows row_base .. row_base + rows)
+//   5 storage rw out:     array<vec4<f32>>, rows × cols floats (rows row_base ..
+//                         row_base + rows); written as whole vec4s when ALIGNED (one
+//                         16-byte store per group rather than four masked scalar
+//                         ones on CPU drivers), else float by float
 // Dispatch: one invocation per (row, run of CPL consecutive column groups): rows × lanes
 //   invocations, WG per workgroup, grid folded to 2-D
 //   (linear id = (wid.x + wid.y · nwg.x) · WG + lid). Each invocation keeps its CPL
@@ -73,7 +76,12 @@ const CPL_MAX: u32 = 8u;
 @group(0) @binding(2) var<storage, read> col_idx: array<u32>;
 @group(0) @binding(3) var<storage, read> values: array<f32>;
 @group(0) @binding(4) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
+
+// Element e of out in row-major float order.
+fn out_at(e: u32) -> f32 {
+    return out[e >> 2u][e & 3u];
+}
 
 // Element e of B in row-major float order.
 fn b_at(e: u32) -> f32 {
@@ -102,10 +110,14 @@ fn main(
         if WINDOWED && (params.flags & ACCUMULATE) != 0u {
             let c0 = min(g0 + g, groups - 1u) * 4u;
             let dst = row * cols + c0;
-            acc[g].x = out[dst];
-            if c0 + 1u < cols { acc[g].y = out[dst + 1u]; }
-            if c0 + 2u < cols { acc[g].z = out[dst + 2u]; }
-            if c0 + 3u < cols { acc[g].w = out[dst + 3u]; }
+            if ALIGNED {
+                acc[g] = out[dst >> 2u];
+            } else {
+                acc[g].x = out_at(dst);
+                if c0 + 1u < cols { acc[g].y = out_at(dst + 1u); }
+                if c0 + 2u < cols { acc[g].z = out_at(dst + 2u); }
+                if c0 + 3u < cols { acc[g].w = out_at(dst + 3u); }
+            }
         }
     }
     let b_lo = params.b_lo;
@@ -154,10 +166,14 @@ fn main(
             if rectify {
                 v = max(v, vec4<f32>(0.0));
             }
-            out[dst] = v.x;
-            if c0 + 1u < cols { out[dst + 1u] = v.y; }
-            if c0 + 2u < cols { out[dst + 2u] = v.z; }
-            if c0 + 3u < cols { out[dst + 3u] = v.w; }
+            if ALIGNED {
+                out[dst >> 2u] = v;
+            } else {
+                out[dst >> 2u][dst & 3u] = v.x;
+                if c0 + 1u < cols { out[(dst + 1u) >> 2u][(dst + 1u) & 3u] = v.y; }
+                if c0 + 2u < cols { out[(dst + 2u) >> 2u][(dst + 2u) & 3u] = v.z; }
+                if c0 + 3u < cols { out[(dst + 3u) >> 2u][(dst + 3u) & 3u] = v.w; }
+            }
         }
     }
 }
