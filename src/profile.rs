@@ -345,11 +345,7 @@ pub fn run_plan(
         let mut sampled_points = Vec::new();
         let mut dense_points = Vec::new();
         for &n in sizes {
-            let g = generate(&SyntheticSpec {
-                nodes: n,
-                mean_degree: degree,
-                ..SyntheticSpec::default()
-            })?;
+            let g = synthetic_graph(n, degree)?;
             let case = EpochCase {
                 name: format!("synthetic N={n} deg={degree}"),
                 graph: GraphView::new(n, &g.edges, Some(&g.features))?,
@@ -384,11 +380,7 @@ pub fn run_plan(
         if !wanted(&name) {
             continue;
         }
-        let g = generate(&SyntheticSpec {
-            nodes: n,
-            mean_degree: degree,
-            ..SyntheticSpec::default()
-        })?;
+        let g = synthetic_graph(n, degree)?;
         let case = EpochCase {
             name,
             graph: GraphView::new(n, &g.edges, Some(&g.features))?,
@@ -409,6 +401,15 @@ pub fn run_plan(
         subgraph_points,
     ));
     Ok(PlanResults { results, series })
+}
+
+/// The embedded synthetic graph (with its sparse features) of `n` nodes at `degree`.
+fn synthetic_graph(n: usize, degree: f64) -> Result<crate::synthetic::SyntheticGraph> {
+    generate(&SyntheticSpec {
+        nodes: n,
+        mean_degree: degree,
+        ..SyntheticSpec::default()
+    })
 }
 
 /// A markdown table of `results`: epoch time, memory and the three largest kernels.
