@@ -32,13 +32,15 @@
 // Bindings (group 0):
 //   0 uniform    params  {rows, cols, col_groups = ceil(cols / 4),
 //                         lanes = ceil(col_groups / CPL), row_base, b_lo, b_hi,
-//                         flags}
+//                         flags, entry_base, _, _, _}
 //                row_base: A's row of out's row 0 (out may be a window of rows);
+//                entry_base: A's entry at col_idx[0] and values[0] (the window of
+//                entries of those rows, when A has more than one binding holds);
 //                b_lo, b_hi: WINDOWED only; flags: 1 add to out (WINDOWED only),
 //                2 the last window of B (the one RELU applies in)
 //   1 storage r  row_ptr: array<u32>, A's rows + 1 (all of them)
-//   2 storage r  col_idx: array<u32>, nnz
-//   3 storage r  values:  array<f32>, nnz
+//   2 storage r  col_idx: array<u32>, nnz (from entry entry_base)
+//   3 storage r  values:  array<f32>, nnz (from entry entry_base)
 //   4 storage r  b:       array<vec4<f32>>, inner × cols floats (⌈· / 4⌉ vec4s); the
 //                         window b_lo .. b_hi when WINDOWED
 //   5 storage rw out:     array<vec4<f32>>, rows × cols floats (rows row_base ..
@@ -59,6 +61,10 @@ struct Params {
     b_lo: u32,
     b_hi: u32,
     flags: u32,
+    entry_base: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 const ACCUMULATE: u32 = 1u;
@@ -126,12 +132,12 @@ fn main(
     // group and are not stored.
     if ALIGNED {
         for (var k = start; k < end; k++) {
-            var col = col_idx[k];
+            var col = col_idx[k - params.entry_base];
             if WINDOWED {
                 col -= b_lo;
                 if col >= b_rows { continue; }
             }
-            let v = values[k];
+            let v = values[k - params.entry_base];
             let src = col * groups;
             for (var g = 0u; g < CPL; g++) {
                 acc[g] += v * b[src + min(g0 + g, groups - 1u)];
@@ -139,12 +145,12 @@ fn main(
         }
     } else {
         for (var k = start; k < end; k++) {
-            var col = col_idx[k];
+            var col = col_idx[k - params.entry_base];
             if WINDOWED {
                 col -= b_lo;
                 if col >= b_rows { continue; }
             }
-            let v = values[k];
+            let v = values[k - params.entry_base];
             let src = col * cols;
             for (var g = 0u; g < CPL; g++) {
                 let c0 = min(g0 + g, groups - 1u) * 4u;

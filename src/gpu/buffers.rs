@@ -324,6 +324,9 @@ pub struct GpuCsr {
     pub values: GpuArray<f32>,
     rows: usize,
     cols: usize,
+    /// The row offsets on the host too, where known: what a kernel needs to split
+    /// entries too many for one binding into windows of whole rows.
+    host_row_ptr: Option<Arc<[u32]>>,
 }
 
 impl GpuCsr {
@@ -350,7 +353,27 @@ impl GpuCsr {
             values,
             rows,
             cols,
+            host_row_ptr: None,
         })
+    }
+
+    /// The same matrix with its row offsets known on the host (`rows + 1` of them, equal
+    /// to the device's), so that kernels can window entries past one binding.
+    pub fn with_host_row_ptr(mut self, row_ptr: Arc<[u32]>) -> Result<Self> {
+        if row_ptr.len() != self.rows + 1 {
+            return Err(Error::InvalidInput(format!(
+                "{} host row offsets for a CSR matrix of {} rows",
+                row_ptr.len(),
+                self.rows
+            )));
+        }
+        self.host_row_ptr = Some(row_ptr);
+        Ok(self)
+    }
+
+    /// The row offsets on the host, where known (see [`GpuCsr::with_host_row_ptr`]).
+    pub fn host_row_ptr(&self) -> Option<&[u32]> {
+        self.host_row_ptr.as_deref()
     }
 
     /// Number of rows.
@@ -454,6 +477,7 @@ impl Gpu {
             values: self.upload(&format!("{label}.values"), csr.values())?,
             rows: csr.rows(),
             cols: csr.cols(),
+            host_row_ptr: Some(csr.row_ptr().into()),
         })
     }
 

@@ -1,8 +1,10 @@
 //! `shaders/spmm.wgsl`: out = A · B with A in CSR (Â·H, X·W0, Xᵀ·dP).
 
 use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
-use crate::error::Result;
-use crate::gpu::windows::row_windows;
+use crate::error::{Error, Result};
+use std::ops::Range;
+
+use crate::gpu::windows::{alignment_step, fits_binding, row_windows};
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuCsr, GpuMatrix, KernelDef};
 
 /// The CSR SpMM kernel.
@@ -30,6 +32,10 @@ kernel_params! {
         b_lo: u32,
         b_hi: u32,
         flags: u32,
+        entry_base: u32,
+        _pad0: u32,
+        _pad1: u32,
+        _pad2: u32,
     }
 }
 
@@ -52,7 +58,8 @@ pub enum Epilogue {
 /// Where b or out exceeds one storage binding ([`Gpu::binding_limit`]), one dispatch
 /// per window of out's rows and of b's rows (gpu/windows.rs), each window of b adding
 /// its entries to out: bit for bit the single-dispatch result when each row's columns
-/// are sorted (every CSR the model builds). a's three arrays are bound whole.
+/// are sorted (every CSR the model builds). a's entries past one binding are split with
+/// the rows (which needs [`GpuCsr::host_row_ptr`]); its row offsets are bound whole.
 pub fn spmm(gpu: &Gpu, a: &GpuCsr, b: &GpuMatrix, out: &GpuMatrix) -> Result<Vec<Dispatch>> {
     spmm_with(gpu, a, b, Epilogue::Plain, out)
 }
@@ -89,7 +96,7 @@ pub fn spmm_with(
     to_u32("spmm B elements", b.rows() * b.cols())?;
     to_u32("spmm invocations", a.rows() * lanes)?;
     let row_bytes = b.cols() as u64 * WORD_BYTES;
-    let out_windows = row_windows(gpu, "spmm output", a.rows(), &[row_bytes], 1)?;
+    let out_windows = csr_row_windows(gpu, a, row_bytes)?;
     let b_windows = row_windows(gpu, "spmm B", b.rows(), &[row_bytes], 1)?;
     let windowed = b_windows.len() > 1;
     let pipeline = gpu.pipeline_with(
@@ -102,7 +109,7 @@ pub fn spmm_with(
         ],
     )?;
     let mut dispatches = Vec::with_capacity(out_windows.len() * b_windows.len());
-    for rows in &out_windows {
+    for (rows, entries) in &out_windows {
         for (pass, b_rows) in b_windows.iter().enumerate() {
             let params = Params {
                 rows: to_u32("spmm rows", rows.len())?,
@@ -118,6 +125,10 @@ pub fn spmm_with(
                     } else {
                         0
                     },
+                entry_base: to_u32("spmm entries", entries.start)?,
+                _pad0: 0,
+                _pad1: 0,
+                _pad2: 0,
             };
             let grid = gpu.grid((rows.len() * lanes) as u64, pipeline.workgroup_size())?;
             dispatches.push(gpu.dispatch(
@@ -125,8 +136,8 @@ pub fn spmm_with(
                 &params,
                 &[
                     Bind::array(&a.row_ptr),
-                    Bind::array(&a.col_idx),
-                    Bind::array(&a.values),
+                    Bind::elements(&a.col_idx, entries.clone()),
+                    Bind::elements(&a.values, entries.clone()),
                     Bind::rows(b, b_rows.clone()),
                     Bind::rows(out, rows.clone()),
                 ],
@@ -135,6 +146,58 @@ pub fn spmm_with(
         }
     }
     Ok(dispatches)
+}
+
+/// Windows of A's rows (and of out's) with the range of entries each needs: one window
+/// over everything where A's entries and out fit one binding; otherwise windows of whole
+/// rows, planned from the host's copy of the row offsets, whose entries (from an aligned
+/// start) and output rows each fit.
+fn csr_row_windows(gpu: &Gpu, a: &GpuCsr, out_row_bytes: u64) -> Result<Vec<(Range<usize>, Range<usize>)>> {
+    let nnz = a.nnz();
+    if fits_binding(gpu, nnz as u64 * WORD_BYTES) {
+        return Ok(row_windows(gpu, "spmm output", a.rows(), &[out_row_bytes], 1)?
+            .into_iter()
+            .map(|rows| (rows, 0..nnz))
+            .collect());
+    }
+    let Some(row_ptr) = a.host_row_ptr() else {
+        return Err(Error::BufferTooLarge {
+            label: "gpu_vgae.spmm.col_idx (a CSR matrix without host row offsets)".into(),
+            bytes: nnz as u64 * WORD_BYTES,
+            limit: gpu.binding_limit(),
+            limit_kind: "storage binding",
+        });
+    };
+    let limit = gpu.binding_limit() / 16 * 16;
+    let entry_step = alignment_step(gpu, WORD_BYTES);
+    let row_step = alignment_step(gpu, out_row_bytes);
+    let fits = |rows: &Range<usize>, first: usize| {
+        (row_ptr[rows.end] as usize - first) as u64 * WORD_BYTES <= limit
+            && rows.len() as u64 * out_row_bytes <= limit
+    };
+    let mut windows = Vec::new();
+    let mut start = 0;
+    while start < a.rows() {
+        let first = row_ptr[start] as usize / entry_step * entry_step;
+        let mut end = (start + row_step).min(a.rows());
+        if !fits(&(start..end), first) {
+            return Err(Error::BufferTooLarge {
+                label: format!("gpu_vgae.spmm rows {start}..{end} (one aligned block of rows)"),
+                bytes: (row_ptr[end] as usize - first) as u64 * WORD_BYTES,
+                limit: gpu.binding_limit(),
+                limit_kind: "storage binding",
+            });
+        }
+        while end < a.rows() && fits(&(start..(end + row_step).min(a.rows())), first) {
+            end = (end + row_step).min(a.rows());
+        }
+        windows.push((start..end, first..row_ptr[end] as usize));
+        start = end;
+    }
+    if windows.is_empty() {
+        windows.push((0..0, 0..0));
+    }
+    Ok(windows)
 }
 
 /// out (rows × cols) = A (rows × inner, nnz entries) · B (inner × cols).

@@ -3,6 +3,8 @@
 //! the schedule. An epoch is one submission of the three; nothing is read back unless
 //! asked for.
 
+use std::sync::Arc;
+
 use super::inputs::{EpochData, EpochInputs, ModelSetup};
 use super::schedule::{
     MemoryPlan, Op, PairsId, Phase, PriorHandles, Role, Schedule, SparseId, TensorId,
@@ -89,6 +91,9 @@ pub struct GaeModel {
     /// The reconstruction loss factor of the epoch last prepared.
     loss_factor: f64,
     epoch: u32,
+    /// The row offsets of each sparse input, on the host: SpMM plans windows of entries
+    /// past one binding from them.
+    host_row_ptrs: Vec<Arc<[u32]>>,
 }
 
 impl GaeModel {
@@ -177,6 +182,11 @@ impl GaeModel {
             epoch_inputs: EpochInputs::Static,
             loss_factor: 1.0,
             epoch: 0,
+            host_row_ptrs: setup
+                .sparse
+                .iter()
+                .map(|csr| csr.row_ptr().into())
+                .collect(),
         };
         model.upload_inputs(&setup, weights)?;
         for phase in Phase::ALL {
@@ -278,7 +288,8 @@ impl GaeModel {
             self.array(spec.row_ptr)?,
             self.array(spec.col_idx)?,
             self.array(spec.values)?,
-        )
+        )?
+        .with_host_row_ptr(Arc::clone(&self.host_row_ptrs[id.index()]))
     }
 
     /// The class-conditional prior's tensors, where the model trains with one.

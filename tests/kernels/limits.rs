@@ -175,13 +175,19 @@ gpu_test! {
 gpu_test! {
     fn spmm_windows_of_b_and_out_add_up_bit_for_bit() {
         for gpu in gpu_profiles() {
-            // A's arrays are bound whole: 16 KiB holds them, not B (or out).
+            // 16 KiB: B never fits; out and A's entries in some cases (8,000 entries are
+            // 32 KB: windows of rows with their entries).
             let small = gpu.with_binding_limit(16 * 1024);
             let mut r = rng(34);
             // (rows, inner, cols, nnz, every k-th row empty): B of several windows,
             // out of one or several, widths with and without vec4 alignment.
             for (rows, inner, cols, nnz, empty) in
-                [(300, 600, 16, 1_500, 7), (300, 1_500, 6, 3_000, 4), (150, 2_000, 8, 600, 0)]
+                [
+                (300, 600, 16, 1_500, 7),
+                (300, 1_500, 6, 3_000, 4),
+                (150, 2_000, 8, 600, 0),
+                (700, 900, 8, 8_000, 5),
+            ]
             {
                 let a = random_csr(&mut r, rows, inner, nnz, empty);
                 let b = random_vec(&mut r, inner * cols, 1.0);
