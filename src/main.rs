@@ -583,9 +583,11 @@ fn info(args: &InfoArgs) -> Result<()> {
     println!("driver:    {} {}", report.driver, report.driver_info);
     println!("timestamp queries: {}", report.timestamp_queries);
     println!(
-        "limits:    storage binding {} MiB, buffer {} MiB, {} storage buffers per stage, \
-         {} workgroups per dimension, {} invocations per workgroup",
+        "limits:    storage binding {} MiB (larger tensors are split into windows aligned \
+         to {} bytes), buffer {} MiB, {} storage buffers per stage, {} workgroups per \
+         dimension, {} invocations per workgroup",
         report.max_storage_buffer_binding_size >> 20,
+        report.min_storage_buffer_offset_alignment,
         report.max_buffer_size >> 20,
         report.max_storage_buffers_per_shader_stage,
         report.max_compute_workgroups_per_dimension,

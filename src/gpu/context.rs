@@ -104,6 +104,8 @@ pub struct AdapterReport {
     pub max_compute_workgroups_per_dimension: u32,
     /// Invocations per workgroup.
     pub max_compute_invocations_per_workgroup: u32,
+    /// Alignment of a storage binding's offset (windows of large tensors start there).
+    pub min_storage_buffer_offset_alignment: u32,
 }
 
 impl AdapterReport {
@@ -120,6 +122,7 @@ impl AdapterReport {
             max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,
             max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+            min_storage_buffer_offset_alignment: limits.min_storage_buffer_offset_alignment,
         }
     }
 }
