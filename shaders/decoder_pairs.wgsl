@@ -4,7 +4,8 @@
 //    dense partials from decoder_dense (its slots per node) are added in;
 //  - the sampled objective (§2b): pairs = positive and negative pairs listed at both
 //    endpoints, weights 1/P (positive) and 1/Q (negative), no dense partials.
-// For node i and each listed pair (i, j) with weights (w_pos, w_neg):
+// For node i and each listed pair (i, j) with weights (w_pos, w_neg) (those of the
+// entry's weight class: every pair list has at most two):
 //   S = z_i · z_j
 //   loss_rows[i] += w_pos · softplus(−S) + w_neg · softplus(S)
 //   g_i          += (w_pos · (σ(S) − 1) + w_neg · σ(S)) · z_j
@@ -24,6 +25,8 @@
 //            the columns from L up to the next multiple of 4 are read and ignored).
 //            Otherwise z is read element by element. A constant rather than a
 //            run-time test: llvmpipe runs both sides of a branch under masks.
+//   WINDOWED z exceeds one storage binding: z_cols holds a window of its rows (below).
+//
 // Tensors larger than one storage binding (gpu/windows.rs) are bound as windows, one
 // dispatch per combination, in order:
 //  - rows row_base .. row_base + n of dz, loss_rows and z_rows (z's rows of the
