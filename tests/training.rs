@@ -421,17 +421,27 @@ gpu_test! {
         spec.mean_degree = 6.0;
         spec.features = 0;
         let large = generate(&spec).unwrap();
-        for (g, kind, featureless, objective) in [
-            (&g, ModelKind::Vgae, true, Objective::Subgraph),
-            (&g, ModelKind::Gae, false, Objective::Subgraph),
-            (&g, ModelKind::Vgae, false, Objective::Subgraph),
-            (&g, ModelKind::Vgae, true, Objective::Sampled),
-            (&large, ModelKind::Vgae, true, Objective::Sampled),
+        for (g, kind, featureless, objective, conditional) in [
+            (&g, ModelKind::Vgae, true, Objective::Subgraph, false),
+            (&g, ModelKind::Gae, false, Objective::Subgraph, false),
+            (&g, ModelKind::Vgae, false, Objective::Subgraph, false),
+            (&g, ModelKind::Vgae, true, Objective::Sampled, false),
+            (&large, ModelKind::Vgae, true, Objective::Sampled, false),
+            (&large, ModelKind::Vgae, true, Objective::Subgraph, true),
         ] {
             let graph = if featureless { view(g).without_features() } else { view(g) };
+            // The class-conditional prior with every fifth node's label.
+            let train_labels: Vec<i32> = g
+                .labels
+                .iter()
+                .enumerate()
+                .map(|(i, &y)| if i % 5 == 0 { y } else { -1 })
+                .collect();
+            let graph = if conditional { graph.with_train_labels(&train_labels).unwrap() } else { graph };
             let mut config = ModelConfig::default();
             config.kind = kind;
             config.objective = objective;
+            config.conditional = conditional;
             // The decoder's own tensors (n rows) stay within one binding.
             config.sample_nodes = 10;
             config.seed = 5;
@@ -454,7 +464,10 @@ gpu_test! {
                     model.score_pairs(&pairs).unwrap(),
                 ));
             }
-            let name = format!("N={} {kind} {objective} featureless={featureless}", g.num_nodes);
+            let name = format!(
+                "N={} {kind} {objective} featureless={featureless} conditional={conditional}",
+                g.num_nodes
+            );
             let (whole, windowed) = (&outcomes[0], &outcomes[1]);
             assert_eq!(whole.0, 0, "{name}: whole buffers need no extra dispatches");
             assert!(windowed.0 > 0, "{name}: nothing was windowed under 32 KiB");

@@ -1,8 +1,9 @@
 //! `shaders/class_mean_grad.wgsl`: the gradient of the class-conditional prior's −KL
 //! term with respect to the class means (DESIGN.md §9).
 
-use super::{check, to_u32, Work, WORD};
+use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
+use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The class-mean gradient kernel.
@@ -26,12 +27,23 @@ kernel_params! {
         latent: u32,
         ms_stride: u32,
         kl_scale: f32,
+        ms_lo: u32,
+        ms_hi: u32,
+        flags: u32,
+        _pad0: u32,
     }
 }
 
+/// `Params::flags`: continue the sums a previous window of ms left.
+const CONTINUES: u32 = 1;
+/// `Params::flags`: scale the sums (the last window).
+const FINISHES: u32 = 2;
+
 /// d_class_means[c, k] = −kl_scale · Σ_{i ∈ members(c)} (μ_ik − m_ck), μ the first
 /// `class_means.cols()` columns of `ms`, members(c) = `class_nodes[class_ptr[c] ..
-/// class_ptr[c + 1]]` (node ids below `ms.rows()`, checked by the caller).
+/// class_ptr[c + 1]]` (node ids below `ms.rows()`, ascending within a class, checked by
+/// the caller). Where ms exceeds one binding, one dispatch per window of its rows, in
+/// order, the sums carried over: the single dispatch's bits.
 pub fn class_mean_grad(
     gpu: &Gpu,
     ms: &GpuMatrix,
@@ -40,7 +52,7 @@ pub fn class_mean_grad(
     class_means: &GpuMatrix,
     kl_scale: f32,
     d_class_means: &GpuMatrix,
-) -> Result<Dispatch> {
+) -> Result<Vec<Dispatch>> {
     let (classes, latent) = (class_means.rows(), class_means.cols());
     check(
         class_ptr.len() == classes + 1
@@ -59,27 +71,41 @@ pub fn class_mean_grad(
             )
         },
     )?;
-    let params = Params {
-        classes: to_u32("class_mean_grad classes", classes)?,
-        latent: to_u32("class_mean_grad latent", latent)?,
-        ms_stride: to_u32("class_mean_grad stride", ms.cols())?,
-        kl_scale,
-    };
     to_u32("class_mean_grad elements", ms.rows() * ms.cols())?;
-    let pipeline = gpu.pipeline(&CLASS_MEAN_GRAD)?;
+    let row_bytes = ms.cols() as u64 * WORD_BYTES;
+    let windows = row_windows(gpu, "class_mean_grad [μ | s]", ms.rows(), &[row_bytes], 1)?;
+    let pipeline =
+        gpu.pipeline_with(&CLASS_MEAN_GRAD, &[("WINDOWED", flag(windows.len() > 1))])?;
     let grid = gpu.grid((classes * latent) as u64, pipeline.workgroup_size())?;
-    gpu.dispatch(
-        &pipeline,
-        &params,
-        &[
-            Bind::matrix(ms),
-            Bind::array(class_ptr),
-            Bind::array(class_nodes),
-            Bind::matrix(class_means),
-            Bind::matrix(d_class_means),
-        ],
-        grid,
-    )
+    let last = windows.len() - 1;
+    windows
+        .into_iter()
+        .enumerate()
+        .map(|(w, rows)| {
+            let params = Params {
+                classes: to_u32("class_mean_grad classes", classes)?,
+                latent: to_u32("class_mean_grad latent", latent)?,
+                ms_stride: to_u32("class_mean_grad stride", ms.cols())?,
+                kl_scale,
+                ms_lo: to_u32("class_mean_grad rows", rows.start)?,
+                ms_hi: to_u32("class_mean_grad rows", rows.end)?,
+                flags: if w > 0 { CONTINUES } else { 0 } | if w == last { FINISHES } else { 0 },
+                _pad0: 0,
+            };
+            gpu.dispatch(
+                &pipeline,
+                &params,
+                &[
+                    Bind::rows(ms, rows),
+                    Bind::array(class_ptr),
+                    Bind::array(class_nodes),
+                    Bind::matrix(class_means),
+                    Bind::matrix(d_class_means),
+                ],
+                grid,
+            )
+        })
+        .collect()
 }
 
 /// `members` labelled nodes over `classes` classes at latent L: flops = 2·members·L

@@ -410,8 +410,7 @@ impl GaeModel {
                 &self.matrix(class_means)?,
                 kl_scale,
                 &self.matrix(out)?,
-            )
-            .map(|d| vec![d]),
+            ),
             Op::DecoderDense {
                 z,
                 latent,

@@ -372,8 +372,8 @@ where
 
 gpu_test! {
     /// The kernels that keep their tensors whole still fold their grids: the dense
-    /// decoder in both layouts, the class means' gradient, k-means' three kernels and
-    /// the top-k search.
+    /// decoder in both layouts, k-means' three kernels and the top-k search; and the
+    /// class means' gradient windows [μ | s] and folds.
     fn every_other_kernel_folds_its_grid() {
         use gpu_vgae::kernels::class_mean_grad::class_mean_grad;
         use gpu_vgae::kernels::kmeans_assign::{kmeans_assign, Assignment};
@@ -462,15 +462,22 @@ gpu_test! {
         let (n, l, classes) = (400, 64, 7);
         let ms = random_vec(&mut r, n * 2 * l, 1.0);
         let means = random_vec(&mut r, classes * l, 0.5);
-        let class_nodes: Vec<u32> = (0..n as u32).collect();
-        let class_ptr: Vec<u32> = (0..=classes as u32).map(|c| c * n as u32 / classes as u32).collect();
-        folds(&gpu, "class_mean_grad", |g| {
+        // Node i in class i % 7: every class spans every window of ms.
+        let class_nodes: Vec<u32> = (0..classes as u32)
+            .flat_map(|c| (c..n as u32).step_by(classes))
+            .collect();
+        let mut class_ptr = vec![0u32];
+        for c in 0..classes as u32 {
+            class_ptr.push(class_ptr[c as usize] + (c..n as u32).step_by(classes).count() as u32);
+        }
+        // [μ | s] (204 KB) in windows of 32 rows under 16 KiB.
+        both(&gpu, &gpu.with_binding_limit(16 * 1024), "class_mean_grad", |g| {
             let gms = g.upload_matrix("ms", n, 2 * l, &ms).unwrap();
             let ptr = g.upload("class_ptr", &class_ptr).unwrap();
             let nodes = g.upload("class_nodes", &class_nodes).unwrap();
             let gmeans = g.upload_matrix("means", classes, l, &means).unwrap();
             let out = g.alloc_matrix("dm", classes, l).unwrap();
-            let d = vec![class_mean_grad(g, &gms, &ptr, &nodes, &gmeans, 0.25, &out).unwrap()];
+            let d = class_mean_grad(g, &gms, &ptr, &nodes, &gmeans, 0.25, &out).unwrap();
             let g = g.clone();
             (d, Box::new(move || vec![bits(g.read(out.data()).unwrap())]))
         });
