@@ -67,7 +67,7 @@ struct Params {
     _pad2: u32,
 }
 
-const ACCUMULATE: u32 = 1u;
+const CONTINUES: u32 = 1u;
 const FINISHES: u32 = 2u;
 
 override WG: u32 = 64u;
@@ -113,7 +113,7 @@ fn main(
     var acc: array<vec4<f32>, CPL_MAX>;
     for (var g = 0u; g < CPL; g++) {
         acc[g] = vec4<f32>(0.0);
-        if WINDOWED && (params.flags & ACCUMULATE) != 0u {
+        if WINDOWED && (params.flags & CONTINUES) != 0u {
             let c0 = min(g0 + g, groups - 1u) * 4u;
             let dst = row * cols + c0;
             if ALIGNED {

@@ -114,6 +114,8 @@ impl EpochResult {
     }
 }
 
+/// `objective`, with the sample size for the subgraph objective (`sample_nodes` is
+/// ignored for the others).
 fn objective_label(objective: Objective, sample_nodes: Option<usize>) -> String {
     match sample_nodes {
         Some(n) if objective == Objective::Subgraph => format!("{objective} n={n}"),
@@ -280,10 +282,9 @@ pub fn run_plan(
             Objective::Sampled | Objective::Subgraph if n > 20_000 => 0,
             Objective::Sampled | Objective::Subgraph => 3,
         };
-        let sample_nodes = (config.objective == Objective::Subgraph).then_some(config.sample_nodes);
         events(PlanEvent::Starting(
             &case.name,
-            objective_label(config.objective, sample_nodes),
+            objective_label(config.objective, Some(config.sample_nodes)),
         ));
         // A million-node epoch takes seconds: one warm-up is enough.
         let warmup = if n > 200_000 { 1 } else { 2 };

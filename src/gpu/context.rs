@@ -279,10 +279,8 @@ impl Gpu {
     /// adapter, to test them); pipelines and buffers stay shared.
     pub fn with_profile(&self, profile: AdapterProfile) -> Gpu {
         Gpu {
-            inner: Arc::clone(&self.inner),
             profile: Arc::new(profile),
-            binding_cap: self.binding_cap,
-            grid_cap: self.grid_cap.clone(),
+            ..self.clone()
         }
     }
 
@@ -292,10 +290,8 @@ impl Gpu {
     /// at small sizes on any adapter.
     pub fn with_binding_limit(&self, bytes: u64) -> Gpu {
         Gpu {
-            inner: Arc::clone(&self.inner),
-            profile: Arc::clone(&self.profile),
             binding_cap: Some(bytes),
-            grid_cap: self.grid_cap.clone(),
+            ..self.clone()
         }
     }
 
@@ -305,10 +301,8 @@ impl Gpu {
     /// kernel's folded indexing at small sizes.
     pub fn with_grid_limit(&self, workgroups: u32) -> Gpu {
         Gpu {
-            inner: Arc::clone(&self.inner),
-            profile: Arc::clone(&self.profile),
-            binding_cap: self.binding_cap,
             grid_cap: Some((workgroups.max(1), Arc::new(AtomicU64::new(0)))),
+            ..self.clone()
         }
     }
 

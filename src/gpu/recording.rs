@@ -314,7 +314,7 @@ impl Gpu {
         for (resource, binding) in resources.iter().zip(def.bindings) {
             if let Bind::Buffer { offset, bytes, .. } = resource {
                 let name = format!("gpu_vgae.{}.{}", def.name, binding.name);
-                if super::buffers::bound_size(*bytes) > limit {
+                if !super::windows::fits_binding(self, *bytes) {
                     return Err(Error::BufferTooLarge {
                         label: name,
                         bytes: *bytes,

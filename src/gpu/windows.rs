@@ -61,6 +61,22 @@ pub fn row_windows(
         .collect())
 }
 
+/// Flag of a windowed pass: it continues the raw sums an earlier window left in the
+/// output (the shaders' `flags & 1`).
+pub const CONTINUES: u32 = 1;
+/// Flag of a windowed pass: it is the last one and finishes the sums (scale, epilogue;
+/// the shaders' `flags & 2`).
+pub const FINISHES: u32 = 2;
+
+/// The flags of pass `pass` of `passes` over windows whose sums carry from one pass to
+/// the next: [`CONTINUES`] after the first, [`FINISHES`] on the last (a lone pass gets
+/// [`FINISHES`] only).
+pub fn pass_flags(pass: usize, passes: usize) -> u32 {
+    let continues = if pass > 0 { CONTINUES } else { 0 };
+    let finishes = if pass + 1 == passes { FINISHES } else { 0 };
+    continues | finishes
+}
+
 /// The fewest items of `item_bytes` bytes whose total is a multiple of the device's
 /// storage offset alignment: windows over a second tensor indexed by the same items
 /// (a kernel's output blocks) start aligned when they start at a multiple of this.

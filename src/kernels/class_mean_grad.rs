@@ -3,7 +3,7 @@
 
 use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
-use crate::gpu::windows::row_windows;
+use crate::gpu::windows::{pass_flags, row_windows};
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The class-mean gradient kernel.
@@ -34,10 +34,6 @@ kernel_params! {
     }
 }
 
-/// `Params::flags`: continue the sums a previous window of ms left.
-const CONTINUES: u32 = 1;
-/// `Params::flags`: scale the sums (the last window).
-const FINISHES: u32 = 2;
 
 /// d_class_means[c, k] = −kl_scale · Σ_{i ∈ members(c)} (μ_ik − m_ck), μ the first
 /// `class_means.cols()` columns of `ms`, members(c) = `class_nodes[class_ptr[c] ..
@@ -77,7 +73,7 @@ pub fn class_mean_grad(
     let pipeline =
         gpu.pipeline_with(&CLASS_MEAN_GRAD, &[("WINDOWED", flag(windows.len() > 1))])?;
     let grid = gpu.grid((classes * latent) as u64, pipeline.workgroup_size())?;
-    let last = windows.len() - 1;
+    let passes = windows.len();
     windows
         .into_iter()
         .enumerate()
@@ -89,7 +85,7 @@ pub fn class_mean_grad(
                 kl_scale,
                 ms_lo: to_u32("class_mean_grad rows", rows.start)?,
                 ms_hi: to_u32("class_mean_grad rows", rows.end)?,
-                flags: if w > 0 { CONTINUES } else { 0 } | if w == last { FINISHES } else { 0 },
+                flags: pass_flags(w, passes),
                 _pad0: 0,
             };
             gpu.dispatch(

@@ -4,7 +4,7 @@
 use super::decoder_dense::DensePartials;
 use super::{check, check_latent, flag, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::{Error, Result};
-use crate::gpu::windows::row_windows;
+use crate::gpu::windows::{pass_flags, row_windows};
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The pair decoder kernel.
@@ -42,11 +42,6 @@ kernel_params! {
         flags: u32,
     }
 }
-
-/// `Params::flags`: the dispatch starts from the sums a previous window left.
-const CONTINUES: u32 = 1;
-/// `Params::flags`: the dispatch adds the dense slots and scales.
-const FINISHES: u32 = 2;
 
 /// The bit of an entry's column word that selects weight class 1 (node ids use the
 /// other 31 bits).
@@ -350,8 +345,7 @@ pub fn decoder_pairs(
                     entry_hi: to_u32("decoder_pairs entries", entries.end)?,
                     z_lo: to_u32("decoder_pairs nodes", others.start)?,
                     z_hi: to_u32("decoder_pairs nodes", others.end)?,
-                    flags: if pass > 0 { CONTINUES } else { 0 }
-                        | if pass + 1 == passes { FINISHES } else { 0 },
+                    flags: pass_flags(pass, passes),
                 };
                 dispatches.push(gpu.dispatch(
                     &pipeline,

@@ -73,12 +73,16 @@ pub fn edge_score(
         &[2 * WORD_BYTES, WORD_BYTES],
         1,
     )?;
-    let mut dispatches = Vec::new();
+    // Every pair of windows of z's rows (one for each end), for every window of pairs.
+    let row_pairs: Vec<_> = windows
+        .iter()
+        .flat_map(|a| windows.iter().map(move |b| (a, b)))
+        .collect();
+    let mut dispatches = Vec::with_capacity(pair_windows.len() * row_pairs.len());
     for pair_range in &pair_windows {
         let grid = gpu.grid(pair_range.len() as u64, pipeline.workgroup_size())?;
         let ids = 2 * pair_range.start..2 * pair_range.end;
-        for a_rows in &windows {
-            for b_rows in &windows {
+        for &(a_rows, b_rows) in &row_pairs {
             let params = Params {
                 pairs: to_u32("edge_score pairs", pair_range.len())?,
                 latent: latent as u32,
@@ -100,7 +104,6 @@ pub fn edge_score(
                 ],
                 grid,
             )?);
-            }
         }
     }
     Ok(dispatches)

@@ -81,7 +81,7 @@ pub fn reparam_backward(
                 _pad1: 0,
                 _pad2: 0,
             };
-            let ([class_of, class_means], _) =
+            let [class_of, class_means] =
                 prior_bindings("reparam_backward", prior, ms, latent, window.clone())?;
             let grid = gpu.grid((window.len() * latent) as u64, pipeline.workgroup_size())?;
             gpu.dispatch(

@@ -20,15 +20,15 @@ pub struct ClassPrior {
 }
 
 /// Checks a prior against n nodes and latent L; the bindings 5 and 6 of the two
-/// reparameterization kernels (the prior's arrays, or `ms` in their place when there is
-/// none, which the shader then does not read) and the CONDITIONAL constant.
+/// reparameterization kernels for the nodes `window` (the prior's arrays, or `ms` in
+/// their place when there is none, which the shader then does not read).
 pub(crate) fn prior_bindings<'a>(
     kernel: &str,
     prior: Option<&'a ClassPrior>,
     ms: &'a GpuMatrix,
     latent: usize,
     window: Range<usize>,
-) -> Result<([Bind<'a>; 2], f64)> {
+) -> Result<[Bind<'a>; 2]> {
     match prior {
         Some(p) => {
             check(
@@ -46,19 +46,13 @@ pub(crate) fn prior_bindings<'a>(
                     )
                 },
             )?;
-            Ok((
-                [
-                    Bind::elements(&p.class_of, window),
-                    Bind::matrix(&p.class_means),
-                ],
-                flag(true),
-            ))
+            Ok([
+                Bind::elements(&p.class_of, window),
+                Bind::matrix(&p.class_means),
+            ])
         }
         // Never read: any binding that fits will do.
-        None => Ok((
-            [Bind::rows(ms, window.clone()), Bind::rows(ms, window)],
-            flag(false),
-        )),
+        None => Ok([Bind::rows(ms, window.clone()), Bind::rows(ms, window)]),
     }
 }
 
@@ -151,7 +145,7 @@ pub fn reparam_kl(
                 _pad1: 0,
                 _pad2: 0,
             };
-            let ([class_of, class_means], _) =
+            let [class_of, class_means] =
                 prior_bindings("reparam_kl", prior, ms, latent, window.clone())?;
             let grid = gpu.grid(window.len() as u64, pipeline.workgroup_size())?;
             gpu.dispatch(

@@ -1,10 +1,10 @@
 //! `shaders/spmm.wgsl`: out = A · B with A in CSR (Â·H, X·W0, Xᵀ·dP).
 
-use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
-use crate::error::{Error, Result};
 use std::ops::Range;
 
-use crate::gpu::windows::{alignment_step, fits_binding, row_windows};
+use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
+use crate::error::{Error, Result};
+use crate::gpu::windows::{alignment_step, fits_binding, pass_flags, row_windows};
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuCsr, GpuMatrix, KernelDef};
 
 /// The CSR SpMM kernel.
@@ -38,11 +38,6 @@ kernel_params! {
         _pad2: u32,
     }
 }
-
-/// `Params::flags`: add to what out holds (a later window of B).
-const ACCUMULATE: u32 = 1;
-/// `Params::flags`: the last window of B (the rectifier applies).
-const FINISHES: u32 = 2;
 
 /// What the kernel stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,12 +114,7 @@ pub fn spmm_with(
                 row_base: to_u32("spmm rows", rows.start)?,
                 b_lo: to_u32("spmm B rows", b_rows.start)?,
                 b_hi: to_u32("spmm B rows", b_rows.end)?,
-                flags: if pass > 0 { ACCUMULATE } else { 0 }
-                    | if pass + 1 == b_windows.len() {
-                        FINISHES
-                    } else {
-                        0
-                    },
+                flags: pass_flags(pass, b_windows.len()),
                 entry_base: to_u32("spmm entries", entries.start)?,
                 _pad0: 0,
                 _pad1: 0,

@@ -331,8 +331,7 @@ impl<'a> ModelSetup<'a> {
         // GraphShape::identity_features).
         let mut sparse = vec![Cow::Owned(normalized_adjacency(&graph)?)];
         if let Some(x) = graph.features() {
-            sparse.push(Cow::Owned(x.transpose()));
-            sparse.insert(1, Cow::Borrowed(x));
+            sparse.extend([Cow::Borrowed(x), Cow::Owned(x.transpose())]);
         }
         let label_pairs = match schedule.dense_weights() {
             Some(weights) if config.objective == Objective::Dense => {

@@ -887,6 +887,16 @@ impl Builder {
         self.steps.push(Step { phase, op });
     }
 
+    /// Pushes out = A · B (no rectifier).
+    fn spmm(&mut self, a: SparseId, b: TensorId, out: TensorId) {
+        self.push(Op::Spmm {
+            a,
+            b,
+            relu: false,
+            out,
+        });
+    }
+
     /// The levels of `reduce_sum` that sum the rows of `input` into `out` (1 × cols).
     fn column_sums(&mut self, input: TensorId, out: TensorId) {
         let (rows, cols) = (self.tensors[input.0].rows, self.tensors[input.0].cols);
@@ -961,12 +971,7 @@ impl Builder {
         let p = match x {
             Some(x) => {
                 let p = self.scratch("p", n, h);
-                self.push(Op::Spmm {
-                    a: x,
-                    b: w0,
-                    relu: false,
-                    out: p,
-                });
+                self.spmm(x, w0, p);
                 p
             }
             None => w0,
@@ -987,12 +992,7 @@ impl Builder {
             out: y,
         });
         let ms = self.f32("ms", n, c, Role::Output);
-        self.push(Op::Spmm {
-            a: a_hat,
-            b: y,
-            relu: false,
-            out: ms,
-        });
+        self.spmm(a_hat, y, ms);
 
         if !training {
             return Ok(Schedule {
@@ -1150,12 +1150,7 @@ impl Builder {
             ModelKind::Gae => dz,
         };
         let dy = self.scratch("dy", n, c);
-        self.push(Op::Spmm {
-            a: a_hat,
-            b: d_ms,
-            relu: false,
-            out: dy,
-        });
+        self.spmm(a_hat, d_ms, dy);
         let partial = self.scratch("dw1.partial", matmul_tn_partial::chunks(n), h * c);
         self.push(Op::MatmulTnPartial {
             a: h1,
@@ -1173,32 +1168,18 @@ impl Builder {
             mask: Some(h1),
             out: dq,
         });
+        // dP = Â·dQ, then dW0 = Xᵀ·dP; for identity features dW0 is dP itself.
         let dw0 = match x_t {
             Some(x_t) => {
                 let dp = self.scratch("dp", n, h);
-                self.push(Op::Spmm {
-                    a: a_hat,
-                    b: dq,
-                    relu: false,
-                    out: dp,
-                });
+                self.spmm(a_hat, dq, dp);
                 let dw0 = self.f32("dw0", f, h, Role::Output);
-                self.push(Op::Spmm {
-                    a: x_t,
-                    b: dp,
-                    relu: false,
-                    out: dw0,
-                });
+                self.spmm(x_t, dp, dw0);
                 dw0
             }
             None => {
                 let dw0 = self.f32("dw0", f, h, Role::Output);
-                self.push(Op::Spmm {
-                    a: a_hat,
-                    b: dq,
-                    relu: false,
-                    out: dw0,
-                });
+                self.spmm(a_hat, dq, dw0);
                 dw0
             }
         };

@@ -30,6 +30,28 @@ use gpu_vgae::Error;
 /// called after they ran.
 type Case = (Vec<Dispatch>, Box<dyn Fn() -> Vec<Vec<u32>>>);
 
+/// Runs `build` on `gpu` as it is: its dispatch count, its largest grid (workgroups)
+/// and its result.
+fn run_whole<F>(gpu: &Gpu, build: &F) -> (usize, u64, Vec<Vec<u32>>)
+where
+    F: Fn(&Gpu) -> Case,
+{
+    let (whole, read) = build(gpu);
+    let count = whole.len();
+    let most = whole
+        .iter()
+        .map(|d| {
+            d.workgroups()
+                .iter()
+                .map(|&w| u64::from(w))
+                .product::<u64>()
+        })
+        .max()
+        .unwrap_or(0);
+    run(gpu, [whole]);
+    (count, most, read())
+}
+
 /// Runs `build` on `gpu` and on `small` (the same device with a small binding limit),
 /// which must take more dispatches, and on `gpu` with a grid limit that folds the
 /// largest grid; all three must give the same bits.
@@ -37,15 +59,7 @@ fn both<F>(gpu: &Gpu, small: &Gpu, what: &str, build: F)
 where
     F: Fn(&Gpu) -> Case,
 {
-    let (whole, read_whole) = build(gpu);
-    let whole_count = whole.len();
-    let groups = whole.iter().map(|d| {
-        let [x, y, z] = d.workgroups();
-        u64::from(x) * u64::from(y) * u64::from(z)
-    });
-    let most = groups.max().unwrap_or(0);
-    run(gpu, [whole]);
-    let expected = read_whole();
+    let (whole_count, most, expected) = run_whole(gpu, &build);
     let (windowed, read_windowed) = build(small);
     let windowed_count = windowed.len();
     run(small, [windowed]);
@@ -57,16 +71,26 @@ where
         expected == read_windowed(),
         "{what}: windowed result differs from the single dispatch"
     );
-    assert!(most >= 3, "{what}: {most} workgroups are too few to fold");
     folded(gpu, what, most, &build, &expected);
 }
 
-/// Runs `build` with the grid limit at ⌈√most⌉, checks that some grid folded and that
-/// the bits equal `expected`.
+/// Runs `build` on `gpu`, then with its grid folded (see [`folded`]).
+fn folds<F>(gpu: &Gpu, what: &str, build: F)
+where
+    F: Fn(&Gpu) -> Case,
+{
+    let (_, most, expected) = run_whole(gpu, &build);
+    folded(gpu, what, most, &build, &expected);
+}
+
+/// Runs `build` with the grid limit at ⌈√most⌉ (`most`: the largest grid's workgroups,
+/// at least 3 so that it can fold), checks that some grid folded and that the bits
+/// equal `expected`.
 fn folded<F>(gpu: &Gpu, what: &str, most: u64, build: &F, expected: &[Vec<u32>])
 where
     F: Fn(&Gpu) -> Case,
 {
+    assert!(most >= 3, "{what}: {most} workgroups are too few to fold");
     let cap = (most as f64).sqrt().ceil() as u32;
     let narrow = gpu.with_grid_limit(cap);
     let (dispatches, read) = build(&narrow);
@@ -346,28 +370,6 @@ gpu_test! {
             other => panic!("expected BufferTooLarge, got {:?}", other.map(|d| d.into_dispatches().len())),
         }
     }
-}
-
-/// Runs `build` on `gpu`, then with its grid folded (see [`folded`]).
-fn folds<F>(gpu: &Gpu, what: &str, build: F)
-where
-    F: Fn(&Gpu) -> Case,
-{
-    let (whole, read) = build(gpu);
-    let most = whole
-        .iter()
-        .map(|d| {
-            d.workgroups()
-                .iter()
-                .map(|&w| u64::from(w))
-                .product::<u64>()
-        })
-        .max()
-        .unwrap_or(0);
-    run(gpu, [whole]);
-    let expected = read();
-    assert!(most >= 3, "{what}: {most} workgroups are too few to fold");
-    folded(gpu, what, most, &build, &expected);
 }
 
 gpu_test! {
