@@ -28,7 +28,8 @@
 //   0 uniform    params    {n = points in this slice, first = global index of the
 //                           slice's first point, k, dim (= L)}
 //   1 storage r  points:    array<vec4<f32>>, n × L floats, row-major (the slice)
-//   2 storage r  centroids: array<vec4<f32>>, k × L floats, row-major
+//   2 storage r  centres:   array<vec4<f32>>, k × L floats, row-major: the centroids
+//   (bindings 1 and 2 and their loaders: shaders/shared/kmeans_rows.wgsl)
 //   3 storage rw labels:    array<u32>, ≥ first + n; read (previous), then written
 //   4 storage rw min_sq:    array<f32>, ≥ first + n
 //   5 storage rw changed:   atomic<u32>, added to (the host zeroes it)
@@ -47,49 +48,19 @@ struct Params {
 }
 
 override WG: u32 = 64u;
-// The dimension this pipeline is built for, 1..=64 (MAX_DIM on the host).
-override L: u32 = 16u;
+// L (the dimension) and ALIGNED: shaders/shared/kmeans_rows.wgsl.
 // Groups of four coordinates; the last one is partial when L is not a multiple of 4.
 override LQ: u32 = (L + 3u) / 4u;
-// Rows start on a 16-byte boundary: points and centroids load as whole vec4s.
-override ALIGNED: bool = L % 4u == 0u;
 // Points per invocation, 1..=RMAX.
 override R: u32 = 4u;
 const RMAX: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> points: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> centroids: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> labels: array<u32>;
 @group(0) @binding(4) var<storage, read_write> min_sq: array<f32>;
 @group(0) @binding(5) var<storage, read_write> changed: atomic<u32>;
 
-// Coordinates 4q..4q+3 of the point whose row starts at element `base`; coordinates
-// ≥ L read as 0 (never loaded, so the last row of a buffer is not overrun).
-fn load_point(base: u32, q: u32) -> vec4<f32> {
-    if ALIGNED {
-        return points[base / 4u + q];
-    }
-    let c = base + 4u * q;
-    var v = vec4<f32>(points[c >> 2u][c & 3u], 0.0, 0.0, 0.0);
-    if 4u * q + 1u < L { v.y = points[(c + 1u) >> 2u][(c + 1u) & 3u]; }
-    if 4u * q + 2u < L { v.z = points[(c + 2u) >> 2u][(c + 2u) & 3u]; }
-    if 4u * q + 3u < L { v.w = points[(c + 3u) >> 2u][(c + 3u) & 3u]; }
-    return v;
-}
-
-// The same for a centroid.
-fn load_centroid(base: u32, q: u32) -> vec4<f32> {
-    if ALIGNED {
-        return centroids[base / 4u + q];
-    }
-    let c = base + 4u * q;
-    var v = vec4<f32>(centroids[c >> 2u][c & 3u], 0.0, 0.0, 0.0);
-    if 4u * q + 1u < L { v.y = centroids[(c + 1u) >> 2u][(c + 1u) & 3u]; }
-    if 4u * q + 2u < L { v.z = centroids[(c + 2u) >> 2u][(c + 2u) & 3u]; }
-    if 4u * q + 3u < L { v.w = centroids[(c + 3u) >> 2u][(c + 3u) & 3u]; }
-    return v;
-}
+// load_point and load_centre: shaders/shared/kmeans_rows.wgsl.
 
 @compute @workgroup_size(WG)
 fn main(
@@ -116,7 +87,7 @@ fn main(
     for (var c = 0u; c < params.k; c++) {
         var cen: array<vec4<f32>, 16>;
         for (var q = 0u; q < LQ; q++) {
-            cen[q] = load_centroid(c * L, q);
+            cen[q] = load_centre(c * L, q);
         }
         for (var r = 0u; r < R; r++) {
             // Summed coordinate by coordinate in order, as the CPU twin does.

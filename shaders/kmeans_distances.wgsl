@@ -20,6 +20,7 @@
 //                         _, _, _}
 //   1 storage r  points:  array<vec4<f32>>, n × L floats, row-major (the slice)
 //   2 storage r  centres: array<vec4<f32>>, m × L floats, row-major
+//   (bindings 1 and 2 and their loaders: shaders/shared/kmeans_rows.wgsl)
 //   3 storage rw out:     array<f32>, m × stride, row c = distances to centre c
 // Dispatch: ceil(n / (WG·R)) workgroups of WG invocations, grid folded to 2-D (linear
 //   workgroup id w = wid.x + wid.y · nwg.x). Invocation lid of workgroup w owns points
@@ -39,47 +40,17 @@ struct Params {
 }
 
 override WG: u32 = 64u;
-// The dimension this pipeline is built for, 1..=64 (MAX_DIM on the host).
-override L: u32 = 16u;
+// L (the dimension) and ALIGNED: shaders/shared/kmeans_rows.wgsl.
 // Groups of four coordinates; the last one is partial when L is not a multiple of 4.
 override LQ: u32 = (L + 3u) / 4u;
-// Rows start on a 16-byte boundary: points and centres load as whole vec4s.
-override ALIGNED: bool = L % 4u == 0u;
 // Points per invocation, 1..=RMAX.
 override R: u32 = 4u;
 const RMAX: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> points: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> centres: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-// Coordinates 4q..4q+3 of the point whose row starts at element `base`; coordinates
-// ≥ L read as 0 (never loaded).
-fn load_point(base: u32, q: u32) -> vec4<f32> {
-    if ALIGNED {
-        return points[base / 4u + q];
-    }
-    let c = base + 4u * q;
-    var v = vec4<f32>(points[c >> 2u][c & 3u], 0.0, 0.0, 0.0);
-    if 4u * q + 1u < L { v.y = points[(c + 1u) >> 2u][(c + 1u) & 3u]; }
-    if 4u * q + 2u < L { v.z = points[(c + 2u) >> 2u][(c + 2u) & 3u]; }
-    if 4u * q + 3u < L { v.w = points[(c + 3u) >> 2u][(c + 3u) & 3u]; }
-    return v;
-}
-
-// The same for a centre.
-fn load_centre(base: u32, q: u32) -> vec4<f32> {
-    if ALIGNED {
-        return centres[base / 4u + q];
-    }
-    let c = base + 4u * q;
-    var v = vec4<f32>(centres[c >> 2u][c & 3u], 0.0, 0.0, 0.0);
-    if 4u * q + 1u < L { v.y = centres[(c + 1u) >> 2u][(c + 1u) & 3u]; }
-    if 4u * q + 2u < L { v.z = centres[(c + 2u) >> 2u][(c + 2u) & 3u]; }
-    if 4u * q + 3u < L { v.w = centres[(c + 3u) >> 2u][(c + 3u) & 3u]; }
-    return v;
-}
+// load_point and load_centre: shaders/shared/kmeans_rows.wgsl.
 
 @compute @workgroup_size(WG)
 fn main(

@@ -8,12 +8,15 @@ use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef
 /// The k-means assignment kernel.
 pub static KMEANS_ASSIGN: KernelDef = KernelDef {
     name: "kmeans_assign",
-    source: shader_source!("kmeans_assign.wgsl"),
+    source: concat!(
+        shader_source!("shared/kmeans_rows.wgsl"),
+        shader_source!("kmeans_assign.wgsl")
+    ),
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
         BindingDef::read("points"),
-        BindingDef::read("centroids"),
+        BindingDef::read("centres"),
         BindingDef::write("labels"),
         BindingDef::write("min_sq"),
         BindingDef::write("changed"),

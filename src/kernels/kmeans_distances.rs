@@ -9,7 +9,10 @@ use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef
 /// The point-to-centres distance kernel.
 pub static KMEANS_DISTANCES: KernelDef = KernelDef {
     name: "kmeans_distances",
-    source: shader_source!("kmeans_distances.wgsl"),
+    source: concat!(
+        shader_source!("shared/kmeans_rows.wgsl"),
+        shader_source!("kmeans_distances.wgsl")
+    ),
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
