@@ -3,18 +3,16 @@
 //!     cargo run --release --example link_prediction               # embedded synthetic graph
 //!     cargo run --release --example link_prediction -- datasets/planetoid cora
 
-use gpu_vgae::data::{Graph, GraphView};
-use gpu_vgae::gpu::Gpu;
-use gpu_vgae::model::{GaeModel, Weights};
-use gpu_vgae::synthetic::{generate, SyntheticSpec};
-use gpu_vgae::train::{train, TrainOptions};
+use gpu_vgae::{
+    synthetic_graph, train, GaeModel, Gpu, Graph, GraphView, SyntheticSpec, TrainOptions, Weights,
+};
 
 fn main() -> Result<(), gpu_vgae::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let graph = match args.as_slice() {
-        [dir, name] => gpu_vgae::data::load_planetoid(dir.as_ref(), name)?,
+        [dir, name] => gpu_vgae::load_planetoid(dir.as_ref(), name)?,
         _ => {
-            let g = generate(&SyntheticSpec::default())?;
+            let g = synthetic_graph(&SyntheticSpec::default())?;
             Graph::from_edges(g.num_nodes, &g.edges, Some(g.features))?
         }
     };

@@ -1,58 +1,111 @@
 //! gpu-vgae: Variational and plain Graph Auto-Encoders (Kipf & Welling 2016) trained on the
 //! GPU through wgpu, with hand-written WGSL compute kernels and a manual backward pass.
 //!
-//! Layers, bottom up:
-//! - [`gpu`]: device selection, the adapter profile, buffers, kernel definitions, the
-//!   pipeline cache, recordings and readback;
-//! - [`kernels`]: the kernel registry — one Rust wrapper per `shaders/*.wgsl`, each with a
-//!   CPU twin of the same name in [`cpu`];
-//! - [`sparse`]: host CSR matrices shared by loaders and kernels;
-//! - [`model`]: VGAE/GAE — the epoch's [`schedule`](model::schedule) written once as data,
-//!   run by the GPU engine ([`model::GaeModel`]) and the CPU reference
-//!   ([`model::CpuModel`]);
-//! - [`split`], [`metrics`], [`train`]: link-prediction split, AUC/AP, the training loop;
-//! - [`predict`]: top-k link recommendation from the embeddings (exact, on the GPU) and
-//!   pair scores;
-//! - [`cluster`]: k-means on the embeddings and the clustering metrics (ACC, NMI, ARI,
-//!   F1, silhouette);
-//! - [`data`], [`synthetic`], [`output`], [`resources`]: loaders, the embedded graph,
-//!   result files, memory checks;
-//! - [`saved`]: a trained model as one file (config, weights, node ids, metrics);
-//! - [`pipeline`]: the tasks behind the command line (load, save, embed, cluster);
-//! - [`profile`]: the end-to-end epoch benchmark (`gpu-vgae bench`).
+//! The API is this page: open a [`Gpu`] (or hand in your own wgpu device with
+//! [`Gpu::from_device`]), load a [`Graph`], [`train`] a model with [`TrainOptions`], then
+//! use what was trained — embeddings ([`GaeModel::embeddings`], [`SavedModel`] for another
+//! graph), link scores and the top-k missing links ([`score_pairs`], [`top_k_links`]),
+//! clusters ([`cluster_embeddings`]). Every fallible call returns [`Result`] with a typed
+//! [`Error`]; nothing panics on user input.
 //!
 //! ```no_run
-//! use gpu_vgae::gpu::Gpu;
-//! use gpu_vgae::train::{train, TrainOptions};
+//! use gpu_vgae::{train, Gpu, TrainOptions};
 //!
 //! let gpu = Gpu::from_env()?;
-//! let graph = gpu_vgae::data::load_planetoid("datasets/planetoid".as_ref(), "cora")?;
+//! let graph = gpu_vgae::load_planetoid("datasets/planetoid".as_ref(), "cora")?;
 //! let trained = train(&gpu, graph.view(), &TrainOptions::default(), |_| {})?;
 //! println!("test AUC {:?}", trained.report.test);
+//! let mu = trained.model.embeddings()?; // N × 16, row-major
 //! # Ok::<(), gpu_vgae::Error>(())
 //! ```
+//!
+//! How it is built, bottom up (all in [`internal`], which the project's own tests,
+//! benchmarks and command line use; it is not a stable API):
+//! - `gpu`: device selection, the adapter profile, buffers, kernel definitions, the
+//!   pipeline cache, recordings, readback and windows of tensors larger than one binding;
+//! - `kernels`: the kernel registry — one Rust wrapper per `shaders/*.wgsl`, each with a
+//!   CPU twin of the same name in `cpu`;
+//! - `model`: VGAE/GAE — the epoch's schedule written once as data, run by the GPU engine
+//!   and the CPU reference;
+//! - `data`, `sparse`, `synthetic`: loaders, CSR matrices, the embedded graph;
+//! - `split`, `metrics`, `train`: the link-prediction split, AUC/AP, the training loop;
+//! - `predict`, `cluster`, `saved`: using what was trained;
+//! - `output`, `pipeline`, `resources`, `memory`, `profile`: result files, the command
+//!   line's tasks, memory checks, the end-to-end benchmark.
 
 #![warn(missing_docs)]
 
-pub mod cluster;
-pub mod cpu;
-pub mod data;
-pub mod error;
-pub mod gpu;
-pub mod kernels;
-pub mod memory;
-pub mod metrics;
-pub mod model;
-pub mod output;
-pub mod pipeline;
-pub mod predict;
-pub mod profile;
-pub mod resources;
-pub mod saved;
-pub mod sparse;
-pub mod split;
-pub mod synthetic;
-pub mod train;
+/// `Display`, `FromStr` (any case, an unknown value is an [`Error::InvalidConfig`] naming
+/// the setting and the choices) and `NAMES` for a settings enum, so the command line and
+/// the bindings parse the same words the library prints.
+macro_rules! text_enum {
+    ($ty:ty, $setting:literal, $($variant:path => $text:literal $(| $alias:literal)*),+ $(,)?) => {
+        impl $ty {
+            /// The words this setting accepts, as `Display` prints them.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+        }
 
-pub use error::{Error, Result};
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(match self { $($variant => $text),+ })
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::Error;
+
+            fn from_str(s: &str) -> $crate::Result<Self> {
+                match s.to_ascii_lowercase().as_str() {
+                    $($text $(| $alias)* => Ok($variant),)+
+                    other => Err($crate::Error::InvalidConfig {
+                        setting: $setting,
+                        message: format!(
+                            "unknown value `{other}`; expected one of: {}",
+                            Self::NAMES.join(", ")
+                        ),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod internal;
+
+mod error;
+
+// Inside the crate the layers keep their short paths (`crate::kernels::...`).
+pub(crate) use internal::{
+    cluster, cpu, data, gpu, kernels, memory, metrics, model, output, predict, resources, saved,
+    sparse, split, synthetic, train,
+};
+
+pub use error::{format_bytes, Error, Result};
+
+// The device.
+pub use gpu::{AdapterReport, Gpu, GpuOptions};
+
+// Graphs.
+pub use data::{
+    data_dir, load_edge_list, load_planetoid, read_features, read_labels, EdgeListOptions,
+    EdgeStats, FeatureNormalization, Features, Graph, GraphView, MissingFeatures, NodeIds,
+    NodeLabels, PLANETOID_DATASETS,
+};
 pub use sparse::Csr;
+pub use synthetic::{generate as synthetic_graph, SyntheticGraph, SyntheticSpec};
+
+// Models and training.
+pub use kernels::adam::AdamConfig;
+pub use model::{GaeModel, LossParts, ModelConfig, ModelKind, Objective, Weights};
+pub use saved::SavedModel;
+pub use train::{train, EpochReport, Monitor, TrainOptions, TrainReport, Trained};
+
+// Using what was trained.
+pub use cluster::{
+    cluster_embeddings, cluster_metrics, kmeans, ClusterMetrics, KMeans, KMeansConfig,
+};
+pub use metrics::{link_metrics, LinkMetrics};
+pub use predict::{
+    score_pairs, top_k_links, Exclusion, ScoredPair, TopKMode, TopKOptions, TopKOutcome,
+};

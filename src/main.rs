@@ -9,21 +9,18 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use gpu_vgae::cluster::ClusterMetrics;
-use gpu_vgae::data::{data_dir, FeatureNormalization, Graph, MissingFeatures};
-use gpu_vgae::gpu::{Gpu, GpuOptions};
-use gpu_vgae::model::{ModelKind, Objective};
-use gpu_vgae::output::to_json;
-use gpu_vgae::pipeline::{
+use gpu_vgae::internal::output::to_json;
+use gpu_vgae::internal::pipeline::{
     cluster, embed, links_csv, predict_links, prepare_output, read_pairs, saved_model,
     write_clusters, write_embeddings, write_report, ClusterReport, GraphRequest, KnownEdges,
     Prediction, RunSummary,
 };
-use gpu_vgae::predict::{score_pairs, ScoredPair, TopKMode};
-use gpu_vgae::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
-use gpu_vgae::saved::SavedModel;
-use gpu_vgae::train::{train, EpochReport, Monitor, TrainOptions, TrainReport};
-use gpu_vgae::Result;
+use gpu_vgae::internal::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
+use gpu_vgae::{
+    data_dir, score_pairs, train, ClusterMetrics, EpochReport, FeatureNormalization, Gpu,
+    GpuOptions, Graph, LinkMetrics, MissingFeatures, ModelKind, Monitor, Objective, Result,
+    SavedModel, ScoredPair, TopKMode, TrainOptions, TrainReport,
+};
 
 #[derive(Parser)]
 #[command(
@@ -84,12 +81,12 @@ struct GraphArgs {
     #[arg(long, requires = "edges")]
     features: Option<PathBuf>,
     /// Nodes without a row in a keyed features table: an error, or zero features.
-    #[arg(long, default_value = "error")]
+    #[arg(long, default_value = "error", value_parser = choice::<MissingFeatures>())]
     missing_features: MissingFeatures,
     /// Feature scaling: none, row (each row divided by its sum, PyG's
     /// NormalizeFeatures) or standard (columns to zero mean and unit variance; sparse
     /// features scaled only).
-    #[arg(long, default_value = "none")]
+    #[arg(long, default_value = "none", value_parser = choice::<FeatureNormalization>())]
     normalize_features: FeatureNormalization,
 }
 
@@ -124,11 +121,11 @@ struct RunArgs {
     #[arg(long, default_value_t = 4.0)]
     synthetic_degree: f64,
     /// Model.
-    #[arg(long, value_enum, default_value = "vgae")]
+    #[arg(long, default_value = "vgae", value_parser = choice::<ModelKind>())]
     model: ModelKind,
     /// Objective: dense (the paper's, all N² pairs), sampled (negative sampling) or
     /// subgraph (the dense objective on a degree-sampled subgraph each epoch, FastGAE).
-    #[arg(long, value_enum, default_value = "dense")]
+    #[arg(long, default_value = "dense", value_parser = choice::<Objective>())]
     objective: Objective,
     /// Subgraph objective: nodes drawn per epoch (all nodes with an edge, if fewer).
     #[arg(long, default_value_t = 5000)]
@@ -166,7 +163,7 @@ struct RunArgs {
     #[arg(long)]
     patience: Option<u32>,
     /// The validation metric early stopping watches.
-    #[arg(long, value_enum, default_value = "auc")]
+    #[arg(long, default_value = "auc", value_parser = choice::<Monitor>())]
     monitor: Monitor,
     /// Cluster the nodes (k-means on the embeddings): ACC, NMI, ARI, F1 against the
     /// labels; clusters.csv with --out.
@@ -244,7 +241,7 @@ struct PredictArgs {
     per_node: bool,
     /// Which edges count as known: all of the graph's, or the training edges of the
     /// model's split (then the recall of the held-out test edges is reported).
-    #[arg(long, value_enum, default_value = "all")]
+    #[arg(long, default_value = "all", value_parser = choice::<KnownEdges>())]
     known: KnownEdges,
     /// Write the CSV here (default: standard output).
     #[arg(long)]
@@ -281,6 +278,34 @@ struct BenchArgs {
     filter: Option<String>,
     #[command(flatten)]
     device: DeviceArgs,
+}
+
+/// The library's settings enums as clap arguments: their `NAMES` are the possible values
+/// (listed by `--help`), their `FromStr` the parser.
+trait Choice: std::str::FromStr<Err = gpu_vgae::Error> + Clone + Send + Sync + 'static {
+    const NAMES: &'static [&'static str];
+}
+
+macro_rules! choices {
+    ($($ty:ty),+) => {
+        $(impl Choice for $ty {
+            const NAMES: &'static [&'static str] = <$ty>::NAMES;
+        })+
+    };
+}
+
+choices!(
+    ModelKind,
+    Objective,
+    Monitor,
+    KnownEdges,
+    MissingFeatures,
+    FeatureNormalization
+);
+
+fn choice<T: Choice>() -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(T::NAMES).try_map(|s| s.parse::<T>())
 }
 
 fn main() -> ExitCode {
@@ -480,7 +505,7 @@ fn cluster_command(args: &ClusterArgs) -> Result<()> {
     }
     let (saved, mut graph) = model_and_graph(&args.model, &args.graph)?;
     if let Some(path) = &args.labels {
-        graph.labels = Some(gpu_vgae::data::read_labels(path, &graph)?.labels);
+        graph.labels = Some(gpu_vgae::read_labels(path, &graph)?.labels);
     }
     let gpu = open_gpu(&args.device)?;
     let embeddings = embed(&gpu, &saved, &graph, &graph.name)?;
@@ -548,7 +573,7 @@ fn predict_command(args: &PredictArgs) -> Result<()> {
     let csv = links_csv(&graph, &prediction.links);
     match &args.out {
         Some(path) => {
-            gpu_vgae::output::write_atomic(path, csv.as_bytes())?;
+            gpu_vgae::internal::output::write_atomic(path, csv.as_bytes())?;
             eprintln!(
                 "wrote {} links to {}",
                 prediction.links.len(),
@@ -636,9 +661,9 @@ fn bench(args: &BenchArgs) -> Result<()> {
     println!("\n{markdown}");
     if let Some(out) = &args.out {
         write_report(out, "results.json", &results.results)?;
-        gpu_vgae::output::write_atomic(&out.join("table.md"), markdown.as_bytes())?;
+        gpu_vgae::internal::output::write_atomic(&out.join("table.md"), markdown.as_bytes())?;
         let title = format!("VGAE epoch time vs N on {}", report.name);
-        gpu_vgae::output::write_atomic(
+        gpu_vgae::internal::output::write_atomic(
             &out.join("epoch_scaling.svg"),
             plot_svg(&title, &results.series).as_bytes(),
         )?;
@@ -651,7 +676,7 @@ fn print_summary(report: &TrainReport) {
     for note in &report.notes {
         println!("note: {note}");
     }
-    let show = |name: &str, m: &Option<gpu_vgae::metrics::LinkMetrics>| match m {
+    let show = |name: &str, m: &Option<LinkMetrics>| match m {
         Some(m) => println!("{name:<5} AUC {:.4}  AP {:.4}", m.auc, m.ap),
         None => println!("{name:<5} (no held-out edges)"),
     };

@@ -68,7 +68,7 @@ fn extend_le(bytes: &mut Vec<u8>, values: &[f32]) {
 ///
 /// ```no_run
 /// # fn main() -> gpu_vgae::Result<()> {
-/// use gpu_vgae::output::NpyWriter;
+/// use gpu_vgae::internal::output::NpyWriter;
 ///
 /// let (rows, cols) = (1_000_000, 16);
 /// let mut out = NpyWriter::new("embeddings.npy".as_ref(), rows, cols)?;

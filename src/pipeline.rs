@@ -342,13 +342,15 @@ mod tests {
 /// Which graph `predict` treats as known: every edge of the input, or the training
 /// edges of the split the model was trained with (the held-out edges become
 /// candidates, and how many of them the top K recovers is reported).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KnownEdges {
     /// Every edge of the input graph.
     All,
     /// The training edges of the model's split (the graph must be the training graph).
     Train,
 }
+
+text_enum!(KnownEdges, "known", KnownEdges::All => "all", KnownEdges::Train => "train");
 
 /// The K most likely missing links and, with [`KnownEdges::Train`], how many held-out
 /// test edges they recover.

@@ -11,8 +11,8 @@
 //! - [`score_pairs`]: σ(μ_a · μ_b) for listed pairs (the `edge_score` kernel).
 //!
 //! ```no_run
-//! use gpu_vgae::gpu::Gpu;
-//! use gpu_vgae::predict::{top_k_links, Exclusion, TopKMode};
+//! use gpu_vgae::Gpu;
+//! use gpu_vgae::{top_k_links, Exclusion, TopKMode};
 //!
 //! let gpu = Gpu::from_env()?;
 //! let (n, latent) = (4, 2);

@@ -39,7 +39,7 @@ pub struct TrainOptions {
 }
 
 /// The validation metric that early stopping watches.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Monitor {
     /// ROC AUC.
@@ -48,6 +48,8 @@ pub enum Monitor {
     /// Average precision.
     Ap,
 }
+
+text_enum!(Monitor, "monitor", Monitor::Auc => "auc", Monitor::Ap => "ap");
 
 impl Monitor {
     fn of(self, metrics: &LinkMetrics) -> f64 {

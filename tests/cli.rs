@@ -117,7 +117,7 @@ fn out_files_are_complete_and_readable() {
     assert!(metrics["test"]["auc"].as_f64().unwrap() > 0.0);
     assert_eq!(metrics["num_nodes"], 150);
     assert_eq!(metrics["best_epoch"], 5);
-    let model = gpu_vgae::saved::SavedModel::load(&out.join("model.gvae")).unwrap();
+    let model = gpu_vgae::internal::saved::SavedModel::load(&out.join("model.gvae")).unwrap();
     model.weights.validate().unwrap();
     assert_eq!(model.header.training_graph.num_nodes, 150);
     assert_eq!(model.header.metrics.epochs_run, 5);
@@ -154,18 +154,18 @@ fn out_files_are_complete_and_readable() {
 
 /// The embedded synthetic graph of `nodes` nodes (seed 0) as an edge list file.
 fn synthetic_edge_list(dir: &Path, nodes: usize) -> String {
-    let mut spec = gpu_vgae::synthetic::SyntheticSpec::default();
+    let mut spec = gpu_vgae::internal::synthetic::SyntheticSpec::default();
     spec.nodes = nodes;
-    let g = gpu_vgae::synthetic::generate(&spec).unwrap();
+    let g = gpu_vgae::internal::synthetic::generate(&spec).unwrap();
     let text: String = g.edges.iter().map(|(a, b)| format!("{a} {b}\n")).collect();
     write(dir, "synthetic_edges.txt", text.as_bytes())
 }
 
 /// Its features as a Matrix Market file.
 fn synthetic_features(dir: &Path, nodes: usize) -> String {
-    let mut spec = gpu_vgae::synthetic::SyntheticSpec::default();
+    let mut spec = gpu_vgae::internal::synthetic::SyntheticSpec::default();
     spec.nodes = nodes;
-    let g = gpu_vgae::synthetic::generate(&spec).unwrap();
+    let g = gpu_vgae::internal::synthetic::generate(&spec).unwrap();
     let x = g.feature_matrix().unwrap();
     let mut text = format!(
         "%%MatrixMarket matrix coordinate real general\n{} {} {}\n",
@@ -531,9 +531,9 @@ gpu_test! {
     /// equals the reported inertia. (The metrics themselves are checked against
     /// scikit-learn's values in tests/cluster_metrics.rs.)
     fn clusters_and_embeddings_reproduce_the_reported_metrics() {
-        use gpu_vgae::cluster::{cluster_metrics, inertia};
-        use gpu_vgae::data::load_planetoid;
-        use gpu_vgae::data::ndarray::read_npy;
+        use gpu_vgae::internal::cluster::{cluster_metrics, inertia};
+        use gpu_vgae::internal::data::load_planetoid;
+        use gpu_vgae::internal::data::ndarray::read_npy;
         common::gpu();
         let out = scratch("cluster-reproduce").join("out");
         let o = gpu_vgae(&["run", "--dataset", "cora", "--epochs", "20", "--cluster", "--quiet",

@@ -10,8 +10,8 @@
 mod common;
 
 use common::{gpu, gpu_profiles, rng};
-use gpu_vgae::cluster::{cluster_embeddings, kmeans, kmeans_gpu, KMeans, KMeansConfig};
-use gpu_vgae::gpu::Gpu;
+use gpu_vgae::internal::cluster::{cluster_embeddings, kmeans, kmeans_gpu, KMeans, KMeansConfig};
+use gpu_vgae::internal::gpu::Gpu;
 use gpu_vgae::Error;
 use rand::Rng;
 

@@ -124,7 +124,7 @@
 //! blobs_600x6_k5 sklearn inertia = 31297.703125 acc = 1.0
 //! ```
 
-use gpu_vgae::cluster::{
+use gpu_vgae::internal::cluster::{
     assign, best_mapping, cluster_metrics, inertia, kmeans, kmeans_plusplus, lloyd, silhouette,
     update, ClusterMetrics, KMeansConfig, SilhouetteOptions,
 };
@@ -423,7 +423,7 @@ fn kmeans_is_deterministic_for_a_seed() {
     let b = kmeans(&x, 500, 5, &config).unwrap();
     assert_eq!(a, b);
     let c = kmeans(&x, 500, 5, &config.clone().with_seed(43)).unwrap();
-    let inertias = |r: &gpu_vgae::cluster::KMeans| -> Vec<f64> {
+    let inertias = |r: &gpu_vgae::internal::cluster::KMeans| -> Vec<f64> {
         r.runs.iter().map(|run| run.inertia).collect()
     };
     assert_ne!(

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use arrays::{load_flat_arrays, load_npz};
-use gpu_vgae::data::{
+use gpu_vgae::internal::data::{
     load_edge_list, load_planetoid, normalize_features, pickle, read_features, read_labels,
     EdgeListOptions, FeatureLayout, FeatureNormalization, Graph, LoadPhase, MissingFeatures,
     NodeIds,
@@ -462,7 +462,7 @@ fn bad_features_name_the_file() {
 
 #[test]
 fn sparse_matrix_market_features_load_and_bad_ones_are_named() {
-    use gpu_vgae::data::{load_edge_list, EdgeListOptions};
+    use gpu_vgae::internal::data::{load_edge_list, EdgeListOptions};
     let dir = std::env::temp_dir().join(format!("gpu-vgae-mtx-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let edges = dir.join("edges.txt");

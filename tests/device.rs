@@ -4,8 +4,8 @@
 #[macro_use]
 mod common;
 
-use gpu_vgae::gpu::{AdapterClass, AdapterProfile, Gpu, GpuOptions, Recording};
-use gpu_vgae::kernels::spmm::{spmm_with, Epilogue};
+use gpu_vgae::internal::gpu::{AdapterClass, AdapterProfile, Gpu, GpuOptions, Recording};
+use gpu_vgae::internal::kernels::spmm::{spmm_with, Epilogue};
 use gpu_vgae::Csr;
 use gpu_vgae::Error;
 

@@ -15,11 +15,11 @@
 mod common;
 
 use common::gpu;
-use gpu_vgae::cpu::standard_normal;
-use gpu_vgae::data::GraphView;
-use gpu_vgae::model::subgraph::SubgraphSampler;
-use gpu_vgae::model::{GaeModel, ModelConfig, ModelKind, Objective, Weights};
-use gpu_vgae::split::{sample_training_negatives, EdgeSet};
+use gpu_vgae::internal::cpu::standard_normal;
+use gpu_vgae::internal::data::GraphView;
+use gpu_vgae::internal::model::subgraph::SubgraphSampler;
+use gpu_vgae::internal::model::{GaeModel, ModelConfig, ModelKind, Objective, Weights};
+use gpu_vgae::internal::split::{sample_training_negatives, EdgeSet};
 use gpu_vgae::Csr;
 
 const N: usize = 11;

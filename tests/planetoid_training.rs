@@ -5,9 +5,9 @@
 #[macro_use]
 mod common;
 
-use gpu_vgae::data::load_planetoid;
-use gpu_vgae::model::{ModelKind, Objective};
-use gpu_vgae::train::{train, TrainOptions};
+use gpu_vgae::internal::data::load_planetoid;
+use gpu_vgae::internal::model::{ModelKind, Objective};
+use gpu_vgae::internal::train::{train, TrainOptions};
 
 gpu_test! {
 /// 200 epochs of VGAE with negative sampling, seed 0. PyTorch Geometric's VGAE example
@@ -41,8 +41,8 @@ fn pubmed_dense_objective_runs_in_n_times_l_memory() {
     let shared = common::gpu();
     let dir = common::planetoid_dir();
     // A private device, so that the memory count is this model's alone.
-    let gpu = gpu_vgae::gpu::Gpu::new(
-        &gpu_vgae::gpu::GpuOptions::default().with_adapter_name(shared.report().name.clone()),
+    let gpu = gpu_vgae::internal::gpu::Gpu::new(
+        &gpu_vgae::internal::gpu::GpuOptions::default().with_adapter_name(shared.report().name.clone()),
     )
     .unwrap();
     let graph = load_planetoid(&dir, "pubmed").unwrap();

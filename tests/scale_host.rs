@@ -13,9 +13,9 @@
 
 use std::time::Instant;
 
-use gpu_vgae::memory::{current_rss_bytes, format_mib, peak_rss_bytes, reset_peak_rss};
-use gpu_vgae::metrics::link_metrics;
-use gpu_vgae::split::{sample_training_negatives, split_edges, EdgeSet};
+use gpu_vgae::internal::memory::{current_rss_bytes, format_mib, peak_rss_bytes, reset_peak_rss};
+use gpu_vgae::internal::metrics::link_metrics;
+use gpu_vgae::internal::split::{sample_training_negatives, split_edges, EdgeSet};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -158,7 +158,7 @@ fn measure_metrics() {
 #[test]
 #[ignore = "slow: a 1M-node, 10M-edge synthetic graph; run with --ignored"]
 fn measure_synthetic() {
-    use gpu_vgae::synthetic::{generate, SyntheticSpec};
+    use gpu_vgae::internal::synthetic::{generate, SyntheticSpec};
     let (n, m) = scale();
     let mut spec = SyntheticSpec::default();
     spec.nodes = n;
@@ -180,7 +180,7 @@ fn measure_synthetic() {
 #[test]
 #[ignore = "slow: writes a 1M x 16 .npy in chunks; run with --ignored"]
 fn measure_npy_writer() {
-    use gpu_vgae::output::NpyWriter;
+    use gpu_vgae::internal::output::NpyWriter;
     let (n, _) = scale();
     let cols = 16;
     let dir = std::env::temp_dir().join(format!("scale-host-npy-{}", std::process::id()));
@@ -213,8 +213,8 @@ fn public_pipeline_at_small_scale() {
     // The host side end to end through the public API, on a graph big enough for the
     // threaded negative sampler: featureless generation, split, per-epoch negatives,
     // metrics and a streamed .npy.
-    use gpu_vgae::output::NpyWriter;
-    use gpu_vgae::synthetic::{generate, SyntheticSpec};
+    use gpu_vgae::internal::output::NpyWriter;
+    use gpu_vgae::internal::synthetic::{generate, SyntheticSpec};
 
     let mut spec = SyntheticSpec::default();
     spec.nodes = 20_000;

@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use gpu_vgae::gpu::{BindingKind, KernelDef, ParamsLayout, Scalar, StepParams};
-use gpu_vgae::kernels::REGISTRY;
+use gpu_vgae::internal::gpu::{BindingKind, KernelDef, ParamsLayout, Scalar, StepParams};
+use gpu_vgae::internal::kernels::REGISTRY;
 use naga::{AddressSpace, Module, StorageAccess, TypeInner};
 
 fn parse(name: &str, source: &str) -> Module {

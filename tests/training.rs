@@ -8,12 +8,14 @@
 mod common;
 
 use common::gpu;
-use gpu_vgae::cpu::sigmoid;
-use gpu_vgae::data::GraphView;
-use gpu_vgae::metrics::link_metrics;
-use gpu_vgae::model::{CpuModel, GaeModel, ModelConfig, ModelKind, ModelSetup, Objective, Weights};
-use gpu_vgae::synthetic::{generate, SyntheticGraph, SyntheticSpec};
-use gpu_vgae::train::{train, TrainOptions};
+use gpu_vgae::internal::cpu::sigmoid;
+use gpu_vgae::internal::data::GraphView;
+use gpu_vgae::internal::metrics::link_metrics;
+use gpu_vgae::internal::model::{
+    CpuModel, GaeModel, ModelConfig, ModelKind, ModelSetup, Objective, Weights,
+};
+use gpu_vgae::internal::synthetic::{generate, SyntheticGraph, SyntheticSpec};
+use gpu_vgae::internal::train::{train, TrainOptions};
 use gpu_vgae::Error;
 
 fn small_graph() -> SyntheticGraph {
@@ -382,7 +384,7 @@ gpu_test! {
     /// against the labels and over the nodes whose labels training did not see, and the
     /// silhouette without labels.
     fn clustering_takes_its_k_and_reports_what_the_labels_allow() {
-        use gpu_vgae::pipeline::cluster;
+        use gpu_vgae::internal::pipeline::cluster;
         let gpu = gpu();
         let points = vec![0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0];
         assert!(matches!(

@@ -13,9 +13,9 @@ use std::time::Instant;
 use clap::Parser;
 use serde::Serialize;
 
-use gpu_vgae::gpu::{Gpu, Recording};
-use gpu_vgae::kernels::Work;
-use gpu_vgae::profile::Stats;
+use gpu_vgae::internal::gpu::{Gpu, Recording};
+use gpu_vgae::internal::kernels::Work;
+use gpu_vgae::internal::profile::Stats;
 use gpu_vgae::Result;
 
 /// How GPU time is measured.
@@ -248,7 +248,7 @@ impl Bench {
             self.options.target_seconds()
         );
         println!(
-            "cpu:     single-threaded gpu_vgae::cpu twins; cpu/gpu > 1 means the GPU is faster"
+            "cpu:     single-threaded gpu_vgae::internal::cpu twins; cpu/gpu > 1 means the GPU is faster"
         );
         println!();
     }

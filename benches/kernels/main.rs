@@ -26,23 +26,23 @@ use std::path::Path;
 use clap::Parser;
 use harness::{Bench, BenchOptions, Case, CaseResult};
 
-use gpu_vgae::cluster::{kmeans, kmeans_gpu, KMeansConfig};
-use gpu_vgae::cpu;
-use gpu_vgae::data::{load_planetoid, Graph, GraphView};
-use gpu_vgae::gpu::{Gpu, Recording};
-use gpu_vgae::kernels::edge_score::EDGE_SCORE;
-use gpu_vgae::kernels::kmeans_assign::{self, kmeans_assign, Assignment};
-use gpu_vgae::kernels::kmeans_distances::{self, kmeans_distances};
-use gpu_vgae::kernels::kmeans_update::{self, kmeans_update, UpdateLayout};
-use gpu_vgae::kernels::topk_rows::{self, RowBounds, RowLists, TOPK_ROWS};
-use gpu_vgae::kernels::Work;
-use gpu_vgae::model::schedule::Schedule;
-use gpu_vgae::model::{CpuModel, GaeModel, ModelConfig, ModelSetup, Objective, Weights};
-use gpu_vgae::predict::{
+use gpu_vgae::internal::cluster::{kmeans, kmeans_gpu, KMeansConfig};
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::data::{load_planetoid, Graph, GraphView};
+use gpu_vgae::internal::gpu::{Gpu, Recording};
+use gpu_vgae::internal::kernels::edge_score::EDGE_SCORE;
+use gpu_vgae::internal::kernels::kmeans_assign::{self, kmeans_assign, Assignment};
+use gpu_vgae::internal::kernels::kmeans_distances::{self, kmeans_distances};
+use gpu_vgae::internal::kernels::kmeans_update::{self, kmeans_update, UpdateLayout};
+use gpu_vgae::internal::kernels::topk_rows::{self, RowBounds, RowLists, TOPK_ROWS};
+use gpu_vgae::internal::kernels::Work;
+use gpu_vgae::internal::model::schedule::Schedule;
+use gpu_vgae::internal::model::{CpuModel, GaeModel, ModelConfig, ModelSetup, Objective, Weights};
+use gpu_vgae::internal::predict::{
     top_k_links, top_k_links_cpu, top_k_links_on_device, Exclusion, TopKMode, TopKOptions,
 };
-use gpu_vgae::split::split_edges;
-use gpu_vgae::synthetic::{generate, SyntheticSpec};
+use gpu_vgae::internal::split::split_edges;
+use gpu_vgae::internal::synthetic::{generate, SyntheticSpec};
 use gpu_vgae::Result;
 
 fn main() {
@@ -206,7 +206,7 @@ fn epoch_steps(
             group,
             EDGE_SCORE.name,
             format!("{} pairs L={}", pairs.len(), config.latent),
-            gpu_vgae::kernels::edge_score::work(pairs.len(), config.latent),
+            gpu_vgae::internal::kernels::edge_score::work(pairs.len(), config.latent),
         );
         if bench.wants(&case) {
             let scorer = model.pair_scorer(&pairs)?;
@@ -214,7 +214,9 @@ fn epoch_steps(
             let latent = config.latent;
             let mut cpu = mu.map(|mu| {
                 move || {
-                    black_box(gpu_vgae::cpu::edge_score(&mu, latent, latent, &pairs));
+                    black_box(gpu_vgae::internal::cpu::edge_score(
+                        &mu, latent, latent, &pairs,
+                    ));
                 }
             });
             bench.run(
@@ -343,7 +345,7 @@ fn top_k(
             topk_rows::work(pairs, n, latent, excluded, n, k),
         );
         let mut twin = || {
-            black_box(gpu_vgae::cpu::topk_rows(
+            black_box(gpu_vgae::internal::cpu::topk_rows(
                 &mu,
                 n,
                 latent,

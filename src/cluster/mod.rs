@@ -15,7 +15,7 @@
 //! - [`silhouette`] and [`inertia`]: label-free quality of a clustering.
 //!
 //! ```
-//! use gpu_vgae::cluster::{cluster_metrics, kmeans, KMeansConfig};
+//! use gpu_vgae::{cluster_metrics, kmeans, KMeansConfig};
 //!
 //! // Two well-separated groups in 2-D.
 //! let mu = [0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0];
@@ -68,8 +68,8 @@
 //! slices.
 //!
 //! ```no_run
-//! use gpu_vgae::cluster::{cluster_embeddings, cluster_metrics};
-//! use gpu_vgae::gpu::Gpu;
+//! use gpu_vgae::{cluster_embeddings, cluster_metrics};
+//! use gpu_vgae::Gpu;
 //!
 //! let gpu = Gpu::from_env()?;
 //! let (n, dim) = (4, 2);

@@ -18,9 +18,7 @@
 //! file must declare as many rows as the graph has nodes and no more entries than its
 //! bytes can hold.
 
-use std::fmt;
 use std::path::Path;
-use std::str::FromStr;
 
 use super::ndarray::{parse_npy_header, DType, NdArray};
 use super::text::{self, Fields, Lines};
@@ -68,55 +66,19 @@ pub enum FeatureNormalization {
     Standard,
 }
 
-impl FromStr for MissingFeatures {
-    type Err = Error;
-
-    /// `error` or `zero`, any case.
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "error" => Ok(MissingFeatures::Error),
-            "zero" | "zeros" => Ok(MissingFeatures::Zero),
-            _ => Err(Error::InvalidInput(format!(
-                "missing-features must be `error` or `zero`, got `{s}`"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for MissingFeatures {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MissingFeatures::Error => "error",
-            MissingFeatures::Zero => "zero",
-        })
-    }
-}
-
-impl FromStr for FeatureNormalization {
-    type Err = Error;
-
-    /// `none`, `row` or `standard`, any case.
-    fn from_str(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "none" => Ok(FeatureNormalization::None),
-            "row" => Ok(FeatureNormalization::Row),
-            "standard" => Ok(FeatureNormalization::Standard),
-            _ => Err(Error::InvalidInput(format!(
-                "feature normalisation must be `none`, `row` or `standard`, got `{s}`"
-            ))),
-        }
-    }
-}
-
-impl fmt::Display for FeatureNormalization {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FeatureNormalization::None => "none",
-            FeatureNormalization::Row => "row",
-            FeatureNormalization::Standard => "standard",
-        })
-    }
-}
+text_enum!(
+    MissingFeatures,
+    "missing_features",
+    MissingFeatures::Error => "error",
+    MissingFeatures::Zero => "zero" | "zeros",
+);
+text_enum!(
+    FeatureNormalization,
+    "normalize_features",
+    FeatureNormalization::None => "none",
+    FeatureNormalization::Row => "row",
+    FeatureNormalization::Standard => "standard",
+);
 
 /// A feature matrix read for a graph.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,4 +1,4 @@
-//! `shaders/gather_rows.wgsl`: out = src[index] row by row (Z[S] for the subgraph
+//! `shaders/gather_rows.wgsl`: `out = src[index]` row by row (`Z[S]` for the subgraph
 //! objective).
 
 use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};

@@ -1,4 +1,4 @@
-//! `shaders/scatter_rows.wgsl`: out[i] = scale · src[position[i]] or 0 (dZ from the
+//! `shaders/scatter_rows.wgsl`: `out[i] = scale · src[position[i]]` or 0 (dZ from the
 //! subgraph decoder's gradient).
 
 use super::{check, to_u32, Work, WORD, WORD_BYTES};

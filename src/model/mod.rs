@@ -8,9 +8,6 @@ mod reference;
 pub mod schedule;
 pub mod subgraph;
 
-use std::fmt;
-use std::str::FromStr;
-
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
@@ -24,7 +21,7 @@ use crate::kernels::adam::AdamConfig;
 use crate::kernels::MAX_LATENT;
 
 /// Which auto-encoder.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelKind {
     /// Variational: a log-σ head, reparameterization and the KL term.
@@ -34,7 +31,7 @@ pub enum ModelKind {
 }
 
 /// Which reconstruction objective.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
     /// The paper's weighted BCE over all N² pairs (DESIGN.md §2a), O(N²·L) work.
@@ -44,33 +41,6 @@ pub enum Objective {
     /// The dense objective on a degree-sampled subgraph drawn every epoch (§2c,
     /// FastGAE), O(n²·L) work for n sampled nodes.
     Subgraph,
-}
-
-macro_rules! text_enum {
-    ($ty:ty, $setting:literal, $($variant:path => $text:literal),+) => {
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(match self { $($variant => $text),+ })
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = Error;
-
-            fn from_str(s: &str) -> Result<Self> {
-                match s.to_ascii_lowercase().as_str() {
-                    $($text => Ok($variant),)+
-                    other => Err(Error::InvalidConfig {
-                        setting: $setting,
-                        message: format!(
-                            "unknown value `{other}`; expected one of: {}",
-                            [$($text),+].join(", ")
-                        ),
-                    }),
-                }
-            }
-        }
-    };
 }
 
 text_enum!(ModelKind, "model", ModelKind::Vgae => "vgae", ModelKind::Gae => "gae");

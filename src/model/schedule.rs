@@ -276,7 +276,7 @@ pub enum Op {
         /// n × 1.
         loss_rows: TensorId,
     },
-    /// `gather_rows`: out = src[index] (the subgraph's rows of Z).
+    /// `gather_rows`: `out = src[index]` (the subgraph's rows of Z).
     GatherRows {
         /// Rows to gather from (its first `out` columns).
         src: TensorId,
@@ -285,7 +285,7 @@ pub enum Op {
         /// Gathered rows.
         out: TensorId,
     },
-    /// `scatter_rows`: out[i] = decoder_scale · src[position[i]], zero for unsampled i.
+    /// `scatter_rows`: `out[i] = decoder_scale · src[position[i]]`, zero for unsampled i.
     ScatterRows {
         /// Rows of the sample.
         src: TensorId,

@@ -19,8 +19,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use gpu_vgae::data::ndarray::{parse_npy, DType, NdArray};
-use gpu_vgae::data::Graph;
+use gpu_vgae::internal::data::ndarray::{parse_npy, DType, NdArray};
+use gpu_vgae::internal::data::Graph;
 use gpu_vgae::{Csr, Error, Result};
 
 /// A format error of `path` without a line number.

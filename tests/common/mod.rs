@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use gpu_vgae::gpu::{AdapterProfile, Gpu};
+use gpu_vgae::internal::gpu::{AdapterProfile, Gpu};
 use gpu_vgae::Csr;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

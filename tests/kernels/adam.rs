@@ -1,9 +1,9 @@
 //! `adam` against `cpu::adam` over several steps.
 
 use crate::common::{assert_close, gpu, random_vec, rng};
-use gpu_vgae::cpu;
-use gpu_vgae::gpu::{Recording, StepParams};
-use gpu_vgae::kernels::adam::{adam, AdamConfig};
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::gpu::{Recording, StepParams};
+use gpu_vgae::internal::kernels::adam::{adam, AdamConfig};
 
 gpu_test! {
     fn adam_matches_cpu_over_several_steps() {

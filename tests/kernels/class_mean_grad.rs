@@ -3,12 +3,12 @@
 
 use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::run;
-use gpu_vgae::cpu;
-use gpu_vgae::gpu::StepParams;
-use gpu_vgae::kernels::class_mean_grad::class_mean_grad;
-use gpu_vgae::kernels::reparam_backward::reparam_backward;
-use gpu_vgae::kernels::reparam_kl::{reparam_kl, ClassPrior};
-use gpu_vgae::model::inputs::PriorData;
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::gpu::StepParams;
+use gpu_vgae::internal::kernels::class_mean_grad::class_mean_grad;
+use gpu_vgae::internal::kernels::reparam_backward::reparam_backward;
+use gpu_vgae::internal::kernels::reparam_kl::{reparam_kl, ClassPrior};
+use gpu_vgae::internal::model::inputs::PriorData;
 use rand::Rng;
 
 /// Random training labels: classes 0..classes for about a third of the nodes.

@@ -5,9 +5,9 @@
 
 use crate::common::{assert_close, gpu, gpu_profiles, random_vec, rng};
 use crate::{column_sums, run, ATOL, RTOL};
-use gpu_vgae::cpu;
-use gpu_vgae::gpu::Gpu;
-use gpu_vgae::kernels::decoder_dense::{
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::gpu::Gpu;
+use gpu_vgae::internal::kernels::decoder_dense::{
     decoder_dense, DenseBlocks, DenseLayout, DensePartials, TILE,
 };
 use gpu_vgae::Error;
@@ -223,8 +223,8 @@ fn dense_blocks_are_whole_sub_tiles_and_never_empty() {
 
 #[test]
 fn dense_layouts_keep_their_partial_sums_within_a_few_times_n_by_l() {
-    use gpu_vgae::gpu::AdapterProfile;
-    use gpu_vgae::kernels::decoder_dense::PARTIAL_ROWS;
+    use gpu_vgae::internal::gpu::AdapterProfile;
+    use gpu_vgae::internal::kernels::decoder_dense::PARTIAL_ROWS;
     for n in [1, 100, 3327, 19_717, 100_000, 1_000_000] {
         for profile in [AdapterProfile::cpu(), AdapterProfile::gpu()] {
             let layout = DenseLayout::new(n, &profile, None);

@@ -2,9 +2,9 @@
 
 use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::{run, ATOL, RTOL};
-use gpu_vgae::cpu;
-use gpu_vgae::kernels::decoder_dense::{decoder_dense, DenseLayout, DensePartials};
-use gpu_vgae::kernels::decoder_pairs::{decoder_pairs, PairRows, CLASS_BIT};
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::kernels::decoder_dense::{decoder_dense, DenseLayout, DensePartials};
+use gpu_vgae::internal::kernels::decoder_pairs::{decoder_pairs, PairRows, CLASS_BIT};
 use rand::Rng;
 
 gpu_test! {

@@ -3,8 +3,8 @@
 
 use crate::common::gpu;
 use crate::run;
-use gpu_vgae::gpu::{KernelDef, ParamsLayout};
-use gpu_vgae::kernels::spmm::spmm;
+use gpu_vgae::internal::gpu::{KernelDef, ParamsLayout};
+use gpu_vgae::internal::kernels::spmm::spmm;
 use gpu_vgae::{Csr, Error};
 
 gpu_test! {

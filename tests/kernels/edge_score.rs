@@ -2,8 +2,8 @@
 
 use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::{run, ATOL, RTOL};
-use gpu_vgae::cpu;
-use gpu_vgae::kernels::edge_score::{edge_score, flatten_pairs};
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::kernels::edge_score::{edge_score, flatten_pairs};
 use rand::Rng;
 
 gpu_test! {

@@ -2,8 +2,8 @@
 
 use crate::common::{gpu, random_vec, rng};
 use crate::run;
-use gpu_vgae::cpu;
-use gpu_vgae::kernels::gather_rows::gather_rows;
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::kernels::gather_rows::gather_rows;
 use rand::Rng;
 
 gpu_test! {

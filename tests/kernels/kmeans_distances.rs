@@ -5,9 +5,9 @@
 
 use crate::common::{assert_close, gpu_profiles, random_vec, rng};
 use crate::{run, ATOL, RTOL};
-use gpu_vgae::cpu;
-use gpu_vgae::kernels::kmeans_assign::{kmeans_assign, Assignment};
-use gpu_vgae::kernels::kmeans_distances::kmeans_distances;
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::kernels::kmeans_assign::{kmeans_assign, Assignment};
+use gpu_vgae::internal::kernels::kmeans_distances::kmeans_distances;
 use gpu_vgae::Error;
 use rand::Rng;
 

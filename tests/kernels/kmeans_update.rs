@@ -7,10 +7,10 @@
 
 use crate::common::{gpu_profiles, random_vec, rng};
 use crate::run;
-use gpu_vgae::cpu;
-use gpu_vgae::gpu::Gpu;
-use gpu_vgae::kernels::kmeans_update::{kmeans_update, totals, UpdateLayout};
-use gpu_vgae::kernels::reduce_sum::{levels, GROUP_ROWS};
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::gpu::Gpu;
+use gpu_vgae::internal::kernels::kmeans_update::{kmeans_update, totals, UpdateLayout};
+use gpu_vgae::internal::kernels::reduce_sum::{levels, GROUP_ROWS};
 use gpu_vgae::Error;
 use rand::Rng;
 

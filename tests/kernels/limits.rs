@@ -11,19 +11,19 @@
 
 use crate::common::{gpu, gpu_profiles, random_csr, random_vec, rng};
 use crate::{column_sums, run, Dispatches};
-use gpu_vgae::gpu::{Dispatch, Gpu, StepParams};
-use gpu_vgae::kernels::adam::{adam, AdamConfig};
-use gpu_vgae::kernels::decoder_dense::{decoder_dense, DenseLayout, DensePartials};
-use gpu_vgae::kernels::decoder_pairs::{decoder_pairs, PairRows};
-use gpu_vgae::kernels::edge_score::{edge_score, flatten_pairs};
-use gpu_vgae::kernels::gather_rows::gather_rows;
-use gpu_vgae::kernels::matmul::{matmul, matmul_masked};
-use gpu_vgae::kernels::matmul_tn_partial::{chunks, matmul_tn_partial};
-use gpu_vgae::kernels::reduce_sum::reduce_sum;
-use gpu_vgae::kernels::reparam_backward::reparam_backward;
-use gpu_vgae::kernels::reparam_kl::{reparam_kl, ClassPrior};
-use gpu_vgae::kernels::scatter_rows::scatter_rows;
-use gpu_vgae::kernels::spmm::{spmm_with, Epilogue};
+use gpu_vgae::internal::gpu::{Dispatch, Gpu, StepParams};
+use gpu_vgae::internal::kernels::adam::{adam, AdamConfig};
+use gpu_vgae::internal::kernels::decoder_dense::{decoder_dense, DenseLayout, DensePartials};
+use gpu_vgae::internal::kernels::decoder_pairs::{decoder_pairs, PairRows};
+use gpu_vgae::internal::kernels::edge_score::{edge_score, flatten_pairs};
+use gpu_vgae::internal::kernels::gather_rows::gather_rows;
+use gpu_vgae::internal::kernels::matmul::{matmul, matmul_masked};
+use gpu_vgae::internal::kernels::matmul_tn_partial::{chunks, matmul_tn_partial};
+use gpu_vgae::internal::kernels::reduce_sum::reduce_sum;
+use gpu_vgae::internal::kernels::reparam_backward::reparam_backward;
+use gpu_vgae::internal::kernels::reparam_kl::{reparam_kl, ClassPrior};
+use gpu_vgae::internal::kernels::scatter_rows::scatter_rows;
+use gpu_vgae::internal::kernels::spmm::{spmm_with, Epilogue};
 use gpu_vgae::Error;
 
 /// What a case returns: the recorded dispatches and a reader of the results (as bits),
@@ -377,11 +377,11 @@ gpu_test! {
     /// decoder in both layouts, k-means' three kernels and the top-k search; and the
     /// class means' gradient windows [μ | s] and folds.
     fn every_other_kernel_folds_its_grid() {
-        use gpu_vgae::kernels::class_mean_grad::class_mean_grad;
-        use gpu_vgae::kernels::kmeans_assign::{kmeans_assign, Assignment};
-        use gpu_vgae::kernels::kmeans_distances::kmeans_distances;
-        use gpu_vgae::kernels::kmeans_update::{kmeans_update, UpdateLayout};
-        use gpu_vgae::kernels::topk_rows::{topk_rows, ExclusionLists, RowBounds, RowLists};
+        use gpu_vgae::internal::kernels::class_mean_grad::class_mean_grad;
+        use gpu_vgae::internal::kernels::kmeans_assign::{kmeans_assign, Assignment};
+        use gpu_vgae::internal::kernels::kmeans_distances::kmeans_distances;
+        use gpu_vgae::internal::kernels::kmeans_update::{kmeans_update, UpdateLayout};
+        use gpu_vgae::internal::kernels::topk_rows::{topk_rows, ExclusionLists, RowBounds, RowLists};
         for gpu in gpu_profiles() {
             let class = format!("{:?}", gpu.profile().class);
             let mut r = rng(37);
@@ -506,7 +506,7 @@ gpu_test! {
         let dispatches = adam(&gpu, &config, &gparam, &ggrad, &gm, &gv, &step).unwrap();
         assert!(dispatches[0].workgroups()[1] > 1, "{:?}", dispatches[0].workgroups());
         run(&gpu, [dispatches]);
-        gpu_vgae::cpu::adam(&config, 1, &mut param, &grad, &mut m, &mut v);
+        gpu_vgae::internal::cpu::adam(&config, 1, &mut param, &grad, &mut m, &mut v);
         // The whole grid ran, its last workgroups included.
         let got = gpu.read(&gparam).unwrap();
         assert_eq!(got.len(), len);

@@ -1,4 +1,4 @@
-//! Every kernel against its CPU twin (`gpu_vgae::cpu`), one module per kernel named
+//! Every kernel against its CPU twin (`gpu_vgae::internal::cpu`), one module per kernel named
 //! like its shader, over awkward shapes: one node, sizes that are not multiples of the
 //! workgroup (64), empty CSR rows, latent sizes that are not multiples of 4, and
 //! Citeseer's real shapes; under both adapter profiles where the layout depends on it.
@@ -32,7 +32,7 @@ mod scatter_rows;
 mod spmm;
 mod topk_rows;
 
-use gpu_vgae::gpu::{Dispatch, Gpu, Recording};
+use gpu_vgae::internal::gpu::{Dispatch, Gpu, Recording};
 
 const ATOL: f32 = 1e-5;
 const RTOL: f32 = 1e-4;
@@ -68,12 +68,12 @@ fn run<D: Dispatches>(gpu: &Gpu, kernels: impl IntoIterator<Item = D>) {
 /// of `reduce_sum` levels the schedule builds.
 fn column_sums(
     gpu: &Gpu,
-    input: &gpu_vgae::gpu::GpuArray<f32>,
+    input: &gpu_vgae::internal::gpu::GpuArray<f32>,
     rows: usize,
     cols: usize,
-    out: &gpu_vgae::gpu::GpuArray<f32>,
+    out: &gpu_vgae::internal::gpu::GpuArray<f32>,
 ) -> Vec<Dispatch> {
-    use gpu_vgae::kernels::reduce_sum::{levels, reduce_sum, GROUP_ROWS};
+    use gpu_vgae::internal::kernels::reduce_sum::{levels, reduce_sum, GROUP_ROWS};
     let levels = levels(rows);
     let mut dispatches = Vec::new();
     let mut current = input.clone();

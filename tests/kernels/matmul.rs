@@ -2,8 +2,8 @@
 
 use crate::common::{assert_close, gpu_profiles, random_vec, rng};
 use crate::{run, ATOL, RTOL};
-use gpu_vgae::cpu;
-use gpu_vgae::kernels::matmul::{matmul, matmul_masked};
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::kernels::matmul::{matmul, matmul_masked};
 
 gpu_test! {
     fn matmul_matches_cpu_with_and_without_transpose() {

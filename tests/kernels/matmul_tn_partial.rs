@@ -3,8 +3,8 @@
 
 use crate::common::{assert_close, gpu_profiles, random_vec, rng};
 use crate::{column_sums, run, ATOL, RTOL};
-use gpu_vgae::cpu;
-use gpu_vgae::kernels::matmul_tn_partial::{chunks, matmul_tn_partial};
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::kernels::matmul_tn_partial::{chunks, matmul_tn_partial};
 
 gpu_test! {
     fn matmul_tn_partial_matches_cpu_across_chunk_boundaries() {

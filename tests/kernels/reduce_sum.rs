@@ -2,8 +2,8 @@
 
 use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::{column_sums, run, ATOL, RTOL};
-use gpu_vgae::cpu;
-use gpu_vgae::kernels::reduce_sum::{levels, reduce_sum, GROUP_ROWS};
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::kernels::reduce_sum::{levels, reduce_sum, GROUP_ROWS};
 
 gpu_test! {
     fn reduce_sum_one_level_matches_cpu() {

@@ -2,10 +2,10 @@
 
 use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::run;
-use gpu_vgae::cpu;
-use gpu_vgae::gpu::StepParams;
-use gpu_vgae::kernels::reparam_backward::reparam_backward;
-use gpu_vgae::kernels::reparam_kl::reparam_kl;
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::gpu::StepParams;
+use gpu_vgae::internal::kernels::reparam_backward::reparam_backward;
+use gpu_vgae::internal::kernels::reparam_kl::reparam_kl;
 
 gpu_test! {
     fn reparam_backward_matches_cpu() {

@@ -2,9 +2,9 @@
 
 use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::run;
-use gpu_vgae::cpu;
-use gpu_vgae::gpu::StepParams;
-use gpu_vgae::kernels::reparam_kl::reparam_kl;
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::gpu::StepParams;
+use gpu_vgae::internal::kernels::reparam_kl::reparam_kl;
 
 gpu_test! {
     fn reparam_kl_matches_cpu() {
@@ -29,7 +29,13 @@ gpu_test! {
 }
 
 /// ε read off the GPU: with μ = 0 and s = 0, z = ε exactly.
-fn gpu_noise(gpu: &gpu_vgae::gpu::Gpu, n: usize, latent: usize, seed: u64, epoch: u32) -> Vec<f32> {
+fn gpu_noise(
+    gpu: &gpu_vgae::internal::gpu::Gpu,
+    n: usize,
+    latent: usize,
+    seed: u64,
+    epoch: u32,
+) -> Vec<f32> {
     let step = gpu.step_buffer(StepParams::for_epoch(epoch));
     let gms = gpu
         .upload_matrix("ms", n, 2 * latent, &vec![0.0; n * 2 * latent])

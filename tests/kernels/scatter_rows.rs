@@ -2,9 +2,9 @@
 
 use crate::common::{gpu, random_vec, rng};
 use crate::run;
-use gpu_vgae::cpu;
-use gpu_vgae::gpu::StepParams;
-use gpu_vgae::kernels::scatter_rows::scatter_rows;
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::gpu::StepParams;
+use gpu_vgae::internal::kernels::scatter_rows::scatter_rows;
 use rand::seq::SliceRandom;
 
 gpu_test! {

@@ -2,8 +2,8 @@
 
 use crate::common::{assert_close, gpu_profiles, random_csr, random_vec, rng};
 use crate::{run, ATOL, RTOL};
-use gpu_vgae::cpu;
-use gpu_vgae::kernels::spmm::{spmm, spmm_with, Epilogue};
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::kernels::spmm::{spmm, spmm_with, Epilogue};
 use gpu_vgae::Csr;
 
 gpu_test! {

@@ -1,14 +1,16 @@
 //! `topk_rows` against `cpu::topk_rows` slot for slot, and the search built on it
-//! (`gpu_vgae::predict`) against the brute-force ranking `top_k_links_cpu`: the same
+//! (`gpu_vgae::internal::predict`) against the brute-force ranking `top_k_links_cpu`: the same
 //! pairs in the same order, logits equal as f32 (the kernel and the references sum in
 //! the same order; on lavapipe the values agree bit for bit) and scores within 1e-6.
 
 use crate::common::{gpu, gpu_profiles, random_vec, rng};
 use crate::run;
-use gpu_vgae::cpu;
-use gpu_vgae::gpu::Gpu;
-use gpu_vgae::kernels::topk_rows::{topk_rows, ExclusionLists, RowBounds, RowLists, TILE};
-use gpu_vgae::predict::{
+use gpu_vgae::internal::cpu;
+use gpu_vgae::internal::gpu::Gpu;
+use gpu_vgae::internal::kernels::topk_rows::{
+    topk_rows, ExclusionLists, RowBounds, RowLists, TILE,
+};
+use gpu_vgae::internal::predict::{
     score_pairs, top_k_links, top_k_links_cpu, top_k_links_on_device, Exclusion, ScoredPair,
     TopKMode, TopKOptions,
 };

@@ -1,0 +1,39 @@
+//! The engine's layers, public for the project's own tests, benchmarks and command
+//! line. Not a stable API: use the items at the crate root.
+
+#[path = "cluster/mod.rs"]
+pub mod cluster;
+#[path = "cpu/mod.rs"]
+pub mod cpu;
+#[path = "data/mod.rs"]
+pub mod data;
+#[path = "gpu/mod.rs"]
+pub mod gpu;
+#[path = "kernels/mod.rs"]
+pub mod kernels;
+#[path = "memory.rs"]
+pub mod memory;
+#[path = "metrics.rs"]
+pub mod metrics;
+#[path = "model/mod.rs"]
+pub mod model;
+#[path = "output.rs"]
+pub mod output;
+#[path = "pipeline.rs"]
+pub mod pipeline;
+#[path = "predict.rs"]
+pub mod predict;
+#[path = "profile.rs"]
+pub mod profile;
+#[path = "resources.rs"]
+pub mod resources;
+#[path = "saved.rs"]
+pub mod saved;
+#[path = "sparse.rs"]
+pub mod sparse;
+#[path = "split/mod.rs"]
+pub mod split;
+#[path = "synthetic/mod.rs"]
+pub mod synthetic;
+#[path = "train.rs"]
+pub mod train;
