@@ -83,8 +83,38 @@ pub enum Error {
         /// −KL term at that epoch.
         kl: f64,
     },
-    /// Arguments that do not fit together (shapes, lengths, ranges, NaN input).
+    /// Arguments that do not fit together (shapes, lengths, ranges, NaN input). Being
+    /// replaced by the typed variants below.
     InvalidInput(String),
+    /// An argument of a library call that cannot be used: arrays whose lengths or shapes
+    /// do not fit together, a value out of range, NaN or infinite input. Names the argument.
+    InvalidArgument {
+        /// The argument, as the function names it.
+        argument: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A graph that the operation cannot run on (no training edge for the sampled
+    /// objective, fewer nodes than clusters, an edge naming a node outside the graph, ...).
+    InvalidGraph {
+        /// What is wrong.
+        message: String,
+    },
+    /// A size beyond what the engine or a format can index (32-bit node or entry indices,
+    /// a matrix whose byte size overflows), checked before anything that size is allocated.
+    TooLarge {
+        /// What is too large.
+        what: String,
+        /// Its size.
+        size: u64,
+        /// The largest size allowed.
+        limit: u64,
+    },
+    /// Stopped by the caller (a progress callback asked to stop, or Ctrl-C) before finishing.
+    Interrupted {
+        /// What was stopped, and when.
+        message: String,
+    },
     /// Reading or writing a file failed.
     Io {
         /// The file.
@@ -157,6 +187,14 @@ impl fmt::Display for Error {
                  (--normalize-features row or standard)"
             ),
             Error::InvalidInput(msg) => write!(f, "invalid input: {msg}"),
+            Error::InvalidArgument { argument, message } => {
+                write!(f, "invalid {argument}: {message}")
+            }
+            Error::InvalidGraph { message } => write!(f, "invalid graph: {message}"),
+            Error::TooLarge { what, size, limit } => {
+                write!(f, "{what} is {size}, more than the limit of {limit}")
+            }
+            Error::Interrupted { message } => write!(f, "interrupted: {message}"),
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Format {
                 path,
