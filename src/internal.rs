@@ -19,14 +19,14 @@ pub mod metrics;
 pub mod model;
 #[path = "output.rs"]
 pub mod output;
+#[path = "parallel.rs"]
+pub mod parallel;
 #[path = "pipeline.rs"]
 pub mod pipeline;
 #[path = "predict.rs"]
 pub mod predict;
 #[path = "profile.rs"]
 pub mod profile;
-#[path = "resources.rs"]
-pub mod resources;
 #[path = "saved.rs"]
 pub mod saved;
 #[path = "sparse.rs"]

@@ -30,8 +30,8 @@
 //! - `data`, `sparse`, `synthetic`: loaders, CSR matrices, the embedded graph;
 //! - `split`, `metrics`, `train`: the link-prediction split, AUC/AP, the training loop;
 //! - `predict`, `cluster`, `saved`: using what was trained;
-//! - `output`, `pipeline`, `resources`, `memory`, `profile`: result files, the command
-//!   line's tasks, memory checks, the end-to-end benchmark.
+//! - `output`, `pipeline`, `memory`, `parallel`, `profile`: result files, the command
+//!   line's tasks, host memory, host threads, the end-to-end benchmark.
 
 #![warn(missing_docs)]
 
@@ -77,7 +77,7 @@ mod error;
 
 // Inside the crate the layers keep their short paths (`crate::kernels::...`).
 pub(crate) use internal::{
-    cluster, cpu, data, gpu, kernels, memory, metrics, model, output, predict, resources, saved,
+    cluster, cpu, data, gpu, kernels, memory, metrics, model, output, parallel, predict, saved,
     sparse, split, synthetic, train,
 };
 
