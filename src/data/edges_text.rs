@@ -8,7 +8,7 @@ use std::path::Path;
 
 use memchr::memchr;
 
-use super::ids::{merge_strings, FastMap, IntChunk, IntChunkBuilder, Place, StringChunk};
+use super::ids::{merge_strings, IntChunk, IntChunkBuilder, Place, StringChunk};
 use super::text::{self, Field, Fields, Lines};
 use super::{format_error, line_error, NodeIds};
 use crate::error::Result;
@@ -389,11 +389,7 @@ fn parse_int_chunk(chunk: &[u8], stop_line: usize) -> ChunkOut<'_> {
 
 /// String ids, numbered in the chunk's order of first appearance.
 fn parse_string_chunk<'t>(chunk: &'t [u8], stop_line: usize) -> ChunkOut<'t> {
-    let mut s = StringChunk {
-        pairs: Vec::with_capacity(chunk.len() / 16),
-        names: Vec::new(),
-        map: FastMap::default(),
-    };
+    let mut s = StringChunk::with_capacity(chunk.len() / 16);
     let mut weighted = false;
     let mut error = None;
     let (mut pos, mut line) = (0, 0);
@@ -415,16 +411,7 @@ fn parse_string_chunk<'t>(chunk: &'t [u8], stop_line: usize) -> ChunkOut<'t> {
             }
         };
         weighted |= weight;
-        let mut index = |field: Field<'t>| -> Option<u32> {
-            if let Some(&k) = s.map.get(field.as_ref()) {
-                return Some(k);
-            }
-            let k = u32::try_from(s.names.len()).ok()?;
-            s.names.push(field.clone());
-            s.map.insert(field, k);
-            Some(k)
-        };
-        let (Some(x), Some(y)) = (index(a), index(b)) else {
+        let (Some(x), Some(y)) = (s.intern(a), s.intern(b)) else {
             error = Some((
                 line,
                 Problem::Message("more than 2^32 distinct node ids".into()),
@@ -485,19 +472,28 @@ mod tests {
                 0 => text.push_str("% comment, with a comma\n"),
                 1 => text.push_str("\n  \r\n"),
                 _ => {
+                    // (name, as written): names with a quote in them are written either
+                    // quoted with the quote doubled or bare; any id may be quoted.
                     let id = |rng: &mut rand::rngs::StdRng| {
                         let k: u32 = rng.random_range(0..50);
-                        if strings {
-                            format!("n{k}")
-                        } else {
-                            k.to_string()
-                        }
+                        let name = match (strings, k % 7) {
+                            (false, _) => k.to_string(),
+                            (true, 0) => format!("q\"{k}"),
+                            (true, _) => format!("n{k}"),
+                        };
+                        let written = match (name.contains('"'), rng.random_range(0..3)) {
+                            (true, 0) => name.clone(),
+                            (true, _) => format!("\"{}\"", name.replace('"', "\"\"")),
+                            (false, 0) => format!("\"{name}\""),
+                            (false, _) => name.clone(),
+                        };
+                        (name, written)
                     };
-                    let (a, b) = (id(&mut rng), id(&mut rng));
+                    let ((a, a_text), (b, b_text)) = (id(&mut rng), id(&mut rng));
                     let sep = [",", "\t", " ", " , "][rng.random_range(0..4)];
-                    text.push_str(&a);
+                    text.push_str(&a_text);
                     text.push_str(sep);
-                    text.push_str(&b);
+                    text.push_str(&b_text);
                     if rng.random_bool(0.2) {
                         text.push_str(sep);
                         text.push_str("0.5");

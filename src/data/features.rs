@@ -5,9 +5,9 @@
 //!   ([`FeatureLayout::Dense`]);
 //! - `.mtx` (or content starting with `%%MatrixMarket`): a sparse Matrix Market
 //!   coordinate matrix as `scipy.io.mmwrite` writes it, row `i` = node `i`
-//!   ([`FeatureLayout::Sparse`]; reader in [`super::matrix_market`]);
+//!   ([`FeatureLayout::Sparse`]; reader in `matrix_market`);
 //! - anything else: a text table keyed by node id ([`FeatureLayout::Dense`]; reader in
-//!   [`super::table`]).
+//!   `table`).
 //!
 //! Sizes in headers are checked against the data before anything is allocated from
 //! them: a `.npy` shape must match the bytes present (overflow-checked); a Matrix Market
@@ -30,9 +30,9 @@ use crate::error::Result;
 use crate::sparse::Csr;
 
 /// Whether a feature matrix came from a dense or a sparse format; decides how
-/// [`FeatureNormalization::Standard`] scales it. Decided by the source format, not by
-/// the density of the values: `.npy` and keyed text tables are dense, Planetoid pickles
-/// and Matrix Market files sparse.
+/// [`FeatureNormalization::Standard`](super::FeatureNormalization::Standard) scales it.
+/// Decided by the source format, not by the density of the values: `.npy` and keyed text
+/// tables are dense, Planetoid pickles and Matrix Market files sparse.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum FeatureLayout {
     /// Stored sparse (zeros are structural): scaling keeps zeros zero.

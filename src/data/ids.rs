@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use super::text;
+use super::text::{self, Field};
 use super::{format_error, line_error, NodeIds};
 use crate::error::Result;
 use crate::parallel::map_parts;
@@ -149,50 +149,97 @@ impl IntChunk {
     }
 }
 
-/// String ids of one chunk, numbered in the chunk's order of first appearance; a name
-/// is borrowed from the file unless unquoting changed it.
+/// String ids of one chunk, numbered in the chunk's order of first appearance.
+///
+/// Names are borrowed from the file; only a name that unquoting changed (one with
+/// doubled quotes, which is rare) is owned, in a table of its own, so the common case
+/// keeps 16-byte keys.
+#[derive(Default)]
 pub(super) struct StringChunk<'t> {
     pub(super) pairs: Vec<(u32, u32)>,
-    pub(super) names: Vec<Cow<'t, [u8]>>,
-    pub(super) map: FastMap<Cow<'t, [u8]>, u32>,
+    /// Every name by number, borrowed; empty for a name in `escaped` (a real name is
+    /// never empty).
+    names: Vec<&'t [u8]>,
+    map: FastMap<&'t [u8], u32>,
+    escaped: FastMap<Vec<u8>, u32>,
+}
+
+impl<'t> StringChunk<'t> {
+    /// A chunk expecting about `pairs` pairs.
+    pub(super) fn with_capacity(pairs: usize) -> StringChunk<'t> {
+        StringChunk {
+            pairs: Vec::with_capacity(pairs),
+            ..StringChunk::default()
+        }
+    }
+
+    /// The number of `name`, numbering it next if it is new; `None` past 2^32 names.
+    #[inline]
+    pub(super) fn intern(&mut self, name: Field<'t>) -> Option<u32> {
+        let known = match self.map.get(&*name) {
+            Some(&k) => Some(k),
+            None if self.escaped.is_empty() => None,
+            None => self.escaped.get(&*name).copied(),
+        };
+        if known.is_some() {
+            return known;
+        }
+        let k = u32::try_from(self.names.len()).ok()?;
+        match name {
+            Cow::Borrowed(name) => {
+                self.names.push(name);
+                self.map.insert(name, k);
+            }
+            Cow::Owned(name) => {
+                self.names.push(&[]);
+                self.escaped.insert(name, k);
+            }
+        }
+        Some(k)
+    }
+
+    /// Every name in number order.
+    fn into_names(self) -> impl Iterator<Item = Field<'t>> {
+        let mut escaped: Vec<(u32, Vec<u8>)> = self
+            .escaped
+            .into_iter()
+            .map(|(name, k)| (k, name))
+            .collect();
+        escaped.sort_unstable_by_key(|&(k, _)| k);
+        let mut escaped = escaped.into_iter().map(|(_, name)| name);
+        self.names.into_iter().map(move |name| {
+            if name.is_empty() {
+                Cow::Owned(escaped.next().unwrap_or_default())
+            } else {
+                Cow::Borrowed(name)
+            }
+        })
+    }
 }
 
 /// Numbers the chunks' string ids globally in order of first appearance: chunk 0's in
 /// its order, then each later chunk's new ones in its order.
 pub(super) fn merge_strings(chunks: Vec<StringChunk>, path: &Path) -> Result<(Parts, NodeIds)> {
     let mut chunks = chunks.into_iter();
-    let Some(first) = chunks.next() else {
+    let Some(mut all) = chunks.next() else {
         return Err(format_error(path, "no edges".into()));
     };
-    let mut map = first.map;
-    let mut names = first.names;
-    let mut parts = vec![first.pairs];
-    for chunk in chunks {
-        let mut translate = Vec::with_capacity(chunk.names.len());
-        for name in chunk.names {
-            let k = match map.get(name.as_ref()) {
-                Some(&k) => k,
-                None => {
-                    let next = u32::try_from(names.len()).map_err(|_| {
-                        format_error(path, "more than 2^32 distinct node ids".into())
-                    })?;
-                    map.insert(name.clone(), next);
-                    names.push(name);
-                    next
-                }
-            };
-            translate.push(k);
-        }
-        let mut pairs = chunk.pairs;
+    let mut parts = vec![std::mem::take(&mut all.pairs)];
+    let too_many = || format_error(path, "more than 2^32 distinct node ids".into());
+    for mut chunk in chunks {
+        let mut pairs = std::mem::take(&mut chunk.pairs);
+        let translate: Vec<u32> = chunk
+            .into_names()
+            .map(|name| all.intern(name).ok_or_else(too_many))
+            .collect::<Result<_>>()?;
         for p in &mut pairs {
             *p = (translate[p.0 as usize], translate[p.1 as usize]);
         }
         parts.push(pairs);
     }
-    drop(map);
     // The text was checked to be UTF-8, so nothing is lost here.
-    let names = names
-        .into_iter()
+    let names = all
+        .into_names()
         .map(|n| String::from_utf8_lossy(&n).into_owned())
         .collect();
     Ok((parts, NodeIds::Strings(names)))
