@@ -54,5 +54,5 @@ pub mod split;
 pub mod synthetic;
 pub mod train;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use sparse::Csr;
