@@ -76,9 +76,10 @@ impl FromStr for MissingFeatures {
         match s.to_ascii_lowercase().as_str() {
             "error" => Ok(MissingFeatures::Error),
             "zero" | "zeros" => Ok(MissingFeatures::Zero),
-            _ => Err(Error::InvalidInput(format!(
-                "missing-features must be `error` or `zero`, got `{s}`"
-            ))),
+            _ => Err(Error::InvalidConfig {
+                setting: "missing_features",
+                message: format!("missing-features must be `error` or `zero`, got `{s}`"),
+            }),
         }
     }
 }
@@ -101,9 +102,12 @@ impl FromStr for FeatureNormalization {
             "none" => Ok(FeatureNormalization::None),
             "row" => Ok(FeatureNormalization::Row),
             "standard" => Ok(FeatureNormalization::Standard),
-            _ => Err(Error::InvalidInput(format!(
-                "feature normalisation must be `none`, `row` or `standard`, got `{s}`"
-            ))),
+            _ => Err(Error::InvalidConfig {
+                setting: "normalization",
+                message: format!(
+                    "feature normalisation must be `none`, `row` or `standard`, got `{s}`"
+                ),
+            }),
         }
     }
 }
@@ -782,9 +786,11 @@ fn standardize_dense(x: &Csr, stats: &[ColumnStats]) -> Result<Csr> {
     let (rows, cols) = (x.rows(), x.cols());
     let total = rows.checked_mul(cols).filter(|&t| t <= u32::MAX as usize);
     if total.is_none() {
-        return Err(Error::InvalidInput(format!(
-            "standardising {rows} x {cols} dense features needs more than 2^32 values"
-        )));
+        return Err(Error::TooLarge {
+            what: format!("the value count of {rows} x {cols} standardised dense features"),
+            size: (rows as u64).saturating_mul(cols as u64),
+            limit: u64::from(u32::MAX),
+        });
     }
     let scaled = |c: usize, v: f64| -> f32 {
         match stats[c].std {
