@@ -83,8 +83,6 @@ pub enum Error {
         /// −KL term at that epoch.
         kl: f64,
     },
-    /// Arguments that do not fit together (shapes, lengths, ranges, NaN input).
-    InvalidInput(String),
     /// An argument of a library call that cannot be used: arrays whose lengths or shapes
     /// do not fit together, a value out of range, NaN or infinite input. Names the
     /// argument.
@@ -188,7 +186,6 @@ impl fmt::Display for Error {
                  {reconstruction}, KL {kl}); lower the learning rate, or scale the features \
                  (--normalize-features row or standard)"
             ),
-            Error::InvalidInput(msg) => write!(f, "invalid input: {msg}"),
             Error::InvalidArgument { argument, message } => {
                 write!(f, "invalid {argument}: {message}")
             }
@@ -246,8 +243,7 @@ impl Error {
             Error::InvalidConfig { .. }
             | Error::InvalidArgument { .. }
             | Error::InvalidGraph { .. }
-            | Error::Format { .. }
-            | Error::InvalidInput(_) => ErrorKind::Input,
+            | Error::Format { .. } => ErrorKind::Input,
             Error::TooLarge { .. }
             | Error::InsufficientMemory { .. }
             | Error::OutOfMemory { .. }
