@@ -81,7 +81,7 @@ pub(crate) use internal::{
     sparse, split, synthetic, train,
 };
 
-pub use error::{format_bytes, Error, Result};
+pub use error::{format_bytes, Error, ErrorKind, Result};
 
 // The device.
 pub use gpu::{AdapterReport, Gpu, GpuOptions};

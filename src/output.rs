@@ -22,9 +22,10 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
 /// A temporary name next to `path`, unique within this process (pid and a counter).
 pub(crate) fn temp_path(path: &Path) -> Result<PathBuf> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::InvalidInput(format!("{} is not a file path", path.display())))?;
+    let name = path.file_name().ok_or_else(|| Error::InvalidArgument {
+        argument: "path",
+        message: format!("{} is not a file path", path.display()),
+    })?;
     Ok(parent_dir(path).join(format!(
         ".{}.tmp-{}-{}",
         name.to_string_lossy(),

@@ -378,11 +378,13 @@ pub fn predict_links(
         KnownEdges::Train => {
             let trained_on = &saved.header.training_graph;
             if edge_fingerprint(graph.num_nodes, &graph.edges) != trained_on.edge_fingerprint {
-                return Err(Error::InvalidInput(format!(
-                    "--known train needs the graph the model was trained on ({}, {} nodes, \
-                     {} edges); this one differs",
-                    trained_on.name, trained_on.num_nodes, trained_on.num_edges
-                )));
+                return Err(Error::InvalidGraph {
+                    message: format!(
+                        "--known train needs the graph the model was trained on ({}, {} \
+                         nodes, {} edges); this one differs",
+                        trained_on.name, trained_on.num_nodes, trained_on.num_edges
+                    ),
+                });
             }
             let s = saved.header.split;
             let split = crate::split::split_edges_with(

@@ -298,28 +298,32 @@ impl SavedModel {
         let header = &self.header;
         if header.featureless {
             if graph.features().is_some() || graph.num_nodes() != header.num_features {
-                return Err(Error::InvalidInput(format!(
-                    "the model was trained without features on {} nodes (its input is the \
-                     identity), so it embeds only a featureless graph with those {} nodes; \
-                     {source} has {} nodes{}",
-                    header.num_features,
-                    header.num_features,
-                    graph.num_nodes(),
-                    if graph.features().is_some() {
-                        " and features"
-                    } else {
-                        ""
-                    }
-                )));
+                return Err(Error::InvalidGraph {
+                    message: format!(
+                        "the model was trained without features on {} nodes (its input is the \
+                         identity), so it embeds only a featureless graph with those {} \
+                         nodes; {source} has {} nodes{}",
+                        header.num_features,
+                        header.num_features,
+                        graph.num_nodes(),
+                        if graph.features().is_some() {
+                            " and features"
+                        } else {
+                            ""
+                        }
+                    ),
+                });
             }
         } else if graph.features().map(crate::Csr::cols) != Some(header.num_features) {
-            return Err(Error::InvalidInput(format!(
-                "the model takes {} features per node; {source} has {}",
-                header.num_features,
-                graph
-                    .features()
-                    .map_or("none".to_string(), |x| x.cols().to_string())
-            )));
+            return Err(Error::InvalidGraph {
+                message: format!(
+                    "the model takes {} features per node; {source} has {}",
+                    header.num_features,
+                    graph
+                        .features()
+                        .map_or("none".to_string(), |x| x.cols().to_string())
+                ),
+            });
         }
         Ok(())
     }

@@ -60,9 +60,10 @@ pub struct EdgeListOptions<'a> {
     /// Node count: integer ids are then indices in `0..num_nodes`.
     pub num_nodes: Option<usize>,
     /// Node features (see [`read_features`](super::read_features) for the formats): a
-    /// dense float32/float64 `.npy` matrix or a sparse Matrix Market `.mtx` file (row `i`
-    /// = node `i`; their row count fixes the node count when `num_nodes` is not given),
-    /// or a CSV/TSV/whitespace table keyed by the edge list's node ids.
+    /// dense `.npy` matrix of any numeric dtype or a sparse Matrix Market `.mtx` file (row
+    /// `i` = node `i`; without `num_nodes` their row count fixes the node count, and
+    /// trailing rows past the edge list's largest id that hold nothing are refused), or a
+    /// CSV/TSV/whitespace table keyed by the edge list's node ids.
     pub features: Option<PathBuf>,
     /// What a keyed features table means when it lacks some nodes (ignored for `.npy`
     /// and `.mtx`, which have every row).

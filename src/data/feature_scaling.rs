@@ -166,7 +166,7 @@ fn standardize_dense(x: &Csr, stats: &[ColumnStats]) -> Result<Csr> {
     let total = rows.checked_mul(cols).filter(|&t| t <= u32::MAX as usize);
     if total.is_none() {
         return Err(Error::TooLarge {
-            what: format!("standardising {rows} x {cols} dense features: the value count"),
+            what: format!("the value count of {rows} x {cols} standardised dense features"),
             size: (rows as u64).saturating_mul(cols as u64),
             limit: u64::from(u32::MAX),
         });

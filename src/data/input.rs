@@ -16,7 +16,7 @@ use std::path::Path;
 use memchr::memchr;
 
 use crate::error::{Error, Result};
-use crate::memory::available_memory;
+use crate::memory::{allocation_failed, available_memory};
 
 /// The most bytes read from an input that is not a regular file: 4 GiB.
 pub const STREAM_BUDGET: u64 = 4 << 30;
@@ -148,12 +148,7 @@ fn too_large(path: &Path, size: u64, limit: u64) -> Error {
 }
 
 fn no_memory(path: &Path, needed: u64) -> Error {
-    Error::InsufficientMemory {
-        what: format!("reading {}", path.display()),
-        needed,
-        available: available_memory().unwrap_or(0),
-        limit: "available host memory",
-    }
+    allocation_failed(format!("reading {}", path.display()), needed)
 }
 
 #[cfg(test)]

@@ -226,13 +226,16 @@ impl Graph {
         pairs: Vec<(u32, u32)>,
         features: Option<Csr>,
     ) -> Result<Graph> {
-        if num_nodes == 0 || num_nodes > u32::MAX as usize {
-            return Err(Error::InvalidArgument {
-                argument: "num_nodes",
-                message: format!(
-                    "a graph needs between 1 and {} nodes, got {num_nodes}",
-                    u32::MAX
-                ),
+        if num_nodes == 0 {
+            return Err(Error::InvalidGraph {
+                message: format!("a graph needs between 1 and {} nodes, got 0", u32::MAX),
+            });
+        }
+        if num_nodes > u32::MAX as usize {
+            return Err(Error::TooLarge {
+                what: "the node count of a graph".into(),
+                size: num_nodes as u64,
+                limit: u64::from(u32::MAX),
             });
         }
         if let Some(k) = pairs
@@ -240,8 +243,7 @@ impl Graph {
             .position(|&(a, b)| a.max(b) as usize >= num_nodes)
         {
             let (a, b) = pairs[k];
-            return Err(Error::InvalidArgument {
-                argument: "edges",
+            return Err(Error::InvalidGraph {
                 message: format!("edge {k} ({a}, {b}) has a node id outside 0..{num_nodes}"),
             });
         }
@@ -427,13 +429,14 @@ fn line_error(path: &Path, line: usize, message: String) -> Error {
     }
 }
 
-/// Rewraps an error about the values built from `path` (a graph or matrix that does not
-/// hold together) as a format error of that file.
+/// Rewraps an error about the input (an argument, the graph, a size) raised while
+/// building from `path` as a format error of that file.
 fn input_to_format(path: &Path, error: Error) -> Error {
     match error {
-        Error::InvalidInput(message)
-        | Error::InvalidArgument { message, .. }
-        | Error::InvalidGraph { message } => format_error(path, message),
+        Error::InvalidArgument { message, .. } | Error::InvalidGraph { message } => {
+            format_error(path, message)
+        }
+        too_large @ Error::TooLarge { .. } => format_error(path, too_large.to_string()),
         other => other,
     }
 }

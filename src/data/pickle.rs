@@ -861,9 +861,7 @@ impl<'a> Machine<'a> {
         }
         Csr::new(rows, cols, indptr, indices, data).map_err(|e| {
             let detail = match e {
-                Error::InvalidInput(message)
-                | Error::InvalidArgument { message, .. }
-                | Error::InvalidGraph { message } => message,
+                Error::InvalidArgument { message, .. } => message,
                 other => other.to_string(),
             };
             self.fail_content(format!("invalid csr_matrix: {detail}"))

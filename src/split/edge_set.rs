@@ -36,9 +36,11 @@ impl EdgeSet {
 
     pub(super) fn with_capacity(num_nodes: usize, capacity: usize) -> Result<Self> {
         if num_nodes > MAX_NODES {
-            return Err(Error::InvalidInput(format!(
-                "{num_nodes} nodes, but node ids are u32 so at most 2^32 are supported"
-            )));
+            return Err(Error::TooLarge {
+                what: "the node count of an edge set (node ids are u32)".into(),
+                size: num_nodes as u64,
+                limit: MAX_NODES as u64,
+            });
         }
         Ok(Self {
             num_nodes,
@@ -257,22 +259,24 @@ fn mix(key: u64) -> u64 {
 }
 
 fn too_many_pairs(count: usize) -> Error {
-    Error::InvalidInput(format!(
-        "cannot allocate a table for {count} node pairs on this machine"
-    ))
+    let slots = count as u128 * LOAD_DEN as u128 / LOAD_NUM as u128;
+    crate::memory::allocation_failed(
+        format!("a table for {count} node pairs"),
+        u64::try_from(slots * 8).unwrap_or(u64::MAX),
+    )
 }
 
 /// Fails unless `(i, j)` joins two distinct nodes below `num_nodes`.
 pub(crate) fn check_edge(num_nodes: usize, i: u32, j: u32) -> Result<()> {
     if i as usize >= num_nodes || j as usize >= num_nodes {
-        return Err(Error::InvalidInput(format!(
-            "edge ({i}, {j}) is out of range for {num_nodes} nodes"
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!("edge ({i}, {j}) is out of range for {num_nodes} nodes"),
+        });
     }
     if i == j {
-        return Err(Error::InvalidInput(format!(
-            "edge ({i}, {i}) is a self loop; edges must join distinct nodes"
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!("edge ({i}, {i}) is a self loop; edges must join distinct nodes"),
+        });
     }
     Ok(())
 }

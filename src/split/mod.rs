@@ -83,10 +83,17 @@ pub fn split_edges_with(
 ) -> Result<EdgeSplit> {
     let valid = |f: f64| f.is_finite() && f >= 0.0;
     if !valid(val_fraction) || !valid(test_fraction) || val_fraction + test_fraction >= 1.0 {
-        return Err(Error::InvalidInput(format!(
-            "held-out fractions must be >= 0 and sum to less than 1, got validation \
-             {val_fraction} and test {test_fraction}"
-        )));
+        return Err(Error::InvalidArgument {
+            argument: if valid(val_fraction) {
+                "test_fraction"
+            } else {
+                "val_fraction"
+            },
+            message: format!(
+                "held-out fractions must be >= 0 and sum to less than 1, got validation \
+                 {val_fraction} and test {test_fraction}"
+            ),
+        });
     }
     let e = edges.len() as f64;
     // Truncating casts are the floor here: both products are finite and non-negative.
@@ -109,24 +116,26 @@ fn split_with_counts(
         for &(i, j) in batch {
             all.check_pair(i, j)?;
             if i > j {
-                return Err(Error::InvalidInput(format!(
-                    "edge ({i}, {j}) is not stored as (i, j) with i < j"
-                )));
+                return Err(Error::InvalidGraph {
+                    message: format!("edge ({i}, {j}) is not stored as (i, j) with i < j"),
+                });
             }
             if !all.table.insert(pair_key(i, j))? {
-                return Err(Error::InvalidInput(format!(
-                    "edge ({i}, {j}) appears twice"
-                )));
+                return Err(Error::InvalidGraph {
+                    message: format!("edge ({i}, {j}) appears twice"),
+                });
             }
         }
     }
     let held_out = num_val + num_test;
     if held_out >= edges.len() {
-        return Err(Error::InvalidInput(format!(
-            "{} edges leave no training edge after holding out {num_val} for validation and \
-             {num_test} for test",
-            edges.len()
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!(
+                "{} edges leave no training edge after holding out {num_val} for validation \
+                 and {num_test} for test",
+                edges.len()
+            ),
+        });
     }
 
     let mut rng = StdRng::seed_from_u64(seed);
@@ -164,10 +173,10 @@ fn try_copy<T: Copy>(items: &[T]) -> Result<Vec<T>> {
 pub(crate) fn try_with_capacity<T>(len: usize) -> Result<Vec<T>> {
     let mut out = Vec::new();
     out.try_reserve_exact(len).map_err(|_| {
-        Error::InvalidInput(format!(
-            "cannot allocate {len} values ({} bytes) on this machine",
-            len.saturating_mul(std::mem::size_of::<T>())
-        ))
+        crate::memory::allocation_failed(
+            format!("{len} values of {} bytes", std::mem::size_of::<T>()),
+            (len as u64).saturating_mul(std::mem::size_of::<T>() as u64),
+        )
     })?;
     Ok(out)
 }
@@ -321,16 +330,17 @@ mod tests {
     #[test]
     fn bad_fractions_are_rejected() {
         let edges = sparse_graph(50, 10);
-        for (v, t) in [
-            (-0.1, 0.1),
-            (0.5, 0.5),
-            (f64::NAN, 0.1),
-            (0.1, f64::INFINITY),
+        // A sum of 1 or more is blamed on the test fraction.
+        for (v, t, argument) in [
+            (-0.1, 0.1, "val_fraction"),
+            (0.5, 0.5, "test_fraction"),
+            (f64::NAN, 0.1, "val_fraction"),
+            (0.1, f64::INFINITY, "test_fraction"),
         ] {
-            assert!(matches!(
-                split_edges_with(50, &edges, v, t, 0),
-                Err(Error::InvalidInput(_))
-            ));
+            match split_edges_with(50, &edges, v, t, 0) {
+                Err(Error::InvalidArgument { argument: a, .. }) if a == argument => {}
+                other => panic!("({v}, {t}): expected an invalid {argument}, got {other:?}"),
+            }
         }
     }
 
@@ -360,12 +370,16 @@ mod tests {
             vec![(0, 1), (2, 1)], // not i < j
             vec![(0, 1), (0, 1)], // repeated
         ] {
+            let err = split_edges(3, &bad, 0).unwrap_err();
             assert!(
-                matches!(split_edges(3, &bad, 0), Err(Error::InvalidInput(_))),
-                "{bad:?}"
+                matches!(err, Error::InvalidGraph { .. }),
+                "{bad:?}: {err:?}"
             );
         }
-        assert!(EdgeSet::from_edges(MAX_NODES + 1, &[]).is_err());
+        assert!(matches!(
+            EdgeSet::from_edges(MAX_NODES + 1, &[]),
+            Err(Error::TooLarge { .. })
+        ));
     }
 
     #[test]

@@ -33,11 +33,13 @@ pub fn sample_negative_pairs<R: Rng + ?Sized>(
     let total_pairs = n as u128 * n.saturating_sub(1) as u128 / 2;
     let allowed = total_pairs - exclude.len() as u128;
     if (count as u128) > allowed {
-        return Err(Error::InvalidInput(format!(
-            "cannot sample {count} negative pairs: the graph with {n} nodes has only \
-             {allowed} node pairs that are not edges ({} edges)",
-            exclude.len()
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!(
+                "cannot sample {count} negative pairs: the graph with {n} nodes has only \
+                 {allowed} node pairs that are not edges ({} edges)",
+                exclude.len()
+            ),
+        });
     }
     if count == 0 {
         return Ok(Vec::new());
@@ -139,9 +141,11 @@ fn training_negatives_on(
 ) -> Result<Vec<(u32, u32)>> {
     let n = train_edges.num_nodes as u64;
     if count > 0 && n < 2 {
-        return Err(Error::InvalidInput(format!(
-            "cannot sample negative pairs of distinct nodes in a graph with {n} node(s)"
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!(
+                "cannot sample negative pairs of distinct nodes in a graph with {n} node(s)"
+            ),
+        });
     }
     // Seed and epoch laid side by side in the ChaCha key: distinct (seed, epoch) pairs get
     // distinct streams, with no collisions from hashing them together. `StdRng` is this
