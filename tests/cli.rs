@@ -149,7 +149,7 @@ fn out_files_are_complete_and_readable() {
         ["embeddings.npy", "embeddings.svg", "metrics.json", "model.gvae", "training.svg"]
     );
     assert_eq!(manifest.command[1..3], ["run".to_string(), "--synthetic-nodes".to_string()]);
-    assert_eq!(entries(&dir), ["out/"]);
+    assert_eq!(entries(&dir), ["results/"]);
     assert!(metrics["edge_stats"]["input_pairs"].as_u64().unwrap() >= 150);
     assert_eq!(metrics["history"].as_array().unwrap().len(), 1, "5 epochs, evaluated at the last");
     // `embed` with the saved model on the same graph gives the run's embeddings, bit for
@@ -737,7 +737,7 @@ fn features_npy(dir: &Path, name: &str, rows: usize, cols: usize, twins: &[usize
 #[test]
 fn model_files_are_checked_before_any_device_is_opened() {
     let dir = scratch("model-checks");
-    let edges = write(&dir, "edges.txt", b"a b\nb c\nc d\nd a\na c\n");
+    let edges = write(&dir, "edges.txt", b"0 1\n1 2\n2 3\n3 0\n0 2\n");
     let features = features_npy(&dir, "x.npy", 4, 3, &[]);
     let target = dir.join("embedded");
     let target = target.to_str().unwrap();
@@ -827,8 +827,8 @@ fn a_model_is_refused_on_a_graph_it_was_not_trained_on() {
     // (b) of the surviving bugs: the training graph's fingerprint is checked where the
     // model's split is reused, and a featureless model's node ids are checked.
     let dir = scratch("fingerprint");
-    let trained_on = write(&dir, "a.txt", b"a b\nb c\nc d\nd a\na c\n");
-    let same_count = write(&dir, "b.txt", b"a b\nb c\nc d\nd a\nb d\n");
+    let trained_on = write(&dir, "a.txt", b"0 1\n1 2\n2 3\n3 0\n0 2\n");
+    let same_count = write(&dir, "b.txt", b"0 1\n1 2\n2 3\n3 0\n1 3\n");
     let features = features_npy(&dir, "x.npy", 4, 3, &[]);
     let model = library_model(&dir, "model.gvae", &trained_on, 3);
     let o = without_device(&[
@@ -866,9 +866,12 @@ fn a_model_is_refused_on_a_graph_it_was_not_trained_on() {
         "train",
     ]);
     assert_fails(&o, &["no-such-adapter-gpu-vgae-test"]);
-    // A featureless model embeds only its own nodes: four other ids are refused.
-    let featureless = library_model(&dir, "featureless.gvae", &trained_on, 0);
+    // A featureless model embeds only its own nodes: four other ids are refused, the
+    // same four with other edges are embedded.
+    let named = write(&dir, "named.txt", b"a b\nb c\nc d\nd a\na c\n");
+    let featureless = library_model(&dir, "featureless.gvae", &named, 0);
     let renamed = write(&dir, "c.txt", b"w x\nx y\ny z\nz w\nw y\n");
+    let rewired = write(&dir, "d.txt", b"a b\nb c\nc d\nd a\nb d\n");
     let o = without_device(&[
         "embed",
         "--model",
@@ -884,7 +887,7 @@ fn a_model_is_refused_on_a_graph_it_was_not_trained_on() {
         "--model",
         &featureless,
         "--edges",
-        &same_count,
+        &rewired,
         "--out",
         dir.join("e").to_str().unwrap(),
     ]);
@@ -945,8 +948,8 @@ gpu_test! {
         assert_eq!(o.code, 0, "stderr: {}", o.stderr);
         let manifest = gpu_vgae::verify_output(&embedded).unwrap();
         let names: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["embeddings.npy", "node_ids.txt"]);
-        assert_eq!(std::fs::read_to_string(embedded.join("node_ids.txt")).unwrap().lines().count(), 80);
+        assert_eq!(names, ["embeddings.npy"], "node ids 0..N-1 need no node_ids.txt");
+        assert!(!embedded.join("node_ids.txt").exists());
         assert_eq!(entries(&dir).iter().filter(|n| n.starts_with('.')).count(), 0);
     }
 }
@@ -1219,12 +1222,12 @@ gpu_test! {
     /// score_links: the logit comes from the device, finite where σ has rounded to 1.
     fn pair_logits_stay_exact_past_the_sigmoids_saturation() {
         let gpu = common::gpu();
-        // μ_0 · μ_1 = 3·4 + 4·3 = 24; μ_0 · μ_2 = −24; μ_0 · μ_0 = 25.
+        // μ_0 · μ_1 = 3·4 + 4·3 = 24; μ_0 · μ_2 = −25; μ_0 · μ_0 = 25.
         let mu = [3.0, 4.0, 4.0, 3.0, -3.0, -4.0];
         let links = gpu_vgae::score_links(&gpu, &mu, 3, 2, &[(0, 1), (0, 2), (0, 0)]).unwrap();
         let got: Vec<(f32, f32)> = links.iter().map(|l| (l.logit, l.score)).collect();
         assert_eq!(got[0], (24.0, 1.0));
-        assert_eq!(got[1].0, -24.0);
+        assert_eq!(got[1].0, -25.0);
         assert!(got[1].1 > 0.0 && got[1].1 < 1e-10);
         assert_eq!(got[2], (25.0, 1.0));
         // The scores equal score_pairs' to the bit.
