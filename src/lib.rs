@@ -85,7 +85,7 @@ pub(crate) use internal::{
     resources, run, saved, sparse, split, svg, synthetic, train,
 };
 
-pub use error::{format_bytes, Error, Result};
+pub use error::{format_bytes, Error, ErrorKind, Result};
 
 // The device.
 pub use gpu::{AdapterReport, Gpu, GpuOptions};

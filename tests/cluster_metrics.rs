@@ -467,9 +467,15 @@ fn kmeans_with_k_equal_n_and_k_one() {
 #[test]
 fn kmeans_refuses_bad_input_with_typed_errors() {
     let x = [0.0f32; 6];
-    for (config, n, dim) in [(KMeansConfig::new(1), 6, 0), (KMeansConfig::new(1), 4, 2)] {
+    for (config, n, dim, argument) in [
+        (KMeansConfig::new(1), 6, 0, "dim"),
+        (KMeansConfig::new(1), 4, 2, "points"),
+    ] {
         let err = kmeans(&x, n, dim, &config).unwrap_err();
-        assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+        assert!(
+            matches!(err, Error::InvalidArgument { argument: a, .. } if a == argument),
+            "{err}"
+        );
     }
     // k is a setting: InvalidConfig naming it.
     for k in [0, 4] {

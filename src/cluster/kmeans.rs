@@ -96,7 +96,7 @@ pub struct KMeans {
 /// k-means++ then Lloyd, keeping the lowest inertia. See the
 /// [`cluster`](crate::cluster#k-means) docs.
 ///
-/// Errors: `Error::InvalidInput` if `points.len() != n·dim`, `dim = 0`, `n = 0` or a
+/// Errors: `Error::InvalidArgument` if `points.len() != n·dim`, `dim = 0`, `n = 0` or a
 /// coordinate is not finite; `Error::InvalidConfig` if `k = 0`, `k > n`, `n_init = 0`,
 /// `max_iter = 0` or `n_local_trials = Some(0)`. Points whose squared distances overflow
 /// `f32` (coordinates beyond about 10¹⁹) are not refused but make the distances infinite.
@@ -219,24 +219,33 @@ pub(crate) fn check_config(config: &KMeansConfig, n: usize) -> Result<usize> {
 /// Shape and finiteness of `n × dim` points: `n ≥ 1`, `dim ≥ 1`, every value finite.
 pub(crate) fn check_points(points: &[f32], n: usize, dim: usize) -> Result<()> {
     if n == 0 {
-        return Err(Error::InvalidInput("no points (n = 0)".into()));
+        return Err(Error::InvalidArgument {
+            argument: "n",
+            message: "no points (n = 0)".into(),
+        });
     }
     if dim == 0 {
-        return Err(Error::InvalidInput("points of dimension 0".into()));
+        return Err(Error::InvalidArgument {
+            argument: "dim",
+            message: "points of dimension 0".into(),
+        });
     }
     if n.checked_mul(dim) != Some(points.len()) {
-        return Err(Error::InvalidInput(format!(
-            "{} values for {n} points of dimension {dim}",
-            points.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "points",
+            message: format!("{} values for {n} points of dimension {dim}", points.len()),
+        });
     }
     if let Some(i) = points.iter().position(|x| !x.is_finite()) {
-        return Err(Error::InvalidInput(format!(
-            "point {} coordinate {} is {}: points must be finite",
-            i / dim,
-            i % dim,
-            points[i]
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "points",
+            message: format!(
+                "point {} coordinate {} is {}: points must be finite",
+                i / dim,
+                i % dim,
+                points[i]
+            ),
+        });
     }
     Ok(())
 }
@@ -529,8 +538,8 @@ pub struct Lloyd {
 /// updates, stopping when an assignment repeats the previous one. See the
 /// [`cluster`](crate::cluster#k-means) docs for empty clusters.
 ///
-/// Errors as [`kmeans`] for the points, `k` and `max_iter`, and `Error::InvalidInput` if
-/// `init.len() != k·dim` or an initial centroid is not finite.
+/// Errors as [`kmeans`] for the points, `k` and `max_iter`, and `Error::InvalidArgument`
+/// (`init`) if `init.len() != k·dim` or an initial centroid is not finite.
 pub fn lloyd(
     points: &[f32],
     n: usize,
@@ -542,18 +551,24 @@ pub fn lloyd(
     check_points(points, n, dim)?;
     check_k(k, n)?;
     if init.len() != k * dim {
-        return Err(Error::InvalidInput(format!(
-            "lloyd: {} initial centroid values for {k} centroids of dimension {dim}",
-            init.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "init",
+            message: format!(
+                "lloyd: {} initial centroid values for {k} centroids of dimension {dim}",
+                init.len()
+            ),
+        });
     }
     if let Some(i) = init.iter().position(|x| !x.is_finite()) {
-        return Err(Error::InvalidInput(format!(
-            "lloyd: initial centroid {} coordinate {} is {}",
-            i / dim,
-            i % dim,
-            init[i]
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "init",
+            message: format!(
+                "lloyd: initial centroid {} coordinate {} is {}",
+                i / dim,
+                i % dim,
+                init[i]
+            ),
+        });
     }
     if max_iter == 0 {
         return Err(Error::InvalidConfig {
@@ -824,23 +839,27 @@ mod tests {
     #[test]
     fn invalid_input_and_settings_are_refused() {
         let p = [0.0f32, 1.0, 2.0, 3.0];
-        let bad = |r: Result<KMeans>| assert!(matches!(r, Err(Error::InvalidInput(_))));
+        let bad = |r: Result<KMeans>, name: &str| match r {
+            Err(Error::InvalidArgument { argument, .. }) => assert_eq!(argument, name),
+            other => panic!("expected InvalidArgument({name}), got {other:?}"),
+        };
         let setting = |r: Result<KMeans>, name: &str| match r {
             Err(Error::InvalidConfig { setting, .. }) => assert_eq!(setting, name),
             other => panic!("expected InvalidConfig({name}), got {other:?}"),
         };
         setting(kmeans(&p, 4, 1, &KMeansConfig::new(0)), "k");
         setting(kmeans(&p, 4, 1, &KMeansConfig::new(5)), "k");
-        bad(kmeans(&p, 4, 0, &KMeansConfig::new(1)));
-        bad(kmeans(&p, 3, 1, &KMeansConfig::new(1)));
-        bad(kmeans(&[], 0, 1, &KMeansConfig::new(1)));
-        bad(kmeans(&[0.0, f32::NAN], 2, 1, &KMeansConfig::new(1)));
-        bad(kmeans(
-            &[0.0, f32::NEG_INFINITY],
-            2,
-            1,
-            &KMeansConfig::new(1),
-        ));
+        bad(kmeans(&p, 4, 0, &KMeansConfig::new(1)), "dim");
+        bad(kmeans(&p, 3, 1, &KMeansConfig::new(1)), "points");
+        bad(kmeans(&[], 0, 1, &KMeansConfig::new(1)), "n");
+        bad(
+            kmeans(&[0.0, f32::NAN], 2, 1, &KMeansConfig::new(1)),
+            "points",
+        );
+        bad(
+            kmeans(&[0.0, f32::NEG_INFINITY], 2, 1, &KMeansConfig::new(1)),
+            "points",
+        );
         let mut c = KMeansConfig::new(2);
         c.n_init = 0;
         setting(kmeans(&p, 4, 1, &c), "n_init");

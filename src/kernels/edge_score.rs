@@ -39,6 +39,7 @@ pub fn flatten_pairs(pairs: &[(u32, u32)], num_nodes: usize) -> Result<Vec<u32>>
         check(
             (a as usize) < num_nodes && (b as usize) < num_nodes,
             "edge_score",
+            "pairs",
             || format!("pair {p} = ({a}, {b}) is out of range for {num_nodes} nodes"),
         )?;
         flat.push(a);
@@ -82,7 +83,7 @@ fn edge_values(
     logits: bool,
 ) -> Result<Vec<Dispatch>> {
     check_latent("edge_score", latent, z.cols())?;
-    check(pairs.len() == 2 * scores.len(), "edge_score", || {
+    check(pairs.len() == 2 * scores.len(), "edge_score", "scores", || {
         format!("{} pair ids for {} scores", pairs.len(), scores.len())
     })?;
     to_u32("edge_score elements", z.rows() * z.cols())?;

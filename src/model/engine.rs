@@ -56,11 +56,14 @@ pub(crate) fn check_class_means(schedule: &Schedule, weights: &Weights) -> Resul
     match (&weights.class_means, expected) {
         (None, _) => Ok(()),
         (Some(values), Some(len)) if values.len() == len => Ok(()),
-        (Some(values), expected) => Err(Error::InvalidInput(format!(
-            "weights: {} class-mean values, the model has {}",
-            values.len(),
-            expected.map_or("no class-conditional prior".to_string(), |l| l.to_string())
-        ))),
+        (Some(values), expected) => Err(Error::InvalidArgument {
+            argument: "weights",
+            message: format!(
+                "weights: {} class-mean values, the model has {}",
+                values.len(),
+                expected.map_or("no class-conditional prior".to_string(), |l| l.to_string())
+            ),
+        }),
     }
 }
 
@@ -255,14 +258,17 @@ impl GaeModel {
     fn write_pairs(&self, id: PairsId, rows: &PairRows) -> Result<()> {
         let spec = self.schedule.pairs(id);
         if rows.len() > spec.entries || rows.num_nodes != spec.nodes {
-            return Err(Error::InvalidInput(format!(
-                "{}: {} entries over {} nodes, the schedule has room for {} over {}",
-                spec.name,
-                rows.len(),
-                rows.num_nodes,
-                spec.entries,
-                spec.nodes
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "rows",
+                message: format!(
+                    "{}: {} entries over {} nodes, the schedule has room for {} over {}",
+                    spec.name,
+                    rows.len(),
+                    rows.num_nodes,
+                    spec.entries,
+                    spec.nodes
+                ),
+            });
         }
         self.array::<u32>(spec.ptr)?.write(&self.gpu, &rows.ptr)?;
         let col = GpuArray::<u32>::view(&self.buffers[spec.col.index()], rows.len())?;
@@ -538,13 +544,18 @@ impl GaeModel {
     /// A recording of step `index` of the schedule alone (for benchmarks: the step's
     /// inputs hold whatever the last epoch left in their buffers).
     pub fn step_recording(&self, index: usize) -> Result<Recording> {
-        let step = self.schedule.steps().get(index).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "the schedule has {} steps, not {}",
-                self.schedule.steps().len(),
-                index + 1
-            ))
-        })?;
+        let step = self
+            .schedule
+            .steps()
+            .get(index)
+            .ok_or_else(|| Error::InvalidArgument {
+                argument: "index",
+                message: format!(
+                    "the schedule has {} steps, not {}",
+                    self.schedule.steps().len(),
+                    index + 1
+                ),
+            })?;
         let mut recording = Recording::new(Schedule::kernel(&step.op));
         recording.extend(self.dispatch(&step.op)?);
         Ok(recording)

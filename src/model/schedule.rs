@@ -500,11 +500,14 @@ impl Schedule {
 
     /// The training tensors, or an error for an encoder-only schedule.
     pub fn training(&self) -> Result<&TrainingHandles> {
-        self.handles.training.as_ref().ok_or_else(|| {
-            crate::Error::InvalidInput(
-                "this model was built to embed graphs (encoder only); it cannot train".into(),
-            )
-        })
+        self.handles
+            .training
+            .as_ref()
+            .ok_or_else(|| crate::Error::InvalidArgument {
+                argument: "model",
+                message: "this model was built to embed graphs (encoder only); it cannot train"
+                    .into(),
+            })
     }
 
     /// Every tensor, indexed by [`TensorId`].
@@ -1068,9 +1071,9 @@ impl Builder {
             }
             Objective::Sampled => {
                 if shape.train_edges == 0 {
-                    return Err(crate::Error::InvalidInput(
-                        "the sampled objective needs at least one training edge".into(),
-                    ));
+                    return Err(crate::Error::InvalidGraph {
+                        message: "the sampled objective needs at least one training edge".into(),
+                    });
                 }
                 let loss_rows = self.scratch("loss_rows", n, 1);
                 // Both directions of every edge and as many negatives, each pair listed
@@ -1090,11 +1093,13 @@ impl Builder {
                 (loss_rows, pairs, 0.5, None)
             }
             Objective::Subgraph => {
-                let sub = shape.subgraph.ok_or_else(|| {
-                    crate::Error::InvalidInput(
-                        "the subgraph objective's schedule needs the sample's shape".into(),
-                    )
-                })?;
+                let sub = shape
+                    .subgraph
+                    .ok_or_else(|| crate::Error::InvalidArgument {
+                        argument: "shape",
+                        message: "the subgraph objective's schedule needs the sample's shape"
+                            .into(),
+                    })?;
                 let m = sub.sample;
                 let nodes = self.tensor("subgraph.nodes", Elem::U32, 1, m, Role::EpochInput);
                 let position = self.tensor("subgraph.position", Elem::U32, 1, n, Role::EpochInput);
