@@ -953,6 +953,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn result_files_write_through_devices_and_follow_links() {
         let root = scratch("file");
         write_result_file(Path::new("/dev/null"), b"x").unwrap();
