@@ -381,26 +381,40 @@ gpu_test! {
 }
 
 gpu_test! {
-    /// pipeline::cluster: k from the labels or given, refused when 0 or above N, metrics
-    /// against the labels and over the nodes whose labels training did not see, and the
-    /// silhouette without labels.
+    /// Embeddings::cluster: k from the labels or given, refused when 0, above N or
+    /// above the distinct embeddings; metrics against the labels and over the nodes
+    /// whose labels training did not see, and the silhouette without labels.
     fn clustering_takes_its_k_and_reports_what_the_labels_allow() {
-        use gpu_vgae::internal::pipeline::cluster;
+        use gpu_vgae::{ClusterOptions, Embeddings};
         let gpu = gpu();
-        let points = vec![0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0];
+        let points = Embeddings {
+            rows: 4,
+            cols: 2,
+            values: vec![0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0],
+        };
+        let k = |k: usize| ClusterOptions::default().with_k(k);
         assert!(matches!(
-            cluster(&gpu, &points, 2, None, None, None, 0),
+            points.cluster(&gpu, None, None, &ClusterOptions::default()),
             Err(Error::InvalidConfig { setting: "clusters", .. })
         ));
-        assert!(cluster(&gpu, &points, 2, None, None, Some(0), 0).is_err());
-        assert!(cluster(&gpu, &points, 2, None, None, Some(5), 0).is_err());
-        let report = cluster(&gpu, &points, 2, None, None, Some(2), 0).unwrap();
+        assert!(points.cluster(&gpu, None, None, &k(0)).is_err());
+        assert!(points.cluster(&gpu, None, None, &k(5)).is_err());
+        let twice = Embeddings {
+            rows: 4,
+            cols: 1,
+            values: vec![1.0, 1.0, 2.0, -0.0],
+        };
+        let err = twice.cluster(&gpu, None, None, &k(4)).unwrap_err().to_string();
+        assert!(err.contains("only 3 distinct embeddings"), "{err}");
+        let report = points.cluster(&gpu, None, None, &k(2)).unwrap();
         assert_eq!(report.assignment[0], report.assignment[1]);
         assert_ne!(report.assignment[0], report.assignment[2]);
         assert!(report.silhouette.is_some_and(|s| s > 0.9));
         let labels = [0, 0, 1, 1];
         let train = [0, -1, -1, -1];
-        let report = cluster(&gpu, &points, 2, Some(&labels), Some(&train), None, 0).unwrap();
+        let report = points
+            .cluster(&gpu, Some(&labels), Some(&train), &ClusterOptions::default())
+            .unwrap();
         assert_eq!(report.k, 2);
         assert_eq!(report.all_labelled.unwrap().acc, 1.0);
         assert_eq!(report.unseen_labels.unwrap().labelled, 3);

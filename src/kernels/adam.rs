@@ -78,6 +78,7 @@ pub fn adam(
     check(
         grad.len() == len && m.len() == len && v.len() == len,
         "adam",
+        "grad",
         || {
             format!(
                 "lengths differ: param {len}, grad {}, m {}, v {}",

@@ -56,6 +56,7 @@ pub fn class_mean_grad(
             && d_class_means.cols() == latent
             && latent <= ms.cols(),
         "class_mean_grad",
+        "d_class_means",
         || {
             format!(
                 "{} class offsets, means {classes} x {latent}, gradient {} x {}, ms {} x {}",

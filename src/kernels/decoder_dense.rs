@@ -181,15 +181,16 @@ pub fn decoder_dense(
 ) -> Result<Dispatch> {
     check_latent("decoder_dense", latent, z.cols())?;
     let n = z.rows();
-    check(n > 0, "decoder_dense", || "z has no rows".into())?;
+    check(n > 0, "decoder_dense", "z", || "z has no rows".into())?;
     let layout = partials.layout;
-    check(layout.fits(n), "decoder_dense", || {
+    check(layout.fits(n), "decoder_dense", "partials", || {
         format!("{layout:?} is not a layout of {n} nodes")
     })?;
     let slots = layout.slots();
     check(
         partials.grad.len() == slots * n * latent && partials.loss.len() == slots * n,
         "decoder_dense",
+        "partials",
         || {
             format!(
                 "partials hold {} and {} values for {slots} slots of {n} x {latent}",

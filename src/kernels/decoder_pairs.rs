@@ -122,9 +122,11 @@ impl PairRows {
         fill: impl Fn(&mut dyn FnMut(u32, u32, f32, f32) -> Result<()>) -> Result<()>,
     ) -> Result<Self> {
         if num_nodes > CLASS_BIT as usize {
-            return Err(Error::InvalidInput(format!(
-                "pair lists take at most {CLASS_BIT} nodes, not {num_nodes}"
-            )));
+            return Err(Error::TooLarge {
+                what: "the node count of a pair list".into(),
+                size: num_nodes as u64,
+                limit: u64::from(CLASS_BIT),
+            });
         }
         // Two passes (count, then place) keep entries in input order within each row;
         // a stable sort by column then orders each row, so the sums are reproducible.
@@ -132,22 +134,27 @@ impl PairRows {
         let mut classes: Vec<(u32, u32)> = Vec::with_capacity(2);
         fill(&mut |i, j, wp, wn| {
             if i as usize >= num_nodes || j as usize >= num_nodes {
-                return Err(Error::InvalidInput(format!(
-                    "pair ({i}, {j}) is out of range for {num_nodes} nodes"
-                )));
+                return Err(Error::InvalidArgument {
+                    argument: "pairs",
+                    message: format!("pair ({i}, {j}) is out of range for {num_nodes} nodes"),
+                });
             }
             if !wp.is_finite() || !wn.is_finite() {
-                return Err(Error::InvalidInput(format!(
-                    "pair ({i}, {j}) has non-finite weights ({wp}, {wn})"
-                )));
+                return Err(Error::InvalidArgument {
+                    argument: "pairs",
+                    message: format!("pair ({i}, {j}) has non-finite weights ({wp}, {wn})"),
+                });
             }
             let key = (wp.to_bits(), wn.to_bits());
             if !classes.contains(&key) {
                 if classes.len() == 2 {
-                    return Err(Error::InvalidInput(format!(
-                        "pair ({i}, {j}) has a third pair of weights ({wp}, {wn}); a pair list \
-                         holds at most two"
-                    )));
+                    return Err(Error::InvalidArgument {
+                        argument: "pairs",
+                        message: format!(
+                            "pair ({i}, {j}) has a third pair of weights ({wp}, {wn}); a pair \
+                             list holds at most two"
+                        ),
+                    });
                 }
                 classes.push(key);
             }
@@ -260,12 +267,13 @@ pub fn decoder_pairs(
 ) -> Result<Vec<Dispatch>> {
     check_latent("decoder_pairs", latent, z.cols())?;
     let n = z.rows();
-    check(pairs.num_nodes == n, "decoder_pairs", || {
+    check(pairs.num_nodes == n, "decoder_pairs", "pairs", || {
         format!("pairs are over {} nodes, z has {n} rows", pairs.num_nodes)
     })?;
     check(
         dz.rows() == n && dz.cols() == latent,
         "decoder_pairs",
+        "dz",
         || {
             format!(
                 "dz is {} x {}, expected {n} x {latent}",
@@ -274,7 +282,7 @@ pub fn decoder_pairs(
             )
         },
     )?;
-    check(loss_rows.len() == n, "decoder_pairs", || {
+    check(loss_rows.len() == n, "decoder_pairs", "loss_rows", || {
         format!("loss_rows has {} elements for {n} nodes", loss_rows.len())
     })?;
     // Without dense partials, bind the pair weights in their place; slots = 0 keeps the
@@ -285,6 +293,7 @@ pub fn decoder_pairs(
             check(
                 d.grad.len() == slots * n * latent && d.loss.len() == slots * n,
                 "decoder_pairs",
+                "dense",
                 || "dense partials do not match z's shape".into(),
             )?;
             slots

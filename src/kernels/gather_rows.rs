@@ -45,6 +45,7 @@ pub fn gather_rows(
     check(
         out.rows() == index.len() && out.cols() <= src.cols() && src.rows() > 0,
         "gather_rows",
+        "out",
         || {
             format!(
                 "{} indices into {} x {} for an output of {} x {}",

@@ -75,10 +75,10 @@ pub fn matmul_masked(
     } else {
         (b.rows(), b.cols())
     };
-    check(b_k == k, "matmul", || {
+    check(b_k == k, "matmul", "b", || {
         format!("A is {m} x {k} but op(B) is {b_k} x {n}")
     })?;
-    check(out.rows() == m && out.cols() == n, "matmul", || {
+    check(out.rows() == m && out.cols() == n, "matmul", "out", || {
         format!(
             "output is {} x {}, expected {m} x {n}",
             out.rows(),
@@ -86,7 +86,7 @@ pub fn matmul_masked(
         )
     })?;
     if let Some(mask) = mask {
-        check(mask.rows() == m && mask.cols() == n, "matmul", || {
+        check(mask.rows() == m && mask.cols() == n, "matmul", "mask", || {
             format!(
                 "mask is {} x {}, expected {m} x {n}",
                 mask.rows(),

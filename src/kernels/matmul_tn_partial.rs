@@ -76,11 +76,11 @@ pub fn matmul_tn_partial(
     partial: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
     let (m, k, n) = (a.rows(), a.cols(), b.cols());
-    check(b.rows() == m, "matmul_tn_partial", || {
+    check(b.rows() == m, "matmul_tn_partial", "b", || {
         format!("A has {m} rows but B has {}", b.rows())
     })?;
     let chunks = chunks(m);
-    check(partial.len() == chunks * k * n, "matmul_tn_partial", || {
+    check(partial.len() == chunks * k * n, "matmul_tn_partial", "partial", || {
         format!(
             "partial has {} elements, expected {chunks} x {k} x {n}",
             partial.len()

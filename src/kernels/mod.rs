@@ -133,30 +133,40 @@ impl std::ops::Add for Work {
     }
 }
 
-/// Converts a size to the `u32` the shaders index with, or says which size is too large.
+/// Converts a size to the `u32` the shaders index with, or says which size is too large
+/// ([`Error::TooLarge`]).
 pub(crate) fn to_u32(what: &str, value: usize) -> Result<u32> {
-    u32::try_from(value).map_err(|_| {
-        Error::InvalidInput(format!(
-            "{what} = {value} exceeds the kernels' 32-bit indexing"
-        ))
+    u32::try_from(value).map_err(|_| Error::TooLarge {
+        what: format!("{what} (indexed in 32 bits by the kernels)"),
+        size: value as u64,
+        limit: u64::from(u32::MAX),
     })
 }
 
-/// Fails unless `cond`, with a message naming the kernel.
-pub(crate) fn check(cond: bool, kernel: &str, message: impl FnOnce() -> String) -> Result<()> {
+/// Fails unless `cond`, with [`Error::InvalidArgument`] naming the argument and a message
+/// naming the kernel.
+pub(crate) fn check(
+    cond: bool,
+    kernel: &str,
+    argument: &'static str,
+    message: impl FnOnce() -> String,
+) -> Result<()> {
     if cond {
         Ok(())
     } else {
-        Err(Error::InvalidInput(format!("{kernel}: {}", message())))
+        Err(Error::InvalidArgument {
+            argument,
+            message: format!("{kernel}: {}", message()),
+        })
     }
 }
 
 /// Checks that `latent` columns fit the decoder kernels and the matrix holding them.
 pub(crate) fn check_latent(kernel: &str, latent: usize, cols: usize) -> Result<()> {
-    check((1..=MAX_LATENT).contains(&latent), kernel, || {
+    check((1..=MAX_LATENT).contains(&latent), kernel, "latent", || {
         format!("latent dimension {latent} must be between 1 and {MAX_LATENT}")
     })?;
-    check(latent <= cols, kernel, || {
+    check(latent <= cols, kernel, "latent", || {
         format!("latent dimension {latent} exceeds the {cols} columns of z")
     })
 }

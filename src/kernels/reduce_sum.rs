@@ -51,13 +51,13 @@ pub fn reduce_sum(
     out: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
     let groups = rows.div_ceil(GROUP_ROWS).max(1);
-    check(input.len() == rows * cols, "reduce_sum", || {
+    check(input.len() == rows * cols, "reduce_sum", "input", || {
         format!(
             "input has {} elements, expected {rows} x {cols}",
             input.len()
         )
     })?;
-    check(out.len() == groups * cols, "reduce_sum", || {
+    check(out.len() == groups * cols, "reduce_sum", "out", || {
         format!(
             "output has {} elements, expected {groups} x {cols}",
             out.len()
@@ -105,7 +105,7 @@ pub fn column_sums(
     cols: usize,
     out: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
-    check(out.len() == cols, "reduce_sum", || {
+    check(out.len() == cols, "reduce_sum", "out", || {
         format!("output has {} elements, expected {cols}", out.len())
     })?;
     let levels = levels(rows);

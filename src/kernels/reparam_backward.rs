@@ -57,6 +57,7 @@ pub fn reparam_backward(
     check(
         d_ms.rows() == ms.rows() && d_ms.cols() == ms.cols(),
         "reparam_backward",
+        "d_ms",
         || {
             format!(
                 "d_ms is {} x {}, expected like ms",

@@ -34,6 +34,7 @@ pub(crate) fn prior_bindings<'a>(
             check(
                 p.class_of.len() == ms.rows() && p.class_means.cols() == latent,
                 kernel,
+                "prior",
                 || {
                     format!(
                         "the prior has {} classes for {} nodes and {} x {} means, expected \
@@ -95,6 +96,7 @@ pub(crate) fn check_ms(kernel: &str, ms: &GpuMatrix, latent_matrix: &GpuMatrix) 
     check(
         ms.cols() == 2 * latent && ms.rows() == latent_matrix.rows(),
         kernel,
+        "ms",
         || {
             format!(
                 "[μ | s] is {} x {}, expected {} x {}",
@@ -105,7 +107,7 @@ pub(crate) fn check_ms(kernel: &str, ms: &GpuMatrix, latent_matrix: &GpuMatrix) 
             )
         },
     )?;
-    check(latent >= 1, kernel, || "latent dimension is 0".into())?;
+    check(latent >= 1, kernel, "ms", || "latent dimension is 0".into())?;
     Ok(latent)
 }
 
@@ -122,7 +124,7 @@ pub fn reparam_kl(
     kl_rows: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
     let latent = check_ms("reparam_kl", ms, z)?;
-    check(kl_rows.len() == ms.rows(), "reparam_kl", || {
+    check(kl_rows.len() == ms.rows(), "reparam_kl", "kl_rows", || {
         format!(
             "kl_rows has {} elements for {} nodes",
             kl_rows.len(),

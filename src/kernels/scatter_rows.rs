@@ -45,6 +45,7 @@ pub fn scatter_rows(
     check(
         out.rows() == position.len() && out.cols() == src.cols(),
         "scatter_rows",
+        "out",
         || {
             format!(
                 "{} positions and {} x {} rows for an output of {} x {}",

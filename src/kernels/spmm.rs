@@ -67,12 +67,13 @@ pub fn spmm_with(
     epilogue: Epilogue,
     out: &GpuMatrix,
 ) -> Result<Vec<Dispatch>> {
-    check(a.cols() == b.rows(), "spmm", || {
+    check(a.cols() == b.rows(), "spmm", "b", || {
         format!("A has {} columns but B has {} rows", a.cols(), b.rows())
     })?;
     check(
         out.rows() == a.rows() && out.cols() == b.cols(),
         "spmm",
+        "out",
         || {
             format!(
                 "output is {} x {}, expected {} x {}",

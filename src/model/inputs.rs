@@ -57,15 +57,17 @@ impl DenseWeights {
         let n2 = (num_nodes as f64).powi(2);
         let e = 2.0 * undirected_edges as f64;
         if e == 0.0 {
-            return Err(Error::InvalidInput(
-                "the dense objective needs at least one training edge".into(),
-            ));
+            return Err(Error::InvalidGraph {
+                message: "the dense objective needs at least one training edge".into(),
+            });
         }
         if n2 - e <= 0.0 {
-            return Err(Error::InvalidInput(format!(
-                "the graph has {num_nodes} nodes and {undirected_edges} edges: it is complete, \
-                 so there are no negative pairs"
-            )));
+            return Err(Error::InvalidGraph {
+                message: format!(
+                    "the graph has {num_nodes} nodes and {undirected_edges} edges: it is \
+                     complete, so there are no negative pairs"
+                ),
+            });
         }
         Ok(DenseWeights {
             pos_weight: (n2 - e) / e,

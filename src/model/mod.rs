@@ -229,7 +229,12 @@ impl Weights {
 
     /// Checks that the shapes are consistent and every value finite.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::InvalidInput(format!("weights: {m}")));
+        let bad = |m: String| {
+            Err(Error::InvalidArgument {
+                argument: "weights",
+                message: format!("weights: {m}"),
+            })
+        };
         if Some(self.w0.len()) != self.num_features.checked_mul(self.hidden) {
             return bad(format!(
                 "W0 has {} values, expected {} x {}",
@@ -274,18 +279,21 @@ impl Weights {
             || self.hidden != config.hidden
             || self.latent != config.latent
         {
-            return Err(Error::InvalidInput(format!(
-                "weights are for a {} with {} features, hidden {}, latent {}; the model is a \
-                 {} with {} features, hidden {}, latent {}",
-                self.kind,
-                self.num_features,
-                self.hidden,
-                self.latent,
-                config.kind,
-                num_features,
-                config.hidden,
-                config.latent
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "weights",
+                message: format!(
+                    "weights are for a {} with {} features, hidden {}, latent {}; the model is \
+                     a {} with {} features, hidden {}, latent {}",
+                    self.kind,
+                    self.num_features,
+                    self.hidden,
+                    self.latent,
+                    config.kind,
+                    num_features,
+                    config.hidden,
+                    config.latent
+                ),
+            });
         }
         Ok(())
     }
