@@ -2,24 +2,25 @@
 //! types and roles, and the ordered kernel invocations (steps) of its three phases
 //! (encode; loss and gradients; optimize).
 //!
-//! Three runners read it: the GPU engine ([`DeviceTensors`](super::DeviceTensors), behind
-//! [`crate::model::GaeModel`]) records each phase once and plans buffer reuse from the
-//! lifetimes the steps make explicit ([`MemoryPlan`]); the CPU reference
-//! ([`HostTensors`](super::HostTensors), behind [`crate::model::CpuModel`]) runs each step's twin; the
-//! benchmarks take every step's kernel, description and work.
+//! Three runners read it: the GPU engine ([`DeviceTensors`](super::DeviceTensors),
+//! behind [`crate::model::GaeModel`]) records each phase once and plans buffer reuse from
+//! the lifetimes the steps make explicit ([`MemoryPlan`]); the CPU reference
+//! ([`HostTensors`](super::HostTensors), behind [`crate::model::CpuModel`]) runs each
+//! step's twin; the benchmarks take every step's kernel, description and work.
 //!
 //! # Each op carries its own metadata
 //!
 //! A step runs an [`Op`]: one step type per kernel, defined beside that kernel's wrapper
-//! in `src/kernels/<name>.rs` (e.g. [`SpmmStep`](crate::kernels::spmm::SpmmStep)
+//! at the end of `src/kernels/<name>.rs` (e.g. [`SpmmStep`](crate::kernels::spmm::SpmmStep)
 //! `{ a, b, relu, out }`), which implements [`ScheduleOp`]: the kernel it runs, the
 //! tensors it reads and writes, its work, a one-line description, its GPU recording (the
 //! wrapper's call) and its CPU step (the twin's call, `src/cpu/<name>.rs`). The kernel
-//! registry (`registry!` in `src/kernels/mod.rs`) names each kernel's step type on the
-//! kernel's own line, `spmm::SPMM => Spmm(SpmmStep)`, and generates [`Op`] from them
-//! (one variant per step type, through `ops!` here) with its delegation; the runners
-//! hold no per-kernel code. A new kernel in a schedule is its kernel file (with its
-//! WGSL, twin and test, which have their own files) and its one registry line.
+//! registry (`registry!` in `src/kernels/mod.rs`) names a kernel's step type on the
+//! kernel's own line, `spmm::SPMM => Spmm(SpmmStep)`, and generates [`Op`] from those
+//! names (through `ops!` here: one variant per step type and the delegation). The
+//! runners and the benchmarks hold no per-kernel code: a new kernel in a schedule is its
+//! kernel file (with its WGSL, twin and test, which have files of their own) and its
+//! registry line.
 //!
 //! Why this shape:
 //! - Beside the kernel, because a step is a view of that kernel's arguments: its fields
@@ -42,9 +43,11 @@
 //! VGAE/GAE builder ([`crate::model::vgae`]) is one user, with one method per objective
 //! and shared parts. Another model writes its own builder on a [`Builder`] and its own
 //! handles (the tensors its host code reads and writes), and runs on the same
-//! [`DeviceTensors`](super::DeviceTensors) and [`HostTensors`](super::HostTensors). Ops take scalar parameters as fields (a KL
-//! scale, Adam's settings, a slope), per-epoch scalars from the step uniform
-//! ([`StepParams`](crate::gpu::StepParams)), and tensors of any [`Elem`].
+//! [`DeviceTensors`](super::DeviceTensors) and [`HostTensors`](super::HostTensors). Ops
+//! take scalar parameters as fields (a KL scale, Adam's settings, a slope) and per-epoch
+//! scalars from the step uniform ([`StepParams`](crate::gpu::StepParams)). Tensors carry
+//! an [`Elem`]; a new element type (f16 storage) is a variant with its size, and the
+//! runners' exhaustive matches on it (host storage, zeroing) show what else it needs.
 
 use serde::Serialize;
 

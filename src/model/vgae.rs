@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! encode:          P = X·W0   Q = Â·P   H1 = relu(Q)   Y = H1·W1   [μ|s] = Â·Y
-//! loss and grads:  Z, KL rows (VGAE) → decoder (dense, sampled or subgraph) → dZ, loss rows
+//! loss and grads:  Z, KL rows (VGAE) → decoder (dense, sampled, subgraph) → dZ, loss rows
 //!                  D = [dμ|ds] → dY = Â·D → dW1 = H1ᵀ·dY, dH1 = dY·W1ᵀ
 //!                  dQ = dH1∘1[Q>0] → dP = Â·dQ → dW0 = Xᵀ·dP
 //! optimize:        Adam(W0), Adam(W1) (and the class means)
