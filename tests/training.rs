@@ -2,7 +2,8 @@
 //! (test AUC well above chance), a seed reproduces a run exactly, weights survive a
 //! save/load round trip, the scores and the report are what they claim to be (recomputed
 //! on the host), the model sees only the training edges, the GPU engine equals the CPU
-//! reference epoch for epoch, and memory sharing does not change a bit.
+//! reference epoch for epoch, memory sharing does not change a bit, and a schedule of
+//! another model runs on both runners.
 
 #[macro_use]
 mod common;
@@ -147,7 +148,7 @@ gpu_test! {
         let reference = |edges: &[(u32, u32)]| {
             let graph = GraphView::new(g.num_nodes, edges, Some(&g.features)).unwrap();
             let setup = ModelSetup::new(&o.model, graph, gpu.profile()).unwrap();
-            CpuModel::from_setup(setup, &weights).unwrap().embeddings()
+            CpuModel::from_setup(setup, &weights).unwrap().embeddings().unwrap()
         };
         common::assert_close(&mu, &reference(&trained.split.train), 1e-5, 1e-4, "μ on train edges");
         let all = reference(&g.edges);
@@ -491,5 +492,57 @@ gpu_test! {
             assert!(whole.2 == windowed.2, "{name}: embeddings differ");
             assert!(whole.3 == windowed.3, "{name}: scores differ");
         }
+    }
+}
+
+gpu_test! {
+    /// A schedule that is no VGAE, built from the op set on the generic Builder (relu(X·W)·V,
+    /// 150 of its rows picked by a u32 index, their column sums in two reduce_sum levels),
+    /// runs on the device runner as on the host one, with no code of its own.
+    fn a_schedule_of_another_model_runs_on_both_runners() {
+        use gpu_vgae::internal::kernels::gather_rows::GatherRowsStep;
+        use gpu_vgae::internal::kernels::matmul::MatmulStep;
+        use gpu_vgae::internal::kernels::spmm::SpmmStep;
+        use gpu_vgae::internal::model::schedule::{Builder, Elem, Phase, Role};
+        use gpu_vgae::internal::model::{DeviceTensors, HostTensors};
+        let gpu = gpu();
+        let g = small_graph();
+        let (n, f, picks) = (g.num_nodes, g.features.cols(), 150);
+        let mut b = Builder::default();
+        let x = b.sparse("x", n, f, g.features.nnz());
+        let w = b.f32("w", f, 8, Role::Parameter);
+        let h = b.scratch("h", n, 8);
+        b.push(SpmmStep { a: x, b: w, relu: true, out: h });
+        let v = b.f32("v", 8, 3, Role::Parameter);
+        let y = b.scratch("y", n, 3);
+        b.push(MatmulStep { a: h, b: v, transpose_b: false, mask: None, out: y });
+        let rows = b.tensor("rows", Elem::U32, 1, picks, Role::Input);
+        let picked = b.scratch("picked", picks, 3);
+        b.push(GatherRowsStep { src: y, index: rows, out: picked });
+        b.set_phase(Phase::LossAndGrads);
+        let sum = b.f32("sum", 1, 3, Role::Output);
+        b.column_sums(picked, sum);
+        let schedule = b.finish();
+        assert_eq!(schedule.steps().len(), 5, "two reduce_sum levels for 150 rows");
+        let mut rng = common::rng(3);
+        let (w_values, v_values) = (common::random_vec(&mut rng, f * 8, 1.0), common::random_vec(&mut rng, 24, 1.0));
+        let picks: Vec<u32> = (0..picks as u32).map(|i| i * 7 % n as u32).collect();
+
+        let device = DeviceTensors::new(&gpu, schedule.clone(), &[&g.features], true).unwrap();
+        device.array::<f32>(w).unwrap().write(&gpu, &w_values).unwrap();
+        device.array::<f32>(v).unwrap().write(&gpu, &v_values).unwrap();
+        device.array::<u32>(rows).unwrap().write(&gpu, &picks).unwrap();
+        let recordings: Vec<_> = Phase::ALL.iter().map(|&p| device.record_phase(p).unwrap()).collect();
+        gpu.submit_all(&recordings.iter().collect::<Vec<_>>()).unwrap();
+        let on_device = gpu.read(&device.array::<f32>(sum).unwrap()).unwrap();
+
+        let mut host = HostTensors::new(schedule, vec![g.features.clone()]).unwrap();
+        host.write_f32(w, w_values).unwrap();
+        host.write_f32(v, v_values).unwrap();
+        host.write_u32(rows, picks).unwrap();
+        host.run_phases(&Phase::ALL).unwrap();
+        let on_host = host.f32(sum).unwrap();
+        assert!(on_host.iter().any(|&s| s.abs() > 1.0), "trivial sums {on_host:?}");
+        common::assert_close(&on_device, on_host, 1e-4, 1e-5, "column sums");
     }
 }
