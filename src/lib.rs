@@ -89,8 +89,8 @@ pub use gpu::{AdapterReport, Gpu, GpuOptions};
 // Graphs.
 pub use data::{
     data_dir, load_edge_list, load_planetoid, read_features, read_labels, EdgeListOptions,
-    EdgeStats, FeatureNormalization, Features, Graph, GraphView, MissingFeatures, NodeIds,
-    NodeLabels, PLANETOID_DATASETS,
+    EdgeStats, FeatureLayout, FeatureNormalization, Features, Graph, GraphView, MissingFeatures,
+    NodeIds, NodeLabels, PLANETOID_DATASETS,
 };
 pub use sparse::Csr;
 pub use synthetic::{generate as synthetic_graph, SyntheticGraph, SyntheticSpec};
@@ -99,7 +99,7 @@ pub use synthetic::{generate as synthetic_graph, SyntheticGraph, SyntheticSpec};
 pub use kernels::adam::AdamConfig;
 pub use model::{GaeModel, LossParts, ModelConfig, ModelKind, Objective, Weights};
 pub use saved::SavedModel;
-pub use train::{train, EpochReport, Monitor, TrainOptions, TrainReport, Trained};
+pub use train::{train, EpochReport, Monitor, Progress, TrainOptions, TrainReport, Trained};
 
 // Using what was trained.
 pub use cluster::{

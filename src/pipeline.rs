@@ -130,33 +130,45 @@ pub fn saved_model(
     trained: &Trained,
     normalization: FeatureNormalization,
 ) -> Result<SavedModel> {
-    let report = &trained.report;
-    let options = &report.options;
-    Ok(SavedModel::new(
-        options.model.clone(),
-        trained.model.weights()?,
-        graph.features.is_none(),
-        normalization.to_string(),
-        TrainingGraph {
-            name: graph.name.clone(),
-            num_nodes: graph.num_nodes,
-            num_edges: graph.num_edges(),
-            edge_fingerprint: edge_fingerprint(graph.num_nodes, &graph.edges),
-            node_ids: graph.node_ids.as_ref().map(|ids| ids.to_strings()),
-        },
-        SplitSettings {
-            seed: options.split_seed.unwrap_or(options.model.seed),
-            val_fraction: options.val_fraction,
-            test_fraction: options.test_fraction,
-        },
-        TrainingMetrics {
-            val: report.val,
-            test: report.test,
-            epochs_run: report.epochs_run,
-            best_epoch: report.best_epoch,
-            final_loss: report.final_loss,
-        },
-    ))
+    trained.saved_model(graph, normalization)
+}
+
+impl Trained {
+    /// The model file of this training run on `graph` (featureless when the graph has no
+    /// features), whose features were scaled by `normalization`.
+    pub fn saved_model(
+        &self,
+        graph: &Graph,
+        normalization: FeatureNormalization,
+    ) -> Result<SavedModel> {
+        let report = &self.report;
+        let options = &report.options;
+        Ok(SavedModel::new(
+            options.model.clone(),
+            self.model.weights()?,
+            graph.features.is_none(),
+            normalization.to_string(),
+            TrainingGraph {
+                name: graph.name.clone(),
+                num_nodes: graph.num_nodes,
+                num_edges: graph.num_edges(),
+                edge_fingerprint: edge_fingerprint(graph.num_nodes, &graph.edges),
+                node_ids: graph.node_ids.as_ref().map(|ids| ids.to_strings()),
+            },
+            SplitSettings {
+                seed: options.split_seed.unwrap_or(options.model.seed),
+                val_fraction: options.val_fraction,
+                test_fraction: options.test_fraction,
+            },
+            TrainingMetrics {
+                val: report.val,
+                test: report.test,
+                epochs_run: report.epochs_run,
+                best_epoch: report.best_epoch,
+                final_loss: report.final_loss,
+            },
+        ))
+    }
 }
 
 /// μ of every node of `graph` (all of its edges in Â) with the saved model's weights:

@@ -2,6 +2,7 @@
 //! the training edges, watch validation AUC/AP, report test AUC/AP of the mean
 //! embedding μ.
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -36,6 +37,12 @@ pub struct TrainOptions {
     pub patience: Option<u32>,
     /// The validation metric early stopping watches (AUC).
     pub monitor: Monitor,
+    /// The caller's own negatives for validation and test, replacing the drawn ones
+    /// (`None`: drawn, as tkipf's split draws them). See
+    /// [`EdgeSplit::use_negatives`](crate::split::EdgeSplit::use_negatives) for how they
+    /// are divided and checked.
+    #[serde(skip)]
+    pub held_out_negatives: Option<Vec<(u32, u32)>>,
 }
 
 /// The validation metric that early stopping watches.
@@ -113,6 +120,7 @@ impl Default for TrainOptions {
             test_fraction: 0.10,
             patience: None,
             monitor: Monitor::Auc,
+            held_out_negatives: None,
         }
     }
 }
@@ -130,6 +138,25 @@ pub struct EpochReport {
     pub val: Option<LinkMetrics>,
     /// Wall time since training started.
     pub elapsed: Duration,
+}
+
+/// What a progress callback returns: `()` or [`ControlFlow::Continue`] to go on,
+/// [`ControlFlow::Break`] to stop (the call then returns [`Error::Interrupted`]).
+pub trait Progress {
+    /// Whether the caller asked to stop.
+    fn stop(&self) -> bool;
+}
+
+impl Progress for () {
+    fn stop(&self) -> bool {
+        false
+    }
+}
+
+impl Progress for ControlFlow<()> {
+    fn stop(&self) -> bool {
+        self.is_break()
+    }
 }
 
 /// Summary of a finished training run.
@@ -182,28 +209,39 @@ pub struct Trained {
 
 /// Splits the graph's edges, trains on the training part and evaluates on the held-out
 /// parts. Without features (`graph.features()` is `None`) the model is featureless
-/// (identity). `progress` is called after every epoch. With `options.patience`, training
-/// stops once the validation metric has not improved for that many epochs, and the best
-/// evaluation's weights are kept (and evaluated on the test set).
-pub fn train(
+/// (identity). `progress` is called after every epoch; returning
+/// [`ControlFlow::Break`] stops training with [`Error::Interrupted`]. With
+/// `options.patience`, training stops once the validation metric has not improved for
+/// that many epochs, and the best evaluation's weights are kept (and evaluated on the
+/// test set).
+pub fn train<P: Progress>(
     gpu: &Gpu,
     graph: GraphView<'_>,
     options: &TrainOptions,
-    mut progress: impl FnMut(&EpochReport),
+    mut progress: impl FnMut(&EpochReport) -> P,
 ) -> Result<Trained> {
     options.validate()?;
     let num_nodes = graph.num_nodes();
     let seed = options.split_seed.unwrap_or(options.model.seed);
-    let split = split_edges_with(
+    let mut split = split_edges_with(
         num_nodes,
         graph.edges(),
         options.val_fraction,
         options.test_fraction,
         seed,
     )?;
+    let mut notes = Vec::new();
+    if let Some(negatives) = &options.held_out_negatives {
+        split.use_negatives(graph.edges(), negatives)?;
+        notes.push(format!(
+            "validation and test use the {} given negatives ({} and {}) instead of drawn ones",
+            negatives.len(),
+            split.val_neg.len(),
+            split.test_neg.len()
+        ));
+    }
     let setup_start = Instant::now();
     let mut model = GaeModel::new(gpu, &options.model, graph.with_edges(&split.train))?;
-    let mut notes = Vec::new();
     if let Some(sample) = model.subgraph_sample_size() {
         if sample < options.model.sample_nodes {
             notes.push(format!(
@@ -266,13 +304,18 @@ pub fn train(
             final_loss = parts;
             loss = Some(parts);
         }
-        progress(&EpochReport {
+        let asked = progress(&EpochReport {
             epoch,
             epochs: options.epochs,
             loss,
             val,
             elapsed: start.elapsed(),
         });
+        if asked.stop() {
+            return Err(Error::Interrupted {
+                message: format!("training stopped after epoch {epoch} of {}", options.epochs),
+            });
+        }
         if stopped_early {
             break;
         }
