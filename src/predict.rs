@@ -97,7 +97,7 @@ use crate::cpu::{link_logit, sigmoid};
 use crate::data::GraphView;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuMatrix, Recording};
-use crate::kernels::edge_score::{edge_score, flatten_pairs};
+use crate::kernels::edge_score::{edge_logits, edge_score, flatten_pairs};
 use crate::kernels::topk_rows::{
     padded_rows, scanned_pairs, topk_rows, ExclusionLists, RowBounds, RowLists,
 };
@@ -480,6 +480,51 @@ pub fn score_pairs(
     recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
     gpu.submit(&recording)?;
     gpu.read(&scores)
+}
+
+/// The pairs with their logit μ_a · μ_b and score σ(μ_a · μ_b), both from the device
+/// (the `edge_score` kernel, once for σ and once with its `LOGITS` constant, so the
+/// logit is the very sum whose σ is the score, finite where σ has rounded to 1), in the
+/// order given. Same input checks as [`top_k_links`].
+pub fn score_links(
+    gpu: &Gpu,
+    embeddings: &[f32],
+    num_nodes: usize,
+    latent: usize,
+    pairs: &[(u32, u32)],
+) -> Result<Vec<ScoredPair>> {
+    let exclude = Exclusion::none(num_nodes)?;
+    check_embeddings(
+        "embeddings",
+        embeddings,
+        num_nodes,
+        latent,
+        latent,
+        &exclude,
+    )?;
+    let flat = flatten_pairs(pairs, num_nodes)?;
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let z = gpu.upload_matrix("gpu_vgae.predict.z", num_nodes, latent, embeddings)?;
+    let ids = gpu.upload("gpu_vgae.predict.pairs", &flat)?;
+    let scores = gpu.alloc::<f32>("gpu_vgae.predict.scores", pairs.len())?;
+    let logits = gpu.alloc::<f32>("gpu_vgae.predict.logits", pairs.len())?;
+    let mut recording = Recording::new("score_links");
+    recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
+    recording.extend(edge_logits(gpu, &z, latent, &ids, &logits)?);
+    gpu.submit(&recording)?;
+    let (scores, logits) = (gpu.read(&scores)?, gpu.read(&logits)?);
+    Ok(pairs
+        .iter()
+        .zip(scores.into_iter().zip(logits))
+        .map(|(&(source, target), (score, logit))| ScoredPair {
+            source,
+            target,
+            logit,
+            score,
+        })
+        .collect())
 }
 
 /// μ (n rows at `stride`, the first `latent` columns) on the device as the kernel

@@ -11,7 +11,7 @@ use crate::data::GraphView;
 use crate::error::{Error, Result};
 use crate::gpu::{AdapterReport, Gpu};
 use crate::metrics::{link_metrics, LinkMetrics};
-use crate::model::{GaeModel, LossParts, ModelConfig, Weights};
+use crate::model::{GaeModel, LossParts, ModelConfig, Objective, Weights};
 use crate::split::{split_edges_with, EdgeSplit};
 
 /// Training settings beyond the model's own.
@@ -70,6 +70,16 @@ impl Monitor {
 impl TrainOptions {
     /// Checks every setting (the model's too); needs no device and no graph.
     pub fn validate(&self) -> Result<()> {
+        if self.model.objective == Objective::Subgraph && self.model.sample_nodes < 2 {
+            return Err(Error::InvalidConfig {
+                setting: "sample_nodes",
+                message: format!(
+                    "the subgraph objective reconstructs the pairs among the nodes it draws \
+                     each epoch: it needs at least 2, got {}",
+                    self.model.sample_nodes
+                ),
+            });
+        }
         self.model.validate()?;
         if self.epochs == 0 {
             return Err(Error::InvalidConfig {
@@ -159,6 +169,17 @@ impl Progress for ControlFlow<()> {
     }
 }
 
+/// One evaluated epoch, as [`TrainReport::history`] keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: u32,
+    /// Its loss.
+    pub loss: LossParts,
+    /// Validation metrics after its update (`None` without validation edges).
+    pub val: Option<LinkMetrics>,
+}
+
 /// Summary of a finished training run.
 #[derive(Clone, Debug, Serialize)]
 pub struct TrainReport {
@@ -193,6 +214,10 @@ pub struct TrainReport {
     pub device_bytes: u64,
     /// The adapter.
     pub adapter: AdapterReport,
+    /// Whether the model was trained without features (the identity as input).
+    pub featureless: bool,
+    /// Every evaluated epoch (every `eval_every`-th and the last), in order.
+    pub history: Vec<EpochRecord>,
     /// Remarks a user should see (e.g. a sample size reduced to what the graph has).
     pub notes: Vec<String>,
 }
@@ -282,6 +307,7 @@ pub fn train<P: Progress>(
     let mut best: Option<(f64, u32, Weights)> = None;
     let mut epochs_run = 0;
     let mut stopped_early = false;
+    let mut history = Vec::new();
     for epoch in 1..=options.epochs {
         model.train_epoch()?;
         epochs_run = epoch;
@@ -303,6 +329,11 @@ pub fn train<P: Progress>(
             eval_time += eval_start.elapsed();
             final_loss = parts;
             loss = Some(parts);
+            history.push(EpochRecord {
+                epoch,
+                loss: parts,
+                val,
+            });
         }
         let asked = progress(&EpochReport {
             epoch,
@@ -349,6 +380,8 @@ pub fn train<P: Progress>(
         dispatches_per_epoch: model.dispatches_per_epoch(),
         device_bytes: gpu.pool_bytes(),
         adapter: gpu.report().clone(),
+        featureless: graph.features().is_none(),
+        history,
         notes,
     };
     Ok(Trained {

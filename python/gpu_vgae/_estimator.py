@@ -227,14 +227,14 @@ class VGAE:
         )
         settings = self._settings(val_ratio, test_ratio, patience)
         n = _convert.count(num_nodes, "num_nodes", optional=True)
-        model, mu, history, report, split = _native.fit(
+        model, mu, report, split = _native.fit(
             edges, n, dense, csr, settings, negatives, callback, self.adapter
         )
         self._model = model
         self._training_mu = None
         self.embeddings_ = mu
-        self.history_ = history
         self.report_ = json.loads(report)
+        self.history_ = _history(self.report_["history"])
         self.split_ = split
         self.node_ids_ = np.arange(mu.shape[0])
         self.n_features_in_ = None if x is None else self._header()["num_features"]
@@ -375,6 +375,20 @@ class VGAE:
         """Writes the model file (``model.gvae``, the format of ``gpu-vgae run --out``:
         ``gpu-vgae embed/predict/cluster --model`` and :func:`load` read it)."""
         self._native_model().save(os.fspath(path))
+
+
+def _history(epochs: Any) -> Dict[str, np.ndarray]:
+    """The report's evaluated epochs as columns (NaN where an epoch has no validation)."""
+    nan = float("nan")
+    val = [e["val"] or {"auc": nan, "ap": nan} for e in epochs]
+    return {
+        "epoch": np.array([e["epoch"] for e in epochs], dtype=np.int64),
+        "loss": np.array([e["loss"]["total"] for e in epochs]),
+        "reconstruction": np.array([e["loss"]["reconstruction"] for e in epochs]),
+        "kl": np.array([e["loss"]["kl"] for e in epochs]),
+        "val_auc": np.array([v["auc"] for v in val]),
+        "val_ap": np.array([v["ap"] for v in val]),
+    }
 
 
 class GAE(VGAE):

@@ -30,7 +30,7 @@ use gpu_vgae::{
     cluster_embeddings, cluster_metrics, data_dir, link_metrics, load_planetoid, score_pairs,
     top_k_links, train, Csr, EpochReport, Error, ErrorKind, Exclusion, FeatureLayout,
     FeatureNormalization, GaeModel, Gpu, GpuOptions, Graph, GraphView, ModelKind, Monitor,
-    Objective, SavedModel, TopKMode, TrainOptions,
+    Objective, SavedModel, TopKMode, TrainOptions, Trained,
 };
 
 type Result<T, E = Error> = std::result::Result<T, E>;
@@ -219,10 +219,22 @@ fn pair_array<'py>(py: Python<'py>, pairs: &[(u32, u32)]) -> Bound<'py, PyArray2
         .into_pyarray(py)
 }
 
-/// μ of every node of `graph` with the model's weights (the encoder over all of its
-/// edges, as `gpu-vgae embed` and the `embeddings.npy` of `run --out` compute it).
-fn embed(gpu: &Gpu, saved: &SavedModel, view: GraphView<'_>) -> Result<Vec<f32>> {
-    saved.check_graph(&view, "the graph")?;
+/// μ of every node of `graph` with the model's weights: the encoder over all of its
+/// edges (as `gpu-vgae embed` and the `embeddings.npy` of `run --out` compute it), or
+/// over `edges` only.
+fn embed(
+    gpu: &Gpu,
+    saved: &SavedModel,
+    graph: &Graph,
+    edges: Option<&[(u32, u32)]>,
+) -> Result<Vec<f32>> {
+    saved.check_graph(graph, "the graph")?;
+    let features = if saved.header.featureless {
+        None
+    } else {
+        graph.features.as_ref()
+    };
+    let view = GraphView::new(graph.num_nodes, edges.unwrap_or(&graph.edges), features)?;
     let encoder = GaeModel::encoder(gpu, &saved.header.config, view, &saved.weights)?;
     encoder.embeddings()
 }
@@ -251,14 +263,6 @@ impl Model {
             argument: "edge_index",
             message: "a model loaded from a file holds no graph: pass the graph to embed".into(),
         })
-    }
-
-    fn view<'g>(&self, graph: &'g Graph) -> GraphView<'g> {
-        if self.saved.header.featureless {
-            graph.view().without_features()
-        } else {
-            graph.view()
-        }
     }
 }
 
@@ -290,13 +294,7 @@ impl Model {
         };
         let latent = self.saved.header.config.latent;
         let values = py
-            .detach(|| {
-                embed(
-                    &device(self.adapter.as_deref())?,
-                    &self.saved,
-                    self.view(graph),
-                )
-            })
+            .detach(|| embed(&device(self.adapter.as_deref())?, &self.saved, graph, None))
             .py()?;
         Ok(matrix(py, graph.num_nodes, latent, values))
     }
@@ -308,9 +306,8 @@ impl Model {
         let train_edges = self.train_edges.as_deref().unwrap_or(&graph.edges);
         let values = py
             .detach(|| {
-                let features = self.view(graph).features();
-                let view = GraphView::new(graph.num_nodes, train_edges, features)?;
-                embed(&device(self.adapter.as_deref())?, &self.saved, view)
+                let gpu = device(self.adapter.as_deref())?;
+                embed(&gpu, &self.saved, graph, Some(train_edges))
             })
             .py()?;
         Ok(matrix(
@@ -397,9 +394,7 @@ impl Model {
             self.scaling(),
         )
         .py()?;
-        self.saved
-            .check_graph(&self.view(&graph), "the graph")
-            .py()?;
+        self.saved.check_graph(&graph, "the graph").py()?;
         Ok(Model {
             saved: self.saved.clone(),
             graph: Some(graph),
@@ -411,41 +406,6 @@ impl Model {
     /// Writes the model file (`model.gvae`, the format `gpu-vgae run --out` writes).
     fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
         py.detach(|| self.saved.save(&path)).py()
-    }
-}
-
-/// What one evaluated epoch reported, for `history_`.
-#[derive(Default)]
-struct History {
-    epoch: Vec<u32>,
-    loss: Vec<f64>,
-    reconstruction: Vec<f64>,
-    kl: Vec<f64>,
-    val_auc: Vec<f64>,
-    val_ap: Vec<f64>,
-}
-
-impl History {
-    fn record(&mut self, e: &EpochReport) {
-        if let Some(loss) = e.loss {
-            self.epoch.push(e.epoch);
-            self.loss.push(loss.total);
-            self.reconstruction.push(loss.reconstruction);
-            self.kl.push(loss.kl);
-            self.val_auc.push(e.val.map_or(f64::NAN, |m| m.auc));
-            self.val_ap.push(e.val.map_or(f64::NAN, |m| m.ap));
-        }
-    }
-
-    fn into_dict(self, py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
-        let dict = PyDict::new(py);
-        dict.set_item("epoch", self.epoch.into_pyarray(py))?;
-        dict.set_item("loss", self.loss.into_pyarray(py))?;
-        dict.set_item("reconstruction", self.reconstruction.into_pyarray(py))?;
-        dict.set_item("kl", self.kl.into_pyarray(py))?;
-        dict.set_item("val_auc", self.val_auc.into_pyarray(py))?;
-        dict.set_item("val_ap", self.val_ap.into_pyarray(py))?;
-        Ok(dict)
     }
 }
 
@@ -510,18 +470,12 @@ impl Settings {
     }
 }
 
-/// What `fit` hands back: the model, μ, the history, the report (JSON) and the split.
-type Fitted<'py> = (
-    Model,
-    Bound<'py, PyArray2<f32>>,
-    Bound<'py, PyDict>,
-    String,
-    Bound<'py, PyDict>,
-);
+/// What `fit` hands back: the model, μ, the report (JSON) and the split.
+type Fitted<'py> = (Model, Bound<'py, PyArray2<f32>>, String, Bound<'py, PyDict>);
 
 /// Trains on a graph: returns the model, μ of every node (the encoder over every edge),
-/// the evaluated epochs, the training report (JSON, the fields of `metrics.json`) and
-/// the split.
+/// the training report (JSON: the fields of `metrics.json`, every evaluated epoch among
+/// them) and the split.
 #[pyfunction]
 #[pyo3(signature = (edges, num_nodes, dense, csr, settings, negatives, callback, adapter))]
 #[allow(clippy::too_many_arguments)]
@@ -545,13 +499,11 @@ fn fit<'py>(
         options.held_out_negatives = Some(pairs(negatives, "neg_edge_index").py()?);
     }
     let graph = graph(&edges, num_nodes, features(dense, csr).py()?, scaling).py()?;
-    let mut history = History::default();
     // Ctrl-C or the callback's exception, raised once training has stopped.
     let mut stopped: Option<PyErr> = None;
     let outcome = py.detach(|| {
         let gpu = device(adapter.as_deref())?;
         let trained = train(&gpu, graph.view(), &options, |e: &EpochReport| {
-            history.record(e);
             Python::attach(|py| {
                 let heard = py.check_signals().and_then(|()| match &callback {
                     Some(f) => f.call1(py, (epoch_dict(py, e)?,)).map(drop),
@@ -567,12 +519,19 @@ fn fit<'py>(
             })
         })?;
         let saved = trained.saved_model(&graph, scaling)?;
-        let mu = embed(&gpu, &saved, graph.view())?;
-        let report = serde_json::to_string(&trained.report).map_err(|e| Error::Io {
+        let Trained {
+            model,
+            split,
+            report,
+        } = trained;
+        // The training model's buffers go before the encoder's are made.
+        drop(model);
+        let mu = embed(&gpu, &saved, &graph, None)?;
+        let report = serde_json::to_string(&report).map_err(|e| Error::Io {
             path: "training report".into(),
             source: e.into(),
         })?;
-        Ok((saved, trained.split, mu, report))
+        Ok((saved, split, mu, report))
     });
     let (saved, split, mu, report) = match (outcome, stopped) {
         (Ok(done), _) => done,
@@ -599,13 +558,7 @@ fn fit<'py>(
         train_edges: Some(split.train),
         adapter,
     };
-    Ok((
-        model,
-        embeddings,
-        history.into_dict(py)?,
-        report,
-        split_dict,
-    ))
+    Ok((model, embeddings, report, split_dict))
 }
 
 /// Reads a model file written by `Model.save` or `gpu-vgae run --out`.

@@ -274,3 +274,68 @@ pub fn work(n: usize, latent: usize, slots: usize) -> Work {
         bytes: WORD * n * l + WORD * s * n * (l + 1.0),
     }
 }
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `decoder_dense` in a schedule: per-slot partial sums over all pairs of z's rows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DecoderDenseStep {
+    /// Embeddings (the first `latent` columns are used).
+    pub z: TensorId,
+    /// Latent width.
+    pub latent: usize,
+    /// Which pairs the pass visits and what its partial slots hold.
+    pub layout: DenseLayout,
+    /// (slots·n) × L.
+    pub grad_partial: TensorId,
+    /// slots × n.
+    pub loss_partial: TensorId,
+}
+
+impl ScheduleOp for DecoderDenseStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &DECODER_DENSE
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        Accesses::new([self.z], [self.grad_partial, self.loss_partial])
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        work(s.tensor(self.z).rows, self.latent, self.layout.slots())
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!(
+            "{} (N={} L={} {})",
+            s.name(self.z),
+            s.tensor(self.z).rows,
+            self.latent,
+            match self.layout {
+                DenseLayout::Rows { splits } => format!("splits={splits}"),
+                DenseLayout::Tiles(b) => format!("tiles blocks={}", b.blocks),
+            }
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        let partials = DensePartials {
+            grad: ctx.array(self.grad_partial)?,
+            loss: ctx.array(self.loss_partial)?,
+            layout: self.layout,
+        };
+        decoder_dense(ctx.gpu(), &ctx.matrix(self.z)?, self.latent, &partials).map(|d| vec![d])
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let (n, stride) = (ctx.tensor(self.z).rows, ctx.tensor(self.z).cols);
+        let (grad, loss) =
+            cpu::decoder_dense(ctx.f32(self.z)?, n, stride, self.latent, self.layout);
+        ctx.set_f32(self.grad_partial, grad)?;
+        ctx.set_f32(self.loss_partial, loss)
+    }
+}

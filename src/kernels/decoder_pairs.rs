@@ -393,3 +393,116 @@ pub fn work(n: usize, latent: usize, entries: usize, slots: usize) -> Work {
             + WORD * n * (l + 1.0),
     }
 }
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use super::decoder_dense::DenseLayout;
+use crate::cpu;
+use crate::model::schedule::{Accesses, PairsId, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `decoder_pairs` in a schedule: a pair list (plus the dense pass's partials) → dz and
+/// the loss rows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DecoderPairsStep {
+    /// Embeddings (the first `latent` columns are used).
+    pub z: TensorId,
+    /// Latent width.
+    pub latent: usize,
+    /// The pair list.
+    pub pairs: PairsId,
+    /// Dense partials (grad, loss, their layout) to add, for the dense objective.
+    pub dense: Option<(TensorId, TensorId, DenseLayout)>,
+    /// Scale of dz.
+    pub grad_scale: f32,
+    /// n × L.
+    pub dz: TensorId,
+    /// n × 1.
+    pub loss_rows: TensorId,
+}
+
+impl ScheduleOp for DecoderPairsStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &DECODER_PAIRS
+    }
+
+    fn accesses(&self, s: &Schedule) -> Accesses {
+        let pairs = s.pairs(self.pairs).tensors();
+        let dense = self.dense.into_iter().flat_map(|(grad, loss, _)| [grad, loss]);
+        Accesses::new(
+            [self.z].into_iter().chain(pairs).chain(dense),
+            [self.dz, self.loss_rows],
+        )
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        work(
+            s.tensor(self.z).rows,
+            self.latent,
+            s.pairs(self.pairs).entries,
+            self.dense.map_or(0, |(_, _, layout)| layout.slots()),
+        )
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        let p = s.pairs(self.pairs);
+        format!(
+            "{} over {} (N={} L={} entries={})",
+            s.name(self.z),
+            p.name,
+            p.nodes,
+            self.latent,
+            p.entries
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        let spec = ctx.schedule().pairs(self.pairs);
+        let pairs = GpuPairRows {
+            ptr: ctx.array(spec.ptr)?,
+            col: ctx.array(spec.col)?,
+            class_weights: ctx.array(spec.weight)?,
+            num_nodes: spec.nodes,
+        };
+        let partials = self
+            .dense
+            .map(|(grad, loss, layout)| {
+                Ok::<_, Error>(DensePartials {
+                    grad: ctx.array(grad)?,
+                    loss: ctx.array(loss)?,
+                    layout,
+                })
+            })
+            .transpose()?;
+        decoder_pairs(
+            ctx.gpu(),
+            &ctx.matrix(self.z)?,
+            self.latent,
+            &pairs,
+            partials.as_ref(),
+            self.grad_scale,
+            &ctx.matrix(self.dz)?,
+            &ctx.array(self.loss_rows)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let stride = ctx.tensor(self.z).cols;
+        let dense = self
+            .dense
+            .map(|(grad, loss, layout)| Ok::<_, Error>((ctx.f32(grad)?, ctx.f32(loss)?, layout.slots())))
+            .transpose()?;
+        let (dz, loss_rows) = cpu::decoder_pairs(
+            ctx.f32(self.z)?,
+            stride,
+            self.latent,
+            ctx.pair_rows(self.pairs)?,
+            dense,
+            self.grad_scale,
+        );
+        ctx.set_f32(self.dz, dz)?;
+        ctx.set_f32(self.loss_rows, loss_rows)
+    }
+}

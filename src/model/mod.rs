@@ -1,20 +1,23 @@
 //! The VGAE and GAE models (DESIGN.md §1-§3): configuration and weights; the epoch's
-//! [`schedule`] written once as data; its two runners, the GPU engine ([`GaeModel`])
-//! and the CPU reference ([`CpuModel`]); and the host-side [`inputs`].
+//! [`schedule`] written once as data (its op set and builder are the model's own only
+//! in [`vgae`], which builds the VGAE's); its two runners, the GPU engine
+//! ([`DeviceTensors`], and [`GaeModel`] on it) and the CPU reference ([`HostTensors`],
+//! and [`CpuModel`] on it); and the host-side [`inputs`].
 
 mod engine;
 pub mod inputs;
 mod reference;
 pub mod schedule;
 pub mod subgraph;
+pub mod vgae;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-pub use engine::{GaeModel, LossParts, PairScorer};
+pub use engine::{DeviceTensors, GaeModel, GpuStepContext, LossParts, PairScorer};
 pub use inputs::ModelSetup;
-pub use reference::CpuModel;
+pub use reference::{CpuModel, CpuStepContext, HostTensors};
 
 use crate::error::{Error, Result};
 use crate::kernels::adam::AdamConfig;

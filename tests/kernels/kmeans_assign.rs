@@ -89,7 +89,7 @@ gpu_test! {
             for (n, dim, k) in SHAPES {
                 let points = random_vec(&mut r, n * dim, 3.0);
                 let centroids = random_vec(&mut r, k * dim, 3.0);
-                let (labels, min_sq) = gpu_vgae::internal::cluster::assign(&points, n, dim, &centroids, k);
+                let (labels, min_sq) = gpu_vgae::internal::cluster::assign(&points, n, dim, &centroids, k).unwrap();
                 let got = gpu_assign(&gpu, &points, n, dim, &centroids, k, &vec![u32::MAX; n]);
                 let what = format!("n={n} dim={dim} k={k} {:?}", gpu.profile().class);
                 // Sums of dim squares: the driver may fuse multiply-adds, so distances
