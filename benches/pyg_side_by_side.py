@@ -4,7 +4,8 @@ same arrays and the same edge split (issue 19).
     python benches/pyg_side_by_side.py [--datasets cora citeseer] [--runs 3] [--epochs 200]
                                        [--threads 2] [--json OUT.json]
 
-Needs a venv with torch, torch_geometric and gpu_vgae (`pip install ./python`).
+Needs a venv with torch, torch_geometric, scikit-learn (PyG's `test` uses it) and gpu_vgae
+(`pip install ./python`).
 
 For each dataset (Planetoid, from gpu_vgae.datasets — the arrays both sides get):
 - gpu_vgae, objective "sampled": one fresh uniform negative per training edge and epoch,
