@@ -94,8 +94,8 @@ pub use gpu::{AdapterReport, Gpu, GpuOptions};
 // Graphs.
 pub use data::{
     data_dir, load_edge_list, load_planetoid, read_features, read_labels, EdgeListOptions,
-    EdgeStats, FeatureNormalization, Features, Graph, GraphView, MissingFeatures, NodeIds,
-    NodeLabels, PLANETOID_DATASETS,
+    EdgeStats, FeatureLayout, FeatureNormalization, Features, Graph, GraphView, MissingFeatures,
+    NodeIds, NodeLabels, PLANETOID_DATASETS,
 };
 pub use sparse::Csr;
 pub use synthetic::{generate as synthetic_graph, SyntheticGraph, SyntheticSpec};

@@ -37,6 +37,12 @@ pub struct TrainOptions {
     pub patience: Option<u32>,
     /// The validation metric early stopping watches (AUC).
     pub monitor: Monitor,
+    /// The caller's own negatives for validation and test, replacing the drawn ones
+    /// (`None`: drawn, as tkipf's split draws them). See
+    /// [`EdgeSplit::use_negatives`](crate::split::EdgeSplit::use_negatives) for how they
+    /// are divided and checked.
+    #[serde(skip)]
+    pub held_out_negatives: Option<Vec<(u32, u32)>>,
 }
 
 /// The validation metric that early stopping watches.
@@ -124,6 +130,7 @@ impl Default for TrainOptions {
             test_fraction: 0.10,
             patience: None,
             monitor: Monitor::Auc,
+            held_out_negatives: None,
         }
     }
 }
@@ -241,16 +248,25 @@ pub fn train<P: Progress>(
     options.validate()?;
     let num_nodes = graph.num_nodes();
     let seed = options.split_seed.unwrap_or(options.model.seed);
-    let split = split_edges_with(
+    let mut split = split_edges_with(
         num_nodes,
         graph.edges(),
         options.val_fraction,
         options.test_fraction,
         seed,
     )?;
+    let mut notes = Vec::new();
+    if let Some(negatives) = &options.held_out_negatives {
+        split.use_negatives(graph.edges(), negatives)?;
+        notes.push(format!(
+            "validation and test use the {} given negatives ({} and {}) instead of drawn ones",
+            negatives.len(),
+            split.val_neg.len(),
+            split.test_neg.len()
+        ));
+    }
     let setup_start = Instant::now();
     let mut model = GaeModel::new(gpu, &options.model, graph.with_edges(&split.train))?;
-    let mut notes = Vec::new();
     if let Some(sample) = model.subgraph_sample_size() {
         if sample < options.model.sample_nodes {
             notes.push(format!(

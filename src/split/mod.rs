@@ -52,6 +52,61 @@ pub struct EdgeSplit {
     pub test_neg: Vec<(u32, u32)>,
 }
 
+impl EdgeSplit {
+    /// Replaces the drawn validation and test negatives with the caller's `negatives`
+    /// (PyG users evaluate against their own, e.g. hard, negatives). In the given order,
+    /// the first ⌊M·V/(V+T)⌋ of the M pairs validate and the rest test, V and T being the
+    /// held-out positive counts, so the two parts keep the split's proportions; order
+    /// them to choose which is which. Each pair is stored as `(min, max)`; repeats are
+    /// kept.
+    ///
+    /// Errors ([`Error::InvalidArgument`], argument `negatives`) if a pair is a self
+    /// loop, names a node outside the graph or is an edge of `edges` (the whole graph,
+    /// before the split), if there are no held-out edges to pair them with, or if a
+    /// held-out part with edges would get no negative.
+    pub fn use_negatives(&mut self, edges: &[(u32, u32)], negatives: &[(u32, u32)]) -> Result<()> {
+        let bad = |message: String| Error::InvalidArgument {
+            argument: "negatives",
+            message,
+        };
+        let (val, test) = (self.val_pos.len(), self.test_pos.len());
+        if val + test == 0 {
+            return Err(bad(format!(
+                "{} negatives given but no edge is held out for validation or test",
+                negatives.len()
+            )));
+        }
+        let graph = EdgeSet::from_edges(self.num_nodes, edges)?;
+        let mut pairs = try_with_capacity(negatives.len())?;
+        for (k, &(i, j)) in negatives.iter().enumerate() {
+            if i == j || i.max(j) as usize >= self.num_nodes {
+                return Err(bad(format!(
+                    "pair {k} ({i}, {j}) is not a pair of two distinct nodes of the graph's \
+                     {}",
+                    self.num_nodes
+                )));
+            }
+            if graph.contains(i, j) {
+                return Err(bad(format!(
+                    "pair {k} ({i}, {j}) is an edge of the graph, not a negative"
+                )));
+            }
+            pairs.push((i.min(j), i.max(j)));
+        }
+        // M·V fits in u128 for any lengths a Vec can hold.
+        let num_val = (pairs.len() as u128 * val as u128 / (val + test) as u128) as usize;
+        if (val > 0 && num_val == 0) || (test > 0 && num_val == pairs.len()) {
+            return Err(bad(format!(
+                "{} negatives for {val} validation and {test} test edges leave a held-out \
+                 part without a negative",
+                pairs.len()
+            )));
+        }
+        self.test_neg = pairs.split_off(num_val);
+        self.val_neg = pairs;
+        Ok(())
+    }
+}
 /// Splits undirected `edges` for link prediction exactly as tkipf/gae's `mask_test_edges`:
 /// after a seeded shuffle, the first ⌊E/20⌋ edges validate, the next ⌊E/10⌋ test, and the
 /// remaining ones train; validation and test each get as many negatives (see
@@ -482,6 +537,60 @@ mod tests {
             test_neg: vec![],
         };
         assert_eq!(digest(&pseudo), PINNED[2]);
+    }
+
+    #[test]
+    fn given_negatives_replace_the_drawn_ones_in_proportion() {
+        let edges = sparse_graph(200, 200);
+        let split = split_edges(200, &edges, 3).unwrap();
+        let (v, t) = (split.val_pos.len(), split.test_pos.len());
+        let all: HashSet<(u32, u32)> = edges.iter().copied().collect();
+        let negatives: Vec<(u32, u32)> = (0..199u32)
+            .flat_map(|i| (i + 1..200).map(move |j| (j, i)))
+            .filter(|&(j, i)| !all.contains(&(i, j)))
+            .take(90)
+            .collect();
+        let mut given = split.clone();
+        given.use_negatives(&edges, &negatives).unwrap();
+        // Positives untouched; the first ⌊90·V/(V+T)⌋ pairs validate, the rest test, each
+        // stored as (min, max).
+        assert_eq!(
+            (&given.train, &given.val_pos, &given.test_pos),
+            (&split.train, &split.val_pos, &split.test_pos)
+        );
+        let num_val = 90 * v / (v + t);
+        let flipped: Vec<(u32, u32)> = negatives.iter().map(|&(a, b)| (b, a)).collect();
+        assert_eq!(given.val_neg, flipped[..num_val]);
+        assert_eq!(given.test_neg, flipped[num_val..]);
+    }
+
+    #[test]
+    fn given_negatives_are_checked() {
+        let edges = sparse_graph(100, 100);
+        let split = split_edges(100, &edges, 0).unwrap();
+        let non_edge = (0..100u32)
+            .flat_map(|i| (i + 1..100).map(move |j| (i, j)))
+            .find(|p| !edges.contains(p))
+            .unwrap();
+        let message =
+            |negatives: &[(u32, u32)]| match split.clone().use_negatives(&edges, negatives) {
+                Err(Error::InvalidArgument { argument, message }) => {
+                    assert_eq!(argument, "negatives");
+                    message
+                }
+                other => panic!("{negatives:?} was accepted: {other:?}"),
+            };
+        assert!(message(&[edges[5], non_edge, non_edge]).contains("is an edge"));
+        assert!(message(&[(3, 3), non_edge]).contains("two distinct nodes"));
+        assert!(message(&[(0, 100), non_edge]).contains("two distinct nodes"));
+        // One pair cannot serve both validation and test.
+        assert!(message(&[non_edge]).contains("without a negative"));
+        let mut no_held_out = split.clone();
+        no_held_out.val_pos.clear();
+        no_held_out.test_pos.clear();
+        assert!(no_held_out
+            .use_negatives(&edges, &[non_edge])
+            .is_err_and(|e| e.to_string().contains("no edge is held out")));
     }
 
     const PINNED: [u64; 3] = [
