@@ -31,15 +31,13 @@
 //   SG       the subgroup layout (ALIGNED only): 0, or the subgroup size when the
 //            source has shared/subgroups.wgsl and the host sized WG to one subgroup.
 //            A workgroup then walks RPW consecutive rows one after the other, its
-//            lanes across the row's column groups (lane t: groups t, t + SG, ...,
-//            CPS of them); the lanes load SG consecutive entries' column ids and
-//            values at once and read each entry's from its lane with a shuffle, so
-//            every lane runs the same number of entries (no lane waits for a longer
-//            row) and an entry costs one load of B per lane. llvmpipe: Xᵀ·dP at
-//            Citeseer's shape ≈ 1.4× faster, the other products about the same
-//            (benches/RESULTS.md).
+//            lanes across SG of the row's column groups (one each); the lanes load SG
+//            consecutive entries' column ids and values at once and read each
+//            entry's from its lane with a shuffle, so every lane runs the same number
+//            of entries (no lane waits for a longer row) and an entry costs one load
+//            of B per lane. llvmpipe: Xᵀ·dP at Citeseer's shape ≈ 1.2-1.4× faster,
+//            the other products about the same (benches/RESULTS.md).
 //   RPW      rows per workgroup in the subgroup layout.
-//   CPS      column groups per lane in the subgroup layout, 1..=4.
 //
 // Bindings (group 0):
 //   0 uniform    params  {rows, cols, col_groups = ceil(cols / 4),
@@ -65,8 +63,8 @@
 //     Each invocation keeps its CPL vec4 accumulators in registers and walks the row's
 //     nonzeros once.
 //   SG > 0: ⌈rows / RPW⌉ × lanes workgroups of SG invocations, lanes = ⌈col_groups /
-//     (CPS · SG)⌉ (params.lanes); workgroup w = block · lanes + lane block takes rows
-//     block · RPW .. + RPW and groups from lane block · CPS · SG.
+//     SG⌉ (params.lanes); workgroup w = block · lanes + lane block takes rows
+//     block · RPW .. + RPW and groups lane block · SG .. + SG.
 
 struct Params {
     rows: u32,
@@ -94,8 +92,6 @@ override RELU: bool = false;
 const CPL_MAX: u32 = 8u;
 override SG: u32 = 0u;
 override RPW: u32 = 1u;
-override CPS: u32 = 1u;
-const CPS_MAX: u32 = 4u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> row_ptr: array<u32>;
@@ -114,18 +110,15 @@ fn b_at(e: u32) -> f32 {
     return b[e >> 2u][e & 3u];
 }
 
-// One row of the subgroup layout: out's row `row` (of this dispatch) over this lane's
-// column groups g0 + p·SG, p < CPS (ALIGNED: whole vec4s).
-fn subgroup_row(row: u32, lane: u32, g0: u32) {
+// One row of the subgroup layout: out's row `row` (of this dispatch), column group
+// `group` (ALIGNED: whole vec4s; groups past the last recompute it, unstored). One
+// accumulator, not an array: llvmpipe kept an array of them in memory.
+fn subgroup_row(row: u32, lane: u32, group: u32, start: u32, end: u32) {
     let groups = params.col_groups;
-    let start = row_ptr[params.row_base + row];
-    let end = row_ptr[params.row_base + row + 1u];
-    var acc: array<vec4<f32>, CPS_MAX>;
-    for (var p = 0u; p < CPS; p++) {
-        acc[p] = vec4<f32>(0.0);
-        if WINDOWED && (params.flags & CONTINUES) != 0u {
-            acc[p] = out[row * groups + min(g0 + p * SG, groups - 1u)];
-        }
+    let g = min(group, groups - 1u);
+    var acc = vec4<f32>(0.0);
+    if WINDOWED && (params.flags & CONTINUES) != 0u {
+        acc = out[row * groups + g];
     }
     let b_lo = params.b_lo;
     let b_rows = params.b_hi - params.b_lo;
@@ -143,21 +136,14 @@ fn subgroup_row(row: u32, lane: u32, g0: u32) {
                 col -= b_lo;
                 if col >= b_rows { continue; }
             }
-            for (var p = 0u; p < CPS; p++) {
-                acc[p] += v * b[col * groups + min(g0 + p * SG, groups - 1u)];
-            }
+            acc += v * b[col * groups + g];
         }
     }
-    let rectify = RELU && (params.flags & FINISHES) != 0u;
-    for (var p = 0u; p < CPS; p++) {
-        let group = g0 + p * SG;
-        if group < groups {
-            var v = acc[p];
-            if rectify {
-                v = max(v, vec4<f32>(0.0));
-            }
-            out[row * groups + group] = v;
+    if group < groups {
+        if RELU && (params.flags & FINISHES) != 0u {
+            acc = max(acc, vec4<f32>(0.0));
         }
+        out[row * groups + group] = acc;
     }
 }
 
@@ -172,13 +158,19 @@ fn main(
         let lane = subgroup_lane();
         let w = wid.x + wid.y * nwg.x;
         let block = w / params.lanes;
-        let g0 = (w % params.lanes) * CPS * SG + lane;
-        for (var r = 0u; r < RPW; r++) {
-            let row = block * RPW + r;
-            if row >= params.rows {
-                break; // uniform: the same row for every lane
+        let group = (w % params.lanes) * SG + lane;
+        for (var r0 = block * RPW; r0 < (block + 1u) * RPW; r0 += SG) {
+            // The row offsets of SG rows at once: lane t holds row r0 + t's.
+            let own = params.row_base + min(r0 + lane, params.rows);
+            let starts = row_ptr[own];
+            let ends = row_ptr[min(own + 1u, params.row_base + params.rows)];
+            for (var j = 0u; j < SG; j++) {
+                let row = r0 + j;
+                if row >= min(params.rows, (block + 1u) * RPW) {
+                    break; // uniform: the same row for every lane
+                }
+                subgroup_row(row, lane, group, lane_u32(starts, j), lane_u32(ends, j));
             }
-            subgroup_row(row, lane, g0);
         }
         return;
     }

@@ -95,20 +95,15 @@ pub fn spmm_with(
     let (def, subgroup) = subgroup_choice(gpu, aligned, &SPMM, &SPMM_SUBGROUPS);
     // Without subgroups, column groups per invocation (the shader's CPL): each
     // invocation walks its row's nonzeros once for all of them; `lanes` invocations a
-    // row. With them, column groups per lane (CPS, at most 4) and `lanes` workgroups
-    // across the columns.
+    // row. With them, one group per lane and `lanes` workgroups across the columns.
     let per_invocation = gpu.profile().spmm_column_groups.min(col_groups).max(1);
-    let per_lane = match subgroup {
-        0 => 1,
-        size => col_groups.div_ceil(size as usize).clamp(1, 4),
-    };
     let lanes = match subgroup {
         0 => col_groups.div_ceil(per_invocation),
-        size => col_groups.div_ceil(per_lane * size as usize).max(1),
+        size => col_groups.div_ceil(size as usize).max(1),
     };
     let rows_per_workgroup = gpu.profile().spmm_rows_per_workgroup.max(1);
     to_u32("spmm B elements", b.rows() * b.cols())?;
-    to_u32("spmm invocations", a.rows() * lanes * per_lane.max(subgroup as usize))?;
+    to_u32("spmm invocations", a.rows() * lanes * (subgroup as usize).max(1))?;
     let row_bytes = b.cols() as u64 * WORD_BYTES;
     let out_windows = csr_row_windows(gpu, a, row_bytes)?;
     let b_windows = row_windows(gpu, "spmm B", b.rows(), &[row_bytes], 1)?;
@@ -124,7 +119,6 @@ pub fn spmm_with(
         constants.extend([
             ("WG", f64::from(subgroup)),
             ("RPW", rows_per_workgroup as f64),
-            ("CPS", per_lane as f64),
         ]);
     }
     let pipeline = gpu.pipeline_with(def, &constants)?;
