@@ -3,10 +3,13 @@
 //! type when the device is opened and replaceable by the caller ([`Gpu::with_profile`]).
 //!
 //! CPU adapters (Mesa's lavapipe/llvmpipe) run a workgroup as SIMD lanes of one CPU
-//! thread, where every storage load is a per-lane sequence; there, one invocation doing
-//! more outputs (and reusing every load) wins. GPUs keep one output group per invocation
-//! for the most parallelism. The figures behind each CPU choice are in
-//! benches/RESULTS.md.
+//! thread, where every storage load is a per-lane sequence (a bounds check and a branch
+//! per lane and component) and a subgroup shuffle a register move; there, one invocation
+//! doing more outputs (and reusing every load), lanes sharing what they all need through
+//! shuffles, and few fat invocations for elementwise work win. GPUs keep one output
+//! group per invocation for the most parallelism. The figures behind each CPU choice
+//! are in benches/RESULTS.md. The profile also records the device's optional features
+//! ([`AdapterFeatures`]), which decide whether the subgroup layouts can run.
 //!
 //! [`Gpu::with_profile`]: crate::gpu::Gpu::with_profile
 
@@ -104,10 +107,11 @@ pub struct AdapterProfile {
 }
 
 impl AdapterProfile {
-    /// The profile for CPU adapters (measured on llvmpipe, benches/RESULTS.md): spmm 4
-    /// column groups per invocation; matmul 4 rows × 4 groups (A·B) and 2 rows × 8
-    /// groups (A·Bᵀ); matmul_tn blocked with 4 groups; kmeans_update by rows;
-    /// decoder_dense in rows; topk_rows 4 rows.
+    /// The profile for CPU adapters (measured on llvmpipe, benches/RESULTS.md): the
+    /// subgroup layouts where the device has subgroups (spmm 16 rows a workgroup,
+    /// matmul 4 rows × 2 groups); without them spmm 4 column groups per invocation and
+    /// matmul 4 rows × 2 groups; matmul_tn blocked with 4 groups; adam 32 vec4s per
+    /// invocation; kmeans_update by rows; decoder_dense in rows; topk_rows 4 rows.
     pub fn cpu() -> Self {
         AdapterProfile {
             class: AdapterClass::Cpu,
@@ -138,7 +142,8 @@ impl AdapterProfile {
     }
 
     /// The profile for GPUs: one output group per invocation everywhere; decoder_dense
-    /// in symmetric tiles.
+    /// in symmetric tiles; no subgroup layouts (not measured on a GPU yet; they are
+    /// correct there where the subgroup size is fixed, [`AdapterProfile::subgroup_size`]).
     pub fn gpu() -> Self {
         let one = Blocking {
             rows: 1,

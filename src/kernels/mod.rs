@@ -107,6 +107,7 @@ pub static SUBGROUP_VARIANTS: &[&KernelDef] = &[
     &spmm::SPMM_SUBGROUPS,
     &matmul::MATMUL_SUBGROUPS,
     &matmul_tn_partial::MATMUL_TN_PARTIAL_SUBGROUPS,
+    &topk_rows::TOPK_ROWS_SUBGROUPS,
 ];
 
 /// The definition a kernel wrapper builds on `gpu` and the subgroup size its `SG`
