@@ -2,6 +2,9 @@
 // Evaluation passes μ (the mean embedding) through z_stride without copying it out of
 // ms = [μ | s].
 //
+// Pipeline constant LOGITS: write the logit z_a · z_b itself instead of its sigmoid
+// (σ rounds to 1.0 above a logit of about 17, so the logit cannot be recovered from it).
+//
 // Pipeline constant WINDOWED: z is larger than one storage binding (gpu/windows.rs).
 // z_a then holds z's rows a_lo .. a_lo + a_rows and z_b its rows b_lo .. b_lo + b_rows;
 // a pair is scored only when a falls in the first window and b in the second, and the
@@ -29,6 +32,7 @@ struct Params {
 
 override WG: u32 = 64u;
 override WINDOWED: bool = false;
+override LOGITS: bool = false;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> z_a: array<f32>;
@@ -58,6 +62,10 @@ fn main(
     var dot = 0.0;
     for (var k = 0u; k < params.latent; k++) {
         dot += z_a[a * params.z_stride + k] * z_b[b * params.z_stride + k];
+    }
+    if LOGITS {
+        scores[p] = dot;
+        return;
     }
     let e = exp(-abs(dot));
     scores[p] = select(e / (1.0 + e), 1.0 / (1.0 + e), dot >= 0.0);

@@ -83,36 +83,36 @@ pub enum Error {
         /// −KL term at that epoch.
         kl: f64,
     },
-    /// Arguments that do not fit together (shapes, lengths, ranges, NaN input). Being
-    /// replaced by the typed variants below.
-    InvalidInput(String),
     /// An argument of a library call that cannot be used: arrays whose lengths or shapes
-    /// do not fit together, a value out of range, NaN or infinite input. Names the argument.
+    /// do not fit together, a value out of range, NaN or infinite input. Names the
+    /// argument.
     InvalidArgument {
-        /// The argument, as the function names it.
+        /// The argument, as the function names it (e.g. `points`).
         argument: &'static str,
         /// What is wrong with it.
         message: String,
     },
     /// A graph that the operation cannot run on (no training edge for the sampled
-    /// objective, fewer nodes than clusters, an edge naming a node outside the graph, ...).
+    /// objective, fewer nodes than clusters, an edge naming a node outside the graph, …).
     InvalidGraph {
-        /// What is wrong.
+        /// What is wrong with the graph.
         message: String,
     },
     /// A size beyond what the engine or a format can index (32-bit node or entry indices,
-    /// a matrix whose byte size overflows), checked before anything that size is allocated.
+    /// a matrix whose byte size overflows), checked before anything that size is
+    /// allocated.
     TooLarge {
         /// What is too large.
         what: String,
-        /// Its size.
+        /// Its size, in the unit of `limit` (elements, nodes, entries, …).
         size: u64,
         /// The largest size allowed.
         limit: u64,
     },
-    /// Stopped by the caller (a progress callback asked to stop, or Ctrl-C) before finishing.
+    /// Stopped by the caller (a progress callback asked to stop, or Ctrl-C) before
+    /// finishing.
     Interrupted {
-        /// What was stopped, and when.
+        /// What was stopped, and where.
         message: String,
     },
     /// Reading or writing a file failed.
@@ -186,7 +186,6 @@ impl fmt::Display for Error {
                  {reconstruction}, KL {kl}); lower the learning rate, or scale the features \
                  (--normalize-features row or standard)"
             ),
-            Error::InvalidInput(msg) => write!(f, "invalid input: {msg}"),
             Error::InvalidArgument { argument, message } => {
                 write!(f, "invalid {argument}: {message}")
             }
@@ -206,6 +205,61 @@ impl fmt::Display for Error {
                 line: None,
                 message,
             } => write!(f, "{}: {message}", path.display()),
+        }
+    }
+}
+
+/// The broad kind of an [`Error`], from [`Error::kind`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The caller's input cannot be used: a setting, an argument, a graph or a file's
+    /// content ([`Error::InvalidConfig`], [`Error::InvalidArgument`],
+    /// [`Error::InvalidGraph`], [`Error::Format`]).
+    Input,
+    /// Something is too large for the engine, the machine or the device
+    /// ([`Error::TooLarge`], [`Error::InsufficientMemory`], [`Error::OutOfMemory`],
+    /// [`Error::BufferTooLarge`]).
+    Size,
+    /// A file that does not exist ([`Error::Io`] with [`std::io::ErrorKind::NotFound`]).
+    NotFound,
+    /// Any other failure to read or write a file ([`Error::Io`]).
+    Io,
+    /// The GPU failed: no adapter, no device, a shader, a kernel, a readback or a lost
+    /// device.
+    Device,
+    /// Training diverged ([`Error::Diverged`]).
+    Diverged,
+    /// The caller stopped the work ([`Error::Interrupted`]).
+    Interrupted,
+}
+
+impl Error {
+    /// The broad kind of failure, for callers that map errors onto their own (a Python
+    /// binding maps these onto ValueError, MemoryError, RuntimeError, FileNotFoundError,
+    /// ...).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidConfig { .. }
+            | Error::InvalidArgument { .. }
+            | Error::InvalidGraph { .. }
+            | Error::Format { .. } => ErrorKind::Input,
+            Error::TooLarge { .. }
+            | Error::InsufficientMemory { .. }
+            | Error::OutOfMemory { .. }
+            | Error::BufferTooLarge { .. } => ErrorKind::Size,
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
+            Error::Io { .. } => ErrorKind::Io,
+            Error::NoAdapter { .. }
+            | Error::RequestDevice(_)
+            | Error::ShaderCompile { .. }
+            | Error::Kernel { .. }
+            | Error::Readback(_)
+            | Error::DeviceLost(_) => ErrorKind::Device,
+            Error::Diverged { .. } => ErrorKind::Diverged,
+            Error::Interrupted { .. } => ErrorKind::Interrupted,
         }
     }
 }
@@ -232,5 +286,155 @@ impl std::error::Error for Error {
             Error::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn every_variant_has_its_kind() {
+        let io = |kind| Error::Io {
+            path: "x".into(),
+            source: io::Error::new(kind, "x"),
+        };
+        let cases = [
+            (
+                Error::NoAdapter {
+                    details: "none".into(),
+                },
+                ErrorKind::Device,
+            ),
+            (Error::RequestDevice("no".into()), ErrorKind::Device),
+            (
+                Error::ShaderCompile {
+                    kernel: "spmm",
+                    message: "bad".into(),
+                },
+                ErrorKind::Device,
+            ),
+            (
+                Error::Kernel {
+                    kernel: "spmm".into(),
+                    message: "bad".into(),
+                },
+                ErrorKind::Device,
+            ),
+            (
+                Error::OutOfMemory {
+                    what: "spmm".into(),
+                },
+                ErrorKind::Size,
+            ),
+            (Error::DeviceLost("reset".into()), ErrorKind::Device),
+            (
+                Error::BufferTooLarge {
+                    label: "b".into(),
+                    bytes: 2,
+                    limit: 1,
+                    limit_kind: "buffer",
+                },
+                ErrorKind::Size,
+            ),
+            (Error::Readback("map".into()), ErrorKind::Device),
+            (
+                Error::InvalidConfig {
+                    setting: "latent",
+                    message: "0".into(),
+                },
+                ErrorKind::Input,
+            ),
+            (
+                Error::InsufficientMemory {
+                    what: "x".into(),
+                    needed: 2,
+                    available: 1,
+                    limit: "available host memory",
+                },
+                ErrorKind::Size,
+            ),
+            (
+                Error::Diverged {
+                    epoch: 1,
+                    reconstruction: f64::NAN,
+                    kl: 0.0,
+                },
+                ErrorKind::Diverged,
+            ),
+            (
+                Error::InvalidArgument {
+                    argument: "points",
+                    message: "NaN".into(),
+                },
+                ErrorKind::Input,
+            ),
+            (
+                Error::InvalidGraph {
+                    message: "no edges".into(),
+                },
+                ErrorKind::Input,
+            ),
+            (
+                Error::TooLarge {
+                    what: "nodes".into(),
+                    size: 2,
+                    limit: 1,
+                },
+                ErrorKind::Size,
+            ),
+            (
+                Error::Interrupted {
+                    message: "Ctrl-C".into(),
+                },
+                ErrorKind::Interrupted,
+            ),
+            (io(io::ErrorKind::NotFound), ErrorKind::NotFound),
+            (io(io::ErrorKind::PermissionDenied), ErrorKind::Io),
+            (
+                Error::Format {
+                    path: "x".into(),
+                    line: Some(1),
+                    message: "bad".into(),
+                },
+                ErrorKind::Input,
+            ),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+        }
+    }
+
+    #[test]
+    fn new_variants_display_what_they_hold() {
+        let shown = |e: Error| e.to_string();
+        assert_eq!(
+            shown(Error::InvalidArgument {
+                argument: "points",
+                message: "4 values for 3 points of dimension 2".into()
+            }),
+            "invalid points: 4 values for 3 points of dimension 2"
+        );
+        assert_eq!(
+            shown(Error::InvalidGraph {
+                message: "no edges".into()
+            }),
+            "invalid graph: no edges"
+        );
+        assert_eq!(
+            shown(Error::TooLarge {
+                what: "nodes".into(),
+                size: 5,
+                limit: 4
+            }),
+            "nodes is 5, more than the limit of 4"
+        );
+        assert_eq!(
+            shown(Error::Interrupted {
+                message: "at epoch 3".into()
+            }),
+            "interrupted: at epoch 3"
+        );
     }
 }

@@ -3,10 +3,13 @@
 //!
 //! The API is this page: open a [`Gpu`] (or hand in your own wgpu device with
 //! [`Gpu::from_device`]), load a [`Graph`], [`train`] a model with [`TrainOptions`], then
-//! use what was trained — embeddings ([`GaeModel::embeddings`], [`SavedModel`] for another
-//! graph), link scores and the top-k missing links ([`score_pairs`], [`top_k_links`]),
-//! clusters ([`cluster_embeddings`]). Every fallible call returns [`Result`] with a typed
-//! [`Error`]; nothing panics on user input.
+//! use what was trained — embeddings ([`GaeModel::embeddings`], [`SavedModel::embed`] for
+//! another graph), link scores and the top-k missing links ([`score_links`],
+//! [`top_k_links`], [`SavedModel::predict_links`]), clusters ([`Embeddings::cluster`],
+//! [`cluster_embeddings`]). [`run`] does what `gpu-vgae run` does (train → embed →
+//! cluster) and [`RunOutput::write`] writes its files as one set. Every fallible call
+//! returns [`Result`] with a typed [`Error`]; nothing panics on user input, and nothing
+//! prints.
 //!
 //! ```no_run
 //! use gpu_vgae::{train, Gpu, TrainOptions};
@@ -30,8 +33,9 @@
 //! - `data`, `sparse`, `synthetic`: loaders, CSR matrices, the embedded graph;
 //! - `split`, `metrics`, `train`: the link-prediction split, AUC/AP, the training loop;
 //! - `predict`, `cluster`, `saved`: using what was trained;
-//! - `output`, `pipeline`, `resources`, `memory`, `profile`: result files, the command
-//!   line's tasks, memory checks, the end-to-end benchmark.
+//! - `run`, `output`, `output_set`, `svg`: the command line's tasks, result files and
+//!   their sets (staging directory, lock, manifest), charts;
+//! - `resources`, `memory`, `profile`: memory checks, the end-to-end benchmark.
 
 #![warn(missing_docs)]
 
@@ -77,11 +81,11 @@ mod error;
 
 // Inside the crate the layers keep their short paths (`crate::kernels::...`).
 pub(crate) use internal::{
-    cluster, cpu, data, gpu, kernels, memory, metrics, model, output, predict, resources, saved,
-    sparse, split, synthetic, train,
+    cluster, cpu, data, gpu, kernels, memory, metrics, model, output, output_set, predict,
+    resources, run, saved, sparse, split, svg, synthetic, train,
 };
 
-pub use error::{format_bytes, Error, Result};
+pub use error::{format_bytes, Error, ErrorKind, Result};
 
 // The device.
 pub use gpu::{AdapterReport, Gpu, GpuOptions};
@@ -99,7 +103,16 @@ pub use synthetic::{generate as synthetic_graph, SyntheticGraph, SyntheticSpec};
 pub use kernels::adam::AdamConfig;
 pub use model::{GaeModel, LossParts, ModelConfig, ModelKind, Objective, Weights};
 pub use saved::SavedModel;
-pub use train::{train, EpochReport, Monitor, TrainOptions, TrainReport, Trained};
+pub use train::{
+    train, EpochRecord, EpochReport, Monitor, Progress, TrainOptions, TrainReport, Trained,
+};
+
+// The command line's tasks: a whole run, and what a saved model does.
+pub use output_set::{verify_output, Manifest, OutputDir, WriteOptions};
+pub use run::{
+    run, ClusterOptions, ClusterReport, Embeddings, GraphSource, KnownEdges, PredictOptions,
+    Prediction, RunEvent, RunOptions, RunOutput,
+};
 
 // Using what was trained.
 pub use cluster::{
@@ -107,5 +120,6 @@ pub use cluster::{
 };
 pub use metrics::{link_metrics, LinkMetrics};
 pub use predict::{
-    score_pairs, top_k_links, Exclusion, ScoredPair, TopKMode, TopKOptions, TopKOutcome,
+    score_links, score_pairs, top_k_links, Exclusion, ScoredPair, TopKMode, TopKOptions,
+    TopKOutcome,
 };

@@ -1,25 +1,29 @@
-//! `gpu-vgae`: the command line over the library. It parses arguments, calls the
-//! library (`gpu_vgae::pipeline`, `gpu_vgae::train`, ...) and prints; all the work is in
-//! the library.
+//! `gpu-vgae`: the command line over the library. It parses flags into the library's
+//! option structs (`GraphSource`, `RunOptions`, `PredictOptions`, ...), calls
+//! `gpu_vgae::run` and the saved model's tasks, and prints; all the work is in the
+//! library. Settings are checked before a device is opened; Ctrl-C and SIGTERM set a
+//! flag that stops the run between epochs, phases and files, so that no temporary file
+//! or directory outlives the process (a second signal exits at once; the next writer to
+//! the same directory removes what was left).
 
 use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use gpu_vgae::internal::output::to_json;
-use gpu_vgae::internal::pipeline::{
-    cluster, embed, links_csv, predict_links, prepare_output, read_pairs, saved_model,
-    write_clusters, write_embeddings, write_report, ClusterReport, GraphRequest, KnownEdges,
-    Prediction, RunSummary,
-};
+use gpu_vgae::internal::output_set::{write_result_file, OutputSet};
 use gpu_vgae::internal::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
+use gpu_vgae::internal::run::{read_pairs, to_json};
 use gpu_vgae::{
-    data_dir, score_pairs, train, ClusterMetrics, EpochReport, FeatureNormalization, Gpu,
-    GpuOptions, Graph, LinkMetrics, MissingFeatures, ModelKind, Monitor, Objective, Result,
-    SavedModel, ScoredPair, TopKMode, TrainOptions, TrainReport,
+    data_dir, run as run_pipeline, ClusterMetrics, ClusterOptions, ClusterReport, EpochReport,
+    Error, FeatureNormalization, Gpu, GpuOptions, Graph, GraphSource, KnownEdges, LinkMetrics,
+    MissingFeatures, ModelKind, Monitor, Objective, OutputDir, PredictOptions, Result, RunEvent,
+    RunOptions, SavedModel, TopKMode, TrainReport, WriteOptions,
 };
 
 #[derive(Parser)]
@@ -85,21 +89,21 @@ struct GraphArgs {
     missing_features: MissingFeatures,
     /// Feature scaling: none, row (each row divided by its sum, PyG's
     /// NormalizeFeatures) or standard (columns to zero mean and unit variance; sparse
-    /// features scaled only).
-    #[arg(long, default_value = "none", value_parser = choice::<FeatureNormalization>())]
-    normalize_features: FeatureNormalization,
+    /// features scaled only). `run`: none unless given; with a saved model: the model's
+    /// unless given.
+    #[arg(long, value_parser = choice::<FeatureNormalization>())]
+    normalize_features: Option<FeatureNormalization>,
 }
 
 impl GraphArgs {
-    fn request(&self) -> GraphRequest {
-        let mut request = GraphRequest::default();
-        request.dataset.clone_from(&self.dataset);
-        request.data_dir.clone_from(&self.data_dir);
-        request.edges.clone_from(&self.edges);
-        request.features.clone_from(&self.features);
-        request.missing_features = self.missing_features;
-        request.normalization = self.normalize_features;
-        request
+    fn source(&self) -> GraphSource {
+        let mut source = GraphSource::default();
+        source.dataset.clone_from(&self.dataset);
+        source.data_dir.clone_from(&self.data_dir);
+        source.edges.clone_from(&self.edges);
+        source.features.clone_from(&self.features);
+        source.missing_features = self.missing_features;
+        source
     }
 }
 
@@ -127,12 +131,14 @@ struct RunArgs {
     /// subgraph (the dense objective on a degree-sampled subgraph each epoch, FastGAE).
     #[arg(long, default_value = "dense", value_parser = choice::<Objective>())]
     objective: Objective,
-    /// Subgraph objective: nodes drawn per epoch (all nodes with an edge, if fewer).
-    #[arg(long, default_value_t = 5000)]
-    sample_nodes: usize,
-    /// Subgraph objective: draw probability proportional to degree^alpha (0: uniform).
-    #[arg(long, default_value_t = 2.0)]
-    alpha: f64,
+    /// Subgraph objective: nodes drawn per epoch (default 5000; all nodes with an edge,
+    /// if fewer).
+    #[arg(long)]
+    sample_nodes: Option<usize>,
+    /// Subgraph objective: draw probability proportional to degree^alpha (default 2;
+    /// 0: uniform).
+    #[arg(long)]
+    alpha: Option<f64>,
     /// VGAE with the class-conditional prior N(m_y, I) for nodes with a training label.
     #[arg(long)]
     conditional: bool,
@@ -152,7 +158,7 @@ struct RunArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Ignore node features (identity features, as the paper's "no features" rows).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "features")]
     featureless: bool,
     /// Validation metrics every this many epochs (0: only at the end; default 10, or 1
     /// with --patience).
@@ -169,11 +175,12 @@ struct RunArgs {
     /// labels; clusters.csv with --out.
     #[arg(long)]
     cluster: bool,
-    /// Clusters k (default: the number of classes).
+    /// Clusters k (default: the number of classes); implies --cluster.
     #[arg(long)]
     clusters: Option<usize>,
-    /// Write model.gvae, embeddings.npy, node_ids.txt, metrics.json (and clusters.csv)
-    /// into this directory.
+    /// Write model.gvae, embeddings.npy, node_ids.txt, metrics.json, training.svg,
+    /// embeddings.svg (and clusters.csv) and manifest.json into this directory, replacing
+    /// it as one set.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Print the final report as JSON on stdout.
@@ -193,7 +200,8 @@ struct EmbedArgs {
     model: PathBuf,
     #[command(flatten)]
     graph: GraphArgs,
-    /// Write embeddings.npy and node_ids.txt into this directory.
+    /// Write embeddings.npy, node_ids.txt and manifest.json into this directory,
+    /// replacing it as one set.
     #[arg(long)]
     out: PathBuf,
     #[command(flatten)]
@@ -216,7 +224,8 @@ struct ClusterArgs {
     /// Seed of k-means.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Write clusters.csv and metrics.json into this directory.
+    /// Write clusters.csv, metrics.json, embeddings.svg and manifest.json into this
+    /// directory, replacing it as one set.
     #[arg(long)]
     out: Option<PathBuf>,
     #[command(flatten)]
@@ -243,7 +252,9 @@ struct PredictArgs {
     /// model's split (then the recall of the held-out test edges is reported).
     #[arg(long, default_value = "all", value_parser = choice::<KnownEdges>())]
     known: KnownEdges,
-    /// Write the CSV here (default: standard output).
+    /// Write the CSV here (default: standard output). A regular file is replaced
+    /// atomically; a symlink is followed (its target replaced); a device such as
+    /// /dev/null or /dev/stdout is written to.
     #[arg(long)]
     out: Option<PathBuf>,
     #[command(flatten)]
@@ -270,7 +281,8 @@ struct BenchArgs {
     /// Timed epochs per case (after two warm-up epochs).
     #[arg(long, default_value_t = 5)]
     samples: usize,
-    /// Write results.json, table.md and epoch_scaling.svg into this directory.
+    /// Write results.json, table.md, epoch_scaling.svg and manifest.json into this
+    /// directory, replacing it as one set.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Only cases whose name contains this text.
@@ -310,21 +322,63 @@ fn choice<T: Choice>() -> impl clap::builder::TypedValueParser<Value = T> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let stop = match install_signal_flag() {
+        Ok(stop) => stop,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let result = match cli.command {
-        Command::Run(args) => run(&args),
-        Command::Embed(args) => embed_command(&args),
-        Command::Cluster(args) => cluster_command(&args),
+        Command::Run(args) => run(&args, &stop),
+        Command::Embed(args) => embed_command(&args, &stop),
+        Command::Cluster(args) => cluster_command(&args, &stop),
         Command::Predict(args) => predict_command(&args),
         Command::Info(args) => info(&args),
-        Command::Bench(args) => bench(&args),
+        Command::Bench(args) => bench(&args, &stop),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            match e {
+                // The shell's convention for a process stopped by SIGINT.
+                Error::Interrupted { .. } => ExitCode::from(130),
+                _ => ExitCode::FAILURE,
+            }
         }
     }
+}
+
+/// A flag that SIGINT, SIGTERM (and SIGHUP where it exists) set; a second signal while
+/// it is set exits at once (status 1). signal-hook's handlers only store to atomics.
+fn install_signal_flag() -> Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for &signal in signal_hook::consts::TERM_SIGNALS {
+        let io = |source| Error::Io {
+            path: "<signal handler>".into(),
+            source,
+        };
+        signal_hook::flag::register_conditional_shutdown(signal, 1, flag.clone()).map_err(io)?;
+        signal_hook::flag::register(signal, flag.clone()).map_err(io)?;
+    }
+    Ok(flag)
+}
+
+/// Stops (between epochs, phases, files) once a signal arrived.
+fn go_on(stop: &AtomicBool) -> ControlFlow<()> {
+    if stop.load(Ordering::SeqCst) {
+        ControlFlow::Break(())
+    } else {
+        ControlFlow::Continue(())
+    }
+}
+
+/// What a set records as its command: this process's arguments.
+fn write_options(stop: &Arc<AtomicBool>) -> WriteOptions {
+    WriteOptions::default()
+        .with_command(std::env::args().collect())
+        .with_interrupt(stop.clone())
 }
 
 fn open_gpu(args: &DeviceArgs) -> Result<Gpu> {
@@ -339,7 +393,7 @@ fn open_gpu(args: &DeviceArgs) -> Result<Gpu> {
 }
 
 /// Prints phases that took more than a second to stderr.
-fn slow_phase(quiet: bool) -> impl Fn(&str, Duration) {
+fn slow_phase(quiet: bool) -> impl FnMut(&str, Duration) {
     move |phase, took| {
         if !quiet && took > Duration::from_secs(1) {
             eprintln!("{phase}: {:.1} s", took.as_secs_f64());
@@ -347,48 +401,98 @@ fn slow_phase(quiet: bool) -> impl Fn(&str, Duration) {
     }
 }
 
-fn run(args: &RunArgs) -> Result<()> {
-    let mut options = TrainOptions::default();
-    options.model.kind = args.model;
-    options.model.objective = args.objective;
-    options.model.sample_nodes = args.sample_nodes;
-    options.model.alpha = args.alpha;
-    options.model.conditional = args.conditional;
-    options.model.hidden = args.hidden;
-    options.model.latent = args.latent;
-    options.model.adam.lr = args.lr;
-    options.model.seed = args.seed;
-    options.epochs = args.epochs;
-    options.patience = args.patience;
-    options.monitor = args.monitor;
-    options.eval_every = args
+/// The run's settings from its flags; refuses flags that the chosen settings would
+/// ignore.
+fn run_options(args: &RunArgs) -> Result<RunOptions> {
+    let mut options = RunOptions::default();
+    let train = &mut options.train;
+    let model = &mut train.model;
+    model.kind = args.model;
+    model.objective = args.objective;
+    for (flag, given) in [
+        ("sample_nodes", args.sample_nodes.is_some()),
+        ("alpha", args.alpha.is_some()),
+    ] {
+        if given && args.objective != Objective::Subgraph {
+            return Err(Error::InvalidConfig {
+                setting: flag,
+                message: format!(
+                    "--{} applies only to the subgraph objective (--objective subgraph); \
+                     the {} objective does not sample nodes",
+                    flag.replace('_', "-"),
+                    args.objective
+                ),
+            });
+        }
+    }
+    if let Some(n) = args.sample_nodes {
+        model.sample_nodes = n;
+    }
+    if let Some(alpha) = args.alpha {
+        model.alpha = alpha;
+    }
+    model.conditional = args.conditional;
+    model.hidden = args.hidden;
+    model.latent = args.latent;
+    model.adam.lr = args.lr;
+    model.seed = args.seed;
+    train.epochs = args.epochs;
+    train.patience = args.patience;
+    train.monitor = args.monitor;
+    train.eval_every = args
         .eval_every
         .unwrap_or(if args.patience.is_some() { 1 } else { 10 });
-    options.validate()?;
-    if let Some(out) = &args.out {
-        prepare_output(out)?;
+    options.feature_normalization = args
+        .graph
+        .normalize_features
+        .unwrap_or(FeatureNormalization::None);
+    options.featureless = args.featureless;
+    options.embeddings = args.out.is_some();
+    if args.cluster || args.clusters.is_some() {
+        let mut cluster = ClusterOptions::default();
+        cluster.k = args.clusters;
+        cluster.seed = args.seed;
+        options.cluster = Some(cluster);
     }
+    options.train.validate()?;
+    Ok(options)
+}
+
+fn run(args: &RunArgs, stop: &Arc<AtomicBool>) -> Result<()> {
+    let options = run_options(args)?;
+    // Claimed before any work: a second writer is refused at once, an unusable
+    // directory fails in a second rather than after training.
+    let out = args.out.as_deref().map(OutputDir::claim).transpose()?;
     let talk = !args.quiet && !args.json;
-    let mut request = args.graph.request();
-    request.labels.clone_from(&args.labels);
-    request.train_labels.clone_from(&args.train_labels);
-    request.featureless = args.featureless;
-    request.synthetic.nodes = args.synthetic_nodes;
-    request.synthetic.mean_degree = args.synthetic_degree;
-    request.synthetic.seed = args.seed;
-    let graph = request.load(&slow_phase(!talk))?;
+    let mut source = args.graph.source();
+    source.labels.clone_from(&args.labels);
+    source.train_labels.clone_from(&args.train_labels);
+    source.synthetic.nodes = args.synthetic_nodes;
+    source.synthetic.mean_degree = args.synthetic_degree;
+    source.synthetic.seed = args.seed;
+    if args.featureless {
+        source.synthetic.features = 0;
+    }
+    let graph = source.load_timed(&mut slow_phase(!talk))?;
+    options.check(&graph)?;
     let gpu = open_gpu(&args.device)?;
     if talk {
         eprintln!("{graph}");
         for note in &graph.notes {
             eprintln!("note: {note}");
         }
+        let model = &options.train.model;
         eprintln!(
-            "{} with the {} objective{} on {} ({})",
-            options.model.kind,
-            options.model.objective,
-            if args.conditional {
+            "{} with the {} objective{}{} on {} ({})",
+            model.kind,
+            model.objective,
+            if model.conditional {
                 " and the class-conditional prior"
+            } else {
+                ""
+            },
+            if args.featureless && graph.features.is_some() {
+                ", without the graph's features"
             } else {
                 ""
             },
@@ -397,54 +501,31 @@ fn run(args: &RunArgs) -> Result<()> {
         );
     }
     let mut bar = Progress::new(talk);
-    let trained = train(&gpu, graph.view(), &options, |epoch| bar.update(epoch))?;
-    bar.finish();
-    let report = &trained.report;
-    let saved = saved_model(&graph, &trained, args.graph.normalize_features)?;
-    let needs_embeddings = args.out.is_some() || args.cluster;
-    let embeddings = if needs_embeddings {
-        let start = std::time::Instant::now();
-        let embeddings = embed(&gpu, &saved, &graph, &graph.name)?;
-        slow_phase(!talk)("embed", start.elapsed());
-        Some(embeddings)
-    } else {
-        None
-    };
-    let clustering = match (&embeddings, args.cluster) {
-        (Some(mu), true) => Some(cluster(
-            &gpu,
-            mu,
-            options.model.latent,
-            graph.labels.as_deref(),
-            args.conditional
-                .then_some(graph.train_labels.as_deref())
-                .flatten(),
-            args.clusters,
-            args.seed,
-        )?),
-        _ => None,
-    };
-    let summary = RunSummary {
-        dataset: &graph.name,
-        num_edges: graph.num_edges(),
-        report,
-        clustering: clustering.as_ref(),
-    };
-    if let (Some(out), Some(mu)) = (&args.out, &embeddings) {
-        let start = std::time::Instant::now();
-        saved.save(&out.join("model.gvae"))?;
-        write_embeddings(out, &graph, mu, options.model.latent)?;
-        if let Some(c) = &clustering {
-            write_clusters(out, &graph, c)?;
+    let mut phase = slow_phase(!talk);
+    let output = run_pipeline(&gpu, &graph, &options, |event| {
+        match event {
+            RunEvent::Epoch(e) => bar.update(e),
+            RunEvent::Phase { name, took } => {
+                if name == "train" {
+                    bar.finish();
+                } else {
+                    phase(name, took);
+                }
+            }
+            _ => {}
         }
-        write_report(out, "metrics.json", &summary)?;
-        slow_phase(!talk)("write", start.elapsed());
+        go_on(stop)
+    })?;
+    if let Some(out) = out {
+        let start = std::time::Instant::now();
+        output.write_to(out, &write_options(stop))?;
+        phase("write", start.elapsed());
     }
     if args.json {
-        println!("{}", to_json(&summary)?);
+        print!("{}", output.summary_json()?);
     } else {
-        print_summary(report);
-        if let Some(c) = &clustering {
+        print_summary(&output.report);
+        if let Some(c) = &output.clustering {
             print_clustering(c);
         }
         if let Some(out) = &args.out {
@@ -454,126 +535,130 @@ fn run(args: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Loads a saved model and the graph the flags describe, with the model's feature
-/// scaling unless the flags say otherwise.
+/// Loads a saved model and the graph the flags describe. Refuses --features for a
+/// model trained without features (they would be ignored).
 fn model_and_graph(model: &Path, graph: &GraphArgs) -> Result<(SavedModel, Graph)> {
     let saved = SavedModel::load(model)?;
-    let mut request = graph.request();
-    if graph.normalize_features == FeatureNormalization::None {
-        request.normalization = saved
-            .header
-            .feature_normalization
-            .parse()
-            .unwrap_or(FeatureNormalization::None);
+    if saved.header.featureless && graph.features.is_some() {
+        return Err(Error::InvalidConfig {
+            setting: "features",
+            message: format!(
+                "{} was trained without features (its input is the identity); --features \
+                 would be ignored, so leave it out",
+                model.display()
+            ),
+        });
     }
-    request.featureless = saved.header.featureless;
-    if request.dataset.is_none() && request.edges.is_none() {
-        return Err(gpu_vgae::Error::InvalidConfig {
+    let source = graph.source();
+    if !source.is_named() {
+        return Err(Error::InvalidConfig {
             setting: "graph",
             message: "say which graph to use: --dataset NAME or --edges FILE".into(),
         });
     }
-    let graph = request.load(&slow_phase(false))?;
+    let graph = source.load_timed(&mut slow_phase(false))?;
     Ok((saved, graph))
 }
 
-fn embed_command(args: &EmbedArgs) -> Result<()> {
-    prepare_output(&args.out)?;
-    let (saved, graph) = model_and_graph(&args.model, &args.graph)?;
+/// Claims `out` for a set, refusing the directory that holds the model being read (the
+/// set replaces the whole directory, the model with it).
+fn claim_beside_model(out: &Path, model: &Path) -> Result<OutputDir> {
+    let claimed = OutputDir::claim(out)?;
+    let model_dir = std::fs::canonicalize(model)
+        .ok()
+        .and_then(|m| m.parent().map(Path::to_path_buf));
+    if model_dir.as_deref() == Some(claimed.path()) {
+        return Err(Error::InvalidArgument {
+            argument: "out",
+            message: format!(
+                "{} holds the model being read; the results replace the whole directory, \
+                 so write them to another one",
+                out.display()
+            ),
+        });
+    }
+    Ok(claimed)
+}
+
+fn embed_command(args: &EmbedArgs, stop: &Arc<AtomicBool>) -> Result<()> {
+    let out = claim_beside_model(&args.out, &args.model)?;
+    let (saved, mut graph) = model_and_graph(&args.model, &args.graph)?;
+    if let Some(path) = &args.graph.edges {
+        graph.name = path.display().to_string();
+    }
+    saved.check_graph(&graph, &graph.name)?;
     let gpu = open_gpu(&args.device)?;
-    let source = args
-        .graph
-        .edges
-        .as_ref()
-        .map_or_else(|| graph.name.clone(), |p| p.display().to_string());
-    let embeddings = embed(&gpu, &saved, &graph, &source)?;
-    write_embeddings(&args.out, &graph, &embeddings, saved.header.config.latent)?;
+    let embeddings = saved.embed(&gpu, &graph, args.graph.normalize_features)?;
+    embeddings.write_to(out, &graph, &write_options(stop))?;
     println!(
         "embedded {} nodes ({} x {}) with {}; wrote {}",
         graph.num_nodes,
         graph.num_nodes,
-        saved.header.config.latent,
+        embeddings.cols,
         args.model.display(),
         args.out.display()
     );
     Ok(())
 }
 
-fn cluster_command(args: &ClusterArgs) -> Result<()> {
-    if let Some(out) = &args.out {
-        prepare_output(out)?;
-    }
+fn cluster_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
+    let out = args
+        .out
+        .as_deref()
+        .map(|out| claim_beside_model(out, &args.model))
+        .transpose()?;
     let (saved, mut graph) = model_and_graph(&args.model, &args.graph)?;
     if let Some(path) = &args.labels {
         graph.labels = Some(gpu_vgae::read_labels(path, &graph)?.labels);
     }
+    let mut options = ClusterOptions::default();
+    options.k = args.clusters;
+    options.seed = args.seed;
+    options.resolve_k(graph.num_nodes, graph.labels.as_deref())?;
+    saved.check_graph(&graph, &graph.name)?;
     let gpu = open_gpu(&args.device)?;
-    let embeddings = embed(&gpu, &saved, &graph, &graph.name)?;
-    let report = cluster(
-        &gpu,
-        &embeddings,
-        saved.header.config.latent,
-        graph.labels.as_deref(),
-        None,
-        args.clusters,
-        args.seed,
-    )?;
+    let embeddings = saved.embed(&gpu, &graph, args.graph.normalize_features)?;
+    let report = embeddings.cluster(&gpu, graph.labels.as_deref(), None, &options)?;
     print_clustering(&report);
-    if let Some(out) = &args.out {
-        write_clusters(out, &graph, &report)?;
-        write_report(out, "metrics.json", &report)?;
-        println!("wrote {}", out.display());
+    if let Some(out) = out {
+        report.write_to(out, &graph, &embeddings, &write_options(stop))?;
+        println!(
+            "wrote {}",
+            args.out.as_deref().unwrap_or(Path::new("")).display()
+        );
     }
     Ok(())
 }
 
 fn predict_command(args: &PredictArgs) -> Result<()> {
-    if args.top_k == Some(0) {
-        return Err(gpu_vgae::Error::InvalidConfig {
-            setting: "top_k",
-            message: "the number of links to return must be at least 1".into(),
-        });
-    }
-    if let Some(parent) = args.out.as_deref().and_then(Path::parent) {
-        if !parent.as_os_str().is_empty() {
-            prepare_output(parent)?;
-        }
-    }
-    let (saved, graph) = model_and_graph(&args.model, &args.graph)?;
-    let gpu = open_gpu(&args.device)?;
     let mode = if args.per_node {
         TopKMode::PerNode
     } else {
         TopKMode::Global
     };
-    let prediction = match (&args.pairs, args.top_k) {
-        (Some(path), _) => {
-            let pairs = read_pairs(path, &graph)?;
-            let mu = embed(&gpu, &saved, &graph, &graph.name)?;
-            let latent = saved.header.config.latent;
-            let scores = score_pairs(&gpu, &mu, graph.num_nodes, latent, &pairs)?;
-            let links = pairs
-                .iter()
-                .zip(scores)
-                .map(|(&(source, target), score)| ScoredPair {
-                    source,
-                    target,
-                    logit: (score / (1.0 - score)).ln(),
-                    score,
-                })
-                .collect();
-            Prediction {
-                links,
-                recall: None,
-            }
-        }
-        (None, Some(k)) => predict_links(&gpu, &saved, &graph, args.known, k, mode)?,
-        (None, None) => unreachable!("clap requires --top-k or --pairs"),
+    let mut options = PredictOptions::new(args.top_k.unwrap_or(1), mode);
+    options.known = args.known;
+    options.feature_normalization = args.graph.normalize_features;
+    options.validate()?;
+    let (saved, graph) = model_and_graph(&args.model, &args.graph)?;
+    if args.known == KnownEdges::Train {
+        saved.check_training_graph(&graph, "--known train")?;
+    }
+    saved.check_graph(&graph, &graph.name)?;
+    let pairs = args
+        .pairs
+        .as_deref()
+        .map(|path| read_pairs(path, &graph))
+        .transpose()?;
+    let gpu = open_gpu(&args.device)?;
+    let prediction = match &pairs {
+        Some(pairs) => saved.score_links(&gpu, &graph, pairs, args.graph.normalize_features)?,
+        None => saved.predict_links(&gpu, &graph, &options)?,
     };
-    let csv = links_csv(&graph, &prediction.links);
+    let csv = prediction.to_csv(&graph);
     match &args.out {
         Some(path) => {
-            gpu_vgae::internal::output::write_atomic(path, csv.as_bytes())?;
+            write_result_file(path, csv.as_bytes())?;
             eprintln!(
                 "wrote {} links to {}",
                 prediction.links.len(),
@@ -582,15 +667,18 @@ fn predict_command(args: &PredictArgs) -> Result<()> {
         }
         None => print!("{csv}"),
     }
-    if let Some((found, held_out, candidates)) = prediction.recall {
+    if let Some(recall) = prediction.recall {
         let k = prediction.links.len() as f64;
+        let candidates = recall.candidates.max(1) as f64;
         eprintln!(
-            "recall@{}: {found} of the {held_out} held-out test edges ({:.4}); chance \
-             would find {:.2} ({:.6})",
+            "recall@{}: {} of the {} held-out test edges ({:.4}); chance would find {:.2} \
+             ({:.6})",
             prediction.links.len(),
-            found as f64 / held_out.max(1) as f64,
-            k * held_out as f64 / candidates.max(1) as f64,
-            k / candidates.max(1) as f64
+            recall.found,
+            recall.held_out,
+            recall.found as f64 / recall.held_out.max(1) as f64,
+            k * recall.held_out as f64 / candidates,
+            k / candidates
         );
     }
     Ok(())
@@ -600,7 +688,7 @@ fn info(args: &InfoArgs) -> Result<()> {
     let gpu = open_gpu(&args.device)?;
     let report = gpu.report();
     if args.json {
-        println!("{}", to_json(report)?);
+        print!("{}", to_json(report)?);
         return Ok(());
     }
     println!("adapter:   {}", report.name);
@@ -639,10 +727,8 @@ fn info(args: &InfoArgs) -> Result<()> {
     Ok(())
 }
 
-fn bench(args: &BenchArgs) -> Result<()> {
-    if let Some(out) = &args.out {
-        prepare_output(out)?;
-    }
+fn bench(args: &BenchArgs, stop: &Arc<AtomicBool>) -> Result<()> {
+    let out = args.out.as_deref().map(OutputDir::claim).transpose()?;
     let gpu = open_gpu(&args.device)?;
     let report = gpu.report();
     println!(
@@ -676,15 +762,18 @@ fn bench(args: &BenchArgs) -> Result<()> {
     })?;
     let markdown = table(&results.results);
     println!("\n{markdown}");
-    if let Some(out) = &args.out {
-        write_report(out, "results.json", &results.results)?;
-        gpu_vgae::internal::output::write_atomic(&out.join("table.md"), markdown.as_bytes())?;
+    if let Some(out) = out {
+        let path = out.path().to_path_buf();
+        let mut set = OutputSet::begin(out, &write_options(stop))?;
+        set.write("results.json", to_json(&results.results)?.as_bytes())?;
+        set.write("table.md", markdown.as_bytes())?;
         let title = format!("VGAE epoch time vs N on {}", report.name);
-        gpu_vgae::internal::output::write_atomic(
-            &out.join("epoch_scaling.svg"),
+        set.write(
+            "epoch_scaling.svg",
             plot_svg(&title, &results.series).as_bytes(),
         )?;
-        println!("wrote {}", out.display());
+        set.commit()?;
+        println!("wrote {}", path.display());
     }
     Ok(())
 }

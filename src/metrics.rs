@@ -48,18 +48,29 @@ pub fn average_precision(pos_scores: &[f32], neg_scores: &[f32]) -> Result<f64> 
 /// Errors as they do.
 pub fn link_metrics(pos_scores: &[f32], neg_scores: &[f32]) -> Result<LinkMetrics> {
     if pos_scores.is_empty() || neg_scores.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "ranking metrics need at least one positive and one negative score, got {} \
-             positive and {} negative",
-            pos_scores.len(),
-            neg_scores.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: if pos_scores.is_empty() {
+                "pos_scores"
+            } else {
+                "neg_scores"
+            },
+            message: format!(
+                "ranking metrics need at least one positive and one negative score, got {} \
+                 positive and {} negative",
+                pos_scores.len(),
+                neg_scores.len()
+            ),
+        });
     }
-    for (name, scores) in [("positive", pos_scores), ("negative", neg_scores)] {
+    for (argument, name, scores) in [
+        ("pos_scores", "positive", pos_scores),
+        ("neg_scores", "negative", neg_scores),
+    ] {
         if let Some(k) = scores.iter().position(|s| s.is_nan()) {
-            return Err(Error::InvalidInput(format!(
-                "{name} score {k} is NaN; ranking metrics need comparable scores"
-            )));
+            return Err(Error::InvalidArgument {
+                argument,
+                message: format!("{name} score {k} is NaN; ranking metrics need comparable scores"),
+            });
         }
     }
 
@@ -69,10 +80,11 @@ pub fn link_metrics(pos_scores: &[f32], neg_scores: &[f32]) -> Result<LinkMetric
     let mut keys: Vec<u64> = Vec::new();
     keys.try_reserve_exact(pos_scores.len() + neg_scores.len())
         .map_err(|_| {
-            Error::InvalidInput(format!(
-                "cannot allocate the ranking of {} scores",
-                pos_scores.len() + neg_scores.len()
-            ))
+            let scores = pos_scores.len() + neg_scores.len();
+            crate::resources::allocation_failed(
+                format!("the ranking of {scores} scores"),
+                (scores as u64).saturating_mul(8),
+            )
         })?;
     keys.extend(
         pos_scores

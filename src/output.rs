@@ -17,10 +17,10 @@ use crate::error::{Error, Result};
 /// The bytes of a C-order float32 `.npy` file (format 1.0) of shape `rows × cols`.
 pub fn npy_f32_bytes(rows: usize, cols: usize, data: &[f32]) -> Result<Vec<u8>> {
     if rows.checked_mul(cols) != Some(data.len()) {
-        return Err(Error::InvalidInput(format!(
-            "{} values do not form a {rows} x {cols} matrix",
-            data.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "data",
+            message: format!("{} values do not form a {rows} x {cols} matrix", data.len()),
+        });
     }
     let header = npy_f32_header(rows, cols);
     let mut bytes = Vec::with_capacity(header.len() + 4 * data.len());
@@ -97,13 +97,15 @@ impl NpyWriter {
     /// Creates the temporary file next to `path` and writes the header of a `rows × cols`
     /// matrix.
     ///
-    /// Errors if `rows × cols` values overflow, `path` has no file name, or the temporary
-    /// file cannot be created or written.
+    /// Errors if the bytes of `rows × cols` values overflow ([`Error::TooLarge`]), `path`
+    /// has no file name, or the temporary file cannot be created or written.
     pub fn new(path: &Path, rows: usize, cols: usize) -> Result<Self> {
         rows.checked_mul(cols)
             .and_then(|n| n.checked_mul(4))
-            .ok_or_else(|| {
-                Error::InvalidInput(format!("a {rows} x {cols} float32 matrix is too large"))
+            .ok_or_else(|| Error::TooLarge {
+                what: format!("the row count of a float32 matrix of {cols} columns"),
+                size: rows as u64,
+                limit: (usize::MAX / 4 / cols.max(1)) as u64,
             })?;
         let tmp = temp_path(path)?;
         let file = fs::OpenOptions::new()
@@ -137,26 +139,33 @@ impl NpyWriter {
             // An N × 0 matrix has no data: its rows are complete from the start.
             return match values.len() {
                 0 => Ok(()),
-                n => Err(Error::InvalidInput(format!(
-                    "{n} values for a matrix with no columns"
-                ))),
+                n => Err(Error::InvalidArgument {
+                    argument: "values",
+                    message: format!("{n} values for a matrix with no columns"),
+                }),
             };
         }
         if !values.len().is_multiple_of(self.cols) {
-            return Err(Error::InvalidInput(format!(
-                "{} values are not a whole number of rows of {} columns",
-                values.len(),
-                self.cols
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "values",
+                message: format!(
+                    "{} values are not a whole number of rows of {} columns",
+                    values.len(),
+                    self.cols
+                ),
+            });
         }
         let rows = values.len() / self.cols;
         if rows > self.rows - self.rows_written {
-            return Err(Error::InvalidInput(format!(
-                "{rows} more rows would exceed the {} of {} (already written: {})",
-                self.rows,
-                self.path.display(),
-                self.rows_written
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "values",
+                message: format!(
+                    "{rows} more rows would exceed the {} of {} (already written: {})",
+                    self.rows,
+                    self.path.display(),
+                    self.rows_written
+                ),
+            });
         }
         if cfg!(target_endian = "little") {
             self.write_bytes_of(|w| w.write_all(bytemuck::cast_slice(values)))?;
@@ -187,12 +196,15 @@ impl NpyWriter {
     /// removed and the target left as it was.
     pub fn finish(mut self) -> Result<()> {
         if self.rows_written != self.rows {
-            return Err(Error::InvalidInput(format!(
-                "{} has {} of its {} rows; not written",
-                self.path.display(),
-                self.rows_written,
-                self.rows
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "rows",
+                message: format!(
+                    "{} has {} of its {} rows; not written",
+                    self.path.display(),
+                    self.rows_written,
+                    self.rows
+                ),
+            });
         }
         let Some(writer) = self.file.take() else {
             return Err(self.failed_earlier());
@@ -236,10 +248,12 @@ impl NpyWriter {
     }
 
     fn failed_earlier(&self) -> Error {
-        Error::InvalidInput(format!(
-            "{}: an earlier write failed, so the file cannot be completed",
-            self.path.display()
-        ))
+        Error::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(
+                "an earlier write failed, so the file cannot be completed",
+            ),
+        }
     }
 }
 
@@ -262,9 +276,10 @@ fn parent_dir(path: &Path) -> &Path {
 /// A temporary name next to `path`, unique within this process (pid and a counter).
 fn temp_path(path: &Path) -> Result<PathBuf> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::InvalidInput(format!("{} is not a file path", path.display())))?;
+    let name = path.file_name().ok_or_else(|| Error::InvalidArgument {
+        argument: "path",
+        message: format!("{} is not a file path", path.display()),
+    })?;
     Ok(parent_dir(path).join(format!(
         ".{}.tmp-{}-{}",
         name.to_string_lossy(),
@@ -448,17 +463,27 @@ mod tests {
         let mut w = NpyWriter::new(&path, 4, 2).unwrap();
         w.write_rows(&[1.0; 6]).unwrap();
         let err = w.finish().unwrap_err();
-        assert!(err.to_string().contains("3 of its 4 rows"), "{err}");
+        assert!(
+            matches!(&err, Error::InvalidArgument { argument: "rows", message }
+                if message.contains("3 of its 4 rows")),
+            "{err}"
+        );
         // Partial rows and too many rows are refused without writing anything.
         let mut w = NpyWriter::new(&path, 2, 3).unwrap();
-        assert!(matches!(
-            w.write_rows(&[1.0; 4]),
-            Err(Error::InvalidInput(_))
-        ));
-        assert!(matches!(
-            w.write_rows(&[1.0; 9]),
-            Err(Error::InvalidInput(_))
-        ));
+        let values = |r: Result<()>| {
+            assert!(
+                matches!(
+                    r,
+                    Err(Error::InvalidArgument {
+                        argument: "values",
+                        ..
+                    })
+                ),
+                "{r:?}"
+            )
+        };
+        values(w.write_rows(&[1.0; 4]));
+        values(w.write_rows(&[1.0; 9]));
         assert_eq!(w.rows_written(), 0);
         w.write_rows(&[2.0; 6]).unwrap();
         assert!(w.write_rows(&[2.0; 3]).is_err());
@@ -469,9 +494,18 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b"old");
         assert_eq!(entries(&dir), ["emb.npy"], "no temporary file is left");
         // Overflowing shapes and unusable paths are errors, not panics.
-        assert!(NpyWriter::new(&path, usize::MAX, 2).is_err());
+        assert!(matches!(
+            NpyWriter::new(&path, usize::MAX, 2),
+            Err(Error::TooLarge { .. })
+        ));
         assert!(NpyWriter::new(&dir.join("missing/emb.npy"), 1, 1).is_err());
-        assert!(NpyWriter::new(Path::new("/"), 1, 1).is_err());
+        assert!(matches!(
+            NpyWriter::new(Path::new("/"), 1, 1),
+            Err(Error::InvalidArgument {
+                argument: "path",
+                ..
+            })
+        ));
         fs::remove_dir_all(&dir).unwrap();
     }
 

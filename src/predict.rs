@@ -97,7 +97,7 @@ use crate::cpu::{link_logit, sigmoid};
 use crate::data::GraphView;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuMatrix, Recording};
-use crate::kernels::edge_score::{edge_score, flatten_pairs};
+use crate::kernels::edge_score::{edge_logits, edge_score, flatten_pairs};
 use crate::kernels::topk_rows::{
     padded_rows, scanned_pairs, topk_rows, ExclusionLists, RowBounds, RowLists,
 };
@@ -155,18 +155,23 @@ impl Exclusion {
     /// ignored since they are never candidates). Fails on a node id ≥ `num_nodes`.
     pub fn new(num_nodes: usize, pairs: &[(u32, u32)]) -> Result<Self> {
         if num_nodes > 1 << 32 {
-            return Err(Error::InvalidInput(format!(
-                "{num_nodes} nodes exceed 32-bit node ids"
-            )));
+            return Err(Error::TooLarge {
+                what: "the node count of an exclusion (node ids are u32)".into(),
+                size: num_nodes as u64,
+                limit: 1 << 32,
+            });
         }
         if let Some((p, &(a, b))) = pairs
             .iter()
             .enumerate()
             .find(|(_, &(a, b))| a as usize >= num_nodes || b as usize >= num_nodes)
         {
-            return Err(Error::InvalidInput(format!(
-                "excluded pair {p} ({a}, {b}) is out of range for {num_nodes} nodes"
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "pairs",
+                message: format!(
+                    "excluded pair {p} ({a}, {b}) is out of range for {num_nodes} nodes"
+                ),
+            });
         }
         let mut directed: Vec<(u32, u32)> = pairs
             .iter()
@@ -334,10 +339,10 @@ pub struct TopKOutcome {
 /// its best min(K, candidates) partners, best first. See the module docs for the
 /// ranking (by the f32 logit, ties by pair) and the memory bound.
 ///
-/// Errors: `k == 0` is [`Error::InvalidConfig`]; a latent width outside 1..=64, a
-/// length other than `num_nodes × latent`, a non-finite value, a row with
-/// |μ_i|² > [`MAX_SQUARED_NORM`] or an exclusion for another node count is
-/// [`Error::InvalidInput`].
+/// Errors: `k == 0` is [`Error::InvalidConfig`]; a latent width outside 1..=64
+/// (`latent`), a length other than `num_nodes × latent`, a non-finite value, a row with
+/// |μ_i|² > [`MAX_SQUARED_NORM`] (`embeddings`) or an exclusion for another node count
+/// (`exclude`) is [`Error::InvalidArgument`].
 pub fn top_k_links(
     gpu: &Gpu,
     embeddings: &[f32],
@@ -349,7 +354,7 @@ pub fn top_k_links(
 ) -> Result<Vec<ScoredPair>> {
     let options = TopKOptions::new(k, mode);
     options.validate()?;
-    check_embeddings(embeddings, num_nodes, latent, latent, exclude)?;
+    check_embeddings("embeddings", embeddings, num_nodes, latent, latent, exclude)?;
     let z = upload_padded(gpu, embeddings, num_nodes, latent, latent)?;
     Ok(search(gpu, &z, embeddings, latent, latent, exclude, &options)?.links)
 }
@@ -367,14 +372,17 @@ pub fn top_k_links_on_device(
     options.validate()?;
     check_latent_width(latent)?;
     if latent > z.cols() {
-        return Err(Error::InvalidInput(format!(
-            "latent width {latent} exceeds the matrix's {} columns",
-            z.cols()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "latent",
+            message: format!(
+                "latent width {latent} exceeds the matrix's {} columns",
+                z.cols()
+            ),
+        });
     }
     let values = gpu.read(z.data())?;
     let (n, stride) = (z.rows(), z.cols());
-    check_embeddings(&values, n, latent, stride, exclude)?;
+    check_embeddings("z", &values, n, latent, stride, exclude)?;
     if stride.is_multiple_of(4) {
         search(gpu, z, &values, stride, latent, exclude, options)
     } else {
@@ -396,7 +404,7 @@ pub fn top_k_links_cpu(
     mode: TopKMode,
 ) -> Result<Vec<ScoredPair>> {
     TopKOptions::new(k, mode).validate()?;
-    check_embeddings(embeddings, num_nodes, latent, latent, exclude)?;
+    check_embeddings("embeddings", embeddings, num_nodes, latent, latent, exclude)?;
     let z = embeddings;
     let n = num_nodes;
     let mut links = Vec::new();
@@ -453,7 +461,14 @@ pub fn score_pairs(
     pairs: &[(u32, u32)],
 ) -> Result<Vec<f32>> {
     let exclude = Exclusion::none(num_nodes)?;
-    check_embeddings(embeddings, num_nodes, latent, latent, &exclude)?;
+    check_embeddings(
+        "embeddings",
+        embeddings,
+        num_nodes,
+        latent,
+        latent,
+        &exclude,
+    )?;
     let flat = flatten_pairs(pairs, num_nodes)?;
     if pairs.is_empty() {
         return Ok(Vec::new());
@@ -465,6 +480,51 @@ pub fn score_pairs(
     recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
     gpu.submit(&recording)?;
     gpu.read(&scores)
+}
+
+/// The pairs with their logit μ_a · μ_b and score σ(μ_a · μ_b), both from the device
+/// (the `edge_score` kernel, once for σ and once with its `LOGITS` constant, so the
+/// logit is the very sum whose σ is the score, finite where σ has rounded to 1), in the
+/// order given. Same input checks as [`top_k_links`].
+pub fn score_links(
+    gpu: &Gpu,
+    embeddings: &[f32],
+    num_nodes: usize,
+    latent: usize,
+    pairs: &[(u32, u32)],
+) -> Result<Vec<ScoredPair>> {
+    let exclude = Exclusion::none(num_nodes)?;
+    check_embeddings(
+        "embeddings",
+        embeddings,
+        num_nodes,
+        latent,
+        latent,
+        &exclude,
+    )?;
+    let flat = flatten_pairs(pairs, num_nodes)?;
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let z = gpu.upload_matrix("gpu_vgae.predict.z", num_nodes, latent, embeddings)?;
+    let ids = gpu.upload("gpu_vgae.predict.pairs", &flat)?;
+    let scores = gpu.alloc::<f32>("gpu_vgae.predict.scores", pairs.len())?;
+    let logits = gpu.alloc::<f32>("gpu_vgae.predict.logits", pairs.len())?;
+    let mut recording = Recording::new("score_links");
+    recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
+    recording.extend(edge_logits(gpu, &z, latent, &ids, &logits)?);
+    gpu.submit(&recording)?;
+    let (scores, logits) = (gpu.read(&scores)?, gpu.read(&logits)?);
+    Ok(pairs
+        .iter()
+        .zip(scores.into_iter().zip(logits))
+        .map(|(&(source, target), (score, logit))| ScoredPair {
+            source,
+            target,
+            logit,
+            score,
+        })
+        .collect())
 }
 
 /// μ (n rows at `stride`, the first `latent` columns) on the device as the kernel
@@ -482,15 +542,18 @@ fn upload_padded(
 
 fn check_latent_width(latent: usize) -> Result<()> {
     if !(1..=MAX_LATENT).contains(&latent) {
-        return Err(Error::InvalidInput(format!(
-            "the latent width must be between 1 and {MAX_LATENT}, got {latent}"
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "latent",
+            message: format!("the latent width must be between 1 and {MAX_LATENT}, got {latent}"),
+        });
     }
     Ok(())
 }
 
-/// Checks `values` as `num_nodes` rows at `stride` whose first `latent` columns are μ.
+/// Checks `values` (the caller's `argument`) as `num_nodes` rows at `stride` whose first
+/// `latent` columns are μ.
 fn check_embeddings(
+    argument: &'static str,
     values: &[f32],
     num_nodes: usize,
     latent: usize,
@@ -499,31 +562,40 @@ fn check_embeddings(
 ) -> Result<()> {
     check_latent_width(latent)?;
     if num_nodes.checked_mul(stride) != Some(values.len()) {
-        return Err(Error::InvalidInput(format!(
-            "{} embedding values for {num_nodes} nodes × {stride}",
-            values.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument,
+            message: format!(
+                "{} embedding values for {num_nodes} nodes × {stride}",
+                values.len()
+            ),
+        });
     }
     if exclude.num_nodes() != num_nodes {
-        return Err(Error::InvalidInput(format!(
-            "the exclusion is for {} nodes, the embeddings have {num_nodes}",
-            exclude.num_nodes()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "exclude",
+            message: format!(
+                "the exclusion is for {} nodes, the embeddings have {num_nodes}",
+                exclude.num_nodes()
+            ),
+        });
     }
     for (i, row) in values.chunks_exact(stride.max(1)).enumerate() {
         let row = &row[..latent];
         if let Some(k) = row.iter().position(|v| !v.is_finite()) {
-            return Err(Error::InvalidInput(format!(
-                "embedding of node {i}, column {k} is {}",
-                row[k]
-            )));
+            return Err(Error::InvalidArgument {
+                argument,
+                message: format!("embedding of node {i}, column {k} is {}", row[k]),
+            });
         }
         let norm: f64 = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
         if norm > MAX_SQUARED_NORM {
-            return Err(Error::InvalidInput(format!(
-                "embedding of node {i} has squared norm {norm:e} > {MAX_SQUARED_NORM:e}: \
-                 its logits could overflow f32"
-            )));
+            return Err(Error::InvalidArgument {
+                argument,
+                message: format!(
+                    "embedding of node {i} has squared norm {norm:e} > {MAX_SQUARED_NORM:e}: \
+                     its logits could overflow f32"
+                ),
+            });
         }
     }
     Ok(())
@@ -885,7 +957,13 @@ mod tests {
         let more = e.with_pairs(&[(2, 3), (3, 1)]).unwrap();
         assert_eq!(more.len(), 3);
         assert!(more.contains(3, 2));
-        assert!(Exclusion::new(5, &[(0, 5)]).is_err());
+        assert!(matches!(
+            Exclusion::new(5, &[(0, 5)]),
+            Err(Error::InvalidArgument {
+                argument: "pairs",
+                ..
+            })
+        ));
         assert!(Exclusion::none(0).unwrap().is_empty());
     }
 

@@ -453,74 +453,22 @@ pub fn table(results: &[EpochResult]) -> String {
 
 /// An SVG line chart of median epoch time against N (log-log), one line per series.
 pub fn plot_svg(title: &str, series: &[(String, Vec<(f64, f64)>)]) -> String {
-    let (w, h, margin) = (720.0, 440.0, 70.0);
-    let points = series.iter().flat_map(|(_, p)| p.iter().copied());
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for (x, y) in points {
-        x0 = x0.min(x.log10());
-        x1 = x1.max(x.log10());
-        y0 = y0.min(y.log10());
-        y1 = y1.max(y.log10());
-    }
-    if x0 > x1 {
-        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
-    }
-    let (x0, x1, y0, y1) = (
-        x0.floor(),
-        x1.ceil().max(x0.floor() + 1.0),
-        y0.floor(),
-        y1.ceil().max(y0.floor() + 1.0),
-    );
-    let sx = |x: f64| margin + (x.log10() - x0) / (x1 - x0) * (w - 2.0 * margin);
-    let sy = |y: f64| h - margin - (y.log10() - y0) / (y1 - y0) * (h - 2.0 * margin);
-    let colors = [
-        "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
-    ];
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">{title}</text>\n",
-        w / 2.0
-    );
-    for decade in x0 as i32..=x1 as i32 {
-        let x = sx(10f64.powi(decade));
-        let _ = writeln!(svg, "<line x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#ddd\"/><text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">1e{decade}</text>", margin, h - margin, h - margin + 18.0);
-    }
-    for decade in y0 as i32..=y1 as i32 {
-        let y = sy(10f64.powi(decade));
-        let _ = writeln!(svg, "<line x1=\"{margin}\" y1=\"{y:.1}\" x2=\"{}\" y2=\"{y:.1}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">1e{decade}</text>", w - margin, margin - 6.0, y + 4.0);
-    }
-    let _ = writeln!(
-        svg,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">nodes N</text>",
-        w / 2.0,
-        h - 20.0
-    );
-    let _ = writeln!(svg, "<text x=\"18\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {})\">epoch time, ms (median)</text>", h / 2.0, h / 2.0);
-    for (i, (name, pts)) in series.iter().enumerate() {
-        let color = colors[i % colors.len()];
-        let path: Vec<String> = pts
-            .iter()
-            .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
-            .collect();
-        let _ = writeln!(
-            svg,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>",
-            path.join(" ")
-        );
-        for &(x, y) in pts {
-            let _ = writeln!(
-                svg,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"/>",
-                sx(x),
-                sy(y)
-            );
-        }
-        let ly = margin + 16.0 * i as f64;
-        let _ = writeln!(svg, "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"3\" fill=\"{color}\"/><text x=\"{}\" y=\"{}\">{name}</text>", margin + 10.0, ly, margin + 28.0, ly + 5.0);
-    }
-    svg.push_str("</svg>\n");
-    svg
+    crate::svg::line_chart(
+        title,
+        &[crate::svg::Panel {
+            series: series
+                .iter()
+                .map(|(name, points)| crate::svg::Series {
+                    name: name.clone(),
+                    points: points.clone(),
+                })
+                .collect(),
+            x_label: "nodes N".into(),
+            y_label: "epoch time, ms (median)".into(),
+            log_x: true,
+            log_y: true,
+        }],
+    )
 }
 
 #[cfg(test)]

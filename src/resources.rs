@@ -26,6 +26,26 @@ pub fn check_host_memory(what: impl FnOnce() -> String, needed: u64) -> Result<(
     }
 }
 
+/// The error for a host allocation of `needed` bytes for `what` that the allocator
+/// refused ([`Error::InsufficientMemory`], against the available host memory where that
+/// is known).
+pub(crate) fn allocation_failed(what: String, needed: u64) -> Error {
+    match available_memory() {
+        Some(available) => Error::InsufficientMemory {
+            what,
+            needed,
+            available,
+            limit: "available host memory",
+        },
+        None => Error::InsufficientMemory {
+            what,
+            needed,
+            available: 0,
+            limit: "memory the allocator would give",
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,21 +5,32 @@
 //!
 //! ```text
 //! bytes 0..8    magic "GPUVGAE\0"
-//! bytes 8..12   format version, u32 LE
+//! bytes 8..12   format version, u32 LE (2)
 //! bytes 12..20  header length H, u64 LE
 //! bytes 20..    header: UTF-8 JSON (ModelHeader), H bytes, then zero padding to a
 //!               multiple of 4
-//! then          the tensors, f32 LE, at the float offsets the header's table gives
+//! then          the tensors, f32 LE, one after another in the order of the header's
+//!               table (w0, w1, class_means)
+//! last 32 bytes SHA-256 of every byte before them (version 2)
 //! ```
 //!
-//! Loading checks every length against the file's size before allocating, and every
-//! value for finiteness.
+//! Loading checks the checksum first, then every length against the file's size
+//! before allocating: the file must end exactly where its checksum does (no trailing
+//! bytes), the tensors must be the known ones, laid out one after another, every value
+//! finite, every setting known (an unknown `feature_normalization` or header field is an
+//! error, not a default). Version 1 files (the same layout without the checksum) are
+//! still read, with the same checks but the checksum's.
+//!
+//! A model inside an output set (`run --out DIR`) is also checked against the set's
+//! `manifest.json`, so that a model.gvae of another run is not taken for this one's.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::GraphView;
+use sha2::{Digest, Sha256};
+
+use crate::data::FeatureNormalization;
 use crate::error::{Error, Result};
 use crate::metrics::LinkMetrics;
 use crate::model::{LossParts, ModelConfig, Weights};
@@ -27,13 +38,18 @@ use crate::output::write_atomic;
 
 /// The file's first bytes.
 pub const MAGIC: &[u8; 8] = b"GPUVGAE\0";
-/// The format this version writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this version writes (it also reads version 1, which has no checksum).
+pub const FORMAT_VERSION: u32 = 2;
 /// Bytes before the header.
 const PREAMBLE: usize = 20;
+/// Bytes of the SHA-256 trailer.
+const CHECKSUM: usize = 32;
+/// The tensors a model file may hold, in the order they are written.
+const TENSORS: [&str; 3] = ["w0", "w1", "class_means"];
 
 /// The graph a model was trained on, to recognise it again and to name its nodes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrainingGraph {
     /// Dataset or file name.
     pub name: String,
@@ -49,6 +65,7 @@ pub struct TrainingGraph {
 
 /// How the edges were split for training and evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SplitSettings {
     /// Seed of the split.
     pub seed: u64,
@@ -60,6 +77,7 @@ pub struct SplitSettings {
 
 /// What training reported.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrainingMetrics {
     /// Validation AUC/AP of the kept weights.
     pub val: Option<LinkMetrics>,
@@ -76,6 +94,7 @@ pub struct TrainingMetrics {
 
 /// One tensor's place in the file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TensorEntry {
     name: String,
     rows: usize,
@@ -86,6 +105,7 @@ struct TensorEntry {
 
 /// Everything but the tensors' values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelHeader {
     /// Always `"gpu-vgae model"`.
     pub format: String,
@@ -99,7 +119,8 @@ pub struct ModelHeader {
     /// only graphs with the training graph's node set.
     pub featureless: bool,
     /// The feature scaling applied before training (`none`, `row`, `standard`); embedding
-    /// another graph applies the same scaling to its features.
+    /// another graph applies the same scaling to its features. Checked on load: see
+    /// [`SavedModel::feature_normalization`].
     pub feature_normalization: String,
     /// The training graph.
     pub training_graph: TrainingGraph,
@@ -126,7 +147,7 @@ impl SavedModel {
         config: ModelConfig,
         weights: Weights,
         featureless: bool,
-        feature_normalization: impl Into<String>,
+        feature_normalization: FeatureNormalization,
         training_graph: TrainingGraph,
         split: SplitSettings,
         metrics: TrainingMetrics,
@@ -138,7 +159,7 @@ impl SavedModel {
                 config,
                 num_features: weights.num_features,
                 featureless,
-                feature_normalization: feature_normalization.into(),
+                feature_normalization: feature_normalization.to_string(),
                 training_graph,
                 split,
                 metrics,
@@ -183,7 +204,7 @@ impl SavedModel {
             source: e.into(),
         })?;
         let padded = json.len().next_multiple_of(4);
-        let mut bytes = Vec::with_capacity(PREAMBLE + padded + 4 * offset);
+        let mut bytes = Vec::with_capacity(PREAMBLE + padded + 4 * offset + CHECKSUM);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
@@ -194,7 +215,17 @@ impl SavedModel {
                 bytes.extend_from_slice(&v.to_le_bytes());
             }
         }
+        let checksum = Sha256::digest(&bytes);
+        bytes.extend_from_slice(&checksum);
         Ok(bytes)
+    }
+
+    /// The feature scaling the model was trained with (checked when the file was read).
+    pub fn feature_normalization(&self) -> FeatureNormalization {
+        self.header
+            .feature_normalization
+            .parse()
+            .unwrap_or(FeatureNormalization::None)
     }
 
     /// Writes the model to `path` (atomically: a temporary name, then a rename).
@@ -202,13 +233,16 @@ impl SavedModel {
         write_atomic(path, &self.to_bytes()?)
     }
 
-    /// Reads a model written by [`SavedModel::save`].
+    /// Reads a model written by [`SavedModel::save`]. A model inside an output set must
+    /// be the file its `manifest.json` lists.
     pub fn load(path: &Path) -> Result<SavedModel> {
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_bytes(&bytes, path)
+        let model = Self::from_bytes(&bytes, path)?;
+        crate::output_set::check_against_manifest(path)?;
+        Ok(model)
     }
 
     /// Parses a model file's bytes; `path` names it in errors.
@@ -225,55 +259,120 @@ impl SavedModel {
                     .into(),
             ));
         }
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != FORMAT_VERSION {
-            return Err(bad(format!(
-                "model format version {version}; this gpu-vgae reads version {FORMAT_VERSION}"
-            )));
-        }
-        let header_len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
-        let available = (bytes.len() - PREAMBLE) as u64;
+        let word =
+            |at: usize| -> [u8; 4] { [bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]] };
+        let version = u32::from_le_bytes(word(8));
+        let body = match version {
+            1 => bytes,
+            FORMAT_VERSION => {
+                let Some(split) = bytes.len().checked_sub(CHECKSUM).filter(|&s| s >= PREAMBLE)
+                else {
+                    return Err(bad("the file is too short for its checksum".into()));
+                };
+                let (body, stored) = bytes.split_at(split);
+                if Sha256::digest(body).as_slice() != stored {
+                    return Err(bad(
+                        "the checksum does not match: the file is damaged or was changed \
+                         after it was written"
+                            .into(),
+                    ));
+                }
+                body
+            }
+            _ => {
+                return Err(bad(format!(
+                    "model format version {version}; this gpu-vgae reads versions 1 and \
+                     {FORMAT_VERSION}"
+                )))
+            }
+        };
+        let mut len_bytes = [0u8; 8];
+        len_bytes.copy_from_slice(&body[12..20]);
+        let header_len = u64::from_le_bytes(len_bytes);
+        let available = (body.len() - PREAMBLE) as u64;
         if header_len > available {
             return Err(bad(format!(
                 "the header claims {header_len} bytes but only {available} follow"
             )));
         }
         let header_len = header_len as usize;
-        let header: ModelHeader = serde_json::from_slice(&bytes[PREAMBLE..PREAMBLE + header_len])
+        let header: ModelHeader = serde_json::from_slice(&body[PREAMBLE..PREAMBLE + header_len])
             .map_err(|e| bad(format!("malformed header: {e}")))?;
+        if header
+            .feature_normalization
+            .parse::<FeatureNormalization>()
+            .is_err()
+        {
+            return Err(bad(format!(
+                "unknown feature_normalization `{}`; expected one of: {}",
+                header.feature_normalization,
+                FeatureNormalization::NAMES.join(", ")
+            )));
+        }
         let data_start = PREAMBLE + header_len.next_multiple_of(4);
-        let floats = bytes.len().saturating_sub(data_start) / 4;
-        let read = |name: &str| -> Result<Option<(usize, usize, Vec<f32>)>> {
-            let Some(entry) = header.tensors.iter().find(|t| t.name == name) else {
-                return Ok(None);
-            };
-            let len = entry
+        if data_start > body.len() {
+            return Err(bad(
+                "the header's padding lies beyond the end of the file".into()
+            ));
+        }
+        let floats = (body.len() - data_start) / 4;
+        // The known tensors, each once, one after another from float 0.
+        let mut expected_offset = 0usize;
+        for (k, entry) in header.tensors.iter().enumerate() {
+            if !TENSORS.contains(&entry.name.as_str())
+                || header.tensors[..k].iter().any(|t| t.name == entry.name)
+            {
+                return Err(bad(format!(
+                    "unknown or repeated tensor `{}`; a model holds {}",
+                    entry.name,
+                    TENSORS.join(", ")
+                )));
+            }
+            if entry.offset != expected_offset {
+                return Err(bad(format!(
+                    "tensor {} starts at float {}, not right after the one before it \
+                     (float {expected_offset})",
+                    entry.name, entry.offset
+                )));
+            }
+            expected_offset = entry
                 .rows
                 .checked_mul(entry.cols)
-                .filter(|&len| {
-                    entry
-                        .offset
-                        .checked_add(len)
-                        .is_some_and(|end| end <= floats)
-                })
+                .and_then(|len| expected_offset.checked_add(len))
+                .filter(|&end| end <= floats)
                 .ok_or_else(|| {
                     bad(format!(
-                        "tensor {name} ({} x {} at float {}) lies beyond the file's {floats} \
+                        "tensor {} ({} x {} at float {}) lies beyond the file's {floats} \
                          floats of data",
-                        entry.rows, entry.cols, entry.offset
+                        entry.name, entry.rows, entry.cols, entry.offset
                     ))
                 })?;
+        }
+        let data_len = body.len() - data_start;
+        if data_len != 4 * expected_offset {
+            return Err(bad(format!(
+                "{} bytes follow the tensors; a model file ends with its last tensor{}",
+                data_len - 4 * expected_offset,
+                if version == 1 {
+                    ""
+                } else {
+                    " and its checksum"
+                }
+            )));
+        }
+        let read = |name: &str| -> Option<(usize, usize, Vec<f32>)> {
+            let entry = header.tensors.iter().find(|t| t.name == name)?;
             let start = data_start + 4 * entry.offset;
-            let values: Vec<f32> = bytes[start..start + 4 * len]
+            let values: Vec<f32> = body[start..start + 4 * entry.rows * entry.cols]
                 .chunks_exact(4)
-                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            Ok(Some((entry.rows, entry.cols, values)))
+            Some((entry.rows, entry.cols, values))
         };
         let missing = |name: &str| bad(format!("the file has no tensor {name}"));
-        let (f, h, w0) = read("w0")?.ok_or_else(|| missing("w0"))?;
-        let (_, _, w1) = read("w1")?.ok_or_else(|| missing("w1"))?;
-        let class_means = read("class_means")?.map(|(_, _, v)| v);
+        let (f, h, w0) = read("w0").ok_or_else(|| missing("w0"))?;
+        let (_, _, w1) = read("w1").ok_or_else(|| missing("w1"))?;
+        let class_means = read("class_means").map(|(_, _, v)| v);
         let config = &header.config;
         let weights = Weights {
             kind: config.kind,
@@ -291,35 +390,66 @@ impl SavedModel {
         Ok(SavedModel { header, weights })
     }
 
-    /// Checks that `graph` can be embedded by this model: the feature width (or, for a
-    /// featureless model, the node count) must match. `source` names the graph in the
-    /// error.
-    pub fn check_graph(&self, graph: &GraphView<'_>, source: &str) -> Result<()> {
+    /// Checks that `graph` can be embedded by this model: the feature width must match;
+    /// a featureless model (its input is the identity: one weight row per training node)
+    /// embeds only its own node set, so the node count must match and, where both
+    /// graphs name their nodes, the ids too (edges may differ: an updated graph of the
+    /// same nodes is embedded). `source` names the graph in the error.
+    pub fn check_graph(&self, graph: &crate::data::Graph, source: &str) -> Result<()> {
         let header = &self.header;
+        let refuse = |message: String| Err(Error::InvalidGraph { message });
         if header.featureless {
-            if graph.features().is_some() || graph.num_nodes() != header.num_features {
-                return Err(Error::InvalidInput(format!(
+            if graph.num_nodes != header.num_features {
+                return refuse(format!(
                     "the model was trained without features on {} nodes (its input is the \
-                     identity), so it embeds only a featureless graph with those {} nodes; \
-                     {source} has {} nodes{}",
-                    header.num_features,
-                    header.num_features,
-                    graph.num_nodes(),
-                    if graph.features().is_some() {
-                        " and features"
-                    } else {
-                        ""
-                    }
-                )));
+                     identity), so it embeds only a graph of those {} nodes; {source} has {}",
+                    header.num_features, header.num_features, graph.num_nodes
+                ));
             }
-        } else if graph.features().map(crate::Csr::cols) != Some(header.num_features) {
-            return Err(Error::InvalidInput(format!(
+            if let (Some(trained), Some(ids)) = (&header.training_graph.node_ids, &graph.node_ids) {
+                if let Some(i) = (0..graph.num_nodes)
+                    .find(|&i| trained.get(i).map(String::as_str) != ids.get(i).as_deref())
+                {
+                    return refuse(format!(
+                        "the model was trained without features on {}: its node {i} is `{}`, \
+                         but {source}'s node {i} is `{}`; a featureless model embeds only its \
+                         own nodes, in their order",
+                        header.training_graph.name,
+                        trained.get(i).map_or("", String::as_str),
+                        ids.get(i).unwrap_or_default()
+                    ));
+                }
+            }
+        } else if graph.num_features() != Some(header.num_features) {
+            return refuse(format!(
                 "the model takes {} features per node; {source} has {}",
                 header.num_features,
                 graph
-                    .features()
-                    .map_or("none".to_string(), |x| x.cols().to_string())
-            )));
+                    .num_features()
+                    .map_or("none".to_string(), |f| f.to_string())
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks that `graph` is the graph the model was trained on (its node count and
+    /// edge fingerprint), as tasks that reuse the model's split need.
+    pub fn check_training_graph(&self, graph: &crate::data::Graph, what: &str) -> Result<()> {
+        let trained_on = &self.header.training_graph;
+        if graph.num_nodes != trained_on.num_nodes
+            || edge_fingerprint(graph.num_nodes, &graph.edges) != trained_on.edge_fingerprint
+        {
+            return Err(Error::InvalidGraph {
+                message: format!(
+                    "{what} needs the graph the model was trained on ({}, {} nodes, {} \
+                     edges); this one ({} nodes, {} edges) differs",
+                    trained_on.name,
+                    trained_on.num_nodes,
+                    trained_on.num_edges,
+                    graph.num_nodes,
+                    graph.num_edges()
+                ),
+            });
         }
         Ok(())
     }
@@ -354,7 +484,7 @@ mod tests {
             config,
             weights,
             false,
-            "row",
+            FeatureNormalization::Row,
             TrainingGraph {
                 name: "tiny".into(),
                 num_nodes: 4,
@@ -393,6 +523,32 @@ mod tests {
         assert_eq!(back.weights.kind, ModelKind::Vgae);
     }
 
+    /// The bytes with their checksum recomputed, as a writer that means it would.
+    fn resealed(mut bytes: Vec<u8>) -> Vec<u8> {
+        bytes.truncate(bytes.len() - CHECKSUM);
+        let checksum = Sha256::digest(&bytes);
+        bytes.extend_from_slice(&checksum);
+        bytes
+    }
+
+    /// The version 1 layout of the same model: no checksum.
+    fn version_1(bytes: &[u8]) -> Vec<u8> {
+        let mut v = bytes[..bytes.len() - CHECKSUM].to_vec();
+        v[8..12].copy_from_slice(&1u32.to_le_bytes());
+        v
+    }
+
+    /// The bytes with the header replaced by `edit(header)`, resealed.
+    fn with_header(bytes: &[u8], edit: impl Fn(String) -> String) -> Vec<u8> {
+        let len = u64::from_le_bytes(bytes[12..20].try_into().unwrap()) as usize;
+        let header = String::from_utf8(bytes[PREAMBLE..PREAMBLE + len].to_vec()).unwrap();
+        let new = edit(header);
+        assert_eq!(new.len(), len, "edits keep the header's length");
+        let mut v = bytes.to_vec();
+        v[PREAMBLE..PREAMBLE + len].copy_from_slice(new.as_bytes());
+        resealed(v)
+    }
+
     #[test]
     fn corrupt_files_are_format_errors_naming_the_file() {
         let bytes = model().to_bytes().unwrap();
@@ -403,20 +559,57 @@ mod tests {
         let mut v = bytes.clone();
         v[8] = 9;
         assert!(err(&v).contains("version 9"));
-        let mut v = bytes.clone();
-        v[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(err(&v).contains("header claims"));
-        // Truncated tensor data: refused, not read out of bounds.
-        assert!(err(&bytes[..bytes.len() - 4]).contains("beyond"));
-        // A NaN weight.
+        // One flipped bit anywhere (here in a weight) fails the checksum.
         let mut v = bytes.clone();
         let n = v.len();
-        v[n - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
-        assert!(err(&v).contains("not finite"));
+        v[n - CHECKSUM - 5] ^= 0x10;
+        assert!(err(&v).contains("checksum does not match"), "{}", err(&v));
+        // Trailing bytes, resealed or not.
+        let mut v = bytes.clone();
+        v.extend_from_slice(&[0; 8]);
+        assert!(err(&v).contains("checksum"));
+        let mut v = bytes[..bytes.len() - CHECKSUM].to_vec();
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&[0; CHECKSUM]);
+        assert!(err(&resealed(v)).contains("8 bytes follow the tensors"));
+        // Structure errors behind a valid checksum.
+        let mut v = bytes.clone();
+        v[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(err(&resealed(v)).contains("header claims"));
+        let v = bytes[..bytes.len() - CHECKSUM - 4].to_vec();
+        assert!(err(&resealed([v, vec![0; CHECKSUM]].concat())).contains("beyond"));
+        // A NaN weight.
+        let mut v = bytes.clone();
+        v[n - CHECKSUM - 4..n - CHECKSUM].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(err(&resealed(v)).contains("not finite"));
+        // Unknown values are refused, not taken for a default.
+        let v = with_header(&bytes, |h| h.replace("\"row\"", "\"raw\""));
+        assert!(
+            err(&v).contains("unknown feature_normalization `raw`"),
+            "{}",
+            err(&v)
+        );
+        let v = with_header(&bytes, |h| h.replace("\"class_means\"", "\"class_meanz\""));
+        assert!(err(&v).contains("class_meanz"), "{}", err(&v));
+        let v = with_header(&bytes, |h| h.replace("\"seed\":7", "\"sead\":7"));
+        assert!(err(&v).contains("malformed header"), "{}", err(&v));
         // Every truncation is an error, never a panic.
         for cut in (0..bytes.len()).step_by(7) {
             assert!(SavedModel::from_bytes(&bytes[..cut], path).is_err());
         }
+    }
+
+    #[test]
+    fn version_1_files_are_still_read_with_the_same_checks() {
+        let m = model();
+        let v1 = version_1(&m.to_bytes().unwrap());
+        let back = SavedModel::from_bytes(&v1, Path::new("m.gvae")).unwrap();
+        assert_eq!(back.weights, m.weights);
+        assert_eq!(back.feature_normalization(), FeatureNormalization::Row);
+        let mut trailing = v1.clone();
+        trailing.push(0);
+        let err = SavedModel::from_bytes(&trailing, Path::new("m.gvae")).unwrap_err();
+        assert!(err.to_string().contains("follow the tensors"), "{err}");
     }
 
     #[test]

@@ -27,36 +27,60 @@ impl Csr {
         col_idx: Vec<u32>,
         values: Vec<f32>,
     ) -> Result<Self> {
-        let bad = |why: String| Err(Error::InvalidInput(format!("CSR matrix: {why}")));
+        let bad = |argument, why: String| {
+            Err(Error::InvalidArgument {
+                argument,
+                message: format!("CSR matrix: {why}"),
+            })
+        };
         if row_ptr.len() != rows + 1 {
-            return bad(format!(
-                "row_ptr has {} entries, expected rows + 1 = {}",
-                row_ptr.len(),
-                rows + 1
-            ));
+            return bad(
+                "row_ptr",
+                format!(
+                    "row_ptr has {} entries, expected rows + 1 = {}",
+                    row_ptr.len(),
+                    rows + 1
+                ),
+            );
         }
         if row_ptr[0] != 0 {
-            return bad(format!("row_ptr[0] is {}, expected 0", row_ptr[0]));
+            return bad(
+                "row_ptr",
+                format!("row_ptr[0] is {}, expected 0", row_ptr[0]),
+            );
         }
         if let Some(r) = row_ptr.windows(2).position(|w| w[0] > w[1]) {
-            return bad(format!("row_ptr decreases at row {r}"));
+            return bad("row_ptr", format!("row_ptr decreases at row {r}"));
         }
         let nnz = row_ptr[rows] as usize;
         if col_idx.len() != nnz || values.len() != nnz {
-            return bad(format!(
-                "row_ptr ends at {nnz} but there are {} column ids and {} values",
-                col_idx.len(),
-                values.len()
-            ));
+            return bad(
+                if col_idx.len() != nnz {
+                    "col_idx"
+                } else {
+                    "values"
+                },
+                format!(
+                    "row_ptr ends at {nnz} but there are {} column ids and {} values",
+                    col_idx.len(),
+                    values.len()
+                ),
+            );
         }
         if let Some(k) = col_idx.iter().position(|&c| c as usize >= cols) {
-            return bad(format!(
-                "entry {k} has column {} out of range for {cols} columns",
-                col_idx[k]
-            ));
+            return bad(
+                "col_idx",
+                format!(
+                    "entry {k} has column {} out of range for {cols} columns",
+                    col_idx[k]
+                ),
+            );
         }
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {
-            return bad(format!("entry {k} has non-finite value {}", values[k]));
+            return bad(
+                "values",
+                format!("entry {k} has non-finite value {}", values[k]),
+            );
         }
         Ok(Csr {
             rows,
@@ -73,9 +97,12 @@ impl Csr {
         let mut sorted: Vec<(u32, u32, f32)> = Vec::with_capacity(triplets.len());
         for &(r, c, v) in triplets {
             if r as usize >= rows || c as usize >= cols {
-                return Err(Error::InvalidInput(format!(
-                    "CSR matrix: entry ({r}, {c}) is outside a {rows} x {cols} matrix"
-                )));
+                return Err(Error::InvalidArgument {
+                    argument: "triplets",
+                    message: format!(
+                        "CSR matrix: entry ({r}, {c}) is outside a {rows} x {cols} matrix"
+                    ),
+                });
             }
             sorted.push((r, c, v));
         }
@@ -104,17 +131,20 @@ impl Csr {
     /// order); checked like [`Csr::new`] (same count, every value finite).
     pub fn with_values(&self, values: Vec<f32>) -> Result<Self> {
         if values.len() != self.nnz() {
-            return Err(Error::InvalidInput(format!(
-                "CSR matrix: {} new values for {} entries",
-                values.len(),
-                self.nnz()
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "values",
+                message: format!(
+                    "CSR matrix: {} new values for {} entries",
+                    values.len(),
+                    self.nnz()
+                ),
+            });
         }
         if let Some(k) = values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::InvalidInput(format!(
-                "CSR matrix: entry {k} has non-finite value {}",
-                values[k]
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "values",
+                message: format!("CSR matrix: entry {k} has non-finite value {}", values[k]),
+            });
         }
         Ok(Csr {
             rows: self.rows,
@@ -139,10 +169,13 @@ impl Csr {
     /// Builds a CSR matrix from a dense row-major `rows × cols` slice, keeping nonzeros.
     pub fn from_dense(rows: usize, cols: usize, dense: &[f32]) -> Result<Self> {
         if dense.len() != rows * cols {
-            return Err(Error::InvalidInput(format!(
-                "dense matrix has {} values, expected {rows} x {cols}",
-                dense.len()
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "dense",
+                message: format!(
+                    "dense matrix has {} values, expected {rows} x {cols}",
+                    dense.len()
+                ),
+            });
         }
         let mut triplets = Vec::new();
         for r in 0..rows {
@@ -261,14 +294,21 @@ mod tests {
 
     #[test]
     fn invalid_csr_is_an_error() {
-        assert!(Csr::new(2, 2, vec![0, 1], vec![0], vec![1.0]).is_err());
-        assert!(Csr::new(1, 2, vec![0, 1], vec![2], vec![1.0]).is_err());
-        assert!(Csr::new(1, 2, vec![0, 1], vec![0], vec![f32::NAN]).is_err());
-        assert!(Csr::new(2, 2, vec![0, 1, 0], vec![0], vec![1.0]).is_err());
-        assert!(Csr::from_triplets(1, 1, &[(0, 1, 1.0)]).is_err());
+        let bad = |r: Result<Csr>, argument: &str| match r {
+            Err(Error::InvalidArgument { argument: a, .. }) => assert_eq!(a, argument),
+            other => panic!("expected an invalid {argument}, got {other:?}"),
+        };
+        bad(Csr::new(2, 2, vec![0, 1], vec![0], vec![1.0]), "row_ptr");
+        bad(Csr::new(1, 2, vec![0, 1], vec![2], vec![1.0]), "col_idx");
+        bad(
+            Csr::new(1, 2, vec![0, 1], vec![0], vec![f32::NAN]),
+            "values",
+        );
+        bad(Csr::new(2, 2, vec![0, 1, 0], vec![0], vec![1.0]), "row_ptr");
+        bad(Csr::from_triplets(1, 1, &[(0, 1, 1.0)]), "triplets");
         let m = Csr::identity(2);
-        assert!(m.with_values(vec![1.0]).is_err());
-        assert!(m.with_values(vec![1.0, f32::INFINITY]).is_err());
+        bad(m.with_values(vec![1.0]), "values");
+        bad(m.with_values(vec![1.0, f32::INFINITY]), "values");
         assert_eq!(
             m.with_values(vec![2.0, 3.0]).unwrap().to_dense(),
             [2., 0., 0., 3.]

@@ -2,6 +2,7 @@
 //! the training edges, watch validation AUC/AP, report test AUC/AP of the mean
 //! embedding μ.
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -10,7 +11,7 @@ use crate::data::GraphView;
 use crate::error::{Error, Result};
 use crate::gpu::{AdapterReport, Gpu};
 use crate::metrics::{link_metrics, LinkMetrics};
-use crate::model::{GaeModel, LossParts, ModelConfig, Weights};
+use crate::model::{GaeModel, LossParts, ModelConfig, Objective, Weights};
 use crate::split::{split_edges_with, EdgeSplit};
 
 /// Training settings beyond the model's own.
@@ -63,6 +64,16 @@ impl Monitor {
 impl TrainOptions {
     /// Checks every setting (the model's too); needs no device and no graph.
     pub fn validate(&self) -> Result<()> {
+        if self.model.objective == Objective::Subgraph && self.model.sample_nodes < 2 {
+            return Err(Error::InvalidConfig {
+                setting: "sample_nodes",
+                message: format!(
+                    "the subgraph objective reconstructs the pairs among the nodes it draws \
+                     each epoch: it needs at least 2, got {}",
+                    self.model.sample_nodes
+                ),
+            });
+        }
         self.model.validate()?;
         if self.epochs == 0 {
             return Err(Error::InvalidConfig {
@@ -132,6 +143,36 @@ pub struct EpochReport {
     pub elapsed: Duration,
 }
 
+/// What a progress callback returns: `()` or [`ControlFlow::Continue`] to go on,
+/// [`ControlFlow::Break`] to stop (the call then returns [`Error::Interrupted`]).
+pub trait Progress {
+    /// Whether the caller asked to stop.
+    fn stop(&self) -> bool;
+}
+
+impl Progress for () {
+    fn stop(&self) -> bool {
+        false
+    }
+}
+
+impl Progress for ControlFlow<()> {
+    fn stop(&self) -> bool {
+        self.is_break()
+    }
+}
+
+/// One evaluated epoch, as [`TrainReport::history`] keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: u32,
+    /// Its loss.
+    pub loss: LossParts,
+    /// Validation metrics after its update (`None` without validation edges).
+    pub val: Option<LinkMetrics>,
+}
+
 /// Summary of a finished training run.
 #[derive(Clone, Debug, Serialize)]
 pub struct TrainReport {
@@ -166,6 +207,10 @@ pub struct TrainReport {
     pub device_bytes: u64,
     /// The adapter.
     pub adapter: AdapterReport,
+    /// Whether the model was trained without features (the identity as input).
+    pub featureless: bool,
+    /// Every evaluated epoch (every `eval_every`-th and the last), in order.
+    pub history: Vec<EpochRecord>,
     /// Remarks a user should see (e.g. a sample size reduced to what the graph has).
     pub notes: Vec<String>,
 }
@@ -182,14 +227,16 @@ pub struct Trained {
 
 /// Splits the graph's edges, trains on the training part and evaluates on the held-out
 /// parts. Without features (`graph.features()` is `None`) the model is featureless
-/// (identity). `progress` is called after every epoch. With `options.patience`, training
-/// stops once the validation metric has not improved for that many epochs, and the best
-/// evaluation's weights are kept (and evaluated on the test set).
-pub fn train(
+/// (identity). `progress` is called after every epoch; returning
+/// [`ControlFlow::Break`] stops training with [`Error::Interrupted`]. With
+/// `options.patience`, training stops once the validation metric has not improved for
+/// that many epochs, and the best evaluation's weights are kept (and evaluated on the
+/// test set).
+pub fn train<P: Progress>(
     gpu: &Gpu,
     graph: GraphView<'_>,
     options: &TrainOptions,
-    mut progress: impl FnMut(&EpochReport),
+    mut progress: impl FnMut(&EpochReport) -> P,
 ) -> Result<Trained> {
     options.validate()?;
     let num_nodes = graph.num_nodes();
@@ -244,6 +291,7 @@ pub fn train(
     let mut best: Option<(f64, u32, Weights)> = None;
     let mut epochs_run = 0;
     let mut stopped_early = false;
+    let mut history = Vec::new();
     for epoch in 1..=options.epochs {
         model.train_epoch()?;
         epochs_run = epoch;
@@ -265,14 +313,24 @@ pub fn train(
             eval_time += eval_start.elapsed();
             final_loss = parts;
             loss = Some(parts);
+            history.push(EpochRecord {
+                epoch,
+                loss: parts,
+                val,
+            });
         }
-        progress(&EpochReport {
+        let asked = progress(&EpochReport {
             epoch,
             epochs: options.epochs,
             loss,
             val,
             elapsed: start.elapsed(),
         });
+        if asked.stop() {
+            return Err(Error::Interrupted {
+                message: format!("training stopped after epoch {epoch} of {}", options.epochs),
+            });
+        }
         if stopped_early {
             break;
         }
@@ -306,6 +364,8 @@ pub fn train(
         dispatches_per_epoch: model.dispatches_per_epoch(),
         device_bytes: gpu.pool_bytes(),
         adapter: gpu.report().clone(),
+        featureless: graph.features().is_none(),
+        history,
         notes,
     };
     Ok(Trained {

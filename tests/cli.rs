@@ -15,16 +15,34 @@ struct Outcome {
 }
 
 fn gpu_vgae(args: &[&str]) -> Outcome {
-    let out = Command::new(env!("CARGO_BIN_EXE_gpu-vgae"))
-        .args(args)
-        .env_remove("GPU_VGAE_DATA_DIR")
-        .output()
-        .expect("the binary runs");
+    gpu_vgae_env(args, &[])
+}
+
+fn gpu_vgae_env(args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let out = binary(args, env).output().expect("the binary runs");
     Outcome {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+fn binary(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gpu-vgae"));
+    command.args(args).env_remove("GPU_VGAE_DATA_DIR");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// Runs with an adapter name that matches none: a command that fails with a settings
+/// or file error under it failed before any device was opened.
+fn without_device(args: &[&str]) -> Outcome {
+    gpu_vgae_env(
+        args,
+        &[("GPU_VGAE_ADAPTER", "no-such-adapter-gpu-vgae-test")],
+    )
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -121,10 +139,19 @@ fn out_files_are_complete_and_readable() {
     model.weights.validate().unwrap();
     assert_eq!(model.header.training_graph.num_nodes, 150);
     assert_eq!(model.header.metrics.epochs_run, 5);
-    for entry in std::fs::read_dir(&out).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(!name.starts_with('.'), "leftover temporary file {name}");
-    }
+    // The set: these files and nothing else, each as manifest.json lists it; nothing
+    // next to the directory (no lock, no staging directory).
+    let manifest = gpu_vgae::verify_output(&out).unwrap();
+    let mut names: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["embeddings.npy", "embeddings.svg", "metrics.json", "model.gvae", "training.svg"]
+    );
+    assert_eq!(manifest.command[1..3], ["run".to_string(), "--synthetic-nodes".to_string()]);
+    assert_eq!(entries(&dir), ["results/"]);
+    assert!(metrics["edge_stats"]["input_pairs"].as_u64().unwrap() >= 150);
+    assert_eq!(metrics["history"].as_array().unwrap().len(), 1, "5 epochs, evaluated at the last");
     // `embed` with the saved model on the same graph gives the run's embeddings, bit for
     // bit (both run the encoder over every edge with the same weights).
     let again = dir.join("again");
@@ -144,6 +171,7 @@ fn out_files_are_complete_and_readable() {
         std::fs::read(again.join("embeddings.npy")).unwrap(),
         std::fs::read(out.join("embeddings.npy")).unwrap()
     );
+    gpu_vgae::verify_output(&again).unwrap();
     // --json prints one JSON document on stdout.
     let o = gpu_vgae(&["run", "--synthetic-nodes", "100", "--epochs", "2", "--json"]);
     assert_eq!(o.code, 0, "stderr: {}", o.stderr);
@@ -243,27 +271,76 @@ gpu_test! {
 
 #[test]
 fn bad_training_settings_are_refused_before_any_work() {
+    let dir = scratch("settings");
+    let edges = write(&dir, "edges.txt", b"a b\nb c\nc d\nd a\na c\n");
     for (args, needles) in [
-        (&["--clusters", "0", "--cluster"][..], &["clusters"][..]),
+        (
+            &["--clusters", "0", "--cluster"][..],
+            &["clusters", "between 1 and the 60 nodes"][..],
+        ),
+        (&["--clusters", "0"], &["clusters"]),
+        (
+            &["--clusters", "61"],
+            &["between 1 and the 60 nodes, got 61"],
+        ),
+        // Flags that the dense objective would ignore.
+        (
+            &["--sample-nodes", "0"],
+            &["sample-nodes", "only to the subgraph objective"],
+        ),
+        (
+            &["--sample-nodes", "1"],
+            &["sample-nodes", "only to the subgraph objective"],
+        ),
+        (
+            &["--alpha", "3", "--objective", "sampled"],
+            &["alpha", "subgraph objective"],
+        ),
         (
             &["--sample-nodes", "0", "--objective", "subgraph"],
-            &["sample_nodes"],
+            &["sample_nodes", "at least 2"],
+        ),
+        (
+            &["--sample-nodes", "1", "--objective", "subgraph"],
+            &["sample_nodes", "at least 2, got 1"],
         ),
         (&["--alpha=-1", "--objective", "subgraph"], &["alpha"]),
         (&["--alpha", "NaN", "--objective", "subgraph"], &["alpha"]),
         (&["--patience", "0"], &["patience"]),
         (&["--conditional", "--model", "gae"], &["conditional"]),
-        (&["--hidden", "1000000000000"], &["hidden width", "needs"]),
+        (&["--latent", "65"], &["latent"]),
     ] {
         let mut all = vec!["run", "--synthetic-nodes", "60", "--epochs", "1"];
         all.extend_from_slice(args);
-        let o = gpu_vgae(&all);
-        if args[0] == "--clusters" {
-            // k = 0 is refused after training, when the embeddings exist; it needs a GPU.
-            continue;
-        }
-        assert_fails(&o, needles);
+        assert_fails(&without_device(&all), needles);
     }
+    // An edge list without labels: k must be given; the conditional prior needs labels.
+    for (args, needles) in [
+        (&["--cluster"][..], &["--clusters K"][..]),
+        (
+            &["--cluster", "--clusters", "9"],
+            &["between 1 and the 4 nodes"],
+        ),
+        (&["--conditional"], &["training labels"]),
+    ] {
+        let mut all = vec!["run", "--edges", &edges, "--epochs", "1"];
+        all.extend_from_slice(args);
+        assert_fails(&without_device(&all), needles);
+    }
+    // Sizes are checked against the device's profile before anything is allocated.
+    let o = gpu_vgae(&[
+        "run",
+        "--synthetic-nodes",
+        "60",
+        "--epochs",
+        "1",
+        "--hidden",
+        "1000000000000",
+    ]);
+    assert_fails(&o, &["hidden width", "needs"]);
+    // The device's own error, to show that the runs above stopped before it.
+    let o = without_device(&["run", "--synthetic-nodes", "60", "--epochs", "1"]);
+    assert_fails(&o, &["no-such-adapter-gpu-vgae-test"]);
 }
 
 gpu_test! {
@@ -271,15 +348,6 @@ gpu_test! {
         common::gpu();
         let dir = scratch("cluster-errors");
         let edges = write(&dir, "edges.txt", b"a b\nb c\nc d\nd a\na c\n");
-        // No labels: the number of clusters must be given.
-        let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "1", "--cluster"]);
-        assert_fails(&o, &["--clusters"]);
-        let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "1", "--cluster",
-                           "--clusters", "9"]);
-        assert_fails(&o, &["between 1 and the 4 nodes"]);
-        // The conditional prior needs training labels.
-        let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "1", "--conditional"]);
-        assert_fails(&o, &["training labels"]);
         // A training labels file with an unknown node.
         let labels = write(&dir, "train.txt", b"a x\nzz y\n");
         let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "1", "--conditional",
@@ -503,11 +571,17 @@ gpu_test! {
                            "--features", &features, "--pairs", &pairs]);
         assert_eq!(o.code, 0, "stderr: {}", o.stderr);
         let lines: Vec<&str> = o.stdout.lines().collect();
-        assert_eq!(lines[0], "source,target,score");
+        assert_eq!(lines[0], "source,target,score,logit");
         for (line, (i, j)) in lines[1..].iter().zip([(0usize, 1usize), (5, 9)]) {
-            let dot: f32 = (0..16).map(|k| mu[i * 16 + k] * mu[j * 16 + k]).sum();
-            let score: f32 = line.rsplit(',').next().unwrap().parse().unwrap();
+            // The logit as the kernels sum it: over the columns in order, in f32.
+            let mut dot = 0f32;
+            for k in 0..16 {
+                dot += mu[i * 16 + k] * mu[j * 16 + k];
+            }
+            let fields: Vec<&str> = line.split(',').collect();
+            let (score, logit): (f32, f32) = (fields[2].parse().unwrap(), fields[3].parse().unwrap());
             assert!((score - 1.0 / (1.0 + (-dot).exp())).abs() < 1e-5, "{line}");
+            assert!((logit - dot).abs() <= 1e-6 * (1.0 + dot.abs()), "{line}: logit vs {dot}");
             assert!(line.starts_with(&format!("{i},{j},")));
         }
         let unknown = write(&dir, "unknown.txt", b"0 1\n3 999\n");
@@ -579,5 +653,583 @@ gpu_test! {
         let recomputed = inertia(&points, n, dim, &centroids, k, &clusters).unwrap();
         let stored = reported["inertia"].as_f64().unwrap();
         assert!((recomputed - stored).abs() <= 1e-4 * stored, "inertia: metrics.json {stored}, recomputed {recomputed}");
+    }
+}
+
+/// Names in `dir`, sorted, directories with a trailing `/`.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let slash = if e.file_type().unwrap().is_dir() {
+                "/"
+            } else {
+                ""
+            };
+            format!("{}{slash}", e.file_name().to_string_lossy())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// A model made by the library without training (Glorot weights), saved as
+/// `dir/name`: `features` input columns (0: featureless on the graph's nodes), trained
+/// "on" the edge list `edges`.
+fn library_model(dir: &Path, name: &str, edges: &str, features: usize) -> String {
+    use gpu_vgae::internal::saved::{
+        edge_fingerprint, SplitSettings, TrainingGraph, TrainingMetrics,
+    };
+    let graph = gpu_vgae::load_edge_list(Path::new(edges), &Default::default()).unwrap();
+    let config = gpu_vgae::ModelConfig::default();
+    let width = if features == 0 {
+        graph.num_nodes
+    } else {
+        features
+    };
+    let model = gpu_vgae::SavedModel::new(
+        config.clone(),
+        gpu_vgae::Weights::glorot(&config, width),
+        features == 0,
+        gpu_vgae::FeatureNormalization::None,
+        TrainingGraph {
+            name: "training graph".into(),
+            num_nodes: graph.num_nodes,
+            num_edges: graph.num_edges(),
+            edge_fingerprint: edge_fingerprint(graph.num_nodes, &graph.edges),
+            node_ids: graph.node_ids.as_ref().map(|ids| ids.to_strings()),
+        },
+        SplitSettings {
+            seed: 0,
+            val_fraction: 0.05,
+            test_fraction: 0.1,
+        },
+        TrainingMetrics {
+            val: None,
+            test: None,
+            epochs_run: 0,
+            best_epoch: 0,
+            final_loss: gpu_vgae::LossParts {
+                reconstruction: 0.0,
+                kl: 0.0,
+                total: 0.0,
+            },
+        },
+    );
+    let path = dir.join(name);
+    model.save(&path).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// A dense float64 features file of `rows × cols`, row r = (r, r + 1, ...), except
+/// that the rows in `twins` repeat row `twins[0]`.
+fn features_npy(dir: &Path, name: &str, rows: usize, cols: usize, twins: &[usize]) -> String {
+    let values: Vec<f64> = (0..rows)
+        .flat_map(|r| {
+            let r = if twins.contains(&r) { twins[0] } else { r };
+            (0..cols).map(move |c| ((r * 7 + c * 3) % 11) as f64 * 0.1 + r as f64 * 0.01)
+        })
+        .collect();
+    write(dir, name, &npy_f64(rows, cols, &values))
+}
+
+#[test]
+fn model_files_are_checked_before_any_device_is_opened() {
+    let dir = scratch("model-checks");
+    let edges = write(&dir, "edges.txt", b"0 1\n1 2\n2 3\n3 0\n0 2\n");
+    let features = features_npy(&dir, "x.npy", 4, 3, &[]);
+    let target = dir.join("embedded");
+    let target = target.to_str().unwrap();
+    let model = library_model(&dir, "model.gvae", &edges, 3);
+    let embed = |model: &str| {
+        without_device(&[
+            "embed",
+            "--model",
+            model,
+            "--edges",
+            &edges,
+            "--features",
+            &features,
+            "--out",
+            target,
+        ])
+    };
+    // Intact, it gets as far as the device.
+    assert_fails(&embed(&model), &["no-such-adapter-gpu-vgae-test"]);
+    // A flipped bit in a weight: the checksum.
+    let mut bytes = std::fs::read(&model).unwrap();
+    let n = bytes.len();
+    bytes[n - 40] ^= 0x04;
+    assert_fails(
+        &embed(&write(&dir, "flipped.gvae", &bytes)),
+        &["flipped.gvae", "checksum"],
+    );
+    // Trailing bytes.
+    let mut bytes = std::fs::read(&model).unwrap();
+    bytes.extend_from_slice(b"\n");
+    assert_fails(
+        &embed(&write(&dir, "trailing.gvae", &bytes)),
+        &["trailing.gvae", "checksum"],
+    );
+    // A model.gvae of another run in a set: the manifest tells.
+    let set = dir.join("set");
+    gpu_vgae::internal::output_set::OutputSet::begin(
+        gpu_vgae::OutputDir::claim(&set).unwrap(),
+        &Default::default(),
+    )
+    .and_then(|mut s| {
+        s.write("model.gvae", &std::fs::read(&model).unwrap())?;
+        s.commit()
+    })
+    .unwrap();
+    let other = library_model(
+        &dir,
+        "other.gvae",
+        &write(&dir, "e2.txt", b"a b\nb c\nc d\n"),
+        3,
+    );
+    std::fs::copy(&other, set.join("model.gvae")).unwrap();
+    assert_fails(
+        &embed(set.join("model.gvae").to_str().unwrap()),
+        &["manifest.json", "another run"],
+    );
+    // The directory holding the model is not replaced by embed's output.
+    std::fs::copy(&model, set.join("model.gvae")).unwrap();
+    let o = without_device(&[
+        "embed",
+        "--model",
+        set.join("model.gvae").to_str().unwrap(),
+        "--edges",
+        &edges,
+        "--features",
+        &features,
+        "--out",
+        set.to_str().unwrap(),
+    ]);
+    assert_fails(&o, &["holds the model being read"]);
+    assert!(set.join("model.gvae").exists());
+    // --features for a featureless model would be ignored: refused.
+    let featureless = library_model(&dir, "featureless.gvae", &edges, 0);
+    assert_fails(
+        &embed(&featureless),
+        &["trained without features", "--features"],
+    );
+    assert!(!Path::new(target).exists(), "no output after an error");
+    assert_eq!(
+        entries(&dir).iter().filter(|n| n.starts_with('.')).count(),
+        0
+    );
+}
+
+#[test]
+fn a_model_is_refused_on_a_graph_it_was_not_trained_on() {
+    // (b) of the surviving bugs: the training graph's fingerprint is checked where the
+    // model's split is reused, and a featureless model's node ids are checked.
+    let dir = scratch("fingerprint");
+    let trained_on = write(&dir, "a.txt", b"0 1\n1 2\n2 3\n3 0\n0 2\n");
+    let same_count = write(&dir, "b.txt", b"0 1\n1 2\n2 3\n3 0\n1 3\n");
+    let features = features_npy(&dir, "x.npy", 4, 3, &[]);
+    let model = library_model(&dir, "model.gvae", &trained_on, 3);
+    let o = without_device(&[
+        "predict",
+        "--model",
+        &model,
+        "--edges",
+        &same_count,
+        "--features",
+        &features,
+        "--top-k",
+        "2",
+        "--known",
+        "train",
+    ]);
+    assert_fails(
+        &o,
+        &[
+            "--known train needs the graph the model was trained on",
+            "4 nodes",
+        ],
+    );
+    // The training graph passes the check (and stops at the device).
+    let o = without_device(&[
+        "predict",
+        "--model",
+        &model,
+        "--edges",
+        &trained_on,
+        "--features",
+        &features,
+        "--top-k",
+        "2",
+        "--known",
+        "train",
+    ]);
+    assert_fails(&o, &["no-such-adapter-gpu-vgae-test"]);
+    // A featureless model embeds only its own nodes: four other ids are refused, the
+    // same four with other edges are embedded.
+    let named = write(&dir, "named.txt", b"a b\nb c\nc d\nd a\na c\n");
+    let featureless = library_model(&dir, "featureless.gvae", &named, 0);
+    let renamed = write(&dir, "c.txt", b"w x\nx y\ny z\nz w\nw y\n");
+    let rewired = write(&dir, "d.txt", b"a b\nb c\nc d\nd a\nb d\n");
+    let o = without_device(&[
+        "embed",
+        "--model",
+        &featureless,
+        "--edges",
+        &renamed,
+        "--out",
+        dir.join("e").to_str().unwrap(),
+    ]);
+    assert_fails(&o, &["trained without features", "node 0 is `a`", "`w`"]);
+    let o = without_device(&[
+        "embed",
+        "--model",
+        &featureless,
+        "--edges",
+        &rewired,
+        "--out",
+        dir.join("e").to_str().unwrap(),
+    ]);
+    assert_fails(&o, &["no-such-adapter-gpu-vgae-test"]);
+}
+
+#[test]
+fn out_directories_that_are_not_gpu_vgae_sets_are_refused() {
+    let dir = scratch("foreign");
+    let out = dir.join("mine");
+    std::fs::create_dir(&out).unwrap();
+    write(&out, "thesis.tex", b"important");
+    let o = without_device(&[
+        "run",
+        "--synthetic-nodes",
+        "60",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_fails(&o, &["thesis.tex", "did not write"]);
+    assert_eq!(entries(&out), ["thesis.tex"]);
+    assert_eq!(entries(&dir), ["mine/"]);
+}
+
+gpu_test! {
+    /// An earlier run's clusters.csv and node_ids.txt do not survive beside a new run
+    /// that has none, and `embed` of a graph without ids leaves no node_ids.txt of
+    /// another graph.
+    fn stale_files_of_an_earlier_run_never_survive() {
+        common::gpu();
+        let dir = scratch("stale");
+        let out = dir.join("out");
+        let out_s = out.to_str().unwrap();
+        let edges = write(&dir, "named.txt", b"a b\nb c\nc d\nd a\na c\ne a\ne b\n");
+        let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "2", "--cluster", "--clusters",
+                           "2", "--quiet", "--out", out_s]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        assert!(out.join("clusters.csv").exists() && out.join("node_ids.txt").exists());
+        let o = gpu_vgae(&["run", "--synthetic-nodes", "80", "--epochs", "2", "--quiet",
+                           "--out", out_s]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        gpu_vgae::verify_output(&out).unwrap();
+        assert!(!out.join("clusters.csv").exists() && !out.join("node_ids.txt").exists());
+        // embed: a set with node_ids.txt of a named graph, replaced by one of a
+        // Planetoid-style graph (no ids).
+        let model = out.join("model.gvae");
+        let embedded = dir.join("embedded");
+        let o = gpu_vgae(&["run", "--edges", &edges, "--epochs", "1", "--quiet", "--out",
+                           embedded.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        assert!(embedded.join("node_ids.txt").exists());
+        let o = gpu_vgae(&["embed", "--model", model.to_str().unwrap(), "--edges",
+                           &synthetic_edge_list(&dir, 80), "--features",
+                           &synthetic_features(&dir, 80), "--out",
+                           embedded.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let manifest = gpu_vgae::verify_output(&embedded).unwrap();
+        let names: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["embeddings.npy"], "node ids 0..N-1 need no node_ids.txt");
+        assert!(!embedded.join("node_ids.txt").exists());
+        assert_eq!(entries(&dir).iter().filter(|n| n.starts_with('.')).count(), 0);
+    }
+}
+
+/// Waits until `ready()` (polling), failing after `what` never happened.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    for _ in 0..6000 {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn send_sigterm(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+fn finish(child: std::process::Child) -> Outcome {
+    let out = child.wait_with_output().unwrap();
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+gpu_test! {
+    /// A second writer to a directory being written is refused with a clear error; the
+    /// first, stopped by SIGTERM while training, leaves nothing behind (no lock, no
+    /// staging directory, no set).
+    fn a_second_writer_is_refused_and_sigterm_while_training_leaves_nothing() {
+        common::gpu();
+        let dir = scratch("lock");
+        let out = dir.join("out");
+        let out_s = out.to_str().unwrap();
+        let first = binary(&["run", "--synthetic-nodes", "300", "--epochs", "1000000", "--quiet",
+                             "--out", out_s], &[])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for("the first run's lock", || dir.join(".out.lock").exists());
+        let o = gpu_vgae(&["run", "--synthetic-nodes", "60", "--epochs", "1", "--out", out_s]);
+        assert_fails(&o, &["being written by another gpu-vgae", &first.id().to_string()]);
+        send_sigterm(&first);
+        let o = finish(first);
+        assert_eq!(o.code, 130, "stderr: {}", o.stderr);
+        assert!(o.stderr.contains("interrupted: training stopped after epoch"), "{}", o.stderr);
+        assert!(entries(&dir).is_empty(), "left behind: {:?}", entries(&dir));
+    }
+}
+
+gpu_test! {
+    /// SIGTERM while a set is being written (between two of its files): the run stops,
+    /// the previous set stays whole, no temporary file or directory is left.
+    fn sigterm_while_writing_keeps_the_previous_set() {
+        common::gpu();
+        let dir = scratch("sigterm");
+        let out = dir.join("out");
+        let out_s = out.to_str().unwrap();
+        let o = gpu_vgae(&["run", "--synthetic-nodes", "80", "--epochs", "2", "--quiet",
+                           "--out", out_s]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let before = gpu_vgae::verify_output(&out).unwrap();
+        let second = binary(&["run", "--synthetic-nodes", "100", "--epochs", "2", "--quiet",
+                              "--cluster", "--out", out_s],
+                            &[("GPU_VGAE_TEST_WRITE_DELAY_MS", "500")])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Its staging directory holds the model: the set is half written.
+        wait_for("the staging directory", || {
+            entries(&dir).iter().any(|n| {
+                n.starts_with(".out.tmp-") && dir.join(n).join("model.gvae").exists()
+            })
+        });
+        send_sigterm(&second);
+        let o = finish(second);
+        assert_eq!(o.code, 130, "stderr: {}", o.stderr);
+        assert!(o.stderr.contains("interrupted: stopped while writing"), "{}", o.stderr);
+        assert_eq!(gpu_vgae::verify_output(&out).unwrap(), before);
+        assert_eq!(entries(&dir), ["out/"]);
+    }
+}
+
+gpu_test! {
+    /// Disk full while writing a set (a tmpfs of 100 KiB in a private mount namespace):
+    /// the run fails naming the error, the previous set stays whole, nothing else is
+    /// left. Needs `unshare -rm` (util-linux, unprivileged user namespaces or root).
+    fn disk_full_while_writing_keeps_the_previous_set() {
+        common::gpu();
+        let dir = scratch("disk-full");
+        let mount = dir.join("mnt");
+        let copy = dir.join("after");
+        std::fs::create_dir(&mount).unwrap();
+        let bin = env!("CARGO_BIN_EXE_gpu-vgae");
+        let script = format!(
+            "set -u; mount -t tmpfs -o size=100k tmpfs {m} || exit 99; \
+             {bin} run --synthetic-nodes 60 --featureless --epochs 2 --quiet --out {m}/out \
+               > {d}/first.log 2>&1 || exit 98; \
+             {bin} run --synthetic-nodes 300 --epochs 2 --quiet --out {m}/out > {d}/second.log 2>&1; \
+             echo $? > {d}/second.code; cp -a {m}/. {c}/",
+            m = mount.display(),
+            d = dir.display(),
+            c = copy.display(),
+        );
+        std::fs::create_dir(&copy).unwrap();
+        let status = Command::new("unshare")
+            .args(["-rm", "sh", "-c", &script])
+            .env_remove("GPU_VGAE_DATA_DIR")
+            .status()
+            .expect("this test needs `unshare` (util-linux) to mount a small tmpfs");
+        assert_ne!(status.code(), Some(99), "mounting a tmpfs failed: needs root or user namespaces");
+        assert_eq!(status.code(), Some(0), "the first run failed: {}",
+                   std::fs::read_to_string(dir.join("first.log")).unwrap_or_default());
+        let code = std::fs::read_to_string(dir.join("second.code")).unwrap();
+        let log = std::fs::read_to_string(dir.join("second.log")).unwrap();
+        assert_eq!(code.trim(), "1", "{log}");
+        assert!(log.contains("No space left on device"), "{log}");
+        assert!(!log.contains("panicked"), "{log}");
+        let manifest = gpu_vgae::verify_output(&copy.join("out")).unwrap();
+        assert!(manifest.command.iter().any(|a| a == "--featureless"), "the first run's set");
+        assert_eq!(entries(&copy), ["out/"]);
+    }
+}
+
+gpu_test! {
+    /// (a) of the surviving bugs: early stopping keeps the best epoch's weights. A run
+    /// stopped early equals, bit for bit, a run of just its best epoch's length.
+    fn early_stopping_keeps_the_weights_of_the_best_epoch() {
+        common::gpu();
+        let dir = scratch("best-weights");
+        let (stopped, plain) = (dir.join("stopped"), dir.join("plain"));
+        let o = gpu_vgae(&["run", "--synthetic-nodes", "200", "--epochs", "300", "--patience",
+                           "3", "--lr", "0.05", "--quiet", "--out", stopped.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(stopped.join("metrics.json")).unwrap()).unwrap();
+        let (best, run) = (metrics["best_epoch"].as_u64().unwrap(), metrics["epochs_run"].as_u64().unwrap());
+        assert!(best + 3 <= run, "best {best}, run {run}: no later epoch to keep by mistake");
+        // The history has every evaluated epoch (all of them with --patience).
+        assert_eq!(metrics["history"].as_array().unwrap().len() as u64, run);
+        let best_s = best.to_string();
+        let o = gpu_vgae(&["run", "--synthetic-nodes", "200", "--epochs", &best_s, "--eval-every",
+                           "1", "--lr", "0.05", "--quiet", "--out", plain.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let same = std::fs::read(stopped.join("embeddings.npy")).unwrap()
+            == std::fs::read(plain.join("embeddings.npy")).unwrap();
+        assert!(same, "the stopped run's embeddings are not those of its best epoch {best}");
+        let load = |d: &Path| gpu_vgae::SavedModel::load(&d.join("model.gvae")).unwrap();
+        assert!(load(&stopped).weights == load(&plain).weights, "weights differ");
+    }
+}
+
+/// Parses an SVG as XML and returns the document's text.
+fn svg_document(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text
+}
+
+gpu_test! {
+    /// training.svg has a loss line and validation AUC/AP lines with one vertex per
+    /// evaluated epoch; embeddings.svg one point per node, coloured by class; both are
+    /// well-formed XML. `predict --out` writes through devices and follows symlinks.
+    fn pictures_show_every_evaluated_epoch_and_every_node() {
+        common::gpu();
+        let dir = scratch("svg");
+        let out = dir.join("out");
+        let o = gpu_vgae(&["run", "--synthetic-nodes", "150", "--epochs", "23", "--eval-every",
+                           "5", "--quiet", "--out", out.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let text = svg_document(&out.join("training.svg"));
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let lines: Vec<(String, usize)> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("polyline"))
+            .map(|n| {
+                (n.attribute("data-name").unwrap().to_string(),
+                 n.attribute("points").unwrap().split_whitespace().count())
+            })
+            .collect();
+        // Epochs 5, 10, 15, 20 and the last, 23.
+        assert_eq!(lines, [("loss".to_string(), 5), ("validation AUC".to_string(), 5),
+                           ("validation AP".to_string(), 5)]);
+        let text = svg_document(&out.join("embeddings.svg"));
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        let points = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("point"))
+            .count();
+        assert_eq!(points, 150);
+        // predict --out: /dev/null is written to, not replaced; a symlink is followed.
+        let model = out.join("model.gvae");
+        let (edges, features) = (synthetic_edge_list(&dir, 150), synthetic_features(&dir, 150));
+        let predict = |target: &str| gpu_vgae(&["predict", "--model", model.to_str().unwrap(),
+                                                "--edges", &edges, "--features", &features,
+                                                "--top-k", "3", "--out", target]);
+        let o = predict("/dev/null");
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+        let real = dir.join("links.csv");
+        std::fs::write(&real, b"old").unwrap();
+        let link = dir.join("link.csv");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let o = predict(link.to_str().unwrap());
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap().lines().count(), 4);
+    }
+}
+
+#[test]
+fn the_embedding_picture_caps_its_points_with_a_seeded_sample() {
+    use gpu_vgae::internal::run::embeddings_svg;
+    let n = 6000;
+    let e = gpu_vgae::Embeddings {
+        rows: n,
+        cols: 3,
+        values: (0..n * 3).map(|i| ((i * 37) % 101) as f32 * 0.01).collect(),
+    };
+    let labels: Vec<i32> = (0..n as i32).map(|i| i % 4 - 1).collect();
+    let svg = embeddings_svg("big", &e, Some(&labels), None, None).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let points = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle") && n.attribute("class") == Some("point"))
+        .count();
+    assert_eq!(points, gpu_vgae::internal::svg::MAX_SCATTER_POINTS);
+    assert!(svg.contains("5000 of 6000 nodes, a seeded sample"));
+    assert_eq!(
+        svg,
+        embeddings_svg("big", &e, Some(&labels), None, None).unwrap()
+    );
+    // Without classes or clusters there is nothing to colour by: no picture.
+    assert!(embeddings_svg("big", &e, None, None, None).is_none());
+}
+
+gpu_test! {
+    /// k above the number of distinct embeddings is said plainly (two nodes with the
+    /// same features and neighbours have the same embedding).
+    fn more_clusters_than_distinct_embeddings_are_refused_plainly() {
+        common::gpu();
+        let dir = scratch("distinct");
+        // Nodes 0 and 1 share features and neighbours (2, 3) and come first in their
+        // rows, so their embeddings are equal to the bit.
+        let edges = write(&dir, "twins.txt", b"0 2\n0 3\n1 2\n1 3\n2 3\n3 4\n4 5\n2 5\n");
+        let features = features_npy(&dir, "x.npy", 6, 3, &[0, 1]);
+        let model = library_model(&dir, "model.gvae", &edges, 3);
+        let o = gpu_vgae(&["cluster", "--model", &model, "--edges", &edges, "--features",
+                           &features, "--clusters", "6"]);
+        assert_fails(&o, &["k = 6 clusters", "only 5 distinct embeddings", "--clusters 5"]);
+        let o = gpu_vgae(&["cluster", "--model", &model, "--edges", &edges, "--features",
+                           &features, "--clusters", "5"]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+    }
+}
+
+gpu_test! {
+    /// score_links: the logit comes from the device, finite where σ has rounded to 1.
+    fn pair_logits_stay_exact_past_the_sigmoids_saturation() {
+        let gpu = common::gpu();
+        // μ_0 · μ_1 = 3·4 + 4·3 = 24; μ_0 · μ_2 = −25; μ_0 · μ_0 = 25.
+        let mu = [3.0, 4.0, 4.0, 3.0, -3.0, -4.0];
+        let links = gpu_vgae::score_links(&gpu, &mu, 3, 2, &[(0, 1), (0, 2), (0, 0)]).unwrap();
+        let got: Vec<(f32, f32)> = links.iter().map(|l| (l.logit, l.score)).collect();
+        assert_eq!(got[0], (24.0, 1.0));
+        assert_eq!(got[1].0, -25.0);
+        assert!(got[1].1 > 0.0 && got[1].1 < 1e-10);
+        assert_eq!(got[2], (25.0, 1.0));
+        // The scores equal score_pairs' to the bit.
+        let scores = gpu_vgae::score_pairs(&gpu, &mu, 3, 2, &[(0, 1), (0, 2), (0, 0)]).unwrap();
+        assert_eq!(links.iter().map(|l| l.score).collect::<Vec<_>>(), scores);
     }
 }

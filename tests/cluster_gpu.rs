@@ -9,7 +9,7 @@
 #[macro_use]
 mod common;
 
-use common::{gpu, gpu_profiles, rng};
+use common::{assert_invalid_argument, gpu, gpu_profiles, rng};
 use gpu_vgae::internal::cluster::{cluster_embeddings, kmeans, kmeans_gpu, KMeans, KMeansConfig};
 use gpu_vgae::internal::gpu::Gpu;
 use gpu_vgae::Error;
@@ -241,13 +241,11 @@ gpu_test! {
         }
         let err = cluster_embeddings(&gpu, &x, 3, 2, 4, 0).unwrap_err().to_string();
         assert!(err.contains("k = 4 clusters for only 3 points"), "{err}");
-        let bad = |r: gpu_vgae::Result<KMeans>| {
-            assert!(matches!(r, Err(Error::InvalidInput(_))), "{r:?}")
-        };
-        bad(cluster_embeddings(&gpu, &x, 4, 2, 1, 0));
-        bad(cluster_embeddings(&gpu, &[0.0, f32::NAN], 1, 2, 1, 0));
-        bad(cluster_embeddings(&gpu, &[], 0, 2, 1, 0));
-        bad(cluster_embeddings(&gpu, &vec![0.0; 2 * 65], 2, 65, 1, 0));
+        let bad = assert_invalid_argument;
+        bad(cluster_embeddings(&gpu, &x, 4, 2, 1, 0), "points");
+        bad(cluster_embeddings(&gpu, &[0.0, f32::NAN], 1, 2, 1, 0), "points");
+        bad(cluster_embeddings(&gpu, &[], 0, 2, 1, 0), "n");
+        bad(cluster_embeddings(&gpu, &vec![0.0; 2 * 65], 2, 65, 1, 0), "dim");
         let mut config = KMeansConfig::new(2);
         config.n_init = 0;
         assert!(matches!(

@@ -401,8 +401,8 @@ fn kmeans_result_is_self_consistent() {
     let r = kmeans(&x, 300, 7, &KMeansConfig::new(4).with_seed(3)).unwrap();
     assert!(r.converged);
     // The labels are the assignment to the centroids, which are the labels' means.
-    assert_eq!(assign(&x, 300, 7, &r.centroids, 4).0, r.labels);
-    let (sums, counts) = update(&x, 300, 7, &r.labels, 4);
+    assert_eq!(assign(&x, 300, 7, &r.centroids, 4).unwrap().0, r.labels);
+    let (sums, counts) = update(&x, 300, 7, &r.labels, 4).unwrap();
     for c in 0..4 {
         assert!(counts[c] > 0);
         for j in 0..7 {
@@ -451,7 +451,7 @@ fn kmeans_with_k_equal_n_and_k_one() {
     let r = kmeans(&x, 9, 3, &KMeansConfig::new(1)).unwrap();
     assert_eq!(r.labels, vec![0; 9]);
     assert_eq!(r.n_iter, 2);
-    let (sums, _) = update(&x, 9, 3, &r.labels, 1);
+    let (sums, _) = update(&x, 9, 3, &r.labels, 1).unwrap();
     assert_eq!(
         r.centroids,
         sums.iter().map(|s| s / 9.0).collect::<Vec<f32>>()
@@ -467,9 +467,15 @@ fn kmeans_with_k_equal_n_and_k_one() {
 #[test]
 fn kmeans_refuses_bad_input_with_typed_errors() {
     let x = [0.0f32; 6];
-    for (config, n, dim) in [(KMeansConfig::new(1), 6, 0), (KMeansConfig::new(1), 4, 2)] {
+    for (config, n, dim, argument) in [
+        (KMeansConfig::new(1), 6, 0, "dim"),
+        (KMeansConfig::new(1), 4, 2, "points"),
+    ] {
         let err = kmeans(&x, n, dim, &config).unwrap_err();
-        assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+        assert!(
+            matches!(err, Error::InvalidArgument { argument: a, .. } if a == argument),
+            "{err}"
+        );
     }
     // k is a setting: InvalidConfig naming it.
     for k in [0, 4] {
@@ -606,7 +612,7 @@ fn assign_and_update_match_brute_force_on_random_shapes() {
         let grid = |rng: &mut StdRng| rng.random_range(-3i32..=3) as f32 * 0.5;
         let x: Vec<f32> = (0..n * dim).map(|_| grid(&mut rng)).collect();
         let cen: Vec<f32> = (0..k * dim).map(|_| grid(&mut rng)).collect();
-        let (labels, dist) = assign(&x, n, dim, &cen, k);
+        let (labels, dist) = assign(&x, n, dim, &cen, k).unwrap();
         for i in 0..n {
             let d: Vec<f32> = (0..k)
                 .map(|c| {
@@ -623,7 +629,7 @@ fn assign_and_update_match_brute_force_on_random_shapes() {
             );
             assert_eq!(dist[i], best);
         }
-        let (sums, counts) = update(&x, n, dim, &labels, k);
+        let (sums, counts) = update(&x, n, dim, &labels, k).unwrap();
         assert_eq!(counts.iter().sum::<u32>() as usize, n);
         for c in 0..k {
             for j in 0..dim {

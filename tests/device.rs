@@ -170,8 +170,11 @@ fn an_unknown_backend_is_refused_before_looking_for_adapters() {
     for backend in ["directx9", "gl"] {
         let options = GpuOptions::default().with_backend(backend);
         match Gpu::new(&options) {
-            Err(Error::InvalidInput(m)) => assert!(m.contains(backend), "{m}"),
-            other => panic!("{backend}: expected InvalidInput, got {other:?}"),
+            Err(Error::InvalidConfig {
+                setting: "backend",
+                message,
+            }) => assert!(message.contains(backend), "{message}"),
+            other => panic!("{backend}: expected InvalidConfig(backend), got {other:?}"),
         }
     }
 }

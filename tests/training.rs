@@ -2,7 +2,8 @@
 //! (test AUC well above chance), a seed reproduces a run exactly, weights survive a
 //! save/load round trip, the scores and the report are what they claim to be (recomputed
 //! on the host), the model sees only the training edges, the GPU engine equals the CPU
-//! reference epoch for epoch, and memory sharing does not change a bit.
+//! reference epoch for epoch, memory sharing does not change a bit, and a schedule of
+//! another model runs on both runners.
 
 #[macro_use]
 mod common;
@@ -147,7 +148,7 @@ gpu_test! {
         let reference = |edges: &[(u32, u32)]| {
             let graph = GraphView::new(g.num_nodes, edges, Some(&g.features)).unwrap();
             let setup = ModelSetup::new(&o.model, graph, gpu.profile()).unwrap();
-            CpuModel::from_setup(setup, &weights).unwrap().embeddings()
+            CpuModel::from_setup(setup, &weights).unwrap().embeddings().unwrap()
         };
         common::assert_close(&mu, &reference(&trained.split.train), 1e-5, 1e-4, "μ on train edges");
         let all = reference(&g.edges);
@@ -380,26 +381,40 @@ gpu_test! {
 }
 
 gpu_test! {
-    /// pipeline::cluster: k from the labels or given, refused when 0 or above N, metrics
-    /// against the labels and over the nodes whose labels training did not see, and the
-    /// silhouette without labels.
+    /// Embeddings::cluster: k from the labels or given, refused when 0, above N or
+    /// above the distinct embeddings; metrics against the labels and over the nodes
+    /// whose labels training did not see, and the silhouette without labels.
     fn clustering_takes_its_k_and_reports_what_the_labels_allow() {
-        use gpu_vgae::internal::pipeline::cluster;
+        use gpu_vgae::{ClusterOptions, Embeddings};
         let gpu = gpu();
-        let points = vec![0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0];
+        let points = Embeddings {
+            rows: 4,
+            cols: 2,
+            values: vec![0.0, 0.0, 0.1, 0.0, 5.0, 5.0, 5.1, 5.0],
+        };
+        let k = |k: usize| ClusterOptions::default().with_k(k);
         assert!(matches!(
-            cluster(&gpu, &points, 2, None, None, None, 0),
+            points.cluster(&gpu, None, None, &ClusterOptions::default()),
             Err(Error::InvalidConfig { setting: "clusters", .. })
         ));
-        assert!(cluster(&gpu, &points, 2, None, None, Some(0), 0).is_err());
-        assert!(cluster(&gpu, &points, 2, None, None, Some(5), 0).is_err());
-        let report = cluster(&gpu, &points, 2, None, None, Some(2), 0).unwrap();
+        assert!(points.cluster(&gpu, None, None, &k(0)).is_err());
+        assert!(points.cluster(&gpu, None, None, &k(5)).is_err());
+        let twice = Embeddings {
+            rows: 4,
+            cols: 1,
+            values: vec![1.0, 1.0, 2.0, -0.0],
+        };
+        let err = twice.cluster(&gpu, None, None, &k(4)).unwrap_err().to_string();
+        assert!(err.contains("only 3 distinct embeddings"), "{err}");
+        let report = points.cluster(&gpu, None, None, &k(2)).unwrap();
         assert_eq!(report.assignment[0], report.assignment[1]);
         assert_ne!(report.assignment[0], report.assignment[2]);
         assert!(report.silhouette.is_some_and(|s| s > 0.9));
         let labels = [0, 0, 1, 1];
         let train = [0, -1, -1, -1];
-        let report = cluster(&gpu, &points, 2, Some(&labels), Some(&train), None, 0).unwrap();
+        let report = points
+            .cluster(&gpu, Some(&labels), Some(&train), &ClusterOptions::default())
+            .unwrap();
         assert_eq!(report.k, 2);
         assert_eq!(report.all_labelled.unwrap().acc, 1.0);
         assert_eq!(report.unseen_labels.unwrap().labelled, 3);
@@ -477,5 +492,57 @@ gpu_test! {
             assert!(whole.2 == windowed.2, "{name}: embeddings differ");
             assert!(whole.3 == windowed.3, "{name}: scores differ");
         }
+    }
+}
+
+gpu_test! {
+    /// A schedule that is no VGAE, built from the op set on the generic Builder (relu(X·W)·V,
+    /// 150 of its rows picked by a u32 index, their column sums in two reduce_sum levels),
+    /// runs on the device runner as on the host one, with no code of its own.
+    fn a_schedule_of_another_model_runs_on_both_runners() {
+        use gpu_vgae::internal::kernels::gather_rows::GatherRowsStep;
+        use gpu_vgae::internal::kernels::matmul::MatmulStep;
+        use gpu_vgae::internal::kernels::spmm::SpmmStep;
+        use gpu_vgae::internal::model::schedule::{Builder, Elem, Phase, Role};
+        use gpu_vgae::internal::model::{DeviceTensors, HostTensors};
+        let gpu = gpu();
+        let g = small_graph();
+        let (n, f, picks) = (g.num_nodes, g.features.cols(), 150);
+        let mut b = Builder::default();
+        let x = b.sparse("x", n, f, g.features.nnz());
+        let w = b.f32("w", f, 8, Role::Parameter);
+        let h = b.scratch("h", n, 8);
+        b.push(SpmmStep { a: x, b: w, relu: true, out: h });
+        let v = b.f32("v", 8, 3, Role::Parameter);
+        let y = b.scratch("y", n, 3);
+        b.push(MatmulStep { a: h, b: v, transpose_b: false, mask: None, out: y });
+        let rows = b.tensor("rows", Elem::U32, 1, picks, Role::Input);
+        let picked = b.scratch("picked", picks, 3);
+        b.push(GatherRowsStep { src: y, index: rows, out: picked });
+        b.set_phase(Phase::LossAndGrads);
+        let sum = b.f32("sum", 1, 3, Role::Output);
+        b.column_sums(picked, sum);
+        let schedule = b.finish();
+        assert_eq!(schedule.steps().len(), 5, "two reduce_sum levels for 150 rows");
+        let mut rng = common::rng(3);
+        let (w_values, v_values) = (common::random_vec(&mut rng, f * 8, 1.0), common::random_vec(&mut rng, 24, 1.0));
+        let picks: Vec<u32> = (0..picks as u32).map(|i| i * 7 % n as u32).collect();
+
+        let device = DeviceTensors::new(&gpu, schedule.clone(), &[&g.features], true).unwrap();
+        device.array::<f32>(w).unwrap().write(&gpu, &w_values).unwrap();
+        device.array::<f32>(v).unwrap().write(&gpu, &v_values).unwrap();
+        device.array::<u32>(rows).unwrap().write(&gpu, &picks).unwrap();
+        let recordings: Vec<_> = Phase::ALL.iter().map(|&p| device.record_phase(p).unwrap()).collect();
+        gpu.submit_all(&recordings.iter().collect::<Vec<_>>()).unwrap();
+        let on_device = gpu.read(&device.array::<f32>(sum).unwrap()).unwrap();
+
+        let mut host = HostTensors::new(schedule, vec![g.features.clone()]).unwrap();
+        host.write_f32(w, w_values).unwrap();
+        host.write_f32(v, v_values).unwrap();
+        host.write_u32(rows, picks).unwrap();
+        host.run_phases(&Phase::ALL).unwrap();
+        let on_host = host.f32(sum).unwrap();
+        assert!(on_host.iter().any(|&s| s.abs() > 1.0), "trivial sums {on_host:?}");
+        common::assert_close(&on_device, on_host, 1e-4, 1e-5, "column sums");
     }
 }

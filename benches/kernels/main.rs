@@ -36,7 +36,7 @@ use gpu_vgae::internal::kernels::kmeans_distances::{self, kmeans_distances};
 use gpu_vgae::internal::kernels::kmeans_update::{self, kmeans_update, UpdateLayout};
 use gpu_vgae::internal::kernels::topk_rows::{self, RowBounds, RowLists, TOPK_ROWS};
 use gpu_vgae::internal::kernels::Work;
-use gpu_vgae::internal::model::schedule::Schedule;
+use gpu_vgae::internal::model::schedule::ScheduleOp;
 use gpu_vgae::internal::model::{CpuModel, GaeModel, ModelConfig, ModelSetup, Objective, Weights};
 use gpu_vgae::internal::predict::{
     top_k_links, top_k_links_cpu, top_k_links_on_device, Exclusion, TopKMode, TopKOptions,
@@ -118,7 +118,7 @@ fn epoch_steps(
     let wanted_kernel = |kernel: &str| only.is_none_or(|k| k.contains(&kernel));
     let describe = |index: usize| {
         let op = &schedule.steps()[index].op;
-        (Schedule::kernel(op).to_string(), schedule.describe(op))
+        (op.kernel().name.to_string(), op.describe(&schedule))
     };
     // Steps with the same kernel and shapes are one case, run that many times an epoch.
     let mut cases: Vec<(usize, f64)> = Vec::new();
@@ -167,7 +167,7 @@ fn epoch_steps(
             group,
             kernel.clone(),
             shape.clone(),
-            schedule.work(&schedule.steps()[index].op),
+            schedule.steps()[index].op.work(&schedule),
         )
         .per_epoch(per_epoch);
         if let Some(previous) = timed.0.get(&(kernel.clone(), shape.clone())) {
@@ -175,9 +175,13 @@ fn epoch_steps(
             continue;
         }
         let recording = model.step_recording(index)?;
+        // A step that fails is an error here, not a timing below.
+        if let Some(twin) = twin.as_mut() {
+            twin.run_step(index)?;
+        }
         let mut cpu = twin.as_mut().map(|twin| {
             move || {
-                twin.run_step(index);
+                black_box(twin.run_step(index)).ok();
                 black_box(twin.schedule());
             }
         });
@@ -210,7 +214,7 @@ fn epoch_steps(
         );
         if bench.wants(&case) {
             let scorer = model.pair_scorer(&pairs)?;
-            let mu = twin.as_mut().map(|t| t.embeddings());
+            let mu = twin.as_mut().map(|t| t.embeddings()).transpose()?;
             let latent = config.latent;
             let mut cpu = mu.map(|mu| {
                 move || {

@@ -40,9 +40,10 @@ const SEED_SLOTS: usize = 8;
 /// near (or a k-means++ draw falls within rounding of a boundary), and the inertia to
 /// rounding (tests/cluster_gpu.rs: within 1e-5 relative).
 ///
-/// Errors as [`kmeans`](super::kmeans), and `Error::InvalidInput` if `dim > 64`
-/// ([`MAX_DIM`]) or `n > 2²⁴` (counts are exact `f32` integers up to there); device
-/// errors as `Error::Kernel`, `Error::OutOfMemory`, `Error::BufferTooLarge`.
+/// Errors as [`kmeans`](super::kmeans), `Error::InvalidArgument` (`dim`) if `dim > 64`
+/// ([`MAX_DIM`]) and `Error::TooLarge` if `n > 2²⁴` (counts are exact `f32` integers up
+/// to there); device errors as `Error::Kernel`, `Error::OutOfMemory`,
+/// `Error::BufferTooLarge`.
 pub fn kmeans_gpu(
     gpu: &Gpu,
     points: &[f32],
@@ -53,15 +54,20 @@ pub fn kmeans_gpu(
     check_points(points, n, dim)?;
     let trials = check_config(config, n)?;
     if dim > MAX_DIM {
-        return Err(Error::InvalidInput(format!(
-            "k-means on the GPU: points of dimension {dim}; the kernels take at most \
-             {MAX_DIM} (cluster::kmeans runs on the CPU at any dimension)"
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "dim",
+            message: format!(
+                "k-means on the GPU: points of dimension {dim}; the kernels take at most \
+                 {MAX_DIM} (cluster::kmeans runs on the CPU at any dimension)"
+            ),
+        });
     }
     if n > MAX_POINTS {
-        return Err(Error::InvalidInput(format!(
-            "k-means on the GPU: {n} points; the update counts exactly up to {MAX_POINTS}"
-        )));
+        return Err(Error::TooLarge {
+            what: "the point count of k-means on the GPU (its update counts exactly in f32)".into(),
+            size: n as u64,
+            limit: MAX_POINTS as u64,
+        });
     }
     let k = config.k;
     let mut device = DeviceKMeans::new(gpu, points, n, dim, k, trials)?;

@@ -20,18 +20,24 @@ pub fn linear_sum_assignment(
     cols: usize,
 ) -> Result<Vec<(usize, usize)>> {
     if rows.checked_mul(cols) != Some(cost.len()) {
-        return Err(Error::InvalidInput(format!(
-            "linear_sum_assignment: {} costs for a {rows} × {cols} matrix",
-            cost.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "cost",
+            message: format!(
+                "linear_sum_assignment: {} costs for a {rows} × {cols} matrix",
+                cost.len()
+            ),
+        });
     }
     if let Some(i) = cost.iter().position(|c| !c.is_finite()) {
-        return Err(Error::InvalidInput(format!(
-            "linear_sum_assignment: cost ({}, {}) is {}, costs must be finite",
-            i / cols,
-            i % cols,
-            cost[i]
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "cost",
+            message: format!(
+                "linear_sum_assignment: cost ({}, {}) is {}, costs must be finite",
+                i / cols,
+                i % cols,
+                cost[i]
+            ),
+        });
     }
     if rows == 0 || cols == 0 {
         return Ok(Vec::new());
@@ -244,15 +250,24 @@ mod tests {
         );
         assert!(matches!(
             linear_sum_assignment(&[1.0, 2.0, 3.0], 2, 2),
-            Err(Error::InvalidInput(_))
+            Err(Error::InvalidArgument {
+                argument: "cost",
+                ..
+            })
         ));
         assert!(matches!(
             linear_sum_assignment(&[1.0, f64::NAN, 3.0, 4.0], 2, 2),
-            Err(Error::InvalidInput(_))
+            Err(Error::InvalidArgument {
+                argument: "cost",
+                ..
+            })
         ));
         assert!(matches!(
             linear_sum_assignment(&[1.0, f64::INFINITY], 1, 2),
-            Err(Error::InvalidInput(_))
+            Err(Error::InvalidArgument {
+                argument: "cost",
+                ..
+            })
         ));
     }
 }

@@ -96,7 +96,7 @@ pub struct KMeans {
 /// k-means++ then Lloyd, keeping the lowest inertia. See the
 /// [`cluster`](crate::cluster#k-means) docs.
 ///
-/// Errors: `Error::InvalidInput` if `points.len() != n·dim`, `dim = 0`, `n = 0` or a
+/// Errors: `Error::InvalidArgument` if `points.len() != n·dim`, `dim = 0`, `n = 0` or a
 /// coordinate is not finite; `Error::InvalidConfig` if `k = 0`, `k > n`, `n_init = 0`,
 /// `max_iter = 0` or `n_local_trials = Some(0)`. Points whose squared distances overflow
 /// `f32` (coordinates beyond about 10¹⁹) are not refused but make the distances infinite.
@@ -219,24 +219,33 @@ pub(crate) fn check_config(config: &KMeansConfig, n: usize) -> Result<usize> {
 /// Shape and finiteness of `n × dim` points: `n ≥ 1`, `dim ≥ 1`, every value finite.
 pub(crate) fn check_points(points: &[f32], n: usize, dim: usize) -> Result<()> {
     if n == 0 {
-        return Err(Error::InvalidInput("no points (n = 0)".into()));
+        return Err(Error::InvalidArgument {
+            argument: "n",
+            message: "no points (n = 0)".into(),
+        });
     }
     if dim == 0 {
-        return Err(Error::InvalidInput("points of dimension 0".into()));
+        return Err(Error::InvalidArgument {
+            argument: "dim",
+            message: "points of dimension 0".into(),
+        });
     }
     if n.checked_mul(dim) != Some(points.len()) {
-        return Err(Error::InvalidInput(format!(
-            "{} values for {n} points of dimension {dim}",
-            points.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "points",
+            message: format!("{} values for {n} points of dimension {dim}", points.len()),
+        });
     }
     if let Some(i) = points.iter().position(|x| !x.is_finite()) {
-        return Err(Error::InvalidInput(format!(
-            "point {} coordinate {} is {}: points must be finite",
-            i / dim,
-            i % dim,
-            points[i]
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "points",
+            message: format!(
+                "point {} coordinate {} is {}: points must be finite",
+                i / dim,
+                i % dim,
+                points[i]
+            ),
+        });
     }
     Ok(())
 }
@@ -268,19 +277,27 @@ fn check_k(k: usize, n: usize) -> Result<()> {
 /// centroid index (a strict `<` scan from centroid 0). The host form of
 /// [`cpu::kmeans_assign`], the twin of the GPU kernel `kmeans_assign`.
 ///
-/// # Panics
-/// If `points.len() != n·dim`, `centroids.len() != k·dim`, or `k = 0` while `n > 0`.
+/// Errors (`Error::InvalidArgument`) if `points.len() != n·dim`,
+/// `centroids.len() != k·dim`, or `k = 0` while `n > 0`.
 pub fn assign(
     points: &[f32],
     n: usize,
     dim: usize,
     centroids: &[f32],
     k: usize,
-) -> (Vec<u32>, Vec<f32>) {
+) -> Result<(Vec<u32>, Vec<f32>)> {
+    check_shape("points", points.len(), n, dim)?;
+    check_shape("centroids", centroids.len(), k, dim)?;
+    if k == 0 && n > 0 {
+        return Err(Error::InvalidArgument {
+            argument: "k",
+            message: format!("no centroids to assign {n} points to"),
+        });
+    }
     let mut labels = vec![0u32; n];
     let mut min_sq = vec![0f32; n];
     cpu::kmeans_assign(points, n, dim, centroids, k, &mut labels, &mut min_sq);
-    (labels, min_sq)
+    Ok((labels, min_sq))
 }
 
 /// The update step's reduction: per cluster, the sum of its points' coordinates
@@ -293,23 +310,52 @@ pub fn assign(
 /// chunks added by the `reduce_sum` tree ([`cpu::column_sums`]). So the CPU and the GPU
 /// k-means compute the same centroids from the same labels, bit for bit.
 ///
-/// # Panics
-/// If `points.len() != n·dim`, `labels.len() != n`, `dim = 0`, `k = 0`, or a label is
-/// ≥ `k`.
+/// Errors (`Error::InvalidArgument`) if `points.len() != n·dim`, `labels.len() != n`,
+/// `dim = 0`, `k = 0`, or a label is ≥ `k`.
 pub fn update(
     points: &[f32],
     n: usize,
     dim: usize,
     labels: &[u32],
     k: usize,
-) -> (Vec<f32>, Vec<u32>) {
-    if let Some(i) = labels.iter().position(|&c| c as usize >= k) {
-        panic!(
-            "update: label {} of point {i} is not below k = {k}",
-            labels[i]
-        );
+) -> Result<(Vec<f32>, Vec<u32>)> {
+    check_shape("points", points.len(), n, dim)?;
+    if dim == 0 || k == 0 {
+        return Err(Error::InvalidArgument {
+            argument: if dim == 0 { "dim" } else { "k" },
+            message: "the update needs points of dimension ≥ 1 and k ≥ 1".into(),
+        });
     }
-    update_with(points, n, dim, labels, &UpdateLayout::new(n, k, dim))
+    if labels.len() != n {
+        return Err(Error::InvalidArgument {
+            argument: "labels",
+            message: format!("{} labels for {n} points", labels.len()),
+        });
+    }
+    if let Some(i) = labels.iter().position(|&c| c as usize >= k) {
+        return Err(Error::InvalidArgument {
+            argument: "labels",
+            message: format!("label {} of point {i} is not below k = {k}", labels[i]),
+        });
+    }
+    Ok(update_with(
+        points,
+        n,
+        dim,
+        labels,
+        &UpdateLayout::new(n, k, dim),
+    ))
+}
+
+/// `len` values for `rows × dim`.
+fn check_shape(argument: &'static str, len: usize, rows: usize, dim: usize) -> Result<()> {
+    if rows.checked_mul(dim) != Some(len) {
+        return Err(Error::InvalidArgument {
+            argument,
+            message: format!("{len} values for {rows} rows of dimension {dim}"),
+        });
+    }
+    Ok(())
 }
 
 /// [`update`] with a given chunking.
@@ -492,8 +538,8 @@ pub struct Lloyd {
 /// updates, stopping when an assignment repeats the previous one. See the
 /// [`cluster`](crate::cluster#k-means) docs for empty clusters.
 ///
-/// Errors as [`kmeans`] for the points, `k` and `max_iter`, and `Error::InvalidInput` if
-/// `init.len() != k·dim` or an initial centroid is not finite.
+/// Errors as [`kmeans`] for the points, `k` and `max_iter`, and `Error::InvalidArgument`
+/// (`init`) if `init.len() != k·dim` or an initial centroid is not finite.
 pub fn lloyd(
     points: &[f32],
     n: usize,
@@ -505,18 +551,24 @@ pub fn lloyd(
     check_points(points, n, dim)?;
     check_k(k, n)?;
     if init.len() != k * dim {
-        return Err(Error::InvalidInput(format!(
-            "lloyd: {} initial centroid values for {k} centroids of dimension {dim}",
-            init.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "init",
+            message: format!(
+                "lloyd: {} initial centroid values for {k} centroids of dimension {dim}",
+                init.len()
+            ),
+        });
     }
     if let Some(i) = init.iter().position(|x| !x.is_finite()) {
-        return Err(Error::InvalidInput(format!(
-            "lloyd: initial centroid {} coordinate {} is {}",
-            i / dim,
-            i % dim,
-            init[i]
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "init",
+            message: format!(
+                "lloyd: initial centroid {} coordinate {} is {}",
+                i / dim,
+                i % dim,
+                init[i]
+            ),
+        });
     }
     if max_iter == 0 {
         return Err(Error::InvalidConfig {
@@ -669,13 +721,13 @@ mod tests {
             // Coarse grids of values make exact ties between centroids common.
             let points = random_points(&mut rng, n, dim);
             let centroids = random_points(&mut rng, k, dim);
-            let got = assign(&points, n, dim, &centroids, k);
+            let got = assign(&points, n, dim, &centroids, k).unwrap();
             assert_eq!(
                 got,
                 brute_assign(&points, dim, &centroids),
                 "{n}×{dim}, k={k}"
             );
-            let (sums, counts) = update(&points, n, dim, &got.0, k);
+            let (sums, counts) = update(&points, n, dim, &got.0, k).unwrap();
             for c in 0..k {
                 let members: Vec<usize> = (0..n).filter(|&i| got.0[i] as usize == c).collect();
                 assert_eq!(counts[c] as usize, members.len());
@@ -691,10 +743,10 @@ mod tests {
     fn assign_breaks_ties_to_the_lowest_index() {
         // The point 0 is at distance 1 from centroids 1, 2 and 3 (and 4 from centroid 0).
         let centroids = [2.0, 0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 1.0];
-        let (labels, d) = assign(&[0.0, 0.0], 1, 2, &centroids, 4);
+        let (labels, d) = assign(&[0.0, 0.0], 1, 2, &centroids, 4).unwrap();
         assert_eq!((labels, d), (vec![1], vec![1.0]));
         // Identical centroids: all points go to the first.
-        let (labels, _) = assign(&[1.0, 2.0, 3.0], 3, 1, &[5.0, 5.0], 2);
+        let (labels, _) = assign(&[1.0, 2.0, 3.0], 3, 1, &[5.0, 5.0], 2).unwrap();
         assert_eq!(labels, vec![0, 0, 0]);
     }
 
@@ -704,7 +756,7 @@ mod tests {
         let points = [0.0, 1.0, 10.0];
         let labels = [0, 0, 0];
         let min_sq = [0.0, 1.0, 100.0];
-        let (mut sums, mut counts) = update(&points, 3, 1, &labels, 2);
+        let (mut sums, mut counts) = update(&points, 3, 1, &labels, 2).unwrap();
         assert_eq!(
             relocate_empty(&points, 1, &labels, &min_sq, &mut sums, &mut counts),
             1
@@ -714,7 +766,7 @@ mod tests {
         let points = [0.0, 1.0, 50.0];
         let labels = [0, 0, 1];
         let min_sq = [0.0, 1.0, 400.0];
-        let (mut sums, mut counts) = update(&points, 3, 1, &labels, 3);
+        let (mut sums, mut counts) = update(&points, 3, 1, &labels, 3).unwrap();
         assert_eq!(
             relocate_empty(&points, 1, &labels, &min_sq, &mut sums, &mut counts),
             1
@@ -730,7 +782,7 @@ mod tests {
         let points = [0.0, 1.0, 3.0, 3.0, 10.0];
         let labels = [0, 0, 0, 0, 1];
         let min_sq = [4.0, 1.0, 1.0, 1.0, 0.0];
-        let (mut sums, mut counts) = update(&points, 5, 1, &labels, 4);
+        let (mut sums, mut counts) = update(&points, 5, 1, &labels, 4).unwrap();
         assert_eq!(
             relocate_empty(&points, 1, &labels, &min_sq, &mut sums, &mut counts),
             2
@@ -763,7 +815,10 @@ mod tests {
         assert!(!run.converged);
         assert_eq!(run.n_iter, 1);
         assert_eq!(run.inertia_history.len(), 2);
-        assert_eq!(assign(&points, 200, 2, &run.centroids, 5).0, run.labels);
+        assert_eq!(
+            assign(&points, 200, 2, &run.centroids, 5).unwrap().0,
+            run.labels
+        );
     }
 
     #[test]
@@ -784,23 +839,27 @@ mod tests {
     #[test]
     fn invalid_input_and_settings_are_refused() {
         let p = [0.0f32, 1.0, 2.0, 3.0];
-        let bad = |r: Result<KMeans>| assert!(matches!(r, Err(Error::InvalidInput(_))));
+        let bad = |r: Result<KMeans>, name: &str| match r {
+            Err(Error::InvalidArgument { argument, .. }) => assert_eq!(argument, name),
+            other => panic!("expected InvalidArgument({name}), got {other:?}"),
+        };
         let setting = |r: Result<KMeans>, name: &str| match r {
             Err(Error::InvalidConfig { setting, .. }) => assert_eq!(setting, name),
             other => panic!("expected InvalidConfig({name}), got {other:?}"),
         };
         setting(kmeans(&p, 4, 1, &KMeansConfig::new(0)), "k");
         setting(kmeans(&p, 4, 1, &KMeansConfig::new(5)), "k");
-        bad(kmeans(&p, 4, 0, &KMeansConfig::new(1)));
-        bad(kmeans(&p, 3, 1, &KMeansConfig::new(1)));
-        bad(kmeans(&[], 0, 1, &KMeansConfig::new(1)));
-        bad(kmeans(&[0.0, f32::NAN], 2, 1, &KMeansConfig::new(1)));
-        bad(kmeans(
-            &[0.0, f32::NEG_INFINITY],
-            2,
-            1,
-            &KMeansConfig::new(1),
-        ));
+        bad(kmeans(&p, 4, 0, &KMeansConfig::new(1)), "dim");
+        bad(kmeans(&p, 3, 1, &KMeansConfig::new(1)), "points");
+        bad(kmeans(&[], 0, 1, &KMeansConfig::new(1)), "n");
+        bad(
+            kmeans(&[0.0, f32::NAN], 2, 1, &KMeansConfig::new(1)),
+            "points",
+        );
+        bad(
+            kmeans(&[0.0, f32::NEG_INFINITY], 2, 1, &KMeansConfig::new(1)),
+            "points",
+        );
         let mut c = KMeansConfig::new(2);
         c.n_init = 0;
         setting(kmeans(&p, 4, 1, &c), "n_init");
@@ -818,6 +877,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("k = 5 clusters for only 4 points"), "{msg}");
+    }
+
+    #[test]
+    fn assign_and_update_refuse_bad_arguments() {
+        let p = [0.0f32, 1.0, 2.0, 3.0];
+        let argument = |e: Error| match e {
+            Error::InvalidArgument { argument, .. } => argument,
+            other => panic!("expected InvalidArgument, got {other:?}"),
+        };
+        assert_eq!(argument(assign(&p, 3, 1, &[0.0], 1).unwrap_err()), "points");
+        assert_eq!(
+            argument(assign(&p, 4, 1, &[0.0], 2).unwrap_err()),
+            "centroids"
+        );
+        assert_eq!(argument(assign(&p, 4, 1, &[], 0).unwrap_err()), "k");
+        assert_eq!(
+            argument(update(&p, 4, 1, &[0, 0, 1], 2).unwrap_err()),
+            "labels"
+        );
+        assert_eq!(
+            argument(update(&p, 4, 1, &[0, 0, 1, 2], 2).unwrap_err()),
+            "labels"
+        );
+        assert_eq!(argument(update(&p, 4, 1, &[0; 4], 0).unwrap_err()), "k");
+        assert_eq!(argument(update(&p, 2, 2, &[0; 2], 0).unwrap_err()), "k");
+        assert_eq!(
+            argument(update(&p, 4, 0, &[0; 4], 1).unwrap_err()),
+            "points"
+        );
     }
 
     #[test]

@@ -123,17 +123,23 @@ struct Map {
 impl Contingency {
     fn new(labels: &[i32], clusters: &[u32]) -> Result<Contingency> {
         if labels.len() != clusters.len() {
-            return Err(Error::InvalidInput(format!(
-                "{} labels for {} cluster assignments",
-                labels.len(),
-                clusters.len()
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "clusters",
+                message: format!(
+                    "{} labels for {} cluster assignments",
+                    labels.len(),
+                    clusters.len()
+                ),
+            });
         }
         if let Some(i) = labels.iter().position(|&l| l < -1) {
-            return Err(Error::InvalidInput(format!(
-                "node {i} has label {}, labels must be >= -1 (-1 = no label)",
-                labels[i]
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "labels",
+                message: format!(
+                    "node {i} has label {}, labels must be >= -1 (-1 = no label)",
+                    labels[i]
+                ),
+            });
         }
         let mut pairs: Vec<(i32, u32)> = labels
             .iter()
@@ -142,10 +148,13 @@ impl Contingency {
             .map(|(&l, &q)| (l, q))
             .collect();
         if pairs.is_empty() {
-            return Err(Error::InvalidInput(format!(
-                "none of the {} nodes has a label: clustering metrics need labelled nodes",
-                labels.len()
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "labels",
+                message: format!(
+                    "none of the {} nodes has a label: clustering metrics need labelled nodes",
+                    labels.len()
+                ),
+            });
         }
         pairs.sort_unstable();
         let mut classes: Vec<i32> = pairs.iter().map(|p| p.0).collect();
@@ -187,10 +196,14 @@ impl Contingency {
     fn best_map(&self) -> Result<Map> {
         let (k, c) = (self.clusters.len(), self.classes.len());
         if k.saturating_mul(c) > MAX_TABLE_CELLS {
-            return Err(Error::InvalidInput(format!(
-                "{k} clusters × {c} classes is too large a table for the Hungarian \
-                 algorithm (at most {MAX_TABLE_CELLS} cells)"
-            )));
+            return Err(Error::TooLarge {
+                what: format!(
+                    "the cell count of the Hungarian algorithm's table of {k} clusters × {c} \
+                     classes"
+                ),
+                size: (k as u64).saturating_mul(c as u64),
+                limit: MAX_TABLE_CELLS as u64,
+            });
         }
         let mut dense = vec![0u64; k * c];
         for &(class, q, count) in &self.cells {
@@ -348,16 +361,17 @@ pub fn silhouette(
 ) -> Result<f64> {
     super::kmeans::check_points(points, n, dim)?;
     if clusters.len() != n {
-        return Err(Error::InvalidInput(format!(
-            "silhouette: {} cluster ids for {n} points",
-            clusters.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "clusters",
+            message: format!("silhouette: {} cluster ids for {n} points", clusters.len()),
+        });
     }
     let chosen: Vec<usize> = match options.sample_size {
         Some(0) => {
-            return Err(Error::InvalidInput(
-                "silhouette: sample_size must be at least 1".into(),
-            ))
+            return Err(Error::InvalidConfig {
+                setting: "sample_size",
+                message: "silhouette: sample_size must be at least 1".into(),
+            })
         }
         Some(m) if m < n => {
             let mut rng = StdRng::seed_from_u64(options.seed);
@@ -373,10 +387,13 @@ pub fn silhouette(
     ids.dedup();
     let q = ids.len();
     if !(2..m).contains(&q) {
-        return Err(Error::InvalidInput(format!(
-            "silhouette: {q} clusters among {m} scored points, need 2 to {}",
-            m.saturating_sub(1)
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "clusters",
+            message: format!(
+                "silhouette: {q} clusters among {m} scored points, need 2 to {}",
+                m.saturating_sub(1)
+            ),
+        });
     }
     let label: Vec<usize> = chosen
         .iter()
@@ -444,30 +461,39 @@ pub fn inertia(
 ) -> Result<f64> {
     super::kmeans::check_points(points, n, dim)?;
     if centroids.len() != k * dim {
-        return Err(Error::InvalidInput(format!(
-            "inertia: {} centroid values for {k} centroids of dimension {dim}",
-            centroids.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "centroids",
+            message: format!(
+                "inertia: {} centroid values for {k} centroids of dimension {dim}",
+                centroids.len()
+            ),
+        });
     }
     if let Some(i) = centroids.iter().position(|x| !x.is_finite()) {
-        return Err(Error::InvalidInput(format!(
-            "inertia: centroid {} coordinate {} is {}",
-            i / dim,
-            i % dim,
-            centroids[i]
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "centroids",
+            message: format!(
+                "inertia: centroid {} coordinate {} is {}",
+                i / dim,
+                i % dim,
+                centroids[i]
+            ),
+        });
     }
     if clusters.len() != n {
-        return Err(Error::InvalidInput(format!(
-            "inertia: {} cluster ids for {n} points",
-            clusters.len()
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "clusters",
+            message: format!("inertia: {} cluster ids for {n} points", clusters.len()),
+        });
     }
     if let Some(i) = clusters.iter().position(|&c| c as usize >= k) {
-        return Err(Error::InvalidInput(format!(
-            "inertia: point {i} is in cluster {}, but there are {k} centroids",
-            clusters[i]
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "clusters",
+            message: format!(
+                "inertia: point {i} is in cluster {}, but there are {k} centroids",
+                clusters[i]
+            ),
+        });
     }
     Ok(clusters
         .iter()
@@ -564,22 +590,14 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        assert!(matches!(
-            cluster_metrics(&[0, 1], &[0]),
-            Err(Error::InvalidInput(_))
-        ));
-        assert!(matches!(
-            cluster_metrics(&[0, -2], &[0, 0]),
-            Err(Error::InvalidInput(_))
-        ));
-        assert!(matches!(
-            cluster_metrics(&[-1, -1], &[0, 0]),
-            Err(Error::InvalidInput(_))
-        ));
-        assert!(matches!(
-            cluster_metrics(&[], &[]),
-            Err(Error::InvalidInput(_))
-        ));
+        let bad = |r: Result<ClusterMetrics>, name: &str| match r {
+            Err(Error::InvalidArgument { argument, .. }) => assert_eq!(argument, name),
+            other => panic!("expected InvalidArgument({name}), got {other:?}"),
+        };
+        bad(cluster_metrics(&[0, 1], &[0]), "clusters");
+        bad(cluster_metrics(&[0, -2], &[0, 0]), "labels");
+        bad(cluster_metrics(&[-1, -1], &[0, 0]), "labels");
+        bad(cluster_metrics(&[], &[]), "labels");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use adam::adam;
 pub use class_mean_grad::class_mean_grad;
 pub use decoder_dense::decoder_dense;
 pub use decoder_pairs::decoder_pairs;
-pub use edge_score::edge_score;
+pub use edge_score::{edge_logit, edge_score};
 pub use gather_rows::gather_rows;
 pub use kmeans_assign::{kmeans_assign, sq_dist};
 pub use kmeans_distances::kmeans_distances;

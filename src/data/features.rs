@@ -744,9 +744,11 @@ fn standardize_dense(x: &Csr, stats: &[ColumnStats]) -> Result<Csr> {
     let (rows, cols) = (x.rows(), x.cols());
     let total = rows.checked_mul(cols).filter(|&t| t <= u32::MAX as usize);
     if total.is_none() {
-        return Err(Error::InvalidInput(format!(
-            "standardising {rows} x {cols} dense features needs more than 2^32 values"
-        )));
+        return Err(Error::TooLarge {
+            what: format!("the value count of {rows} x {cols} standardised dense features"),
+            size: (rows as u64).saturating_mul(cols as u64),
+            limit: u64::from(u32::MAX),
+        });
     }
     let scaled = |c: usize, v: f64| -> f32 {
         match stats[c].std {

@@ -206,34 +206,43 @@ impl Graph {
         pairs: Vec<(u32, u32)>,
         features: Option<Csr>,
     ) -> Result<Graph> {
-        if num_nodes == 0 || num_nodes > u32::MAX as usize {
-            return Err(Error::InvalidInput(format!(
-                "a graph needs between 1 and {} nodes, got {num_nodes}",
-                u32::MAX
-            )));
+        if num_nodes == 0 {
+            return Err(Error::InvalidGraph {
+                message: format!("a graph needs between 1 and {} nodes, got 0", u32::MAX),
+            });
+        }
+        if num_nodes > u32::MAX as usize {
+            return Err(Error::TooLarge {
+                what: "the node count of a graph".into(),
+                size: num_nodes as u64,
+                limit: u64::from(u32::MAX),
+            });
         }
         if let Some(k) = pairs
             .iter()
             .position(|&(a, b)| a.max(b) as usize >= num_nodes)
         {
             let (a, b) = pairs[k];
-            return Err(Error::InvalidInput(format!(
-                "edge {k} ({a}, {b}) has a node id outside 0..{num_nodes}"
-            )));
+            return Err(Error::InvalidGraph {
+                message: format!("edge {k} ({a}, {b}) has a node id outside 0..{num_nodes}"),
+            });
         }
         if let Some(x) = &features {
             if x.rows() != num_nodes {
-                return Err(Error::InvalidInput(format!(
-                    "the feature matrix has {} rows but the graph has {num_nodes} nodes",
-                    x.rows()
-                )));
+                return Err(Error::InvalidArgument {
+                    argument: "features",
+                    message: format!(
+                        "the feature matrix has {} rows but the graph has {num_nodes} nodes",
+                        x.rows()
+                    ),
+                });
             }
         }
         let (edges, edge_stats) = normalise(num_nodes, pairs);
         if edges.is_empty() {
-            return Err(Error::InvalidInput(format!(
-                "the graph has no edges ({edge_stats})"
-            )));
+            return Err(Error::InvalidGraph {
+                message: format!("the graph has no edges ({edge_stats})"),
+            });
         }
         Ok(Graph {
             name: "graph".into(),
@@ -253,17 +262,16 @@ impl Graph {
     /// Attaches node labels: one per node, each `>= -1` (`-1` = no label).
     pub fn with_labels(mut self, labels: Vec<i32>) -> Result<Graph> {
         if labels.len() != self.num_nodes {
-            return Err(Error::InvalidInput(format!(
-                "{} labels for {} nodes",
-                labels.len(),
-                self.num_nodes
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "labels",
+                message: format!("{} labels for {} nodes", labels.len(), self.num_nodes),
+            });
         }
         if let Some(k) = labels.iter().position(|&l| l < -1) {
-            return Err(Error::InvalidInput(format!(
-                "node {k} has label {}, labels must be >= -1",
-                labels[k]
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "labels",
+                message: format!("node {k} has label {}, labels must be >= -1", labels[k]),
+            });
         }
         self.labels = Some(labels);
         Ok(self)
@@ -625,11 +633,14 @@ fn line_error(path: &Path, line: usize, message: String) -> Error {
     }
 }
 
-/// Rewraps an invalid-input error raised while building from `path` as a format error
-/// of that file.
+/// Rewraps an error about the input (an argument, the graph, a size) raised while
+/// building from `path` as a format error of that file.
 fn input_to_format(path: &Path, error: Error) -> Error {
     match error {
-        Error::InvalidInput(message) => format_error(path, message),
+        Error::InvalidArgument { message, .. } | Error::InvalidGraph { message } => {
+            format_error(path, message)
+        }
+        too_large @ Error::TooLarge { .. } => format_error(path, too_large.to_string()),
         other => other,
     }
 }

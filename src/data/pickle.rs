@@ -867,7 +867,7 @@ impl<'a> Machine<'a> {
         }
         Csr::new(rows, cols, indptr, indices, data).map_err(|e| {
             let detail = match e {
-                Error::InvalidInput(m) => m,
+                Error::InvalidArgument { message, .. } => message,
                 other => other.to_string(),
             };
             self.fail_content(format!("invalid csr_matrix: {detail}"))

@@ -49,10 +49,13 @@ const GRAPH_FILES: [&str; 4] = ["ally", "ty", "graph", "test.index"];
 pub fn load_planetoid(dir: &Path, name: &str) -> Result<Graph> {
     let name = name.to_ascii_lowercase();
     if !PLANETOID_DATASETS.contains(&name.as_str()) {
-        return Err(Error::InvalidInput(format!(
-            "unknown Planetoid dataset `{name}`; known: {}",
-            PLANETOID_DATASETS.join(", ")
-        )));
+        return Err(Error::InvalidArgument {
+            argument: "name",
+            message: format!(
+                "unknown Planetoid dataset `{name}`; known: {}",
+                PLANETOID_DATASETS.join(", ")
+            ),
+        });
     }
     let file = |suffix: &str| dir.join(format!("ind.{name}.{suffix}"));
     let with_features = name != "pubmed" || file("allx").exists();
@@ -344,8 +347,11 @@ fn stack_features(rows: &[Row], allx: &Csr, tx: &Csr) -> Result<Csr> {
         entries.sort_by_key(|&(c, _)| c);
         col_idx.extend(entries.iter().map(|&(c, _)| c));
         values.extend(entries.iter().map(|&(_, v)| v));
-        let end = u32::try_from(col_idx.len())
-            .map_err(|_| Error::InvalidInput("more than 2^32 feature entries".into()))?;
+        let end = u32::try_from(col_idx.len()).map_err(|_| Error::TooLarge {
+            what: "the feature entry count".into(),
+            size: col_idx.len() as u64,
+            limit: u64::from(u32::MAX),
+        })?;
         row_ptr.push(end);
     }
     Csr::new(rows.len(), allx.cols(), row_ptr, col_idx, values)

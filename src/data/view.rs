@@ -23,16 +23,25 @@ impl<'a> GraphView<'a> {
         edges: &'a [(u32, u32)],
         features: Option<&'a Csr>,
     ) -> Result<Self> {
-        if num_nodes == 0 || num_nodes > 1 << 32 {
-            return Err(Error::InvalidInput(format!(
-                "a graph needs between 1 and 2^32 nodes, got {num_nodes}"
-            )));
+        if num_nodes == 0 {
+            return Err(Error::InvalidGraph {
+                message: "a graph needs between 1 and 2^32 nodes, got 0".into(),
+            });
+        }
+        if num_nodes > 1 << 32 {
+            return Err(Error::TooLarge {
+                what: "the node count of a graph".into(),
+                size: num_nodes as u64,
+                limit: 1 << 32,
+            });
         }
         for (k, &(i, j)) in edges.iter().enumerate() {
             if i >= j || j as usize >= num_nodes {
-                return Err(Error::InvalidInput(format!(
-                    "edge {k} ({i}, {j}) is not a pair i < j of nodes below {num_nodes}"
-                )));
+                return Err(Error::InvalidGraph {
+                    message: format!(
+                        "edge {k} ({i}, {j}) is not a pair i < j of nodes below {num_nodes}"
+                    ),
+                });
             }
         }
         let mut keys: Vec<u64> = edges
@@ -41,18 +50,19 @@ impl<'a> GraphView<'a> {
             .collect();
         keys.sort_unstable();
         if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
-            return Err(Error::InvalidInput(format!(
-                "edge ({}, {}) appears twice",
-                w[0] >> 32,
-                w[0] as u32
-            )));
+            return Err(Error::InvalidGraph {
+                message: format!("edge ({}, {}) appears twice", w[0] >> 32, w[0] as u32),
+            });
         }
         if let Some(x) = features {
             if x.rows() != num_nodes {
-                return Err(Error::InvalidInput(format!(
-                    "the feature matrix has {} rows but the graph has {num_nodes} nodes",
-                    x.rows()
-                )));
+                return Err(Error::InvalidArgument {
+                    argument: "features",
+                    message: format!(
+                        "the feature matrix has {} rows but the graph has {num_nodes} nodes",
+                        x.rows()
+                    ),
+                });
             }
         }
         Ok(GraphView {
@@ -82,17 +92,23 @@ impl<'a> GraphView<'a> {
     /// must not be used. Evaluation labels never belong here.
     pub fn with_train_labels(self, labels: &'a [i32]) -> Result<Self> {
         if labels.len() != self.num_nodes {
-            return Err(Error::InvalidInput(format!(
-                "{} training labels for {} nodes",
-                labels.len(),
-                self.num_nodes
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "labels",
+                message: format!(
+                    "{} training labels for {} nodes",
+                    labels.len(),
+                    self.num_nodes
+                ),
+            });
         }
         if let Some(k) = labels.iter().position(|&l| l < -1) {
-            return Err(Error::InvalidInput(format!(
-                "node {k} has training label {}; labels are classes >= 0, or -1 for none",
-                labels[k]
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "labels",
+                message: format!(
+                    "node {k} has training label {}; labels are classes >= 0, or -1 for none",
+                    labels[k]
+                ),
+            });
         }
         Ok(GraphView {
             train_labels: Some(labels),

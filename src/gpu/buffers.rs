@@ -227,10 +227,13 @@ impl<T: Pod> GpuArray<T> {
     pub fn view(buffer: &GpuBuffer, len: usize) -> Result<Self> {
         let bytes = byte_len::<T>("view", len)?;
         if bytes > buffer.raw().size() {
-            return Err(Error::InvalidInput(format!(
-                "a view of {len} elements ({bytes} bytes) exceeds its buffer of {} bytes",
-                buffer.raw().size()
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "len",
+                message: format!(
+                    "a view of {len} elements ({bytes} bytes) exceeds its buffer of {} bytes",
+                    buffer.raw().size()
+                ),
+            });
         }
         Ok(GpuArray {
             buffer: buffer.clone(),
@@ -262,11 +265,14 @@ impl<T: Pod> GpuArray<T> {
     /// Overwrites the array's contents from the host (queued before the next submission).
     pub fn write(&self, gpu: &Gpu, data: &[T]) -> Result<()> {
         if data.len() != self.len {
-            return Err(Error::InvalidInput(format!(
-                "writing {} elements into an array of {}",
-                data.len(),
-                self.len
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "data",
+                message: format!(
+                    "writing {} elements into an array of {}",
+                    data.len(),
+                    self.len
+                ),
+            });
         }
         if !data.is_empty() {
             gpu.queue()
@@ -304,7 +310,7 @@ impl GpuMatrix {
     pub fn view(buffer: &GpuBuffer, rows: usize, cols: usize) -> Result<Self> {
         let len = rows
             .checked_mul(cols)
-            .ok_or_else(|| Error::InvalidInput(format!("a {rows} x {cols} matrix is too large")))?;
+            .ok_or_else(|| too_many_rows("a matrix", rows, cols))?;
         Ok(GpuMatrix {
             data: GpuArray::view(buffer, len)?,
             rows,
@@ -340,12 +346,19 @@ impl GpuCsr {
         values: GpuArray<f32>,
     ) -> Result<Self> {
         if row_ptr.len() != rows + 1 || col_idx.len() != values.len() {
-            return Err(Error::InvalidInput(format!(
-                "CSR parts: {} row offsets for {rows} rows, {} columns and {} values",
-                row_ptr.len(),
-                col_idx.len(),
-                values.len()
-            )));
+            return Err(Error::InvalidArgument {
+                argument: if row_ptr.len() != rows + 1 {
+                    "row_ptr"
+                } else {
+                    "values"
+                },
+                message: format!(
+                    "CSR parts: {} row offsets for {rows} rows, {} columns and {} values",
+                    row_ptr.len(),
+                    col_idx.len(),
+                    values.len()
+                ),
+            });
         }
         Ok(GpuCsr {
             row_ptr,
@@ -361,11 +374,14 @@ impl GpuCsr {
     /// to the device's), so that kernels can window entries past one binding.
     pub fn with_host_row_ptr(mut self, row_ptr: Arc<[u32]>) -> Result<Self> {
         if row_ptr.len() != self.rows + 1 {
-            return Err(Error::InvalidInput(format!(
-                "{} host row offsets for a CSR matrix of {} rows",
-                row_ptr.len(),
-                self.rows
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "row_ptr",
+                message: format!(
+                    "{} host row offsets for a CSR matrix of {} rows",
+                    row_ptr.len(),
+                    self.rows
+                ),
+            });
         }
         self.host_row_ptr = Some(row_ptr);
         Ok(self)
@@ -389,6 +405,15 @@ impl GpuCsr {
     /// Number of stored entries.
     pub fn nnz(&self) -> usize {
         self.col_idx.len()
+    }
+}
+
+/// `rows × cols` elements overflow `usize` (so `cols > 0`): the rows are too many.
+fn too_many_rows(matrix: &str, rows: usize, cols: usize) -> Error {
+    Error::TooLarge {
+        what: format!("the row count of {matrix} of {cols} columns"),
+        size: rows as u64,
+        limit: (usize::MAX / cols.max(1)) as u64,
     }
 }
 
@@ -438,9 +463,9 @@ impl Gpu {
 
     /// A `rows × cols` matrix with unspecified contents.
     pub fn alloc_matrix(&self, label: &str, rows: usize, cols: usize) -> Result<GpuMatrix> {
-        let len = rows.checked_mul(cols).ok_or_else(|| {
-            Error::InvalidInput(format!("matrix `{label}` of {rows} x {cols} is too large"))
-        })?;
+        let len = rows
+            .checked_mul(cols)
+            .ok_or_else(|| too_many_rows(&format!("matrix `{label}`"), rows, cols))?;
         Ok(GpuMatrix {
             data: self.alloc(label, len)?,
             rows,
@@ -457,10 +482,13 @@ impl Gpu {
         data: &[f32],
     ) -> Result<GpuMatrix> {
         if rows.checked_mul(cols) != Some(data.len()) {
-            return Err(Error::InvalidInput(format!(
-                "matrix `{label}`: {} values for {rows} x {cols}",
-                data.len()
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "data",
+                message: format!(
+                    "matrix `{label}`: {} values for {rows} x {cols}",
+                    data.len()
+                ),
+            });
         }
         Ok(GpuMatrix {
             data: self.upload(label, data)?,

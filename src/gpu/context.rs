@@ -79,10 +79,13 @@ impl GpuOptions {
             Some("vulkan") => Ok(wgpu::Backends::VULKAN),
             Some("metal") => Ok(wgpu::Backends::METAL),
             Some("dx12") => Ok(wgpu::Backends::DX12),
-            Some(other) => Err(Error::InvalidInput(format!(
-                "unknown backend `{other}` (from {BACKEND_ENV} or --backend); \
-                 expected vulkan, metal or dx12"
-            ))),
+            Some(other) => Err(Error::InvalidConfig {
+                setting: "backend",
+                message: format!(
+                    "unknown backend `{other}` (from {BACKEND_ENV} or --backend); expected \
+                     vulkan, metal or dx12"
+                ),
+            }),
         }
     }
 }

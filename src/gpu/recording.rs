@@ -226,9 +226,14 @@ impl Gpu {
         let y = groups.div_ceil(max);
         self.count_folded_grid();
         if y > max {
-            return Err(Error::InvalidInput(format!(
-                "{invocations} invocations exceed one dispatch on this device"
-            )));
+            return Err(Error::TooLarge {
+                what: format!(
+                    "the invocation count of one dispatch (workgroups of {workgroup_size}, at most \
+                     {max} x {max} of them on this device)"
+                ),
+                size: invocations,
+                limit: max * max * u64::from(workgroup_size),
+            });
         }
         Ok([max as u32, y as u32, 1])
     }
@@ -250,12 +255,15 @@ impl Gpu {
             def.name
         );
         if resources.len() != def.bindings.len() {
-            return Err(Error::InvalidInput(format!(
-                "kernel `{}` binds {} resources, {} given",
-                def.name,
-                def.bindings.len(),
-                resources.len()
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "resources",
+                message: format!(
+                    "kernel `{}` binds {} resources, {} given",
+                    def.name,
+                    def.bindings.len(),
+                    resources.len()
+                ),
+            });
         }
         let label = format!("gpu_vgae.{}", def.name);
         self.check_bindings(def, resources)?;
@@ -323,10 +331,13 @@ impl Gpu {
                     });
                 }
                 if offset % alignment != 0 {
-                    return Err(Error::InvalidInput(format!(
-                        "{name}: window offset {offset} is not a multiple of the device's \
-                         storage offset alignment ({alignment} bytes)"
-                    )));
+                    return Err(Error::InvalidArgument {
+                        argument: "resources",
+                        message: format!(
+                            "{name}: window offset {offset} is not a multiple of the device's \
+                             storage offset alignment ({alignment} bytes)"
+                        ),
+                    });
                 }
             }
         }

@@ -78,6 +78,7 @@ pub fn adam(
     check(
         grad.len() == len && m.len() == len && v.len() == len,
         "adam",
+        "grad",
         || {
             format!(
                 "lengths differ: param {len}, grad {}, m {}, v {}",
@@ -127,5 +128,70 @@ pub fn work(len: usize) -> Work {
     Work {
         flops: 0.0,
         bytes: 7.0 * WORD * len as f64,
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `adam` in a schedule: one step on a weight tensor, its count from the step uniform.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdamStep {
+    /// The weights.
+    pub param: TensorId,
+    /// Their gradient.
+    pub grad: TensorId,
+    /// First moment.
+    pub m: TensorId,
+    /// Second moment.
+    pub v: TensorId,
+    /// The hyper-parameters.
+    pub config: AdamConfig,
+}
+
+impl ScheduleOp for AdamStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &ADAM
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        Accesses::new(
+            [self.param, self.grad, self.m, self.v],
+            [self.param, self.m, self.v],
+        )
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        work(s.tensor(self.param).len())
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!("{} ({})", s.name(self.param), s.dims(self.param))
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        adam(
+            ctx.gpu(),
+            &self.config,
+            &ctx.array(self.param)?,
+            &ctx.array(self.grad)?,
+            &ctx.array(self.m)?,
+            &ctx.array(self.v)?,
+            ctx.step(),
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let mut param = ctx.take_f32(self.param)?;
+        let mut m = ctx.take_f32(self.m)?;
+        let mut v = ctx.take_f32(self.v)?;
+        let t = ctx.step().adam_step;
+        cpu::adam(&self.config, t, &mut param, ctx.f32(self.grad)?, &mut m, &mut v);
+        ctx.set_f32(self.param, param)?;
+        ctx.set_f32(self.m, m)?;
+        ctx.set_f32(self.v, v)
     }
 }

@@ -56,6 +56,7 @@ pub fn class_mean_grad(
             && d_class_means.cols() == latent
             && latent <= ms.cols(),
         "class_mean_grad",
+        "d_class_means",
         || {
             format!(
                 "{} class offsets, means {classes} x {latent}, gradient {} x {}, ms {} x {}",
@@ -112,5 +113,85 @@ pub fn work(members: usize, classes: usize, latent: usize) -> Work {
     Work {
         flops: 2.0 * m * l,
         bytes: WORD * (m * l + m + c + 1.0 + 2.0 * c * l),
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `class_mean_grad` in a schedule: the gradient of −KL with respect to the class
+/// means.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ClassMeanGradStep {
+    /// [μ | s], n × 2L.
+    pub ms: TensorId,
+    /// classes + 1 offsets into `class_nodes` (u32).
+    pub class_ptr: TensorId,
+    /// The nodes of each class (u32).
+    pub class_nodes: TensorId,
+    /// classes × L.
+    pub class_means: TensorId,
+    /// Scale of the KL gradients (1/N²).
+    pub kl_scale: f32,
+    /// classes × L.
+    pub out: TensorId,
+}
+
+impl ScheduleOp for ClassMeanGradStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &CLASS_MEAN_GRAD
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        Accesses::new(
+            [self.ms, self.class_ptr, self.class_nodes, self.class_means],
+            [self.out],
+        )
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        let out = s.tensor(self.out);
+        work(s.tensor(self.class_nodes).len(), out.rows, out.cols)
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!(
+            "{} over {} labelled nodes ({})",
+            s.name(self.out),
+            s.tensor(self.class_nodes).len(),
+            s.dims(self.out)
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        class_mean_grad(
+            ctx.gpu(),
+            &ctx.matrix(self.ms)?,
+            &ctx.array(self.class_ptr)?,
+            &ctx.array(self.class_nodes)?,
+            &ctx.matrix(self.class_means)?,
+            self.kl_scale,
+            &ctx.matrix(self.out)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let stride = ctx.tensor(self.ms).cols;
+        let latent = ctx.tensor(self.class_means).cols;
+        let out = cpu::class_mean_grad(
+            ctx.f32(self.ms)?,
+            stride,
+            ctx.u32(self.class_ptr)?,
+            ctx.u32(self.class_nodes)?,
+            ctx.f32(self.class_means)?,
+            latent,
+            self.kl_scale,
+        );
+        ctx.set_f32(self.out, out)
     }
 }

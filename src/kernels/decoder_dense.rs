@@ -181,15 +181,16 @@ pub fn decoder_dense(
 ) -> Result<Dispatch> {
     check_latent("decoder_dense", latent, z.cols())?;
     let n = z.rows();
-    check(n > 0, "decoder_dense", || "z has no rows".into())?;
+    check(n > 0, "decoder_dense", "z", || "z has no rows".into())?;
     let layout = partials.layout;
-    check(layout.fits(n), "decoder_dense", || {
+    check(layout.fits(n), "decoder_dense", "partials", || {
         format!("{layout:?} is not a layout of {n} nodes")
     })?;
     let slots = layout.slots();
     check(
         partials.grad.len() == slots * n * latent && partials.loss.len() == slots * n,
         "decoder_dense",
+        "partials",
         || {
             format!(
                 "partials hold {} and {} values for {slots} slots of {n} x {latent}",
@@ -271,5 +272,70 @@ pub fn work(n: usize, latent: usize, slots: usize) -> Work {
     Work {
         flops: 4.0 * n * n * l,
         bytes: WORD * n * l + WORD * s * n * (l + 1.0),
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `decoder_dense` in a schedule: per-slot partial sums over all pairs of z's rows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DecoderDenseStep {
+    /// Embeddings (the first `latent` columns are used).
+    pub z: TensorId,
+    /// Latent width.
+    pub latent: usize,
+    /// Which pairs the pass visits and what its partial slots hold.
+    pub layout: DenseLayout,
+    /// (slots·n) × L.
+    pub grad_partial: TensorId,
+    /// slots × n.
+    pub loss_partial: TensorId,
+}
+
+impl ScheduleOp for DecoderDenseStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &DECODER_DENSE
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        Accesses::new([self.z], [self.grad_partial, self.loss_partial])
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        work(s.tensor(self.z).rows, self.latent, self.layout.slots())
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!(
+            "{} (N={} L={} {})",
+            s.name(self.z),
+            s.tensor(self.z).rows,
+            self.latent,
+            match self.layout {
+                DenseLayout::Rows { splits } => format!("splits={splits}"),
+                DenseLayout::Tiles(b) => format!("tiles blocks={}", b.blocks),
+            }
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        let partials = DensePartials {
+            grad: ctx.array(self.grad_partial)?,
+            loss: ctx.array(self.loss_partial)?,
+            layout: self.layout,
+        };
+        decoder_dense(ctx.gpu(), &ctx.matrix(self.z)?, self.latent, &partials).map(|d| vec![d])
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let (n, stride) = (ctx.tensor(self.z).rows, ctx.tensor(self.z).cols);
+        let (grad, loss) =
+            cpu::decoder_dense(ctx.f32(self.z)?, n, stride, self.latent, self.layout);
+        ctx.set_f32(self.grad_partial, grad)?;
+        ctx.set_f32(self.loss_partial, loss)
     }
 }

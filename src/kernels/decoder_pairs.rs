@@ -122,9 +122,11 @@ impl PairRows {
         fill: impl Fn(&mut dyn FnMut(u32, u32, f32, f32) -> Result<()>) -> Result<()>,
     ) -> Result<Self> {
         if num_nodes > CLASS_BIT as usize {
-            return Err(Error::InvalidInput(format!(
-                "pair lists take at most {CLASS_BIT} nodes, not {num_nodes}"
-            )));
+            return Err(Error::TooLarge {
+                what: "the node count of a pair list".into(),
+                size: num_nodes as u64,
+                limit: u64::from(CLASS_BIT),
+            });
         }
         // Two passes (count, then place) keep entries in input order within each row;
         // a stable sort by column then orders each row, so the sums are reproducible.
@@ -132,22 +134,27 @@ impl PairRows {
         let mut classes: Vec<(u32, u32)> = Vec::with_capacity(2);
         fill(&mut |i, j, wp, wn| {
             if i as usize >= num_nodes || j as usize >= num_nodes {
-                return Err(Error::InvalidInput(format!(
-                    "pair ({i}, {j}) is out of range for {num_nodes} nodes"
-                )));
+                return Err(Error::InvalidArgument {
+                    argument: "pairs",
+                    message: format!("pair ({i}, {j}) is out of range for {num_nodes} nodes"),
+                });
             }
             if !wp.is_finite() || !wn.is_finite() {
-                return Err(Error::InvalidInput(format!(
-                    "pair ({i}, {j}) has non-finite weights ({wp}, {wn})"
-                )));
+                return Err(Error::InvalidArgument {
+                    argument: "pairs",
+                    message: format!("pair ({i}, {j}) has non-finite weights ({wp}, {wn})"),
+                });
             }
             let key = (wp.to_bits(), wn.to_bits());
             if !classes.contains(&key) {
                 if classes.len() == 2 {
-                    return Err(Error::InvalidInput(format!(
-                        "pair ({i}, {j}) has a third pair of weights ({wp}, {wn}); a pair list \
-                         holds at most two"
-                    )));
+                    return Err(Error::InvalidArgument {
+                        argument: "pairs",
+                        message: format!(
+                            "pair ({i}, {j}) has a third pair of weights ({wp}, {wn}); a pair \
+                             list holds at most two"
+                        ),
+                    });
                 }
                 classes.push(key);
             }
@@ -260,12 +267,13 @@ pub fn decoder_pairs(
 ) -> Result<Vec<Dispatch>> {
     check_latent("decoder_pairs", latent, z.cols())?;
     let n = z.rows();
-    check(pairs.num_nodes == n, "decoder_pairs", || {
+    check(pairs.num_nodes == n, "decoder_pairs", "pairs", || {
         format!("pairs are over {} nodes, z has {n} rows", pairs.num_nodes)
     })?;
     check(
         dz.rows() == n && dz.cols() == latent,
         "decoder_pairs",
+        "dz",
         || {
             format!(
                 "dz is {} x {}, expected {n} x {latent}",
@@ -274,7 +282,7 @@ pub fn decoder_pairs(
             )
         },
     )?;
-    check(loss_rows.len() == n, "decoder_pairs", || {
+    check(loss_rows.len() == n, "decoder_pairs", "loss_rows", || {
         format!("loss_rows has {} elements for {n} nodes", loss_rows.len())
     })?;
     // Without dense partials, bind the pair weights in their place; slots = 0 keeps the
@@ -285,6 +293,7 @@ pub fn decoder_pairs(
             check(
                 d.grad.len() == slots * n * latent && d.loss.len() == slots * n,
                 "decoder_pairs",
+                "dense",
                 || "dense partials do not match z's shape".into(),
             )?;
             slots
@@ -382,5 +391,118 @@ pub fn work(n: usize, latent: usize, entries: usize, slots: usize) -> Work {
             + WORD * e
             + WORD * s * n * (l + 1.0)
             + WORD * n * (l + 1.0),
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use super::decoder_dense::DenseLayout;
+use crate::cpu;
+use crate::model::schedule::{Accesses, PairsId, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `decoder_pairs` in a schedule: a pair list (plus the dense pass's partials) → dz and
+/// the loss rows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DecoderPairsStep {
+    /// Embeddings (the first `latent` columns are used).
+    pub z: TensorId,
+    /// Latent width.
+    pub latent: usize,
+    /// The pair list.
+    pub pairs: PairsId,
+    /// Dense partials (grad, loss, their layout) to add, for the dense objective.
+    pub dense: Option<(TensorId, TensorId, DenseLayout)>,
+    /// Scale of dz.
+    pub grad_scale: f32,
+    /// n × L.
+    pub dz: TensorId,
+    /// n × 1.
+    pub loss_rows: TensorId,
+}
+
+impl ScheduleOp for DecoderPairsStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &DECODER_PAIRS
+    }
+
+    fn accesses(&self, s: &Schedule) -> Accesses {
+        let pairs = s.pairs(self.pairs).tensors();
+        let dense = self.dense.into_iter().flat_map(|(grad, loss, _)| [grad, loss]);
+        Accesses::new(
+            [self.z].into_iter().chain(pairs).chain(dense),
+            [self.dz, self.loss_rows],
+        )
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        work(
+            s.tensor(self.z).rows,
+            self.latent,
+            s.pairs(self.pairs).entries,
+            self.dense.map_or(0, |(_, _, layout)| layout.slots()),
+        )
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        let p = s.pairs(self.pairs);
+        format!(
+            "{} over {} (N={} L={} entries={})",
+            s.name(self.z),
+            p.name,
+            p.nodes,
+            self.latent,
+            p.entries
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        let spec = ctx.schedule().pairs(self.pairs);
+        let pairs = GpuPairRows {
+            ptr: ctx.array(spec.ptr)?,
+            col: ctx.array(spec.col)?,
+            class_weights: ctx.array(spec.weight)?,
+            num_nodes: spec.nodes,
+        };
+        let partials = self
+            .dense
+            .map(|(grad, loss, layout)| {
+                Ok::<_, Error>(DensePartials {
+                    grad: ctx.array(grad)?,
+                    loss: ctx.array(loss)?,
+                    layout,
+                })
+            })
+            .transpose()?;
+        decoder_pairs(
+            ctx.gpu(),
+            &ctx.matrix(self.z)?,
+            self.latent,
+            &pairs,
+            partials.as_ref(),
+            self.grad_scale,
+            &ctx.matrix(self.dz)?,
+            &ctx.array(self.loss_rows)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let stride = ctx.tensor(self.z).cols;
+        let dense = self
+            .dense
+            .map(|(grad, loss, layout)| Ok::<_, Error>((ctx.f32(grad)?, ctx.f32(loss)?, layout.slots())))
+            .transpose()?;
+        let (dz, loss_rows) = cpu::decoder_pairs(
+            ctx.f32(self.z)?,
+            stride,
+            self.latent,
+            ctx.pair_rows(self.pairs)?,
+            dense,
+            self.grad_scale,
+        );
+        ctx.set_f32(self.dz, dz)?;
+        ctx.set_f32(self.loss_rows, loss_rows)
     }
 }

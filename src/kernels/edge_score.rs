@@ -39,6 +39,7 @@ pub fn flatten_pairs(pairs: &[(u32, u32)], num_nodes: usize) -> Result<Vec<u32>>
         check(
             (a as usize) < num_nodes && (b as usize) < num_nodes,
             "edge_score",
+            "pairs",
             || format!("pair {p} = ({a}, {b}) is out of range for {num_nodes} nodes"),
         )?;
         flat.push(a);
@@ -58,14 +59,43 @@ pub fn edge_score(
     pairs: &GpuArray<u32>,
     scores: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
+    edge_values(gpu, z, latent, pairs, scores, false)
+}
+
+/// [`edge_score`]'s logits: `logits[p] = z_a · z_b`, summed as the scores' are (the
+/// `LOGITS` pipeline constant), for callers that need more than σ's f32 can hold.
+pub fn edge_logits(
+    gpu: &Gpu,
+    z: &GpuMatrix,
+    latent: usize,
+    pairs: &GpuArray<u32>,
+    logits: &GpuArray<f32>,
+) -> Result<Vec<Dispatch>> {
+    edge_values(gpu, z, latent, pairs, logits, true)
+}
+
+fn edge_values(
+    gpu: &Gpu,
+    z: &GpuMatrix,
+    latent: usize,
+    pairs: &GpuArray<u32>,
+    scores: &GpuArray<f32>,
+    logits: bool,
+) -> Result<Vec<Dispatch>> {
     check_latent("edge_score", latent, z.cols())?;
-    check(pairs.len() == 2 * scores.len(), "edge_score", || {
+    check(pairs.len() == 2 * scores.len(), "edge_score", "scores", || {
         format!("{} pair ids for {} scores", pairs.len(), scores.len())
     })?;
     to_u32("edge_score elements", z.rows() * z.cols())?;
     let row_bytes = z.cols() as u64 * WORD_BYTES;
     let windows = row_windows(gpu, "edge_score embeddings", z.rows(), &[row_bytes], 1)?;
-    let pipeline = gpu.pipeline_with(&EDGE_SCORE, &[("WINDOWED", flag(windows.len() > 1))])?;
+    let pipeline = gpu.pipeline_with(
+        &EDGE_SCORE,
+        &[
+            ("WINDOWED", flag(windows.len() > 1)),
+            ("LOGITS", flag(logits)),
+        ],
+    )?;
     let pair_windows = row_windows(
         gpu,
         "edge_score pairs",

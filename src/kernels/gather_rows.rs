@@ -45,6 +45,7 @@ pub fn gather_rows(
     check(
         out.rows() == index.len() && out.cols() <= src.cols() && src.rows() > 0,
         "gather_rows",
+        "out",
         || {
             format!(
                 "{} indices into {} x {} for an output of {} x {}",
@@ -96,5 +97,63 @@ pub fn work(rows: usize, cols: usize) -> Work {
     Work {
         flops: 0.0,
         bytes: WORD * (rows + 2.0 * rows * cols),
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `gather_rows` in a schedule: `out = src[index]` (the subgraph's rows of Z).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GatherRowsStep {
+    /// Rows to gather from (its first `out` columns).
+    pub src: TensorId,
+    /// Row indices (u32, the epoch's sample).
+    pub index: TensorId,
+    /// Gathered rows.
+    pub out: TensorId,
+}
+
+impl ScheduleOp for GatherRowsStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &GATHER_ROWS
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        Accesses::new([self.src, self.index], [self.out])
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        let out = s.tensor(self.out);
+        work(out.rows, out.cols)
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!(
+            "{} → {} ({})",
+            s.name(self.src),
+            s.name(self.out),
+            s.dims(self.out)
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        gather_rows(
+            ctx.gpu(),
+            &ctx.matrix(self.src)?,
+            &ctx.array(self.index)?,
+            &ctx.matrix(self.out)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let (stride, cols) = (ctx.tensor(self.src).cols, ctx.tensor(self.out).cols);
+        let out = cpu::gather_rows(ctx.f32(self.src)?, stride, cols, ctx.u32(self.index)?);
+        ctx.set_f32(self.out, out)
     }
 }

@@ -82,21 +82,22 @@ pub fn kmeans_assign(
     out: &Assignment,
 ) -> Result<Dispatch> {
     let (n, dim, k) = (points.rows(), points.cols(), centroids.rows());
-    check((1..=MAX_DIM).contains(&dim), "kmeans_assign", || {
+    check((1..=MAX_DIM).contains(&dim), "kmeans_assign", "points", || {
         format!("points of dimension {dim}; the kernel takes 1 to {MAX_DIM}")
     })?;
-    check(centroids.cols() == dim, "kmeans_assign", || {
+    check(centroids.cols() == dim, "kmeans_assign", "centroids", || {
         format!(
             "centroids of dimension {}, points of dimension {dim}",
             centroids.cols()
         )
     })?;
-    check(n > 0 && k > 0, "kmeans_assign", || {
+    check(n > 0 && k > 0, "kmeans_assign", if n == 0 { "points" } else { "centroids" }, || {
         format!("{n} points and {k} centroids; both must be at least 1")
     })?;
     check(
         out.labels.len() >= first + n && out.min_sq.len() >= first + n && !out.changed.is_empty(),
         "kmeans_assign",
+        "out",
         || {
             format!(
                 "outputs of {} labels and {} distances for points {first}..{}",

@@ -48,21 +48,22 @@ pub fn kmeans_distances(
     out: &GpuArray<f32>,
 ) -> Result<Dispatch> {
     let (n, dim, m) = (points.rows(), points.cols(), centres.rows());
-    check((1..=MAX_DIM).contains(&dim), "kmeans_distances", || {
+    check((1..=MAX_DIM).contains(&dim), "kmeans_distances", "points", || {
         format!("points of dimension {dim}; the kernel takes 1 to {MAX_DIM}")
     })?;
-    check(centres.cols() == dim, "kmeans_distances", || {
+    check(centres.cols() == dim, "kmeans_distances", "centres", || {
         format!(
             "centres of dimension {}, points of dimension {dim}",
             centres.cols()
         )
     })?;
-    check(n > 0 && m > 0, "kmeans_distances", || {
+    check(n > 0 && m > 0, "kmeans_distances", if n == 0 { "points" } else { "centres" }, || {
         format!("{n} points and {m} centres; both must be at least 1")
     })?;
     check(
         first + n <= stride && out.len() == m * stride,
         "kmeans_distances",
+        "out",
         || {
             format!(
                 "output of {} elements for {m} centres × {stride} points, slice {first}..{}",

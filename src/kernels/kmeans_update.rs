@@ -122,18 +122,19 @@ pub fn kmeans_update(
     partial: &GpuArray<f32>,
 ) -> Result<Dispatch> {
     let (n, dim, k) = (points.rows(), points.cols(), layout.k);
-    check(dim == layout.dim && dim > 0, "kmeans_update", || {
+    check(dim == layout.dim && dim > 0, "kmeans_update", "points", || {
         format!(
             "points of dimension {dim}, layout of dimension {}",
             layout.dim
         )
     })?;
-    check(n > 0 && k > 0, "kmeans_update", || {
+    check(n > 0 && k > 0, "kmeans_update", if n == 0 { "points" } else { "layout" }, || {
         format!("{n} points and {k} clusters; both must be at least 1")
     })?;
     check(
         first.is_multiple_of(layout.chunk_rows) && first + n <= layout.n,
         "kmeans_update",
+        "first",
         || {
             format!(
                 "points {first}..{} do not start a chunk of {} within {} points",
@@ -143,10 +144,10 @@ pub fn kmeans_update(
             )
         },
     )?;
-    check(labels.len() >= first + n, "kmeans_update", || {
+    check(labels.len() >= first + n, "kmeans_update", "labels", || {
         format!("{} labels for points {first}..{}", labels.len(), first + n)
     })?;
-    check(partial.len() == layout.partial_len(), "kmeans_update", || {
+    check(partial.len() == layout.partial_len(), "kmeans_update", "partial", || {
         format!(
             "partial sums of {} elements, expected {}",
             partial.len(),
@@ -167,7 +168,7 @@ pub fn kmeans_update(
     };
     to_u32("kmeans_update elements", n * dim)?;
     to_u32("kmeans_update partial sums", layout.partial_len())?;
-    check(dim <= MAX_DIM, "kmeans_update", || {
+    check(dim <= MAX_DIM, "kmeans_update", "points", || {
         format!("points of dimension {dim}; the kernel takes 1 to {MAX_DIM}")
     })?;
     let rows = gpu.profile().kmeans_update_rows;
@@ -195,7 +196,7 @@ pub fn totals(
     partial: &GpuArray<f32>,
     totals: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
-    check(totals.len() == layout.totals_len(), "kmeans_update", || {
+    check(totals.len() == layout.totals_len(), "kmeans_update", "totals", || {
         format!(
             "totals of {} elements, expected {}",
             totals.len(),

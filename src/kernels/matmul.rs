@@ -82,10 +82,10 @@ pub fn matmul_masked(
     } else {
         (b.rows(), b.cols())
     };
-    check(b_k == k, "matmul", || {
+    check(b_k == k, "matmul", "b", || {
         format!("A is {m} x {k} but op(B) is {b_k} x {n}")
     })?;
-    check(out.rows() == m && out.cols() == n, "matmul", || {
+    check(out.rows() == m && out.cols() == n, "matmul", "out", || {
         format!(
             "output is {} x {}, expected {m} x {n}",
             out.rows(),
@@ -93,7 +93,7 @@ pub fn matmul_masked(
         )
     })?;
     if let Some(mask) = mask {
-        check(mask.rows() == m && mask.cols() == n, "matmul", || {
+        check(mask.rows() == m && mask.cols() == n, "matmul", "mask", || {
             format!(
                 "mask is {} x {}, expected {m} x {n}",
                 mask.rows(),
@@ -184,5 +184,85 @@ pub fn work(m: usize, k: usize, n: usize) -> Work {
     Work {
         flops: 2.0 * m * k * n,
         bytes: WORD * (m * k + k * n + m * n),
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `matmul` in a schedule: out = A · B or A · Bᵀ, zero where `mask` is not positive.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MatmulStep {
+    /// Left operand.
+    pub a: TensorId,
+    /// Right operand.
+    pub b: TensorId,
+    /// Whether B is used transposed.
+    pub transpose_b: bool,
+    /// The rectifier's gradient fused in: keep out where mask (H1) > 0.
+    pub mask: Option<TensorId>,
+    /// Result.
+    pub out: TensorId,
+}
+
+impl ScheduleOp for MatmulStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &MATMUL
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        Accesses::new([self.a, self.b].into_iter().chain(self.mask), [self.out])
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        let a = s.tensor(self.a);
+        work(a.rows, a.cols, s.tensor(self.out).cols)
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!(
+            "{}·{}{}{} → {} ({} · {})",
+            s.name(self.a),
+            s.name(self.b),
+            if self.transpose_b { "ᵀ" } else { "" },
+            self.mask
+                .map(|m| format!(" ∘ 1[{} > 0]", s.name(m)))
+                .unwrap_or_default(),
+            s.name(self.out),
+            s.dims(self.a),
+            s.dims(self.b)
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        matmul_masked(
+            ctx.gpu(),
+            &ctx.matrix(self.a)?,
+            &ctx.matrix(self.b)?,
+            self.transpose_b,
+            self.mask.map(|m| ctx.matrix(m)).transpose()?.as_ref(),
+            &ctx.matrix(self.out)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let (m, k) = (ctx.tensor(self.a).rows, ctx.tensor(self.a).cols);
+        let n = ctx.tensor(self.out).cols;
+        let mask = self.mask.map(|m| ctx.f32(m)).transpose()?;
+        let out = cpu::matmul_masked(
+            ctx.f32(self.a)?,
+            ctx.f32(self.b)?,
+            m,
+            k,
+            n,
+            self.transpose_b,
+            mask,
+        );
+        ctx.set_f32(self.out, out)
     }
 }

@@ -83,11 +83,11 @@ pub fn matmul_tn_partial(
     partial: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
     let (m, k, n) = (a.rows(), a.cols(), b.cols());
-    check(b.rows() == m, "matmul_tn_partial", || {
+    check(b.rows() == m, "matmul_tn_partial", "b", || {
         format!("A has {m} rows but B has {}", b.rows())
     })?;
     let chunks = chunks(m);
-    check(partial.len() == chunks * k * n, "matmul_tn_partial", || {
+    check(partial.len() == chunks * k * n, "matmul_tn_partial", "partial", || {
         format!(
             "partial has {} elements, expected {chunks} x {k} x {n}",
             partial.len()
@@ -171,5 +171,66 @@ pub fn work(m: usize, k: usize, n: usize) -> Work {
     Work {
         flops: 2.0 * m * k * n,
         bytes: WORD * (m * k + m * n) + WORD * c * k * n,
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `matmul_tn_partial` in a schedule: chunk partials of Aᵀ · B.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MatmulTnPartialStep {
+    /// m × k.
+    pub a: TensorId,
+    /// m × n.
+    pub b: TensorId,
+    /// chunks × (k·n).
+    pub partial: TensorId,
+}
+
+impl ScheduleOp for MatmulTnPartialStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &MATMUL_TN_PARTIAL
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        Accesses::new([self.a, self.b], [self.partial])
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        let a = s.tensor(self.a);
+        work(a.rows, a.cols, s.tensor(self.b).cols)
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!(
+            "{}ᵀ·{} → {} ({}ᵀ · {})",
+            s.name(self.a),
+            s.name(self.b),
+            s.name(self.partial),
+            s.dims(self.a),
+            s.dims(self.b)
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        matmul_tn_partial(
+            ctx.gpu(),
+            &ctx.matrix(self.a)?,
+            &ctx.matrix(self.b)?,
+            &ctx.array(self.partial)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let (m, k) = (ctx.tensor(self.a).rows, ctx.tensor(self.a).cols);
+        let n = ctx.tensor(self.b).cols;
+        let partial = cpu::matmul_tn_partial(ctx.f32(self.a)?, ctx.f32(self.b)?, m, k, n);
+        ctx.set_f32(self.partial, partial)
     }
 }

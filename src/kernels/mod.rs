@@ -7,7 +7,13 @@
 //! | wrapper, [`KernelDef`], parameter struct, work formula | `src/kernels/<name>.rs` |
 //! | CPU twin | `src/cpu/<name>.rs` |
 //! | test against the twin | `tests/kernels/<name>.rs` |
-//! | place in an epoch | [`crate::model::schedule::Op`], timed by `benches/kernels/main.rs` |
+//! | step in a schedule: `<Name>Step` and its [`ScheduleOp`](crate::model::schedule::ScheduleOp) impl (reads, writes, work, description, GPU recording, CPU step) | the end of `src/kernels/<name>.rs`; its registry line names it (`spmm::SPMM => Spmm(SpmmStep)`) |
+//!
+//! A kernel whose registry line names a step type is a variant of [`Op`] (generated
+//! here, used as [`crate::model::schedule::Op`]): the GPU engine, the CPU reference and
+//! `benches/kernels` (which times every step of an epoch) run it with no change of
+//! their own, and a model's builder (the VGAE's: `src/model/vgae.rs`) places it in an
+//! epoch.
 //!
 //! The k-means kernels (`kmeans_assign`, `kmeans_distances`, `kmeans_update`) are not
 //! part of an epoch: they
@@ -71,30 +77,35 @@ macro_rules! kernel_params {
     };
 }
 
+/// The registry: declares the kernel modules, lists their definitions in [`REGISTRY`],
+/// and generates [`Op`] from the step types of the kernels that can be steps of a
+/// schedule (`module::DEF => Variant(StepType)`).
 macro_rules! registry {
-    ($($module:ident :: $def:ident),+ $(,)?) => {
+    ($($module:ident :: $def:ident $(=> $variant:ident($step:ident))?),+ $(,)?) => {
         $(pub mod $module;)+
 
         /// Every kernel, in the order of the table in `src/kernels/mod.rs`.
         pub static REGISTRY: &[&KernelDef] = &[$(&$module::$def),+];
+
+        crate::model::schedule::ops! { $($($variant($module::$step),)?)+ }
     };
 }
 
 registry! {
-    spmm::SPMM,
-    matmul::MATMUL,
-    matmul_tn_partial::MATMUL_TN_PARTIAL,
-    reduce_sum::REDUCE_SUM,
-    reparam_kl::REPARAM_KL,
-    reparam_backward::REPARAM_BACKWARD,
-    class_mean_grad::CLASS_MEAN_GRAD,
-    decoder_dense::DECODER_DENSE,
-    decoder_pairs::DECODER_PAIRS,
+    spmm::SPMM => Spmm(SpmmStep),
+    matmul::MATMUL => Matmul(MatmulStep),
+    matmul_tn_partial::MATMUL_TN_PARTIAL => MatmulTnPartial(MatmulTnPartialStep),
+    reduce_sum::REDUCE_SUM => ReduceSum(ReduceSumStep),
+    reparam_kl::REPARAM_KL => ReparamKl(ReparamKlStep),
+    reparam_backward::REPARAM_BACKWARD => ReparamBackward(ReparamBackwardStep),
+    class_mean_grad::CLASS_MEAN_GRAD => ClassMeanGrad(ClassMeanGradStep),
+    decoder_dense::DECODER_DENSE => DecoderDense(DecoderDenseStep),
+    decoder_pairs::DECODER_PAIRS => DecoderPairs(DecoderPairsStep),
     edge_score::EDGE_SCORE,
-    gather_rows::GATHER_ROWS,
-    scatter_rows::SCATTER_ROWS,
+    gather_rows::GATHER_ROWS => GatherRows(GatherRowsStep),
+    scatter_rows::SCATTER_ROWS => ScatterRows(ScatterRowsStep),
     topk_rows::TOPK_ROWS,
-    adam::ADAM,
+    adam::ADAM => Adam(AdamStep),
     kmeans_assign::KMEANS_ASSIGN,
     kmeans_distances::KMEANS_DISTANCES,
     kmeans_update::KMEANS_UPDATE,
@@ -164,30 +175,40 @@ impl std::ops::Add for Work {
     }
 }
 
-/// Converts a size to the `u32` the shaders index with, or says which size is too large.
+/// Converts a size to the `u32` the shaders index with, or says which size is too large
+/// ([`Error::TooLarge`]).
 pub(crate) fn to_u32(what: &str, value: usize) -> Result<u32> {
-    u32::try_from(value).map_err(|_| {
-        Error::InvalidInput(format!(
-            "{what} = {value} exceeds the kernels' 32-bit indexing"
-        ))
+    u32::try_from(value).map_err(|_| Error::TooLarge {
+        what: format!("{what} (indexed in 32 bits by the kernels)"),
+        size: value as u64,
+        limit: u64::from(u32::MAX),
     })
 }
 
-/// Fails unless `cond`, with a message naming the kernel.
-pub(crate) fn check(cond: bool, kernel: &str, message: impl FnOnce() -> String) -> Result<()> {
+/// Fails unless `cond`, with [`Error::InvalidArgument`] naming the argument and a message
+/// naming the kernel.
+pub(crate) fn check(
+    cond: bool,
+    kernel: &str,
+    argument: &'static str,
+    message: impl FnOnce() -> String,
+) -> Result<()> {
     if cond {
         Ok(())
     } else {
-        Err(Error::InvalidInput(format!("{kernel}: {}", message())))
+        Err(Error::InvalidArgument {
+            argument,
+            message: format!("{kernel}: {}", message()),
+        })
     }
 }
 
 /// Checks that `latent` columns fit the decoder kernels and the matrix holding them.
 pub(crate) fn check_latent(kernel: &str, latent: usize, cols: usize) -> Result<()> {
-    check((1..=MAX_LATENT).contains(&latent), kernel, || {
+    check((1..=MAX_LATENT).contains(&latent), kernel, "latent", || {
         format!("latent dimension {latent} must be between 1 and {MAX_LATENT}")
     })?;
-    check(latent <= cols, kernel, || {
+    check(latent <= cols, kernel, "latent", || {
         format!("latent dimension {latent} exceeds the {cols} columns of z")
     })
 }

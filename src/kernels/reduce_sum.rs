@@ -51,13 +51,13 @@ pub fn reduce_sum(
     out: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
     let groups = rows.div_ceil(GROUP_ROWS).max(1);
-    check(input.len() == rows * cols, "reduce_sum", || {
+    check(input.len() == rows * cols, "reduce_sum", "input", || {
         format!(
             "input has {} elements, expected {rows} x {cols}",
             input.len()
         )
     })?;
-    check(out.len() == groups * cols, "reduce_sum", || {
+    check(out.len() == groups * cols, "reduce_sum", "out", || {
         format!(
             "output has {} elements, expected {groups} x {cols}",
             out.len()
@@ -105,7 +105,7 @@ pub fn column_sums(
     cols: usize,
     out: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
-    check(out.len() == cols, "reduce_sum", || {
+    check(out.len() == cols, "reduce_sum", "out", || {
         format!("output has {} elements, expected {cols}", out.len())
     })?;
     let levels = levels(rows);
@@ -134,5 +134,65 @@ pub fn work(rows: usize, cols: usize) -> Work {
     Work {
         flops: rows * cols,
         bytes: WORD * rows * cols + WORD * groups * cols,
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `reduce_sum` in a schedule: one level of column sums (input rows × cols →
+/// ⌈rows/64⌉ × cols); [`Builder::column_sums`](crate::model::schedule::Builder::column_sums)
+/// chains the levels.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReduceSumStep {
+    /// rows × cols.
+    pub input: TensorId,
+    /// Output rows × cols.
+    pub out: TensorId,
+}
+
+impl ScheduleOp for ReduceSumStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &REDUCE_SUM
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        Accesses::new([self.input], [self.out])
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        let input = s.tensor(self.input);
+        work(input.rows, input.cols)
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!(
+            "{} → {} ({})",
+            s.name(self.input),
+            s.name(self.out),
+            s.dims(self.input)
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        let input = ctx.tensor(self.input);
+        reduce_sum(
+            ctx.gpu(),
+            &ctx.array(self.input)?,
+            input.rows,
+            input.cols,
+            &ctx.array(self.out)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let (rows, cols) = (ctx.tensor(self.input).rows, ctx.tensor(self.input).cols);
+        let out = cpu::reduce_sum(ctx.f32(self.input)?, rows, cols);
+        ctx.set_f32(self.out, out)
     }
 }

@@ -57,6 +57,7 @@ pub fn reparam_backward(
     check(
         d_ms.rows() == ms.rows() && d_ms.cols() == ms.cols(),
         "reparam_backward",
+        "d_ms",
         || {
             format!(
                 "d_ms is {} x {}, expected like ms",
@@ -107,5 +108,86 @@ pub fn work(n: usize, latent: usize) -> Work {
     Work {
         flops: 0.0,
         bytes: WORD * 5.0 * n * l,
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use super::reparam_kl::{device_prior, host_prior, PriorTensors};
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `reparam_backward` in a schedule: [dμ | ds] from dz and the KL gradients, the noise
+/// of `reparam_kl` regenerated from the same seed and epoch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReparamBackwardStep {
+    /// n × 2L.
+    pub ms: TensorId,
+    /// n × L.
+    pub dz: TensorId,
+    /// Scale of the KL gradients (1/N²).
+    pub kl_scale: f32,
+    /// The class-conditional prior: (class of each node, class means).
+    pub prior: PriorTensors,
+    /// Seeds the noise (as the forward step's).
+    pub seed: u64,
+    /// n × 2L.
+    pub d_ms: TensorId,
+}
+
+impl ScheduleOp for ReparamBackwardStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &REPARAM_BACKWARD
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        let prior = self.prior.into_iter().flat_map(|(c, m)| [c, m]);
+        Accesses::new([self.ms, self.dz].into_iter().chain(prior), [self.d_ms])
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        let dz = s.tensor(self.dz);
+        work(dz.rows, dz.cols)
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!(
+            "{} → {} ({})",
+            s.name(self.dz),
+            s.name(self.d_ms),
+            s.dims(self.dz)
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        reparam_backward(
+            ctx.gpu(),
+            &ctx.matrix(self.ms)?,
+            &ctx.matrix(self.dz)?,
+            self.seed,
+            self.kl_scale,
+            ctx.step(),
+            device_prior(ctx, self.prior)?.as_ref(),
+            &ctx.matrix(self.d_ms)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let (n, l) = (ctx.tensor(self.dz).rows, ctx.tensor(self.dz).cols);
+        let epoch = ctx.step().epoch;
+        let d_ms = cpu::reparam_backward(
+            ctx.f32(self.ms)?,
+            ctx.f32(self.dz)?,
+            n,
+            l,
+            self.seed,
+            epoch,
+            self.kl_scale,
+            host_prior(ctx, self.prior)?,
+        );
+        ctx.set_f32(self.d_ms, d_ms)
     }
 }

@@ -34,6 +34,7 @@ pub(crate) fn prior_bindings<'a>(
             check(
                 p.class_of.len() == ms.rows() && p.class_means.cols() == latent,
                 kernel,
+                "prior",
                 || {
                     format!(
                         "the prior has {} classes for {} nodes and {} x {} means, expected \
@@ -95,6 +96,7 @@ pub(crate) fn check_ms(kernel: &str, ms: &GpuMatrix, latent_matrix: &GpuMatrix) 
     check(
         ms.cols() == 2 * latent && ms.rows() == latent_matrix.rows(),
         kernel,
+        "ms",
         || {
             format!(
                 "[μ | s] is {} x {}, expected {} x {}",
@@ -105,7 +107,7 @@ pub(crate) fn check_ms(kernel: &str, ms: &GpuMatrix, latent_matrix: &GpuMatrix) 
             )
         },
     )?;
-    check(latent >= 1, kernel, || "latent dimension is 0".into())?;
+    check(latent >= 1, kernel, "ms", || "latent dimension is 0".into())?;
     Ok(latent)
 }
 
@@ -122,7 +124,7 @@ pub fn reparam_kl(
     kl_rows: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
     let latent = check_ms("reparam_kl", ms, z)?;
-    check(kl_rows.len() == ms.rows(), "reparam_kl", || {
+    check(kl_rows.len() == ms.rows(), "reparam_kl", "kl_rows", || {
         format!(
             "kl_rows has {} elements for {} nodes",
             kl_rows.len(),
@@ -190,5 +192,109 @@ pub fn work(n: usize, latent: usize) -> Work {
     Work {
         flops: 0.0,
         bytes: WORD * (2.0 * n * l + n * l + n),
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// The class-conditional prior's tensors in a step: (class of each node, class means).
+pub type PriorTensors = Option<(TensorId, TensorId)>;
+
+/// `reparam_kl` in a schedule: z and the KL rows from [μ | s], the epoch's noise keyed
+/// by `seed` and the step uniform's epoch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReparamKlStep {
+    /// n × 2L.
+    pub ms: TensorId,
+    /// The class-conditional prior.
+    pub prior: PriorTensors,
+    /// Seeds the noise.
+    pub seed: u64,
+    /// n × L.
+    pub z: TensorId,
+    /// n × 1.
+    pub kl_rows: TensorId,
+}
+
+/// The prior's tensors on the device, for the two reparameterization steps.
+pub(crate) fn device_prior(
+    ctx: &GpuStepContext<'_>,
+    prior: PriorTensors,
+) -> Result<Option<ClassPrior>> {
+    prior
+        .map(|(class_of, class_means)| {
+            Ok(ClassPrior {
+                class_of: ctx.array(class_of)?,
+                class_means: ctx.matrix(class_means)?,
+            })
+        })
+        .transpose()
+}
+
+/// The prior's tensors on the host, for the two reparameterization steps.
+pub(crate) fn host_prior<'c>(
+    ctx: &'c CpuStepContext<'_>,
+    prior: PriorTensors,
+) -> Result<Option<(&'c [u32], &'c [f32])>> {
+    prior
+        .map(|(class_of, class_means)| Ok((ctx.u32(class_of)?, ctx.f32(class_means)?)))
+        .transpose()
+}
+
+impl ScheduleOp for ReparamKlStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &REPARAM_KL
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        let prior = self.prior.into_iter().flat_map(|(c, m)| [c, m]);
+        Accesses::new([self.ms].into_iter().chain(prior), [self.z, self.kl_rows])
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        let z = s.tensor(self.z);
+        work(z.rows, z.cols)
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!(
+            "{} → {} ({})",
+            s.name(self.ms),
+            s.name(self.z),
+            s.dims(self.z)
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        reparam_kl(
+            ctx.gpu(),
+            &ctx.matrix(self.ms)?,
+            self.seed,
+            ctx.step(),
+            device_prior(ctx, self.prior)?.as_ref(),
+            &ctx.matrix(self.z)?,
+            &ctx.array(self.kl_rows)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let (n, l) = (ctx.tensor(self.z).rows, ctx.tensor(self.z).cols);
+        let epoch = ctx.step().epoch;
+        let (z, kl_rows) = cpu::reparam_kl(
+            ctx.f32(self.ms)?,
+            n,
+            l,
+            self.seed,
+            epoch,
+            host_prior(ctx, self.prior)?,
+        );
+        ctx.set_f32(self.z, z)?;
+        ctx.set_f32(self.kl_rows, kl_rows)
     }
 }

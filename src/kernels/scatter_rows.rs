@@ -45,6 +45,7 @@ pub fn scatter_rows(
     check(
         out.rows() == position.len() && out.cols() == src.cols(),
         "scatter_rows",
+        "out",
         || {
             format!(
                 "{} positions and {} x {} rows for an output of {} x {}",
@@ -94,5 +95,67 @@ pub fn work(rows: usize, cols: usize, src_rows: usize) -> Work {
     Work {
         flops: src_rows * cols,
         bytes: WORD * (rows + src_rows * cols + rows * cols),
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `scatter_rows` in a schedule: `out[i] = decoder_scale · src[position[i]]`, zero for
+/// unsampled i (the step uniform's `decoder_scale`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScatterRowsStep {
+    /// Rows of the sample.
+    pub src: TensorId,
+    /// Every node's row in the sample or u32::MAX (u32, the epoch's sample).
+    pub position: TensorId,
+    /// Every node's row.
+    pub out: TensorId,
+}
+
+impl ScheduleOp for ScatterRowsStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &SCATTER_ROWS
+    }
+
+    fn accesses(&self, _: &Schedule) -> Accesses {
+        Accesses::new([self.src, self.position], [self.out])
+    }
+
+    fn work(&self, s: &Schedule) -> Work {
+        let out = s.tensor(self.out);
+        work(out.rows, out.cols, s.tensor(self.src).rows)
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        format!(
+            "{} → {} ({} → {})",
+            s.name(self.src),
+            s.name(self.out),
+            s.dims(self.src),
+            s.dims(self.out)
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        scatter_rows(
+            ctx.gpu(),
+            &ctx.matrix(self.src)?,
+            &ctx.array(self.position)?,
+            ctx.step(),
+            &ctx.matrix(self.out)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let cols = ctx.tensor(self.src).cols;
+        let scale = ctx.step().decoder_scale;
+        let out = cpu::scatter_rows(ctx.f32(self.src)?, cols, ctx.u32(self.position)?, scale);
+        ctx.set_f32(self.out, out)
     }
 }

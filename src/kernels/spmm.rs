@@ -74,12 +74,13 @@ pub fn spmm_with(
     epilogue: Epilogue,
     out: &GpuMatrix,
 ) -> Result<Vec<Dispatch>> {
-    check(a.cols() == b.rows(), "spmm", || {
+    check(a.cols() == b.rows(), "spmm", "b", || {
         format!("A has {} columns but B has {} rows", a.cols(), b.rows())
     })?;
     check(
         out.rows() == a.rows() && out.cols() == b.cols(),
         "spmm",
+        "out",
         || {
             format!(
                 "output is {} x {}, expected {} x {}",
@@ -221,5 +222,91 @@ pub fn work(rows: usize, inner: usize, nnz: usize, cols: usize) -> Work {
     Work {
         flops: 2.0 * nnz * cols,
         bytes: WORD * (rows + 1.0) + 2.0 * WORD * nnz + WORD * inner * cols + WORD * rows * cols,
+    }
+}
+
+// Its step in a schedule (src/model/schedule.rs).
+
+use serde::Serialize;
+
+use crate::cpu;
+use crate::model::schedule::{Accesses, Schedule, ScheduleOp, SparseId, TensorId};
+use crate::model::{CpuStepContext, GpuStepContext};
+
+/// `spmm` in a schedule: out = A · B, or max(A · B, 0) with `relu`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SpmmStep {
+    /// Sparse left operand.
+    pub a: SparseId,
+    /// Dense right operand.
+    pub b: TensorId,
+    /// Whether the rectifier is fused in (the first layer's H1).
+    pub relu: bool,
+    /// Result.
+    pub out: TensorId,
+}
+
+impl SpmmStep {
+    /// out = A · B, without the rectifier.
+    pub fn plain(a: SparseId, b: TensorId, out: TensorId) -> Self {
+        SpmmStep {
+            a,
+            b,
+            relu: false,
+            out,
+        }
+    }
+}
+
+impl ScheduleOp for SpmmStep {
+    fn kernel(&self) -> &'static KernelDef {
+        &SPMM
+    }
+
+    fn accesses(&self, schedule: &Schedule) -> Accesses {
+        let a = schedule.sparse(self.a).tensors();
+        Accesses::new(a.into_iter().chain([self.b]), [self.out])
+    }
+
+    fn work(&self, schedule: &Schedule) -> Work {
+        let a = schedule.sparse(self.a);
+        work(a.rows, a.cols, a.nnz, schedule.tensor(self.b).cols)
+    }
+
+    fn describe(&self, s: &Schedule) -> String {
+        let a = s.sparse(self.a);
+        let (open, close) = if self.relu { ("relu(", ")") } else { ("", "") };
+        format!(
+            "{open}{}·{}{close} → {} ({}x{} nnz={} · {})",
+            a.name,
+            s.name(self.b),
+            s.name(self.out),
+            a.rows,
+            a.cols,
+            a.nnz,
+            s.dims(self.b)
+        )
+    }
+
+    fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
+        let epilogue = if self.relu {
+            Epilogue::Relu
+        } else {
+            Epilogue::Plain
+        };
+        spmm_with(
+            ctx.gpu(),
+            &ctx.csr(self.a)?,
+            &ctx.matrix(self.b)?,
+            epilogue,
+            &ctx.matrix(self.out)?,
+        )
+    }
+
+    fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
+        let product = if self.relu { cpu::spmm_relu } else { cpu::spmm };
+        let cols = ctx.tensor(self.b).cols;
+        let out = product(ctx.csr(self.a)?, ctx.f32(self.b)?, cols);
+        ctx.set_f32(self.out, out)
     }
 }

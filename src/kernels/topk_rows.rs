@@ -109,7 +109,7 @@ pub fn topk_rows(
     global: bool,
 ) -> Result<Dispatch> {
     check_latent("topk_rows", latent, z.cols())?;
-    check(z.cols().is_multiple_of(4), "topk_rows", || {
+    check(z.cols().is_multiple_of(4), "topk_rows", "z", || {
         format!(
             "z has {} columns; the kernel reads rows as vec4, so it needs a multiple of 4 \
              (see padded_rows)",
@@ -118,13 +118,13 @@ pub fn topk_rows(
     })?;
     let n = z.rows();
     let rows = lists.rows.len();
-    check(exclusions.ptr.len() == n + 1, "topk_rows", || {
+    check(exclusions.ptr.len() == n + 1, "topk_rows", "exclusions", || {
         format!(
             "{} exclusion offsets for {n} nodes",
             exclusions.ptr.len()
         )
     })?;
-    check(lists.capacity >= 1, "topk_rows", || {
+    check(lists.capacity >= 1, "topk_rows", "lists", || {
         "the list capacity must be at least 1".into()
     })?;
     let slots = rows.checked_mul(lists.capacity);
@@ -133,6 +133,7 @@ pub fn topk_rows(
             && lists.fill.len() == rows
             && slots.and_then(|s| s.checked_mul(2)) == Some(lists.heap.len()),
         "topk_rows",
+        "lists",
         || {
             format!(
                 "{} bound words, {} heap words and {} fill counts for {rows} rows of {}",

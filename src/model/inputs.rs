@@ -7,10 +7,9 @@ use std::borrow::Cow;
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use super::schedule::{
-    GraphShape, PriorShape, Role, Schedule, SparseId, SubgraphShape, TensorSpec,
-};
+use super::schedule::{Role, Schedule, SparseId, TensorSpec};
 use super::subgraph::SubgraphSampler;
+use super::vgae::{self, GraphShape, Handles, PriorShape, SubgraphShape};
 use super::{ModelConfig, Objective};
 use crate::data::GraphView;
 use crate::error::{Error, Result};
@@ -58,15 +57,17 @@ impl DenseWeights {
         let n2 = (num_nodes as f64).powi(2);
         let e = 2.0 * undirected_edges as f64;
         if e == 0.0 {
-            return Err(Error::InvalidInput(
-                "the dense objective needs at least one training edge".into(),
-            ));
+            return Err(Error::InvalidGraph {
+                message: "the dense objective needs at least one training edge".into(),
+            });
         }
         if n2 - e <= 0.0 {
-            return Err(Error::InvalidInput(format!(
-                "the graph has {num_nodes} nodes and {undirected_edges} edges: it is complete, \
-                 so there are no negative pairs"
-            )));
+            return Err(Error::InvalidGraph {
+                message: format!(
+                    "the graph has {num_nodes} nodes and {undirected_edges} edges: it is \
+                     complete, so there are no negative pairs"
+                ),
+            });
         }
         Ok(DenseWeights {
             pos_weight: (n2 - e) / e,
@@ -194,7 +195,7 @@ impl EpochInputs {
 }
 
 /// Everything both runners of a model need, built on the host from the config and the
-/// graph: the schedule, the CSR inputs (in [`SparseId`](super::schedule::SparseId)
+/// graph: the schedule and its handles, the CSR inputs (in [`SparseId`](super::schedule::SparseId)
 /// order: Â, X, Xᵀ), the static pair list (the dense objective's labels) and what
 /// changes every epoch.
 #[derive(Clone)]
@@ -203,6 +204,8 @@ pub struct ModelSetup<'a> {
     pub config: ModelConfig,
     /// The epoch's schedule.
     pub schedule: Schedule,
+    /// The tensors the host reads and writes.
+    pub handles: Handles,
     pub(crate) sparse: Vec<Cow<'a, Csr>>,
     pub(crate) label_pairs: Option<PairRows>,
     pub(crate) epoch_inputs: EpochInputs,
@@ -304,7 +307,7 @@ impl<'a> ModelSetup<'a> {
                 EpochInputs::Subgraph(sampler)
             }
         };
-        let schedule = Schedule::new(config, &shape, profile)?;
+        let (schedule, handles) = vgae::training(config, &shape, profile)?;
         // The host holds the weights (initialisation, read-back) and the inputs.
         let host_bytes = schedule
             .tensors()
@@ -314,7 +317,7 @@ impl<'a> ModelSetup<'a> {
             .sum::<u64>();
         check_host_memory(
             || {
-                let w0 = schedule.tensor(schedule.handles().w0);
+                let w0 = schedule.tensor(handles.w0);
                 format!(
                     "a model with hidden width {} on {} nodes and {} features (W0 alone is \
                      {} x {} floats)",
@@ -333,7 +336,8 @@ impl<'a> ModelSetup<'a> {
         if let Some(x) = graph.features() {
             sparse.extend([Cow::Borrowed(x), Cow::Owned(x.transpose())]);
         }
-        let label_pairs = match schedule.dense_weights() {
+        let dense_weights = handles.training.as_ref().and_then(|t| t.dense_weights);
+        let label_pairs = match dense_weights {
             Some(weights) if config.objective == Objective::Dense => {
                 Some(dense_label_rows(&graph, weights)?)
             }
@@ -343,6 +347,7 @@ impl<'a> ModelSetup<'a> {
             config: config.clone(),
             sparse,
             schedule,
+            handles,
             label_pairs,
             epoch_inputs,
             prior,
@@ -352,7 +357,7 @@ impl<'a> ModelSetup<'a> {
     /// The setup of the encoder alone on `graph` (all of whose edges enter Â), for
     /// embedding it with trained weights: no decoder, backward pass or optimizer.
     pub fn encoder(config: &ModelConfig, graph: GraphView<'a>) -> Result<Self> {
-        let schedule = Schedule::encoder(config, &GraphShape::of(&graph))?;
+        let (schedule, handles) = vgae::encoder(config, &GraphShape::of(&graph))?;
         check_host_memory(
             || {
                 format!(
@@ -370,6 +375,7 @@ impl<'a> ModelSetup<'a> {
             config: config.clone(),
             sparse,
             schedule,
+            handles,
             label_pairs: None,
             epoch_inputs: EpochInputs::Static,
             prior: None,

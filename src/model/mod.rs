@@ -1,20 +1,23 @@
 //! The VGAE and GAE models (DESIGN.md §1-§3): configuration and weights; the epoch's
-//! [`schedule`] written once as data; its two runners, the GPU engine ([`GaeModel`])
-//! and the CPU reference ([`CpuModel`]); and the host-side [`inputs`].
+//! [`schedule`] written once as data (its op set and builder are the model's own only
+//! in [`vgae`], which builds the VGAE's); its two runners, the GPU engine
+//! ([`DeviceTensors`], and [`GaeModel`] on it) and the CPU reference ([`HostTensors`],
+//! and [`CpuModel`] on it); and the host-side [`inputs`].
 
 mod engine;
 pub mod inputs;
 mod reference;
 pub mod schedule;
 pub mod subgraph;
+pub mod vgae;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-pub use engine::{GaeModel, LossParts, PairScorer};
+pub use engine::{DeviceTensors, GaeModel, GpuStepContext, LossParts, PairScorer};
 pub use inputs::ModelSetup;
-pub use reference::CpuModel;
+pub use reference::{CpuModel, CpuStepContext, HostTensors};
 
 use crate::error::{Error, Result};
 use crate::kernels::adam::AdamConfig;
@@ -226,7 +229,12 @@ impl Weights {
 
     /// Checks that the shapes are consistent and every value finite.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::InvalidInput(format!("weights: {m}")));
+        let bad = |m: String| {
+            Err(Error::InvalidArgument {
+                argument: "weights",
+                message: format!("weights: {m}"),
+            })
+        };
         if Some(self.w0.len()) != self.num_features.checked_mul(self.hidden) {
             return bad(format!(
                 "W0 has {} values, expected {} x {}",
@@ -271,18 +279,21 @@ impl Weights {
             || self.hidden != config.hidden
             || self.latent != config.latent
         {
-            return Err(Error::InvalidInput(format!(
-                "weights are for a {} with {} features, hidden {}, latent {}; the model is a \
-                 {} with {} features, hidden {}, latent {}",
-                self.kind,
-                self.num_features,
-                self.hidden,
-                self.latent,
-                config.kind,
-                num_features,
-                config.hidden,
-                config.latent
-            )));
+            return Err(Error::InvalidArgument {
+                argument: "weights",
+                message: format!(
+                    "weights are for a {} with {} features, hidden {}, latent {}; the model is \
+                     a {} with {} features, hidden {}, latent {}",
+                    self.kind,
+                    self.num_features,
+                    self.hidden,
+                    self.latent,
+                    config.kind,
+                    num_features,
+                    config.hidden,
+                    config.latent
+                ),
+            });
         }
         Ok(())
     }

@@ -1,95 +1,377 @@
-//! The CPU runner of the schedule: [`CpuModel`] runs every step with its kernel's CPU
-//! twin on host vectors, in the schedule's order. It is the baseline of the
-//! end-to-end benchmark and the check of the GPU engine as a whole (the same setup and
-//! seed give the same weights up to rounding).
+//! The CPU runner of a schedule. [`HostTensors`] holds any schedule's tensors on the
+//! host and runs its steps, each through its own [`ScheduleOp::run_cpu`] (its kernel's
+//! twin) with a [`CpuStepContext`]; [`CpuModel`] is the VGAE/GAE on it. It is the
+//! baseline of the end-to-end benchmark and the check of the GPU engine as a whole (the
+//! same setup and seed give the same weights up to rounding), and it checks every
+//! step's declared accesses as it runs.
 
-use super::inputs::{EpochData, EpochInputs, ModelSetup, PriorData};
-use super::schedule::{Op, Phase, Schedule, TensorId};
+use super::engine::{check_class_means, undeclared};
+use super::inputs::{EpochData, EpochInputs, ModelSetup};
+use super::schedule::{
+    Accesses, Elem, PairsId, Phase, Schedule, ScheduleOp, SparseId, TensorId, TensorSpec,
+};
+use super::vgae::Handles;
 use super::{ModelConfig, Weights};
-use crate::cpu;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::gpu::StepParams;
 use crate::kernels::decoder_pairs::PairRows;
 use crate::sparse::Csr;
+
+/// One tensor's values on the host.
+#[derive(Clone, Debug)]
+enum HostValues {
+    F32(Vec<f32>),
+    U32(Vec<u32>),
+}
+
+/// A schedule's tensors on the host, whatever the model: every tensor's values (zero
+/// at first), except the CSR inputs and pair lists, which the twins take whole
+/// ([`Csr`], [`PairRows`]); and the step uniform's values ([`StepParams`]).
+pub struct HostTensors {
+    schedule: Schedule,
+    values: Vec<HostValues>,
+    sparse: Vec<Csr>,
+    pairs: Vec<Option<PairRows>>,
+    step: StepParams,
+}
+
+impl HostTensors {
+    /// The tensors of `schedule`, with its CSR inputs `sparse` (in [`SparseId`] order).
+    pub fn new(schedule: Schedule, sparse: Vec<Csr>) -> Result<Self> {
+        if sparse.len() != schedule.sparse_inputs().len() {
+            return Err(Error::InvalidArgument {
+                argument: "sparse",
+                message: format!(
+                    "{} CSR matrices for a schedule of {} sparse inputs",
+                    sparse.len(),
+                    schedule.sparse_inputs().len()
+                ),
+            });
+        }
+        // The CSR inputs' and pair lists' own tensors stay empty: the structs hold them.
+        let held: Vec<TensorId> = schedule
+            .sparse_inputs()
+            .iter()
+            .flat_map(|s| s.tensors())
+            .chain(schedule.pair_lists().iter().flat_map(|p| p.tensors()))
+            .collect();
+        let values = schedule
+            .tensors()
+            .iter()
+            .enumerate()
+            .map(|(index, t)| {
+                let len = if held.contains(&TensorId::from_index(index)) {
+                    0
+                } else {
+                    t.len()
+                };
+                match t.elem {
+                    Elem::F32 => HostValues::F32(vec![0.0; len]),
+                    Elem::U32 => HostValues::U32(vec![0; len]),
+                }
+            })
+            .collect();
+        Ok(HostTensors {
+            pairs: vec![None; schedule.pair_lists().len()],
+            schedule,
+            values,
+            sparse,
+            step: StepParams::for_epoch(0),
+        })
+    }
+
+    /// The schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// An f32 tensor's values.
+    pub fn f32(&self, id: TensorId) -> Result<&[f32]> {
+        match &self.values[id.index()] {
+            HostValues::F32(values) => Ok(values),
+            _ => Err(self.wrong_elem(id, Elem::F32)),
+        }
+    }
+
+    /// A u32 tensor's values.
+    pub fn u32(&self, id: TensorId) -> Result<&[u32]> {
+        match &self.values[id.index()] {
+            HostValues::U32(values) => Ok(values),
+            _ => Err(self.wrong_elem(id, Elem::U32)),
+        }
+    }
+
+    /// Sets an f32 tensor's values (all of them).
+    pub fn write_f32(&mut self, id: TensorId, values: Vec<f32>) -> Result<()> {
+        self.check_len(id, values.len())?;
+        match &mut self.values[id.index()] {
+            HostValues::F32(slot) => *slot = values,
+            _ => return Err(self.wrong_elem(id, Elem::F32)),
+        }
+        Ok(())
+    }
+
+    /// Sets a u32 tensor's values (all of them).
+    pub fn write_u32(&mut self, id: TensorId, values: Vec<u32>) -> Result<()> {
+        self.check_len(id, values.len())?;
+        match &mut self.values[id.index()] {
+            HostValues::U32(slot) => *slot = values,
+            _ => return Err(self.wrong_elem(id, Elem::U32)),
+        }
+        Ok(())
+    }
+
+    /// Sets a pair list (at most as many entries as the schedule has room for).
+    pub fn write_pairs(&mut self, id: PairsId, rows: PairRows) -> Result<()> {
+        let spec = self.schedule.pairs(id);
+        if rows.len() > spec.entries || rows.num_nodes != spec.nodes {
+            return Err(Error::InvalidArgument {
+                argument: "rows",
+                message: format!(
+                    "{}: {} entries over {} nodes, the schedule has room for {} over {}",
+                    spec.name,
+                    rows.len(),
+                    rows.num_nodes,
+                    spec.entries,
+                    spec.nodes
+                ),
+            });
+        }
+        self.pairs[id.index()] = Some(rows);
+        Ok(())
+    }
+
+    /// Sets the step uniform's values (the epoch, Adam's step, the decoder scale).
+    pub fn set_step(&mut self, step: StepParams) {
+        self.step = step;
+    }
+
+    /// Runs step `index` with its op's [`ScheduleOp::run_cpu`].
+    pub fn run_step(&mut self, index: usize) -> Result<()> {
+        let op = match self.schedule.steps().get(index) {
+            Some(step) => step.op.clone(),
+            None => {
+                return Err(Error::InvalidArgument {
+                    argument: "index",
+                    message: format!(
+                        "the schedule has {} steps, not {}",
+                        self.schedule.steps().len(),
+                        index + 1
+                    ),
+                })
+            }
+        };
+        let accesses = op.accesses(&self.schedule);
+        let mut ctx = CpuStepContext {
+            host: self,
+            kernel: op.kernel().name,
+            accesses,
+        };
+        op.run_cpu(&mut ctx)
+    }
+
+    /// Runs the steps of `phases`, in the schedule's order.
+    pub fn run_phases(&mut self, phases: &[Phase]) -> Result<()> {
+        for index in 0..self.schedule.steps().len() {
+            if phases.contains(&self.schedule.steps()[index].phase) {
+                self.run_step(index)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_len(&self, id: TensorId, len: usize) -> Result<()> {
+        let spec = self.schedule.tensor(id);
+        if len == spec.len() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument {
+                argument: "values",
+                message: format!(
+                    "{} values for {}, a {} x {} tensor",
+                    len, spec.name, spec.rows, spec.cols
+                ),
+            })
+        }
+    }
+
+    fn wrong_elem(&self, id: TensorId, asked: Elem) -> Error {
+        let spec = self.schedule.tensor(id);
+        Error::InvalidArgument {
+            argument: "id",
+            message: format!("{} holds {:?} values, not {asked:?}", spec.name, spec.elem),
+        }
+    }
+}
+
+/// What a step's [`ScheduleOp::run_cpu`] sees: the host's tensors, limited to those its
+/// [`Accesses`] declare (reads for reading, writes for writing).
+pub struct CpuStepContext<'a> {
+    host: &'a mut HostTensors,
+    kernel: &'static str,
+    accesses: Accesses,
+}
+
+impl CpuStepContext<'_> {
+    /// The schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.host.schedule
+    }
+
+    /// A tensor's spec.
+    pub fn tensor(&self, id: TensorId) -> &TensorSpec {
+        self.host.schedule.tensor(id)
+    }
+
+    /// The step uniform's values.
+    pub fn step(&self) -> StepParams {
+        self.host.step
+    }
+
+    /// A read f32 tensor.
+    pub fn f32(&self, id: TensorId) -> Result<&[f32]> {
+        self.check_read(id)?;
+        self.host.f32(id)
+    }
+
+    /// A read u32 tensor.
+    pub fn u32(&self, id: TensorId) -> Result<&[u32]> {
+        self.check_read(id)?;
+        self.host.u32(id)
+    }
+
+    /// A read CSR input.
+    pub fn csr(&self, id: SparseId) -> Result<&Csr> {
+        for tensor in self.host.schedule.sparse(id).tensors() {
+            self.check_read(tensor)?;
+        }
+        Ok(&self.host.sparse[id.index()])
+    }
+
+    /// A read pair list; an error before the host has set it.
+    pub fn pair_rows(&self, id: PairsId) -> Result<&PairRows> {
+        let spec = self.host.schedule.pairs(id);
+        for tensor in spec.tensors() {
+            self.check_read(tensor)?;
+        }
+        self.host.pairs[id.index()]
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument {
+                argument: "pairs",
+                message: format!("{} is read before the host has set it", spec.name),
+            })
+    }
+
+    /// Moves an f32 tensor's values out to update them in place (the step must read and
+    /// write it); [`CpuStepContext::set_f32`] puts them back.
+    pub fn take_f32(&mut self, id: TensorId) -> Result<Vec<f32>> {
+        self.check_read(id)?;
+        self.check_write(id)?;
+        match &mut self.host.values[id.index()] {
+            HostValues::F32(values) => Ok(std::mem::take(values)),
+            _ => Err(self.host.wrong_elem(id, Elem::F32)),
+        }
+    }
+
+    /// Sets a written f32 tensor (all of its values).
+    pub fn set_f32(&mut self, id: TensorId, values: Vec<f32>) -> Result<()> {
+        self.check_write(id)?;
+        self.host.write_f32(id, values)
+    }
+
+    fn check_read(&self, id: TensorId) -> Result<()> {
+        if self.accesses.reads(id) {
+            Ok(())
+        } else {
+            Err(undeclared(
+                self.kernel,
+                self.host.schedule.name(id),
+                "reads",
+            ))
+        }
+    }
+
+    fn check_write(&self, id: TensorId) -> Result<()> {
+        if self.accesses.writes(id) {
+            Ok(())
+        } else {
+            Err(undeclared(
+                self.kernel,
+                self.host.schedule.name(id),
+                "writes",
+            ))
+        }
+    }
+}
 
 /// A VGAE/GAE trained on the CPU by the kernel twins (single-threaded, f32).
 pub struct CpuModel {
     config: ModelConfig,
-    schedule: Schedule,
-    sparse: Vec<Csr>,
+    handles: Handles,
+    host: HostTensors,
     epoch_inputs: EpochInputs,
-    prior: Option<PriorData>,
-    /// Every f32 tensor's values, indexed by [`TensorId::index`] (index tensors stay
-    /// empty: the CSR and pair structs and `sample` hold them).
-    values: Vec<Vec<f32>>,
-    pairs: Option<PairRows>,
-    /// The subgraph objective's sample of this epoch (nodes, positions).
-    sample: Option<(Vec<u32>, Vec<u32>)>,
-    decoder_scale: f32,
     epoch: u32,
 }
 
 impl CpuModel {
     /// The model of `setup` with `weights` on the CPU.
     pub fn from_setup(setup: ModelSetup<'_>, weights: &Weights) -> Result<CpuModel> {
-        let schedule = setup.schedule.clone();
-        let handles = schedule.handles();
-        weights.check_fits(&setup.config, schedule.tensor(handles.w0).rows)?;
-        let mut values: Vec<Vec<f32>> = schedule
-            .tensors()
-            .iter()
-            .map(|t| vec![0.0; t.len()])
-            .collect();
-        super::engine::check_class_means(&schedule, weights)?;
-        values[handles.w0.index()] = weights.w0.clone();
-        values[handles.w1.index()] = weights.w1.clone();
-        let prior = handles.training.as_ref().and_then(|t| t.prior.as_ref());
-        if let (Some(p), Some(means)) = (prior, &weights.class_means) {
-            values[p.class_means.index()] = means.clone();
-        }
-        let sparse = setup.sparse.iter().map(|c| c.as_ref().clone()).collect();
-        Ok(CpuModel {
-            config: setup.config,
+        let ModelSetup {
+            config,
             schedule,
+            handles,
             sparse,
-            epoch_inputs: setup.epoch_inputs,
-            prior: setup.prior,
-            values,
-            pairs: setup.label_pairs,
-            sample: None,
-            decoder_scale: 1.0,
+            label_pairs,
+            epoch_inputs,
+            prior,
+        } = setup;
+        weights.check_fits(&config, schedule.tensor(handles.w0).rows)?;
+        check_class_means(&schedule, &handles, weights)?;
+        let sparse = sparse.into_iter().map(|c| c.into_owned()).collect();
+        let mut host = HostTensors::new(schedule, sparse)?;
+        host.write_f32(handles.w0, weights.w0.clone())?;
+        host.write_f32(handles.w1, weights.w1.clone())?;
+        if let (Some(p), Some(means)) = (handles.prior(), &weights.class_means) {
+            host.write_f32(p.class_means, means.clone())?;
+        }
+        if let (Some(p), Some(data)) = (handles.prior(), prior) {
+            host.write_u32(p.class_of, data.class_of)?;
+            host.write_u32(p.class_ptr, data.class_ptr)?;
+            host.write_u32(p.class_nodes, data.class_nodes)?;
+        }
+        if let (Some(labels), Ok(training)) = (label_pairs, handles.training()) {
+            host.write_pairs(training.pairs, labels)?;
+        }
+        Ok(CpuModel {
+            config,
+            handles,
+            host,
+            epoch_inputs,
             epoch: 0,
         })
     }
 
     /// The current weights.
     pub fn weights(&self) -> Weights {
-        let handles = self.schedule.handles();
+        let handles = &self.handles;
+        let values = |id: TensorId| self.host.f32(id).map(<[f32]>::to_vec).unwrap_or_default();
         Weights {
             kind: self.config.kind,
-            num_features: self.schedule.tensor(handles.w0).rows,
+            num_features: self.schedule().tensor(handles.w0).rows,
             hidden: self.config.hidden,
             latent: self.config.latent,
-            w0: self.values[handles.w0.index()].clone(),
-            w1: self.values[handles.w1.index()].clone(),
-            class_means: handles
-                .training
-                .as_ref()
-                .and_then(|t| t.prior.as_ref())
-                .map(|p| self.values[p.class_means.index()].clone()),
+            w0: values(handles.w0),
+            w1: values(handles.w1),
+            class_means: handles.prior().map(|p| values(p.class_means)),
         }
-    }
-
-    /// The values of a tensor after the last step that wrote it.
-    pub fn tensor(&self, id: TensorId) -> &[f32] {
-        &self.values[id.index()]
     }
 
     /// The epoch's schedule.
     pub fn schedule(&self) -> &Schedule {
-        &self.schedule
+        self.host.schedule()
     }
 
-    /// Prepares epoch `epoch`: draws what the objective samples.
+    /// Prepares epoch `epoch`: the step uniform's values and what the objective draws.
     pub fn prepare_step(&mut self, epoch: u32) -> Result<()> {
         self.epoch = epoch;
         let EpochData {
@@ -98,226 +380,85 @@ impl CpuModel {
             decoder_scale,
             ..
         } = self.epoch_inputs.for_epoch(epoch)?;
-        if pairs.is_some() {
-            self.pairs = pairs;
+        self.host.set_step(StepParams {
+            decoder_scale,
+            ..StepParams::for_epoch(epoch)
+        });
+        if pairs.is_none() && sample.is_none() {
+            return Ok(());
         }
-        self.sample = sample;
-        self.decoder_scale = decoder_scale;
+        let training = self.handles.training()?;
+        if let Some(rows) = pairs {
+            self.host.write_pairs(training.pairs, rows)?;
+        }
+        if let (Some((nodes, position)), Some((nodes_id, position_id))) = (sample, training.sample)
+        {
+            self.host.write_u32(nodes_id, nodes)?;
+            self.host.write_u32(position_id, position)?;
+        }
         Ok(())
     }
 
     /// One epoch: forward, backward and Adam, in the schedule's order.
     pub fn train_epoch(&mut self) -> Result<()> {
         self.prepare_step(self.epoch)?;
-        self.run_phases(&Phase::ALL);
+        self.host.run_phases(&Phase::ALL)?;
         self.epoch += 1;
         Ok(())
     }
 
     /// Runs the encoder and returns μ (N × L).
-    pub fn embeddings(&mut self) -> Vec<f32> {
-        self.run_phases(&[Phase::Encode]);
-        let ms = self.schedule.handles().ms;
-        let c = self.schedule.tensor(ms).cols;
-        self.values[ms.index()]
+    pub fn embeddings(&mut self) -> Result<Vec<f32>> {
+        self.host.run_phases(&[Phase::Encode])?;
+        let ms = self.handles.ms;
+        let c = self.schedule().tensor(ms).cols;
+        Ok(self
+            .host
+            .f32(ms)?
             .chunks_exact(c)
             .flat_map(|row| row[..self.config.latent].iter().copied())
-            .collect()
-    }
-
-    fn run_phases(&mut self, phases: &[Phase]) {
-        for index in 0..self.schedule.steps().len() {
-            if phases.contains(&self.schedule.steps()[index].phase) {
-                self.run_step(index);
-            }
-        }
-    }
-
-    /// The prior's (class of each node, class means) for a step that reads them.
-    fn prior_of(&self, prior: Option<(TensorId, TensorId)>) -> Option<(&[u32], &[f32])> {
-        let (_, means) = prior?;
-        let data = self.prior.as_ref()?;
-        Some((
-            data.class_of.as_slice(),
-            self.values[means.index()].as_slice(),
-        ))
+            .collect())
     }
 
     /// Runs step `index` of the schedule on the current values (for benchmarks and for
     /// composing phases).
-    pub fn run_step(&mut self, index: usize) {
-        let op = self.schedule.steps()[index].op.clone();
-        let (seed, epoch) = (self.config.seed, self.epoch);
-        let shape = |s: &Schedule, id: TensorId| {
-            let t = s.tensor(id);
-            (t.rows, t.cols)
-        };
-        let v = &self.values;
-        let s = &self.schedule;
-        let outputs: Vec<(TensorId, Vec<f32>)> = match op {
-            Op::Spmm { a, b, relu, out } => {
-                let cols = shape(s, b).1;
-                let product = if relu { cpu::spmm_relu } else { cpu::spmm };
-                vec![(out, product(&self.sparse[a.index()], &v[b.index()], cols))]
-            }
-            Op::Matmul {
-                a,
-                b,
-                transpose_b,
-                mask,
-                out,
-            } => {
-                let ((m, k), n) = (shape(s, a), shape(s, out).1);
-                let mask = mask.map(|m| v[m.index()].as_slice());
-                vec![(
-                    out,
-                    cpu::matmul_masked(&v[a.index()], &v[b.index()], m, k, n, transpose_b, mask),
-                )]
-            }
-            Op::MatmulTnPartial { a, b, partial } => {
-                let ((m, k), n) = (shape(s, a), shape(s, b).1);
-                vec![(
-                    partial,
-                    cpu::matmul_tn_partial(&v[a.index()], &v[b.index()], m, k, n),
-                )]
-            }
-            Op::ReduceSum { input, out } => {
-                let (rows, cols) = shape(s, input);
-                vec![(out, cpu::reduce_sum(&v[input.index()], rows, cols))]
-            }
-            Op::ReparamKl {
-                ms,
-                prior,
-                z,
-                kl_rows,
-            } => {
-                let (n, l) = shape(s, z);
-                let prior = self.prior_of(prior);
-                let (zv, kl) = cpu::reparam_kl(&v[ms.index()], n, l, seed, epoch, prior);
-                vec![(z, zv), (kl_rows, kl)]
-            }
-            Op::ClassMeanGrad {
-                ms,
-                class_means,
-                kl_scale,
-                out,
-                ..
-            } => {
-                let data = self.prior.as_ref().expect("the schedule has a prior");
-                let (stride, latent) = (shape(s, ms).1, shape(s, class_means).1);
-                vec![(
-                    out,
-                    cpu::class_mean_grad(
-                        &v[ms.index()],
-                        stride,
-                        &data.class_ptr,
-                        &data.class_nodes,
-                        &v[class_means.index()],
-                        latent,
-                        kl_scale,
-                    ),
-                )]
-            }
-            Op::ReparamBackward {
-                ms,
-                dz,
-                kl_scale,
-                prior,
-                d_ms,
-            } => {
-                let (n, l) = shape(s, dz);
-                let prior = self.prior_of(prior);
-                vec![(
-                    d_ms,
-                    cpu::reparam_backward(
-                        &v[ms.index()],
-                        &v[dz.index()],
-                        n,
-                        l,
-                        seed,
-                        epoch,
-                        kl_scale,
-                        prior,
-                    ),
-                )]
-            }
-            Op::DecoderDense {
-                z,
-                latent,
-                layout,
-                grad_partial,
-                loss_partial,
-            } => {
-                let (n, stride) = shape(s, z);
-                let (grad, loss) = cpu::decoder_dense(&v[z.index()], n, stride, latent, layout);
-                vec![(grad_partial, grad), (loss_partial, loss)]
-            }
-            Op::DecoderPairs {
-                z,
-                latent,
-                dense,
-                grad_scale,
-                dz,
-                loss_rows,
-                ..
-            } => {
-                let stride = shape(s, z).1;
-                let pairs = self
-                    .pairs
-                    .as_ref()
-                    .expect("the pair list is set before an epoch runs");
-                let dense = dense.map(|(g, l, layout)| {
-                    (
-                        v[g.index()].as_slice(),
-                        v[l.index()].as_slice(),
-                        layout.slots(),
-                    )
-                });
-                let (dzv, loss) =
-                    cpu::decoder_pairs(&v[z.index()], stride, latent, pairs, dense, grad_scale);
-                vec![(dz, dzv), (loss_rows, loss)]
-            }
-            Op::GatherRows { src, out, .. } => {
-                let (stride, cols) = (shape(s, src).1, shape(s, out).1);
-                let (nodes, _) = self
-                    .sample
-                    .as_ref()
-                    .expect("the sample is drawn before an epoch");
-                vec![(out, cpu::gather_rows(&v[src.index()], stride, cols, nodes))]
-            }
-            Op::ScatterRows { src, out, .. } => {
-                let cols = shape(s, src).1;
-                let (_, position) = self
-                    .sample
-                    .as_ref()
-                    .expect("the sample is drawn before an epoch");
-                vec![(
-                    out,
-                    cpu::scatter_rows(&v[src.index()], cols, position, self.decoder_scale),
-                )]
-            }
-            Op::Adam {
-                param,
-                grad,
-                m,
-                v: second,
-            } => {
-                let mut p = std::mem::take(&mut self.values[param.index()]);
-                let mut first = std::mem::take(&mut self.values[m.index()]);
-                let mut sec = std::mem::take(&mut self.values[second.index()]);
-                cpu::adam(
-                    &self.config.adam,
-                    epoch + 1,
-                    &mut p,
-                    &self.values[grad.index()],
-                    &mut first,
-                    &mut sec,
-                );
-                vec![(param, p), (m, first), (second, sec)]
-            }
-        };
-        for (id, values) in outputs {
-            self.values[id.index()] = values;
+    pub fn run_step(&mut self, index: usize) -> Result<()> {
+        self.host.run_step(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::schedule::tests::small_model;
+
+    #[test]
+    fn a_step_that_touches_an_undeclared_tensor_is_refused() {
+        let (schedule, a, [w, _, h, _]) = small_model();
+        let op = schedule.steps()[0].op.clone();
+        let mut host = HostTensors::new(schedule, vec![a]).unwrap();
+        host.run_step(0).unwrap();
+        let all = op.accesses(&host.schedule);
+        for (reads, writes, what) in [
+            (
+                all.reads.iter().copied().filter(|&t| t != w).collect(),
+                all.writes.clone(),
+                "w",
+            ),
+            (all.reads.clone(), vec![], "h"),
+        ] {
+            let mut ctx = CpuStepContext {
+                host: &mut host,
+                kernel: "spmm",
+                accesses: Accesses { reads, writes },
+            };
+            let err = op.run_cpu(&mut ctx).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidArgument { argument: "step", message }
+                    if message.contains(&format!(" {what},"))),
+                "{err}"
+            );
         }
+        assert!(host.u32(h).is_err(), "h holds f32 values");
     }
 }

@@ -97,11 +97,11 @@ impl SubgraphSampler {
             .collect();
         let drawable = weights.iter().filter(|&&w| w > 0.0).count();
         if drawable == 0 {
-            return Err(Error::InvalidInput(
-                "the subgraph objective with alpha > 0 draws nodes by degree, and no node has \
-                 a training edge"
+            return Err(Error::InvalidGraph {
+                message: "the subgraph objective with alpha > 0 draws nodes by degree, and no \
+                          node has a training edge"
                     .into(),
-            ));
+            });
         }
         let sample = sample_nodes.min(drawable);
         // The induced subgraph has at most the edges of its `sample` best-connected

@@ -80,9 +80,11 @@ impl EdgeSet {
 
     fn with_capacity(num_nodes: usize, capacity: usize) -> Result<Self> {
         if num_nodes > MAX_NODES {
-            return Err(Error::InvalidInput(format!(
-                "{num_nodes} nodes, but node ids are u32 so at most 2^32 are supported"
-            )));
+            return Err(Error::TooLarge {
+                what: "the node count of an edge set (node ids are u32)".into(),
+                size: num_nodes as u64,
+                limit: MAX_NODES as u64,
+            });
         }
         Ok(Self {
             num_nodes,
@@ -301,22 +303,24 @@ fn mix(key: u64) -> u64 {
 }
 
 fn too_many_pairs(count: usize) -> Error {
-    Error::InvalidInput(format!(
-        "cannot allocate a table for {count} node pairs on this machine"
-    ))
+    let slots = count as u128 * LOAD_DEN as u128 / LOAD_NUM as u128;
+    crate::resources::allocation_failed(
+        format!("a table for {count} node pairs"),
+        u64::try_from(slots * 8).unwrap_or(u64::MAX),
+    )
 }
 
 /// Fails unless `(i, j)` joins two distinct nodes below `num_nodes`.
 pub(crate) fn check_edge(num_nodes: usize, i: u32, j: u32) -> Result<()> {
     if i as usize >= num_nodes || j as usize >= num_nodes {
-        return Err(Error::InvalidInput(format!(
-            "edge ({i}, {j}) is out of range for {num_nodes} nodes"
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!("edge ({i}, {j}) is out of range for {num_nodes} nodes"),
+        });
     }
     if i == j {
-        return Err(Error::InvalidInput(format!(
-            "edge ({i}, {i}) is a self loop; edges must join distinct nodes"
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!("edge ({i}, {i}) is a self loop; edges must join distinct nodes"),
+        });
     }
     Ok(())
 }
@@ -352,10 +356,17 @@ pub fn split_edges_with(
 ) -> Result<EdgeSplit> {
     let valid = |f: f64| f.is_finite() && f >= 0.0;
     if !valid(val_fraction) || !valid(test_fraction) || val_fraction + test_fraction >= 1.0 {
-        return Err(Error::InvalidInput(format!(
-            "held-out fractions must be >= 0 and sum to less than 1, got validation \
-             {val_fraction} and test {test_fraction}"
-        )));
+        return Err(Error::InvalidArgument {
+            argument: if valid(val_fraction) {
+                "test_fraction"
+            } else {
+                "val_fraction"
+            },
+            message: format!(
+                "held-out fractions must be >= 0 and sum to less than 1, got validation \
+                 {val_fraction} and test {test_fraction}"
+            ),
+        });
     }
     let e = edges.len() as f64;
     // Truncating casts are the floor here: both products are finite and non-negative.
@@ -378,24 +389,26 @@ fn split_with_counts(
         for &(i, j) in batch {
             all.check_pair(i, j)?;
             if i > j {
-                return Err(Error::InvalidInput(format!(
-                    "edge ({i}, {j}) is not stored as (i, j) with i < j"
-                )));
+                return Err(Error::InvalidGraph {
+                    message: format!("edge ({i}, {j}) is not stored as (i, j) with i < j"),
+                });
             }
             if !all.table.insert(pair_key(i, j))? {
-                return Err(Error::InvalidInput(format!(
-                    "edge ({i}, {j}) appears twice"
-                )));
+                return Err(Error::InvalidGraph {
+                    message: format!("edge ({i}, {j}) appears twice"),
+                });
             }
         }
     }
     let held_out = num_val + num_test;
     if held_out >= edges.len() {
-        return Err(Error::InvalidInput(format!(
-            "{} edges leave no training edge after holding out {num_val} for validation and \
-             {num_test} for test",
-            edges.len()
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!(
+                "{} edges leave no training edge after holding out {num_val} for validation \
+                 and {num_test} for test",
+                edges.len()
+            ),
+        });
     }
 
     let mut rng = StdRng::seed_from_u64(seed);
@@ -433,10 +446,10 @@ fn try_copy<T: Copy>(items: &[T]) -> Result<Vec<T>> {
 pub(crate) fn try_with_capacity<T>(len: usize) -> Result<Vec<T>> {
     let mut out = Vec::new();
     out.try_reserve_exact(len).map_err(|_| {
-        Error::InvalidInput(format!(
-            "cannot allocate {len} values ({} bytes) on this machine",
-            len.saturating_mul(std::mem::size_of::<T>())
-        ))
+        crate::resources::allocation_failed(
+            format!("{len} values of {} bytes", std::mem::size_of::<T>()),
+            (len as u64).saturating_mul(std::mem::size_of::<T>() as u64),
+        )
     })?;
     Ok(out)
 }
@@ -459,11 +472,13 @@ pub fn sample_negative_pairs<R: Rng + ?Sized>(
     let total_pairs = n as u128 * n.saturating_sub(1) as u128 / 2;
     let allowed = total_pairs - exclude.len() as u128;
     if (count as u128) > allowed {
-        return Err(Error::InvalidInput(format!(
-            "cannot sample {count} negative pairs: the graph with {n} nodes has only \
-             {allowed} node pairs that are not edges ({} edges)",
-            exclude.len()
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!(
+                "cannot sample {count} negative pairs: the graph with {n} nodes has only \
+                 {allowed} node pairs that are not edges ({} edges)",
+                exclude.len()
+            ),
+        });
     }
     if count == 0 {
         return Ok(Vec::new());
@@ -572,9 +587,11 @@ fn training_negatives_on(
 ) -> Result<Vec<(u32, u32)>> {
     let n = train_edges.num_nodes as u64;
     if count > 0 && n < 2 {
-        return Err(Error::InvalidInput(format!(
-            "cannot sample negative pairs of distinct nodes in a graph with {n} node(s)"
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!(
+                "cannot sample negative pairs of distinct nodes in a graph with {n} node(s)"
+            ),
+        });
     }
     // Seed and epoch laid side by side in the ChaCha key: distinct (seed, epoch) pairs get
     // distinct streams, with no collisions from hashing them together. `StdRng` is this
@@ -807,16 +824,17 @@ mod tests {
     #[test]
     fn bad_fractions_are_rejected() {
         let edges = sparse_graph(50, 10);
-        for (v, t) in [
-            (-0.1, 0.1),
-            (0.5, 0.5),
-            (f64::NAN, 0.1),
-            (0.1, f64::INFINITY),
+        // A sum of 1 or more is blamed on the test fraction.
+        for (v, t, argument) in [
+            (-0.1, 0.1, "val_fraction"),
+            (0.5, 0.5, "test_fraction"),
+            (f64::NAN, 0.1, "val_fraction"),
+            (0.1, f64::INFINITY, "test_fraction"),
         ] {
-            assert!(matches!(
-                split_edges_with(50, &edges, v, t, 0),
-                Err(Error::InvalidInput(_))
-            ));
+            match split_edges_with(50, &edges, v, t, 0) {
+                Err(Error::InvalidArgument { argument: a, .. }) if a == argument => {}
+                other => panic!("({v}, {t}): expected an invalid {argument}, got {other:?}"),
+            }
         }
     }
 
@@ -846,12 +864,16 @@ mod tests {
             vec![(0, 1), (2, 1)], // not i < j
             vec![(0, 1), (0, 1)], // repeated
         ] {
+            let err = split_edges(3, &bad, 0).unwrap_err();
             assert!(
-                matches!(split_edges(3, &bad, 0), Err(Error::InvalidInput(_))),
-                "{bad:?}"
+                matches!(err, Error::InvalidGraph { .. }),
+                "{bad:?}: {err:?}"
             );
         }
-        assert!(EdgeSet::from_edges(MAX_NODES + 1, &[]).is_err());
+        assert!(matches!(
+            EdgeSet::from_edges(MAX_NODES + 1, &[]),
+            Err(Error::TooLarge { .. })
+        ));
     }
 
     #[test]

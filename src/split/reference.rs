@@ -46,9 +46,11 @@ impl EdgeSet {
 
     fn with_capacity(num_nodes: usize, capacity: usize) -> Result<Self> {
         if num_nodes > MAX_NODES {
-            return Err(Error::InvalidInput(format!(
-                "{num_nodes} nodes, but node ids are u32 so at most 2^32 are supported"
-            )));
+            return Err(Error::TooLarge {
+                what: "the node count of an edge set (node ids are u32)".into(),
+                size: num_nodes as u64,
+                limit: MAX_NODES as u64,
+            });
         }
         Ok(Self {
             num_nodes,
@@ -147,10 +149,17 @@ pub fn split_edges_with(
 ) -> Result<EdgeSplit> {
     let valid = |f: f64| f.is_finite() && f >= 0.0;
     if !valid(val_fraction) || !valid(test_fraction) || val_fraction + test_fraction >= 1.0 {
-        return Err(Error::InvalidInput(format!(
-            "held-out fractions must be >= 0 and sum to less than 1, got validation \
-             {val_fraction} and test {test_fraction}"
-        )));
+        return Err(Error::InvalidArgument {
+            argument: if valid(val_fraction) {
+                "test_fraction"
+            } else {
+                "val_fraction"
+            },
+            message: format!(
+                "held-out fractions must be >= 0 and sum to less than 1, got validation \
+                 {val_fraction} and test {test_fraction}"
+            ),
+        });
     }
     let e = edges.len() as f64;
     // Truncating casts are the floor here: both products are finite and non-negative.
@@ -171,23 +180,25 @@ fn split_with_counts(
     for &(i, j) in edges {
         all.check_pair(i, j)?;
         if i > j {
-            return Err(Error::InvalidInput(format!(
-                "edge ({i}, {j}) is not stored as (i, j) with i < j"
-            )));
+            return Err(Error::InvalidGraph {
+                message: format!("edge ({i}, {j}) is not stored as (i, j) with i < j"),
+            });
         }
         if !all.keys.insert(all.key(i, j)) {
-            return Err(Error::InvalidInput(format!(
-                "edge ({i}, {j}) appears twice"
-            )));
+            return Err(Error::InvalidGraph {
+                message: format!("edge ({i}, {j}) appears twice"),
+            });
         }
     }
     let held_out = num_val + num_test;
     if held_out >= edges.len() {
-        return Err(Error::InvalidInput(format!(
-            "{} edges leave no training edge after holding out {num_val} for validation and \
-             {num_test} for test",
-            edges.len()
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!(
+                "{} edges leave no training edge after holding out {num_val} for validation \
+                 and {num_test} for test",
+                edges.len()
+            ),
+        });
     }
 
     let mut rng = StdRng::seed_from_u64(seed);
@@ -226,11 +237,13 @@ pub fn sample_negative_pairs<R: Rng + ?Sized>(
     let total_pairs = n as u128 * n.saturating_sub(1) as u128 / 2;
     let allowed = total_pairs - exclude.len() as u128;
     if (count as u128) > allowed {
-        return Err(Error::InvalidInput(format!(
-            "cannot sample {count} negative pairs: the graph with {n} nodes has only \
-             {allowed} node pairs that are not edges ({} edges)",
-            exclude.len()
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!(
+                "cannot sample {count} negative pairs: the graph with {n} nodes has only \
+                 {allowed} node pairs that are not edges ({} edges)",
+                exclude.len()
+            ),
+        });
     }
     if count == 0 {
         return Ok(Vec::new());
@@ -291,9 +304,11 @@ pub fn sample_training_negatives(
 ) -> Result<Vec<(u32, u32)>> {
     let n = train_edges.num_nodes as u64;
     if count > 0 && n < 2 {
-        return Err(Error::InvalidInput(format!(
-            "cannot sample negative pairs of distinct nodes in a graph with {n} node(s)"
-        )));
+        return Err(Error::InvalidGraph {
+            message: format!(
+                "cannot sample negative pairs of distinct nodes in a graph with {n} node(s)"
+            ),
+        });
     }
     // Seed and epoch laid side by side in the ChaCha key: distinct (seed, epoch) pairs get
     // distinct streams, with no collisions from hashing them together.

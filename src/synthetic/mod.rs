@@ -84,33 +84,59 @@ impl SyntheticGraph {
 /// distinct features, each from its community's slice of the vocabulary with probability
 /// `feature_signal`, else uniformly. One seeded stream serves both, edges first.
 ///
-/// Errors if the spec is out of range (fewer than 2 nodes, communities not in 1..=N, mean
-/// degree not in (0, N − 1), fractions outside [0, 1], `features_per_node` not in
-/// 1..=`features` when `features > 0`), if the feature entries exceed 2³² − 1, or if the
-/// graph does not fit in memory.
+/// Errors ([`Error::InvalidConfig`] naming the field) if the spec is out of range (fewer
+/// than 2 nodes, communities not in 1..=N, mean degree not in (0, N − 1), fractions
+/// outside [0, 1], `features_per_node` not in 1..=`features` when `features > 0`),
+/// [`Error::TooLarge`] if the nodes or the feature entries exceed 2³² − 1, or if the graph
+/// does not fit in memory.
 pub fn generate(spec: &SyntheticSpec) -> Result<SyntheticGraph> {
-    let bad = |m: &str| Err(Error::InvalidInput(format!("synthetic graph: {m}")));
+    let bad = |setting: &'static str, m: &str| {
+        Err(Error::InvalidConfig {
+            setting,
+            message: format!("synthetic graph: {m}"),
+        })
+    };
     if spec.nodes < 2 {
-        return bad("needs at least 2 nodes");
+        return bad("nodes", "needs at least 2 nodes");
     }
     if spec.nodes > u32::MAX as usize {
-        return bad("node ids are u32, so at most 2^32 - 1 nodes");
+        return Err(Error::TooLarge {
+            what: "the node count of a synthetic graph (node ids are u32)".into(),
+            size: spec.nodes as u64,
+            limit: u64::from(u32::MAX),
+        });
     }
     if spec.communities == 0 || spec.communities > spec.nodes {
-        return bad("communities must be between 1 and the number of nodes");
+        return bad(
+            "communities",
+            "communities must be between 1 and the number of nodes",
+        );
     }
     if !(spec.mean_degree > 0.0 && spec.mean_degree < (spec.nodes - 1) as f64) {
-        return bad("mean degree must be positive and below nodes − 1");
+        return bad(
+            "mean_degree",
+            "mean degree must be positive and below nodes − 1",
+        );
     }
-    if !(0.0..=1.0).contains(&spec.within_fraction) || !(0.0..=1.0).contains(&spec.feature_signal) {
-        return bad("fractions must lie in [0, 1]");
+    if !(0.0..=1.0).contains(&spec.within_fraction) {
+        return bad("within_fraction", "fractions must lie in [0, 1]");
+    }
+    if !(0.0..=1.0).contains(&spec.feature_signal) {
+        return bad("feature_signal", "fractions must lie in [0, 1]");
     }
     if spec.features > 0 && (spec.features_per_node == 0 || spec.features_per_node > spec.features)
     {
-        return bad("features per node must be between 1 and the feature width");
+        return bad(
+            "features_per_node",
+            "features per node must be between 1 and the feature width",
+        );
     }
     if spec.features > 0 && spec.nodes.saturating_mul(spec.features_per_node) > u32::MAX as usize {
-        return bad("nodes × features per node must stay below 2^32 feature entries");
+        return Err(Error::TooLarge {
+            what: "the feature entry count of a synthetic graph (nodes × features per node)".into(),
+            size: (spec.nodes as u64).saturating_mul(spec.features_per_node as u64),
+            limit: u64::from(u32::MAX),
+        });
     }
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let (n, k) = (spec.nodes, spec.communities);
@@ -349,26 +375,42 @@ mod tests {
             nodes: 1,
             ..Default::default()
         };
-        assert!(generate(&spec).is_err());
+        assert!(matches!(
+            generate(&spec),
+            Err(Error::InvalidConfig {
+                setting: "nodes",
+                ..
+            })
+        ));
         let spec = SyntheticSpec {
             features_per_node: 501,
             ..Default::default()
         };
-        assert!(generate(&spec).is_err());
-        for bad in [
-            with(|s| s.features_per_node = 0),
-            with(|s| s.communities = 0),
-            with(|s| s.communities = 2001),
-            with(|s| s.mean_degree = 1999.0),
-            with(|s| s.mean_degree = f64::NAN),
-            with(|s| s.within_fraction = 1.5),
-            with(|s| s.feature_signal = -0.1),
-            with(|s| s.nodes = 1 << 32),
+        assert!(matches!(
+            generate(&spec),
+            Err(Error::InvalidConfig {
+                setting: "features_per_node",
+                ..
+            })
+        ));
+        for (bad, name) in [
+            (with(|s| s.features_per_node = 0), "features_per_node"),
+            (with(|s| s.communities = 0), "communities"),
+            (with(|s| s.communities = 2001), "communities"),
+            (with(|s| s.mean_degree = 1999.0), "mean_degree"),
+            (with(|s| s.mean_degree = f64::NAN), "mean_degree"),
+            (with(|s| s.within_fraction = 1.5), "within_fraction"),
+            (with(|s| s.feature_signal = -0.1), "feature_signal"),
         ] {
-            assert!(
-                matches!(generate(&bad), Err(Error::InvalidInput(_))),
-                "{bad:?}"
-            );
+            match generate(&bad) {
+                Err(Error::InvalidConfig { setting, .. }) if setting == name => {}
+                other => panic!("{bad:?}: expected InvalidConfig({name}), got {other:?}"),
+            }
         }
+        let bad = with(|s| s.nodes = 1 << 32);
+        assert!(
+            matches!(generate(&bad), Err(Error::TooLarge { .. })),
+            "{bad:?}"
+        );
     }
 }

@@ -11,21 +11,38 @@ use crate::sparse::Csr;
 
 /// Generates the graph described by `spec`.
 pub fn generate(spec: &SyntheticSpec) -> Result<SyntheticGraph> {
-    let bad = |m: &str| Err(Error::InvalidInput(format!("synthetic graph: {m}")));
+    let bad = |setting: &'static str, m: &str| {
+        Err(Error::InvalidConfig {
+            setting,
+            message: format!("synthetic graph: {m}"),
+        })
+    };
     if spec.nodes < 2 {
-        return bad("needs at least 2 nodes");
+        return bad("nodes", "needs at least 2 nodes");
     }
     if spec.communities == 0 || spec.communities > spec.nodes {
-        return bad("communities must be between 1 and the number of nodes");
+        return bad(
+            "communities",
+            "communities must be between 1 and the number of nodes",
+        );
     }
     if !(spec.mean_degree > 0.0 && spec.mean_degree < (spec.nodes - 1) as f64) {
-        return bad("mean degree must be positive and below nodes − 1");
+        return bad(
+            "mean_degree",
+            "mean degree must be positive and below nodes − 1",
+        );
     }
-    if !(0.0..=1.0).contains(&spec.within_fraction) || !(0.0..=1.0).contains(&spec.feature_signal) {
-        return bad("fractions must lie in [0, 1]");
+    if !(0.0..=1.0).contains(&spec.within_fraction) {
+        return bad("within_fraction", "fractions must lie in [0, 1]");
+    }
+    if !(0.0..=1.0).contains(&spec.feature_signal) {
+        return bad("feature_signal", "fractions must lie in [0, 1]");
     }
     if spec.features == 0 || spec.features_per_node == 0 || spec.features_per_node > spec.features {
-        return bad("features per node must be between 1 and the feature width");
+        return bad(
+            "features_per_node",
+            "features per node must be between 1 and the feature width",
+        );
     }
     let mut rng = StdRng::seed_from_u64(spec.seed);
     let (n, k) = (spec.nodes, spec.communities);

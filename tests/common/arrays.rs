@@ -32,11 +32,14 @@ fn format_error(path: &Path, message: String) -> Error {
     }
 }
 
-/// Rewraps an invalid-input error raised while building from `path` as a format error
-/// of that file.
+/// Rewraps an error about the input (an argument, the graph, a size) raised while
+/// building from `path` as a format error of that file.
 fn input_to_format(path: &Path, error: Error) -> Error {
     match error {
-        Error::InvalidInput(message) => format_error(path, message),
+        Error::InvalidArgument { message, .. } | Error::InvalidGraph { message } => {
+            format_error(path, message)
+        }
+        too_large @ Error::TooLarge { .. } => format_error(path, too_large.to_string()),
         other => other,
     }
 }

@@ -24,6 +24,15 @@ macro_rules! gpu_test {
     };
 }
 
+/// Asserts that `result` is [`gpu_vgae::Error::InvalidArgument`] naming `argument`.
+#[track_caller]
+pub fn assert_invalid_argument<T: std::fmt::Debug>(result: gpu_vgae::Result<T>, argument: &str) {
+    match result {
+        Err(gpu_vgae::Error::InvalidArgument { argument: got, .. }) if got == argument => {}
+        other => panic!("expected an invalid `{argument}`, got {other:?}"),
+    }
+}
+
 /// The shared device. Panics (fails the test) when there is no adapter, with what to
 /// install: a GPU test must never pass without having run.
 pub fn gpu() -> Gpu {

@@ -104,5 +104,9 @@ fn pair_rows_refuse_bad_pairs() {
     assert_eq!(rows.col, vec![CLASS_BIT, 1, 1 | CLASS_BIT]);
     // A third pair of weights is refused.
     let third = PairRows::from_pairs(3, &[(0, 1, 1.0, 0.0), (0, 2, 0.0, 1.0), (1, 2, 0.5, 0.5)]);
-    assert!(matches!(third, Err(gpu_vgae::Error::InvalidInput(m)) if m.contains("third")));
+    assert!(
+        matches!(&third, Err(gpu_vgae::Error::InvalidArgument { argument: "pairs", message })
+            if message.contains("third")),
+        "{third:?}"
+    );
 }

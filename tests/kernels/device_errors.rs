@@ -13,7 +13,10 @@ gpu_test! {
         let a = gpu.upload_csr("a", &Csr::identity(3)).unwrap();
         let b = gpu.alloc_matrix("b", 4, 2).unwrap();
         let out = gpu.alloc_matrix("out", 3, 2).unwrap();
-        assert!(matches!(spmm(&gpu, &a, &b, &out), Err(Error::InvalidInput(m)) if m.contains("spmm")));
+        assert!(matches!(
+            spmm(&gpu, &a, &b, &out),
+            Err(Error::InvalidArgument { argument: "b", message }) if message.contains("spmm")
+        ));
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::{run, ATOL, RTOL};
 use gpu_vgae::internal::cpu;
-use gpu_vgae::internal::kernels::edge_score::{edge_score, flatten_pairs};
+use gpu_vgae::internal::kernels::edge_score::{edge_logits, edge_score, flatten_pairs};
 use rand::Rng;
 
 gpu_test! {
@@ -36,6 +36,12 @@ gpu_test! {
                 })
                 .collect();
             assert_close(&got, &exact, 1e-6, 1e-5, "scores vs f64 sigmoid");
+            // The logits, summed as the scores are: the twin's sums (bit for bit where
+            // the device does not fuse multiply-adds, as lavapipe does not).
+            let logits = gpu.alloc::<f32>("logits", count).unwrap();
+            run(&gpu, [edge_logits(&gpu, &gz, latent, &gpairs, &logits).unwrap()]);
+            let got = gpu.read(&logits).unwrap();
+            assert_close(&got, &cpu::edge_logit(&z, stride, latent, &pairs), ATOL, RTOL, "logits");
         }
         assert!(flatten_pairs(&[(0, 3)], 3).is_err());
     }

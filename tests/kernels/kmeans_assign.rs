@@ -2,12 +2,11 @@
 //! over awkward shapes (one point, one centroid, k = N, dimensions 1 to 64, N not a
 //! multiple of the workgroup's points), exact ties, point slices, and bad shapes.
 
-use crate::common::{assert_close, gpu_profiles, random_vec, rng};
+use crate::common::{assert_close, assert_invalid_argument, gpu_profiles, random_vec, rng};
 use crate::{run, ATOL, RTOL};
 use gpu_vgae::internal::cpu;
 use gpu_vgae::internal::gpu::{Gpu, GpuMatrix};
 use gpu_vgae::internal::kernels::kmeans_assign::{kmeans_assign, Assignment};
-use gpu_vgae::Error;
 use rand::rngs::StdRng;
 use rand::Rng;
 
@@ -90,7 +89,7 @@ gpu_test! {
             for (n, dim, k) in SHAPES {
                 let points = random_vec(&mut r, n * dim, 3.0);
                 let centroids = random_vec(&mut r, k * dim, 3.0);
-                let (labels, min_sq) = gpu_vgae::internal::cluster::assign(&points, n, dim, &centroids, k);
+                let (labels, min_sq) = gpu_vgae::internal::cluster::assign(&points, n, dim, &centroids, k).unwrap();
                 let got = gpu_assign(&gpu, &points, n, dim, &centroids, k, &vec![u32::MAX; n]);
                 let what = format!("n={n} dim={dim} k={k} {:?}", gpu.profile().class);
                 // Sums of dim squares: the driver may fuse multiply-adds, so distances
@@ -190,12 +189,12 @@ gpu_test! {
         let c3 = gpu.upload_matrix("c3", 2, 3, &[0.0; 6]).unwrap();
         let wide = gpu.upload_matrix("wide", 1, 65, &[0.0; 65]).unwrap();
         let out = Assignment::new(&gpu, 4).unwrap();
-        let bad = |r: gpu_vgae::Result<_>| assert!(matches!(r, Err(Error::InvalidInput(_))));
-        bad(kmeans_assign(&gpu, &p, 0, &c3, &out));
-        bad(kmeans_assign(&gpu, &wide, 0, &wide, &out));
-        bad(kmeans_assign(&gpu, &p, 1, &c, &out));
+        let bad = assert_invalid_argument;
+        bad(kmeans_assign(&gpu, &p, 0, &c3, &out), "centroids");
+        bad(kmeans_assign(&gpu, &wide, 0, &wide, &out), "points");
+        bad(kmeans_assign(&gpu, &p, 1, &c, &out), "out");
         let none = gpu.upload_matrix("none", 0, 2, &[]).unwrap();
-        bad(kmeans_assign(&gpu, &p, 0, &none, &out));
+        bad(kmeans_assign(&gpu, &p, 0, &none, &out), "centroids");
         assert!(kmeans_assign(&gpu, &p, 0, &c, &out).is_ok());
     }
 }

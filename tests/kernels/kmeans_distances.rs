@@ -3,12 +3,11 @@
 //! dimensions 1 to 64, N not a multiple of the workgroup's points, point slices, and bad
 //! shapes.
 
-use crate::common::{assert_close, gpu_profiles, random_vec, rng};
+use crate::common::{assert_close, assert_invalid_argument, gpu_profiles, random_vec, rng};
 use crate::{run, ATOL, RTOL};
 use gpu_vgae::internal::cpu;
 use gpu_vgae::internal::kernels::kmeans_assign::{kmeans_assign, Assignment};
 use gpu_vgae::internal::kernels::kmeans_distances::kmeans_distances;
-use gpu_vgae::Error;
 use rand::Rng;
 
 gpu_test! {
@@ -104,12 +103,12 @@ gpu_test! {
         let wide = gpu.upload_matrix("wide", 1, 65, &[0.0; 65]).unwrap();
         let none = gpu.upload_matrix("none", 0, 2, &[]).unwrap();
         let out = gpu.alloc::<f32>("out", 8).unwrap();
-        let bad = |r: gpu_vgae::Result<_>| assert!(matches!(r, Err(Error::InvalidInput(_))));
-        bad(kmeans_distances(&gpu, &p, 0, &c3, 4, &out));
-        bad(kmeans_distances(&gpu, &wide, 0, &wide, 1, &out));
-        bad(kmeans_distances(&gpu, &p, 0, &none, 4, &out));
-        bad(kmeans_distances(&gpu, &p, 1, &c, 4, &out));
-        bad(kmeans_distances(&gpu, &p, 0, &c, 5, &out));
+        let bad = assert_invalid_argument;
+        bad(kmeans_distances(&gpu, &p, 0, &c3, 4, &out), "centres");
+        bad(kmeans_distances(&gpu, &wide, 0, &wide, 1, &out), "points");
+        bad(kmeans_distances(&gpu, &p, 0, &none, 4, &out), "centres");
+        bad(kmeans_distances(&gpu, &p, 1, &c, 4, &out), "out");
+        bad(kmeans_distances(&gpu, &p, 0, &c, 5, &out), "out");
         assert!(kmeans_distances(&gpu, &p, 0, &c, 4, &out).is_ok());
     }
 }

@@ -5,13 +5,12 @@
 //! by rows, with the sums in registers for k ≤ 8 and dim ≤ 16), point slices, and bad
 //! shapes.
 
-use crate::common::{gpu_profiles, random_vec, rng};
+use crate::common::{assert_invalid_argument, gpu_profiles, random_vec, rng};
 use crate::run;
 use gpu_vgae::internal::cpu;
 use gpu_vgae::internal::gpu::Gpu;
 use gpu_vgae::internal::kernels::kmeans_update::{kmeans_update, totals, UpdateLayout};
 use gpu_vgae::internal::kernels::reduce_sum::{levels, GROUP_ROWS};
-use gpu_vgae::Error;
 use rand::Rng;
 
 /// The GPU's (partial sums, totals) for one slice holding every point.
@@ -135,18 +134,15 @@ gpu_test! {
         let short = gpu.upload("short", &[0u32; 9]).unwrap();
         let partial = gpu.alloc::<f32>("partial", layout.partial_len()).unwrap();
         let small = gpu.alloc::<f32>("small", layout.partial_len() - 1).unwrap();
-        let bad = |r: gpu_vgae::Result<_>| assert!(matches!(r, Err(Error::InvalidInput(_))));
-        bad(kmeans_update(&gpu, &p3, 0, &labels, &layout, &partial));
-        bad(kmeans_update(&gpu, &p, 0, &short, &layout, &partial));
-        bad(kmeans_update(&gpu, &p, 0, &labels, &layout, &small));
+        let bad = assert_invalid_argument;
+        bad(kmeans_update(&gpu, &p3, 0, &labels, &layout, &partial), "points");
+        bad(kmeans_update(&gpu, &p, 0, &short, &layout, &partial), "labels");
+        bad(kmeans_update(&gpu, &p, 0, &labels, &layout, &small), "partial");
         // A slice must start a chunk and stay within the n points.
-        bad(kmeans_update(&gpu, &half, 2, &labels, &layout, &partial));
-        bad(kmeans_update(&gpu, &half, 8, &labels, &layout, &partial));
+        bad(kmeans_update(&gpu, &half, 2, &labels, &layout, &partial), "first");
+        bad(kmeans_update(&gpu, &half, 8, &labels, &layout, &partial), "first");
         assert!(kmeans_update(&gpu, &half, 4, &labels, &layout, &partial).is_ok());
         let wrong = gpu.alloc::<f32>("wrong", 4).unwrap();
-        assert!(matches!(
-            totals(&gpu, &layout, &partial, &wrong),
-            Err(Error::InvalidInput(_))
-        ));
+        assert_invalid_argument(totals(&gpu, &layout, &partial, &wrong), "totals");
     }
 }

@@ -3,7 +3,9 @@
 //! pairs in the same order, logits equal as f32 (the kernel and the references sum in
 //! the same order; on lavapipe the values agree bit for bit) and scores within 1e-6.
 
-use crate::common::{every_layout, gpu, gpu_profiles, profile_name, random_vec, rng};
+use crate::common::{
+    assert_invalid_argument, every_layout, gpu, gpu_profiles, profile_name, random_vec, rng,
+};
 use crate::run;
 use gpu_vgae::internal::cpu;
 use gpu_vgae::internal::gpu::Gpu;
@@ -442,7 +444,6 @@ gpu_test! {
         let z = vec![0.5f32; n * 2];
         let none = Exclusion::none(n).unwrap();
         let global = TopKMode::Global;
-        let invalid_input = |e: Error| matches!(e, Error::InvalidInput(_));
         assert!(matches!(
             top_k_links(&gpu, &z, n, 2, &none, 0, global),
             Err(Error::InvalidConfig { setting: "k", .. })
@@ -451,29 +452,30 @@ gpu_test! {
             top_k_links_cpu(&z, n, 2, &none, 0, TopKMode::PerNode),
             Err(Error::InvalidConfig { .. })
         ));
-        assert!(invalid_input(top_k_links(&gpu, &z[1..], n, 2, &none, 1, global).unwrap_err()));
-        assert!(invalid_input(top_k_links(&gpu, &z, n, 3, &none, 1, global).unwrap_err()));
-        assert!(invalid_input(top_k_links(&gpu, &z, n, 0, &none, 1, global).unwrap_err()));
+        assert_invalid_argument(top_k_links(&gpu, &z[1..], n, 2, &none, 1, global), "embeddings");
+        assert_invalid_argument(top_k_links(&gpu, &z, n, 3, &none, 1, global), "embeddings");
+        assert_invalid_argument(top_k_links(&gpu, &z, n, 0, &none, 1, global), "latent");
         let wide = vec![0.1f32; n * 65];
-        assert!(invalid_input(top_k_links(&gpu, &wide, n, 65, &none, 1, global).unwrap_err()));
+        assert_invalid_argument(top_k_links(&gpu, &wide, n, 65, &none, 1, global), "latent");
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 4e18] {
             let mut z = z.clone();
             z[7] = bad;
-            assert!(invalid_input(top_k_links(&gpu, &z, n, 2, &none, 1, global).unwrap_err()));
-            assert!(invalid_input(top_k_links_cpu(&z, n, 2, &none, 1, global).unwrap_err()));
+            assert_invalid_argument(top_k_links(&gpu, &z, n, 2, &none, 1, global), "embeddings");
+            assert_invalid_argument(top_k_links_cpu(&z, n, 2, &none, 1, global), "embeddings");
         }
         let other = Exclusion::none(n + 1).unwrap();
-        assert!(invalid_input(top_k_links(&gpu, &z, n, 2, &other, 1, global).unwrap_err()));
-        assert!(invalid_input(Exclusion::new(n, &[(0, n as u32)]).unwrap_err()));
+        assert_invalid_argument(top_k_links(&gpu, &z, n, 2, &other, 1, global), "exclude");
+        assert_invalid_argument(Exclusion::new(n, &[(0, n as u32)]), "pairs");
         let options = TopKOptions::new(3, global).with_list_budget(0);
         let gz = gpu.upload_matrix("z", n, 2, &z).unwrap();
         assert!(matches!(
             top_k_links_on_device(&gpu, &gz, 2, &none, &options),
             Err(Error::InvalidConfig { setting: "list_budget", .. })
         ));
-        assert!(invalid_input(
-            top_k_links_on_device(&gpu, &gz, 3, &none, &TopKOptions::new(3, global)).unwrap_err()
-        ));
+        assert_invalid_argument(
+            top_k_links_on_device(&gpu, &gz, 3, &none, &TopKOptions::new(3, global)),
+            "latent",
+        );
         // Large but allowed embeddings: logits near 1e37 stay finite and ranked.
         let big: Vec<f32> = (0..n * 2).map(|v| 1e18 * (v as f32 + 1.0) / 16.0).collect();
         let got = top_k_links(&gpu, &big, n, 2, &none, 3, global).unwrap();
