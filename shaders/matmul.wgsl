@@ -29,8 +29,8 @@
 //              lane loading all 4·CPL vec4s of B per step of 4 along k, lane t loads
 //              the t-th of them and the lanes read the others from it with a shuffle
 //              (4·CPL ≤ SG). On llvmpipe a storage load is a sequence per lane and a
-//              shuffle a register move: A·B at Citeseer's shape ≈ 2× faster
-//              (benches/RESULTS.md). Same sums in the same order as without.
+//              shuffle a register move: both products at Citeseer's shape 1.8-1.9×
+//              faster (benches/RESULTS.md). Same sums in the same order as without.
 //   MASK       out[i, j] = select(0, (A·op(B))[i, j], mask[i, j] > 0): the rectifier's
 //              gradient, with mask = H1 = relu(Q) (H1 > 0 exactly where Q > 0). Saves
 //              the separate pass and the unmasked m × n tensor.
