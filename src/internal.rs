@@ -21,12 +21,12 @@ pub mod model;
 pub mod output;
 #[path = "output_set.rs"]
 pub mod output_set;
+#[path = "parallel.rs"]
+pub mod parallel;
 #[path = "predict.rs"]
 pub mod predict;
 #[path = "profile.rs"]
 pub mod profile;
-#[path = "resources.rs"]
-pub mod resources;
 #[path = "run.rs"]
 pub mod run;
 #[path = "saved.rs"]

@@ -35,7 +35,8 @@
 //! - `predict`, `cluster`, `saved`: using what was trained;
 //! - `run`, `output`, `output_set`, `svg`: the command line's tasks, result files and
 //!   their sets (staging directory, lock, manifest), charts;
-//! - `resources`, `memory`, `profile`: memory checks, the end-to-end benchmark.
+//! - `memory`, `parallel`, `profile`: host memory (checks and resident set), host
+//!   threads, the end-to-end benchmark.
 
 #![warn(missing_docs)]
 
@@ -81,8 +82,8 @@ mod error;
 
 // Inside the crate the layers keep their short paths (`crate::kernels::...`).
 pub(crate) use internal::{
-    cluster, cpu, data, gpu, kernels, memory, metrics, model, output, output_set, predict,
-    resources, run, saved, sparse, split, svg, synthetic, train,
+    cluster, cpu, data, gpu, kernels, memory, metrics, model, output, output_set, parallel,
+    predict, run, saved, sparse, split, svg, synthetic, train,
 };
 
 pub use error::{format_bytes, Error, ErrorKind, Result};

@@ -1,9 +1,13 @@
-//! The process's resident memory, for benchmarks and run reports: the peak (`VmHWM`) and
-//! current (`VmRSS`) resident set from `/proc/self/status`.
+//! Host memory, read from `/proc`: what the process holds (its peak and current
+//! resident set, from `/proc/self/status`, for benchmarks and run reports) and what the
+//! system can still give it (`MemAvailable` of `/proc/meminfo`, checked before large host
+//! buffers are made from sizes that came from a flag or a file).
 //!
 //! Linux only; elsewhere every query answers `None` (or `false`), so callers print "n/a"
-//! rather than fail. The figures cover the whole process — host allocations, the driver's
-//! mappings, the test harness — not one data structure.
+//! or skip the check rather than fail. The resident figures cover the whole process —
+//! host allocations, the driver's mappings, the test harness — not one data structure.
+
+use crate::error::{Error, Result};
 
 /// The process's peak resident set size in bytes since it started (or since the last
 /// successful [`reset_peak_rss`]); `None` where it cannot be read (not Linux, no `/proc`).
@@ -31,6 +35,47 @@ pub fn reset_peak_rss() -> bool {
     }
 }
 
+/// Bytes of memory the system can give this process now without swapping
+/// (`MemAvailable` of /proc/meminfo on Linux); `None` where that is unknown.
+pub fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    parse_status_field(&text, "MemAvailable")
+}
+
+/// Fails with [`Error::InsufficientMemory`] when `needed` bytes of host memory for
+/// `what` exceed what is available (never where availability is unknown).
+pub fn check_host_memory(what: impl FnOnce() -> String, needed: u64) -> Result<()> {
+    match available_memory() {
+        Some(available) if needed > available => Err(Error::InsufficientMemory {
+            what: what(),
+            needed,
+            available,
+            limit: "available host memory",
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The error for a host allocation of `needed` bytes for `what` that the allocator
+/// refused ([`Error::InsufficientMemory`], against the available host memory where that
+/// is known).
+pub(crate) fn allocation_failed(what: String, needed: u64) -> Error {
+    match available_memory() {
+        Some(available) => Error::InsufficientMemory {
+            what,
+            needed,
+            available,
+            limit: "available host memory",
+        },
+        None => Error::InsufficientMemory {
+            what,
+            needed,
+            available: 0,
+            limit: "memory the allocator would give",
+        },
+    }
+}
+
 /// Formats a byte count as MiB with one decimal, or `n/a` for `None`.
 pub fn format_mib(bytes: Option<u64>) -> String {
     match bytes {
@@ -52,7 +97,8 @@ fn status_field_bytes(field: &str) -> Option<u64> {
     }
 }
 
-/// The value of `field` (a `Name:\t  1234 kB` line of `/proc/<pid>/status`) in bytes.
+/// The value of `field` (a `Name:\t  1234 kB` line of `/proc/<pid>/status` or
+/// `/proc/meminfo`) in bytes.
 fn parse_status_field(status: &str, field: &str) -> Option<u64> {
     let line = status.lines().find_map(|line| {
         line.strip_prefix(field)
@@ -103,5 +149,20 @@ mod tests {
         assert!(now >= 64 << 20, "current {now} with 64 MiB touched");
         assert!(peak >= now, "peak {peak} below current {now}");
         drop(block);
+    }
+
+    #[test]
+    #[cfg_attr(not(target_os = "linux"), ignore = "reads /proc/meminfo")]
+    fn an_impossible_request_is_refused_and_named() {
+        assert!(available_memory().is_some_and(|bytes| bytes > 0));
+        let err =
+            check_host_memory(|| "W0 (3703 x 1000000000 floats)".into(), u64::MAX).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("W0 (3703 x 1000000000 floats)"),
+            "{message}"
+        );
+        assert!(message.contains("available host memory"), "{message}");
+        assert!(check_host_memory(|| "nothing".into(), 1).is_ok());
     }
 }

@@ -81,7 +81,7 @@ pub fn link_metrics(pos_scores: &[f32], neg_scores: &[f32]) -> Result<LinkMetric
     keys.try_reserve_exact(pos_scores.len() + neg_scores.len())
         .map_err(|_| {
             let scores = pos_scores.len() + neg_scores.len();
-            crate::resources::allocation_failed(
+            crate::memory::allocation_failed(
                 format!("the ranking of {scores} scores"),
                 (scores as u64).saturating_mul(8),
             )

@@ -36,8 +36,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::data::arrays::NpyWriter;
 use crate::error::{Error, Result};
-use crate::output::NpyWriter;
 
 /// The manifest's file name inside a set.
 pub const MANIFEST: &str = "manifest.json";

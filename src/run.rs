@@ -1026,48 +1026,8 @@ pub fn embeddings_svg(
     ))
 }
 
-/// Reads a pairs file (one pair per line, two node ids separated by a comma, tab or
-/// spaces; `#` comments; ids as in the graph's edge list) as node indices.
-pub fn read_pairs(path: &Path, graph: &Graph) -> Result<Vec<(u32, u32)>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let bad = |line: usize, message: String| Error::Format {
-        path: path.to_path_buf(),
-        line: Some(line),
-        message,
-    };
-    let index = |id: &str, line: usize| -> Result<u32> {
-        let found = match &graph.node_ids {
-            Some(ids) => ids.position(id),
-            None => id.parse::<usize>().ok().filter(|&i| i < graph.num_nodes),
-        };
-        found
-            .map(|i| i as u32)
-            .ok_or_else(|| bad(line, format!("node `{id}` is not in the graph")))
-    };
-    let mut pairs = Vec::new();
-    for (k, line) in text.lines().enumerate() {
-        let line_no = k + 1;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&str> = line
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|f| !f.is_empty())
-            .collect();
-        if fields.len() != 2 {
-            return Err(bad(
-                line_no,
-                format!("expected two node ids, found {}", fields.len()),
-            ));
-        }
-        pairs.push((index(fields[0], line_no)?, index(fields[1], line_no)?));
-    }
-    Ok(pairs)
-}
+/// Reads a pairs file (see [`crate::data::read_pairs`], the data layer's reader).
+pub use crate::data::read_pairs;
 
 #[cfg(test)]
 mod tests {

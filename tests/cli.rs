@@ -607,7 +607,7 @@ gpu_test! {
     fn clusters_and_embeddings_reproduce_the_reported_metrics() {
         use gpu_vgae::internal::cluster::{cluster_metrics, inertia};
         use gpu_vgae::internal::data::load_planetoid;
-        use gpu_vgae::internal::data::ndarray::read_npy;
+        use gpu_vgae::internal::data::arrays::read_npy;
         common::gpu();
         let out = scratch("cluster-reproduce").join("out");
         let o = gpu_vgae(&["run", "--dataset", "cora", "--epochs", "20", "--cluster", "--quiet",

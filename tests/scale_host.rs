@@ -180,7 +180,7 @@ fn measure_synthetic() {
 #[test]
 #[ignore = "slow: writes a 1M x 16 .npy in chunks; run with --ignored"]
 fn measure_npy_writer() {
-    use gpu_vgae::internal::output::NpyWriter;
+    use gpu_vgae::internal::data::arrays::NpyWriter;
     let (n, _) = scale();
     let cols = 16;
     let dir = std::env::temp_dir().join(format!("scale-host-npy-{}", std::process::id()));
@@ -213,7 +213,7 @@ fn public_pipeline_at_small_scale() {
     // The host side end to end through the public API, on a graph big enough for the
     // threaded negative sampler: featureless generation, split, per-epoch negatives,
     // metrics and a streamed .npy.
-    use gpu_vgae::internal::output::NpyWriter;
+    use gpu_vgae::internal::data::arrays::NpyWriter;
     use gpu_vgae::internal::synthetic::{generate, SyntheticSpec};
 
     let mut spec = SyntheticSpec::default();

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{line_error, read_file};
+use super::input::read_file;
+use super::line_error;
 use crate::error::{Error, Result};
 
 /// Name of the checksum file looked for in a dataset directory.

@@ -6,8 +6,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::text::{self, Fields, Lines};
-use super::{format_error, line_error, read_file, Graph, IdIndex};
+use super::ids::IdIndex;
+use super::input::read_text_file;
+use super::text::{self, Field, Fields, Lines};
+use super::{format_error, line_error, Graph};
 use crate::error::Result;
 
 /// Labels read for a graph's nodes.
@@ -61,35 +63,31 @@ fn is_word(words: &[&[u8]], field: &[u8]) -> bool {
 /// ids, a node listed twice with different labels, and lines of more than two fields
 /// are errors naming the file and line.
 pub fn read_labels(path: &Path, graph: &Graph) -> Result<NodeLabels> {
-    let bytes = read_file(path)?;
-    if let Err(e) = std::str::from_utf8(&bytes) {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        return Err(line_error(path, line, "not valid UTF-8 text".into()));
-    }
+    let bytes = read_text_file(path)?;
+    text::check_text(&bytes, path)?;
     let index = IdIndex::new(graph.num_nodes, graph.node_ids.as_ref());
     // (node, label text; None = unlabelled, line).
-    let mut records: Vec<(u32, Option<&[u8]>, usize)> = Vec::new();
+    let mut records: Vec<(u32, Option<Field>, usize)> = Vec::new();
     let mut record_of = vec![0usize; graph.num_nodes];
     for (k, (line, content)) in Lines::new(&bytes, 1).enumerate() {
         let at = |message: String| line_error(path, line, message);
-        let mut fields = Fields::new(content);
-        let id = fields.next().unwrap_or_default();
-        let label = fields.next();
-        let extra = fields.count();
-        if extra > 0 {
+        let fields: Vec<Field> = Fields::new(content)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(at)?;
+        if fields.len() > 2 {
             return Err(at(format!(
                 "expected 2 fields (node_id label), found {}",
-                2 + extra
+                fields.len()
             )));
         }
+        let mut fields = fields.into_iter();
+        let id = fields.next().unwrap_or_default();
+        let label = fields.next();
+        let id: &[u8] = &id;
         let node = index.find(id);
         if k == 0
             && node.is_none()
-            && (is_word(&ID_WORDS, id) || label.is_some_and(|l| is_word(&LABEL_WORDS, l)))
+            && (is_word(&ID_WORDS, id) || label.as_ref().is_some_and(|l| is_word(&LABEL_WORDS, l)))
         {
             continue;
         }
@@ -103,12 +101,12 @@ pub fn read_labels(path: &Path, graph: &Graph) -> Result<NodeLabels> {
                 index.describe()
             )));
         };
-        let label = label.filter(|l| !l.is_empty() && *l != b"-1");
+        let label = label.filter(|l| !l.is_empty() && &**l != b"-1");
         // 1 + the index of the node's record, 0 if none yet.
         let seen = record_of[node as usize];
         if seen != 0 {
-            let (_, before, before_line) = records[seen - 1];
-            if before != label {
+            let (_, before, before_line) = &records[seen - 1];
+            if *before != label {
                 return Err(at(format!(
                     "node `{}` already has a different label on line {before_line}",
                     text::show(id)
@@ -122,9 +120,10 @@ pub fn read_labels(path: &Path, graph: &Graph) -> Result<NodeLabels> {
     let mut labels = vec![-1i32; graph.num_nodes];
     let integers = records
         .iter()
-        .all(|r| r.1.is_none_or(|l| text::parse_i64(l).is_some()));
+        .all(|r| r.1.as_ref().is_none_or(|l| text::parse_i64(l).is_some()));
     if integers {
-        for &(node, label, line) in &records {
+        for (node, label, line) in &records {
+            let (node, line) = (*node, *line);
             let Some(label) = label else { continue };
             match text::parse_i64(label).and_then(|l| i32::try_from(l).ok()) {
                 Some(l) if l >= -1 => labels[node as usize] = l,
@@ -152,7 +151,8 @@ pub fn read_labels(path: &Path, graph: &Graph) -> Result<NodeLabels> {
         .enumerate()
         .map(|(c, n)| (n.clone(), c as i32))
         .collect();
-    for &(node, label, _) in &records {
+    for (node, label, _) in &records {
+        let node = *node;
         let Some(label) = label else { continue };
         let name = String::from_utf8_lossy(label);
         let class = match number.get(name.as_ref()) {

@@ -1,8 +1,16 @@
 //! The graph data layer: the [`Graph`] the trainer consumes and the readers that build
 //! it — the original Planetoid pickles ([`load_planetoid`], checked against their
 //! `SHA256SUMS`), user edge lists as text or `.npy` ([`load_edge_list`]), node features
-//! ([`read_features`]), labels ([`read_labels`]) — and feature scaling
-//! ([`normalize_features`]).
+//! ([`read_features`]), labels ([`read_labels`]), node pairs to score ([`read_pairs`])
+//! — feature scaling ([`normalize_features`]), and the array I/O layer ([`arrays`]:
+//! `.npy` and `.npz`).
+//!
+//! One concern a file: [`input`] reads a file whole within a size budget; `text` is the
+//! tokenizer every text reader shares (separators, quotes, comments, the text check);
+//! [`edges`] loads edge lists (`edges_text` parses text ones in parallel, `ids` maps node
+//! ids, `edge_dedup` normalises the pairs); [`features`], `matrix_market` and `table`
+//! read features; [`feature_scaling`] scales them; [`labels`] and [`pairs`] read the
+//! side files that name nodes.
 //!
 //! Every reader normalises edges the same way (undirected, `i < j`, unique, no self
 //! loops) and reports what it removed in [`EdgeStats`]. Every bad input is an
@@ -15,24 +23,30 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
-use text::FastMap;
 
+pub mod arrays;
 pub mod checksum;
-pub mod edgelist;
+mod edge_dedup;
+pub mod edges;
+mod edges_text;
+pub mod feature_scaling;
 pub mod features;
+mod ids;
+pub mod input;
 pub mod labels;
-pub mod ndarray;
+mod matrix_market;
+pub mod pairs;
 pub mod pickle;
 pub mod planetoid;
+mod table;
 mod text;
 mod view;
 
-pub use edgelist::{load_edge_list, EdgeListOptions, LoadPhase};
-pub use features::{
-    normalize_features, read_features, FeatureLayout, FeatureNormalization, Features,
-    MissingFeatures,
-};
+pub use edges::{load_edge_list, EdgeListOptions, LoadPhase};
+pub use feature_scaling::{normalize_features, FeatureNormalization};
+pub use features::{read_features, FeatureLayout, Features, MissingFeatures};
 pub use labels::{read_labels, NodeLabels};
+pub use pairs::read_pairs;
 pub use planetoid::{load_planetoid, PLANETOID_DATASETS};
 pub use view::GraphView;
 
@@ -60,10 +74,14 @@ pub struct EdgeStats {
 
 impl fmt::Display for EdgeStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         write!(
             f,
-            "{} input pairs: {} self loops and {} duplicate pairs removed, {} reverse pairs merged",
-            self.input_pairs, self.self_loops, self.duplicates, self.reverse_pairs
+            "{}: {} and {} removed, {} merged",
+            count(self.input_pairs, "input pair"),
+            count(self.self_loops, "self loop"),
+            count(self.duplicates, "duplicate pair"),
+            count(self.reverse_pairs, "reverse pair"),
         )
     }
 }
@@ -174,7 +192,9 @@ pub struct Graph {
     /// Original id of every node (edge lists), so outputs can be labelled; `None` when
     /// node `i` is simply id `i`.
     pub node_ids: Option<NodeIds>,
-    /// What normalisation removed from the input edges.
+    /// What normalisation removed from the input pairs (self loops, duplicates, reversed
+    /// pairs): counted by every reader, and shown by the graph's `Display` summary when
+    /// anything was removed or merged.
     pub edge_stats: EdgeStats,
     /// Remarks a user should see (e.g. features that could not be loaded).
     pub notes: Vec<String>,
@@ -238,7 +258,7 @@ impl Graph {
                 });
             }
         }
-        let (edges, edge_stats) = normalise(num_nodes, pairs);
+        let (edges, edge_stats) = edge_dedup::normalise(num_nodes, pairs);
         if edges.is_empty() {
             return Err(Error::InvalidGraph {
                 message: format!("the graph has no edges ({edge_stats})"),
@@ -344,174 +364,11 @@ impl fmt::Display for Graph {
         if let Some(classes) = self.num_classes() {
             write!(f, ", {classes} classes")?;
         }
+        if self.edge_stats.input_pairs != self.num_edges() {
+            write!(f, " (from {})", self.edge_stats)?;
+        }
         Ok(())
     }
-}
-
-/// Orients (`i < j`), sorts and deduplicates pairs, counting what it drops; ids must be
-/// below `num_nodes`.
-///
-/// With at most 2^31 nodes (ids of `b` bits) every pair `(a, c)` becomes one key of
-/// `2b + 1` bits, `min << (b + 1) | max << 1 | (a > c)`, stored in place of the pair
-/// (high and low 32 bits), self loops dropped. An LSD radix sort orders the keys; a
-/// group of equal `(min, max)` then yields one edge, its distinct directions minus one
-/// reverse pairs and the rest duplicates, written back in place.
-fn normalise(num_nodes: usize, mut pairs: Vec<(u32, u32)>) -> (Vec<(u32, u32)>, EdgeStats) {
-    let input_pairs = pairs.len();
-    if num_nodes > 1 << 31 {
-        return normalise_wide(&[&pairs]);
-    }
-    let bits = (usize::BITS - (num_nodes.max(2) - 1).leading_zeros()).min(31);
-    let to_tuple = |key: u64| ((key >> 32) as u32, key as u32);
-    let mut kept = 0;
-    for k in 0..pairs.len() {
-        let (a, c) = pairs[k];
-        if a != c {
-            let (lo, hi) = (u64::from(a.min(c)), u64::from(a.max(c)));
-            pairs[kept] = to_tuple(lo << (bits + 1) | hi << 1 | u64::from(a > c));
-            kept += 1;
-        }
-    }
-    pairs.truncate(kept);
-    let self_loops = input_pairs - kept;
-    radix_sort(&mut pairs, 2 * bits + 1);
-
-    let (mut duplicates, mut reverse_pairs) = (0usize, 0usize);
-    let mut written = 0;
-    let mut k = 0;
-    while k < pairs.len() {
-        let key = |t: (u32, u32)| u64::from(t.0) << 32 | u64::from(t.1);
-        let pair = key(pairs[k]) >> 1;
-        let mut seen = 0u8;
-        let mut count = 0;
-        while k < pairs.len() && key(pairs[k]) >> 1 == pair {
-            seen |= 1 << (pairs[k].1 & 1);
-            count += 1;
-            k += 1;
-        }
-        let directions = seen.count_ones() as usize;
-        duplicates += count - directions;
-        reverse_pairs += directions - 1;
-        pairs[written] = ((pair >> bits) as u32, (pair & ((1 << bits) - 1)) as u32);
-        written += 1;
-    }
-    pairs.truncate(written);
-    pairs.shrink_to_fit();
-    let stats = EdgeStats {
-        input_pairs,
-        self_loops,
-        duplicates,
-        reverse_pairs,
-    };
-    (pairs, stats)
-}
-
-/// Sorts pairs as 64-bit keys `high << 32 | low` of `key_bits` significant bits: LSD
-/// radix, at most 11 bits a pass, passes whose digit is the same for every key skipped.
-/// From 2^20 pairs on, each pass runs on one thread per core: every thread counts the
-/// digits of its contiguous part, then scatters it into its own sub-range of every
-/// bucket (disjoint slices, so no locking). Small inputs use `sort_unstable`.
-fn radix_sort(pairs: &mut Vec<(u32, u32)>, key_bits: u32) {
-    let len = pairs.len();
-    if len < 1 << 12 {
-        pairs.sort_unstable();
-        return;
-    }
-    let threads = if len >= 1 << 20 {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-    } else {
-        1
-    };
-    let key = |t: &(u32, u32)| u64::from(t.0) << 32 | u64::from(t.1);
-    let passes = key_bits.div_ceil(11).max(1);
-    let width = key_bits.div_ceil(passes);
-    let buckets = 1usize << width;
-    let mut scratch: Vec<(u32, u32)> = vec![(0, 0); len];
-    let mut in_scratch = false;
-    for p in 0..passes {
-        let shift = p * width;
-        let digit = move |t: &(u32, u32)| ((key(t) >> shift) as usize) & (buckets - 1);
-        let (src, dst) = if in_scratch {
-            (scratch.as_slice(), pairs.as_mut_slice())
-        } else {
-            (pairs.as_slice(), scratch.as_mut_slice())
-        };
-        let parts: Vec<&[(u32, u32)]> = src.chunks(len.div_ceil(threads)).collect();
-        let counts: Vec<Vec<usize>> = std::thread::scope(|s| {
-            let handles: Vec<_> = parts
-                .iter()
-                .map(|part| {
-                    s.spawn(move || {
-                        let mut count = vec![0usize; buckets];
-                        for t in part.iter() {
-                            count[digit(t)] += 1;
-                        }
-                        count
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        });
-        if (0..buckets).any(|b| counts.iter().map(|c| c[b]).sum::<usize>() == len) {
-            continue;
-        }
-        // Bucket by bucket, thread by thread: each thread's slice of each bucket.
-        let mut slices: Vec<Vec<&mut [(u32, u32)]>> = (0..parts.len())
-            .map(|_| Vec::with_capacity(buckets))
-            .collect();
-        let mut rest = dst;
-        for b in 0..buckets {
-            for (t, count) in counts.iter().enumerate() {
-                let (head, tail) = std::mem::take(&mut rest).split_at_mut(count[b]);
-                slices[t].push(head);
-                rest = tail;
-            }
-        }
-        std::thread::scope(|s| {
-            for (part, mut mine) in parts.iter().zip(slices) {
-                s.spawn(move || {
-                    let mut cursor = vec![0usize; buckets];
-                    for t in part.iter() {
-                        let d = digit(t);
-                        mine[d][cursor[d]] = *t;
-                        cursor[d] += 1;
-                    }
-                });
-            }
-        });
-        in_scratch = !in_scratch;
-    }
-    if in_scratch {
-        *pairs = scratch;
-    }
-}
-
-/// [`normalise`] for ids that do not fit the packed key (more than 2^31 nodes), and its
-/// plain reference in tests.
-fn normalise_wide(parts: &[&[(u32, u32)]]) -> (Vec<(u32, u32)>, EdgeStats) {
-    let input_pairs: usize = parts.iter().map(|p| p.len()).sum();
-    let mut ordered: Vec<(u32, u32)> = parts
-        .iter()
-        .flat_map(|p| p.iter().copied())
-        .filter(|(a, b)| a != b)
-        .collect();
-    let self_loops = input_pairs - ordered.len();
-    ordered.sort_unstable();
-    ordered.dedup();
-    let duplicates = input_pairs - self_loops - ordered.len();
-    let mut edges: Vec<(u32, u32)> = ordered.iter().map(|&(a, b)| (a.min(b), a.max(b))).collect();
-    edges.sort_unstable();
-    edges.dedup();
-    let stats = EdgeStats {
-        input_pairs,
-        self_loops,
-        duplicates,
-        reverse_pairs: ordered.len() - edges.len(),
-    };
-    (edges, stats)
 }
 
 /// The directory of the Planetoid files for `--dataset NAME`, the first of:
@@ -554,67 +411,6 @@ pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
         .unwrap_or(crate_dir)
 }
 
-/// Resolves node ids as a side file writes them (labels, keyed features) to node
-/// indices, with the mapping the edge-list reader used: integers `0..N` when node `i` is
-/// id `i`, integer ids compared as numbers, string ids exactly.
-pub(crate) struct IdIndex<'g> {
-    num_nodes: usize,
-    ids: Option<&'g NodeIds>,
-    strings: FastMap<&'g [u8], u32>,
-}
-
-impl<'g> IdIndex<'g> {
-    pub(crate) fn new(num_nodes: usize, ids: Option<&'g NodeIds>) -> IdIndex<'g> {
-        let strings = match ids {
-            Some(NodeIds::Strings(names)) => names
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.as_bytes(), i as u32))
-                .collect(),
-            _ => FastMap::default(),
-        };
-        IdIndex {
-            num_nodes,
-            ids,
-            strings,
-        }
-    }
-
-    /// The node written as `field`, if the graph has it.
-    pub(crate) fn find(&self, field: &[u8]) -> Option<u32> {
-        match self.ids {
-            None => {
-                let id = text::parse_i64(field)?;
-                (0..self.num_nodes as i64)
-                    .contains(&id)
-                    .then_some(id as u32)
-            }
-            Some(NodeIds::Integers(ids)) => {
-                let id = text::parse_i64(field)?;
-                ids.binary_search(&id).ok().map(|k| k as u32)
-            }
-            Some(NodeIds::Strings(_)) => self.strings.get(field).copied(),
-        }
-    }
-
-    /// The id of node `node` as the files write it.
-    pub(crate) fn name(&self, node: usize) -> String {
-        match self.ids.and_then(|ids| ids.get(node)) {
-            Some(id) => id.into_owned(),
-            None => node.to_string(),
-        }
-    }
-
-    /// What ids look like, for error messages.
-    pub(crate) fn describe(&self) -> String {
-        match self.ids {
-            None => format!("integers 0..{}", self.num_nodes),
-            Some(NodeIds::Integers(_)) => "the edge list's integer ids".into(),
-            Some(NodeIds::Strings(_)) => "the edge list's string ids".into(),
-        }
-    }
-}
-
 /// A format error of `path` without a line number.
 fn format_error(path: &Path, message: String) -> Error {
     Error::Format {
@@ -645,14 +441,6 @@ fn input_to_format(path: &Path, error: Error) -> Error {
     }
 }
 
-/// Reads a whole file, naming it in the error.
-fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,67 +462,9 @@ mod tests {
         assert_eq!(g.degrees(), vec![1, 3, 1, 1]);
         assert_eq!(
             g.to_string(),
-            "graph: 4 nodes, 3 undirected edges, no features"
+            "graph: 4 nodes, 3 undirected edges, no features (from 6 input pairs: 1 self \
+             loop and 1 duplicate pair removed, 1 reverse pair merged)"
         );
-    }
-
-    /// The packed, radix-sorted normalisation against the plain tuple version, on random
-    /// pairs with many duplicates, reverses and loops, below and above the radix
-    /// threshold and for node counts that are and are not powers of two.
-    #[test]
-    fn packed_normalisation_matches_the_plain_one() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-        for (n, pairs) in [
-            (2u32, 10usize),
-            (5, 50),
-            (300, 20_000),
-            (1024, 50_000),
-            (2000, 300_000),
-            (70_000, 100_000),
-        ] {
-            let pairs: Vec<(u32, u32)> = (0..pairs)
-                .map(|_| (rng.random_range(0..n), rng.random_range(0..n)))
-                .collect();
-            let packed = normalise(n as usize, pairs.clone());
-            let plain = normalise_wide(&[&pairs]);
-            assert_eq!(packed, plain, "n = {n}");
-            let s = packed.1;
-            assert_eq!(
-                s.input_pairs,
-                s.self_loops + s.duplicates + s.reverse_pairs + packed.0.len()
-            );
-        }
-        // Ids at the top of the packed range.
-        let top = (1u32 << 31) - 1;
-        let mut pairs = vec![(top, 0), (0, top), (top, top - 1), (top, top - 1), (5, 5)];
-        pairs.extend((0..5000).map(|k| (top - k, k)));
-        assert_eq!(normalise(1 << 31, pairs.clone()), normalise_wide(&[&pairs]));
-    }
-
-    #[test]
-    fn radix_sort_sorts() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-        for (bits, len) in [
-            (1u32, 20_000),
-            (7, 20_000),
-            (12, 20_000),
-            (33, 20_000),
-            (41, 1 << 20),
-            (63, 20_000),
-        ] {
-            let mut v: Vec<(u32, u32)> = (0..len)
-                .map(|_| {
-                    let k: u64 = rng.random::<u64>() >> (64 - bits);
-                    ((k >> 32) as u32, k as u32)
-                })
-                .collect();
-            let mut expected = v.clone();
-            expected.sort_unstable();
-            radix_sort(&mut v, bits);
-            assert_eq!(v, expected, "{bits} bits");
-        }
     }
 
     #[test]

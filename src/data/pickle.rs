@@ -18,7 +18,7 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use super::ndarray::{ArrayData, DType, NdArray};
+use super::arrays::{DType, NdArray};
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
 
@@ -110,10 +110,7 @@ pub fn parse_adjacency(bytes: &[u8], path: &Path) -> Result<BTreeMap<i64, Vec<i6
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    super::input::read_file(path)
 }
 
 fn wrong_kind(path: &Path, expected: &str, found: &Pickled) -> Error {
@@ -621,7 +618,8 @@ impl<'a> Machine<'a> {
                 let code = clip(&String::from_utf8_lossy(code));
                 let dtype = DType::from_code(&code).ok_or_else(|| {
                     self.fail(format!(
-                        "unsupported numpy dtype `{code}` (supported: i4, i8, f4, f8)"
+                        "unsupported numpy dtype `{code}` (supported: {})",
+                        DType::all_names()
                     ))
                 })?;
                 Object::Dtype {
@@ -848,16 +846,12 @@ impl<'a> Machine<'a> {
         let indptr = self.index_array(entries, "indptr")?;
         let indices = self.index_array(entries, "indices")?;
         let data_array = self.dict_array(entries, "data")?;
-        let data: Vec<f32> = match &data_array.data {
-            ArrayData::F32(v) => v.clone(),
-            // Narrowing is the point: the GPU works in f32.
-            ArrayData::F64(v) => v.iter().map(|&x| x as f32).collect(),
-            ArrayData::I32(_) | ArrayData::I64(_) => {
-                return Err(self.fail_content(format!(
-                    "csr_matrix `data` has dtype {}, expected float32 or float64",
-                    data_array.dtype().name()
-                )))
-            }
+        // Narrowing float64 is the point: the GPU works in f32.
+        let Some(data) = data_array.to_f32() else {
+            return Err(self.fail_content(format!(
+                "csr_matrix `data` has dtype {}, expected float16, float32 or float64",
+                data_array.dtype().name()
+            )));
         };
         if rows.checked_add(1) != Some(indptr.len()) {
             return Err(self.fail_content(format!(
@@ -931,6 +925,7 @@ fn clip(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::arrays::ArrayData;
     use rand::{Rng, SeedableRng};
 
     const P: &str = "test.pkl";

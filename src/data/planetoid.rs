@@ -16,9 +16,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::arrays::NdArray;
 use super::checksum::{Checksums, Verified, SUMS_FILE};
-use super::ndarray::NdArray;
-use super::{format_error, input_to_format, pickle, read_file, FeatureLayout, Graph};
+use super::input::read_file;
+use super::{format_error, input_to_format, pickle, FeatureLayout, Graph};
 use crate::error::{Error, Result};
 use crate::sparse::Csr;
 
@@ -429,7 +430,7 @@ fn read_test_index(bytes: &[u8], path: &Path) -> Result<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::ndarray::ArrayData;
+    use crate::data::arrays::ArrayData;
 
     #[test]
     fn rows_follow_the_kipf_reordering_with_padding() {

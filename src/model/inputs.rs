@@ -15,7 +15,7 @@ use crate::data::GraphView;
 use crate::error::{Error, Result};
 use crate::gpu::AdapterProfile;
 use crate::kernels::decoder_pairs::{PairRows, WeightedPair};
-use crate::resources::check_host_memory;
+use crate::memory::check_host_memory;
 use crate::sparse::Csr;
 use crate::split::{sample_training_negatives, EdgeSet};
 

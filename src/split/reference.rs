@@ -12,8 +12,9 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
+use super::edge_set::check_edge;
+use super::EdgeSplit;
 use crate::error::{Error, Result};
-use crate::split::{check_edge, EdgeSplit};
 
 /// Node ids are `u32`, so a graph has at most 2³² nodes.
 const MAX_NODES: usize = 1 << 32;

@@ -1,8 +1,8 @@
-//! Test support: a reader for the flat-array form of a dataset, used only to
-//! cross-check the Planetoid pickle reader (it lives here, not in the library). Either a
-//! directory of raw little-endian `.bin` files described by `manifest.json`, or an
-//! uncompressed `.npz` (a zip of `.npy` files, as `np.savez` writes). Both hold the same
-//! arrays:
+//! Test support: the flat-array form of a dataset, used only to cross-check the
+//! Planetoid pickle reader (the assembly lives here, not in the library; the arrays are
+//! read by the library's array layer). Either a directory of raw little-endian `.bin`
+//! files described by `manifest.json`, or an uncompressed `.npz` (a zip of `.npy` files,
+//! as `np.savez` writes). Both hold the same arrays:
 //!
 //! | array | dtype | shape | |
 //! |---|---|---|---|
@@ -19,7 +19,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use gpu_vgae::internal::data::ndarray::{parse_npy, DType, NdArray};
+use gpu_vgae::internal::data::arrays::{read_npz, DType, NdArray};
 use gpu_vgae::internal::data::Graph;
 use gpu_vgae::{Csr, Error, Result};
 
@@ -117,16 +117,10 @@ pub fn load_flat_arrays(dir: &Path) -> Result<Graph> {
 /// Loads an uncompressed `.npz` file (as written by `np.savez`). The graph is named after
 /// the file stem.
 pub fn load_npz(path: &Path) -> Result<Graph> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut arrays = HashMap::new();
-    for (name, data) in zip_entries(&bytes).map_err(|m| format_error(path, m))? {
-        let array = parse_npy(data).map_err(|m| format_error(path, format!("{name}: {m}")))?;
-        let name = name.strip_suffix(".npy").unwrap_or(&name).to_owned();
-        arrays.insert(name, (array, path.to_path_buf()));
-    }
+    let arrays = read_npz(path)?
+        .into_iter()
+        .map(|(name, array)| (name, (array, path.to_path_buf())))
+        .collect();
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -271,145 +265,9 @@ fn take_features(arrays: &mut Arrays, source: &Path) -> Result<Option<(Csr, std:
     Ok(Some((x, data.1)))
 }
 
-/// The `(name, data)` of every entry of an uncompressed zip, read from the local headers
-/// (the central directory repeats them). Handles the zip64 sizes `np.savez` writes and
-/// checks each entry's CRC-32.
-fn zip_entries(bytes: &[u8]) -> std::result::Result<Vec<(String, &[u8])>, String> {
-    const LOCAL: u32 = 0x0403_4b50;
-    const CENTRAL: u32 = 0x0201_4b50;
-    const END: u32 = 0x0605_4b50;
-    let u16_at = |at: usize| -> Option<u16> {
-        bytes
-            .get(at..at.checked_add(2)?)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u32_at = |at: usize| -> Option<u32> {
-        bytes
-            .get(at..at.checked_add(4)?)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let truncated = |at: usize| format!("zip entry at byte {at} is truncated");
-    let mut entries = Vec::new();
-    let mut at = 0usize;
-    loop {
-        let signature = u32_at(at).ok_or_else(|| truncated(at))?;
-        match signature {
-            LOCAL => {}
-            CENTRAL | END => break,
-            _ if at == 0 => return Err("not a zip (.npz) file".into()),
-            other => {
-                return Err(format!(
-                    "unexpected zip signature 0x{other:08x} at byte {at}"
-                ))
-            }
-        }
-        let field16 = |off: usize| u16_at(at + off).ok_or_else(|| truncated(at));
-        let field32 = |off: usize| u32_at(at + off).ok_or_else(|| truncated(at));
-        let flags = field16(6)?;
-        let method = field16(8)?;
-        let crc = field32(14)?;
-        let (mut compressed, mut size) = (u64::from(field32(18)?), u64::from(field32(22)?));
-        let name_len = usize::from(field16(26)?);
-        let extra_len = usize::from(field16(28)?);
-        let name_start = at + 30;
-        let name = bytes
-            .get(name_start..name_start + name_len)
-            .ok_or_else(|| truncated(at))?;
-        let name = String::from_utf8_lossy(name).into_owned();
-        let extra = bytes
-            .get(name_start + name_len..name_start + name_len + extra_len)
-            .ok_or_else(|| truncated(at))?;
-        if flags & 1 != 0 {
-            return Err(format!("zip entry `{name}` is encrypted"));
-        }
-        if method != 0 {
-            return Err(format!(
-                "zip entry `{name}` is compressed (method {method}); only uncompressed \
-                 archives (np.savez, not np.savez_compressed) are supported"
-            ));
-        }
-        if size == u64::from(u32::MAX) || compressed == u64::from(u32::MAX) {
-            // Zip64 extra field (id 1): the original size, then the compressed size,
-            // each present only if its 32-bit field is saturated.
-            let mut fields = zip64_fields(extra).ok_or_else(|| {
-                format!("zip entry `{name}` has 32-bit sizes saturated but no zip64 field")
-            })?;
-            if size == u64::from(u32::MAX) {
-                size = fields.next().ok_or_else(|| truncated(at))?;
-            }
-            if compressed == u64::from(u32::MAX) {
-                compressed = fields.next().ok_or_else(|| truncated(at))?;
-            }
-        }
-        if flags & 8 != 0 {
-            return Err(format!(
-                "zip entry `{name}` stores its sizes after the data (streamed zip); not supported"
-            ));
-        }
-        if size != compressed {
-            return Err(format!("zip entry `{name}`: stored size differs from size"));
-        }
-        let data_start = name_start + name_len + extra_len;
-        let data = usize::try_from(compressed)
-            .ok()
-            .and_then(|n| bytes.get(data_start..data_start.checked_add(n)?))
-            .ok_or_else(|| truncated(at))?;
-        if crc32(data) != crc {
-            return Err(format!(
-                "zip entry `{name}` fails its CRC-32 check (corrupt file)"
-            ));
-        }
-        entries.push((name, data));
-        at = data_start + data.len();
-    }
-    if entries.is_empty() {
-        return Err("the archive has no entries".into());
-    }
-    Ok(entries)
-}
-
-/// The 64-bit values of the zip64 extended-information extra field, if present.
-fn zip64_fields(mut extra: &[u8]) -> Option<impl Iterator<Item = u64> + '_> {
-    while extra.len() >= 4 {
-        let id = u16::from_le_bytes([extra[0], extra[1]]);
-        let len = usize::from(u16::from_le_bytes([extra[2], extra[3]]));
-        let body = extra.get(4..4 + len)?;
-        if id == 1 {
-            return Some(body.chunks_exact(8).map(|c| {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(c);
-                u64::from_le_bytes(w)
-            }));
-        }
-        extra = &extra[4 + len..];
-    }
-    None
-}
-
-/// CRC-32 (IEEE, reflected), as zip uses.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crc32_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-    }
 
     #[test]
     fn manifest_cannot_reach_outside_its_directory() {
@@ -450,16 +308,5 @@ mod tests {
             err.contains("x.npz") && err.contains("all of x_indptr"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn zip_garbage_is_an_error_not_a_panic() {
-        assert!(zip_entries(b"").is_err());
-        assert!(zip_entries(b"PK\x03\x04\xff")
-            .unwrap_err()
-            .contains("truncated"));
-        assert!(zip_entries(b"hello world")
-            .unwrap_err()
-            .contains("not a zip"));
     }
 }
