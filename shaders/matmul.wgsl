@@ -23,6 +23,14 @@
 //              B serves R rows. 1 and 1 on GPUs (most parallelism); on CPU adapters,
 //              where every storage load is a costly per-lane sequence, R = 4, CPL = 4
 //              for A·B and R = 2, CPL = 8 for A·Bᵀ (llvmpipe, benches/RESULTS.md).
+//   SG         the subgroup layout (ALIGNED only): 0, or the subgroup size when the
+//              source has shared/subgroups.wgsl and the host sized WG to one subgroup.
+//              Every load of B is the same for the whole workgroup; instead of each
+//              lane loading all 4·CPL vec4s of B per step of 4 along k, lane t loads
+//              the t-th of them and the lanes read the others from it with a shuffle
+//              (4·CPL ≤ SG). On llvmpipe a storage load is a sequence per lane and a
+//              shuffle a register move: both products at Citeseer's shape 1.8-1.9×
+//              faster (benches/RESULTS.md). Same sums in the same order as without.
 //   MASK       out[i, j] = select(0, (A·op(B))[i, j], mask[i, j] > 0): the rectifier's
 //              gradient, with mask = H1 = relu(Q) (H1 > 0 exactly where Q > 0). Saves
 //              the separate pass and the unmasked m × n tensor.
@@ -64,6 +72,7 @@ const CPL_MAX: u32 = 8u;
 override R: u32 = 1u;
 const RMAX: u32 = 4u;
 override MASK: bool = false;
+override SG: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
@@ -99,12 +108,65 @@ fn store4(e: u32, value: vec4<f32>) {
     out[e >> 2u] = v;
 }
 
+// Vec4 j (0..3) of step q along k of op(B)'s column group c (ALIGNED): op(B)[4q + j,
+// 4c .. 4c + 3] for B, or column 4c + j's k-values 4q .. 4q + 3 for TRANSPOSE (row
+// 4c + j of B stored n × k).
+fn b_vec4(q: u32, kq: u32, c: u32, j: u32, groups: u32) -> vec4<f32> {
+    if TRANSPOSE {
+        return b[(4u * c + j) * kq + q];
+    }
+    return b[(4u * q + j) * groups + c];
+}
+
+// acc += (one row's 4 values x along k) · (the 4 vec4s of B they meet), each output
+// element summed along k in order.
+fn accumulate(
+    acc: ptr<function, vec4<f32>>,
+    x: vec4<f32>,
+    b0: vec4<f32>,
+    b1: vec4<f32>,
+    b2: vec4<f32>,
+    b3: vec4<f32>,
+) {
+    var s = *acc;
+    if TRANSPOSE {
+        // b0..b3 are 4 columns' k-values: output column j takes component-wise bj.
+        s.x += x.x * b0.x;
+        s.y += x.x * b1.x;
+        s.z += x.x * b2.x;
+        s.w += x.x * b3.x;
+        s.x += x.y * b0.y;
+        s.y += x.y * b1.y;
+        s.z += x.y * b2.y;
+        s.w += x.y * b3.y;
+        s.x += x.z * b0.z;
+        s.y += x.z * b1.z;
+        s.z += x.z * b2.z;
+        s.w += x.z * b3.z;
+        s.x += x.w * b0.w;
+        s.y += x.w * b1.w;
+        s.z += x.w * b2.w;
+        s.w += x.w * b3.w;
+    } else {
+        s += x.x * b0;
+        s += x.y * b1;
+        s += x.z * b2;
+        s += x.w * b3;
+    }
+    *acc = s;
+}
+
 @compute @workgroup_size(WG)
 fn main(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    // First, while every lane is active (only read by the subgroup layout).
+    var lane = 0u;
+    if SG > 0u {
+        lane = subgroup_lane();
+    }
     let w = wid.x + wid.y * nwg.x;
     if w >= params.lanes * params.row_blocks {
         return; // uniform: the whole workgroup is past the grid
@@ -127,58 +189,35 @@ fn main(
     // group and are not stored.
     if ALIGNED {
         let kq = k / 4u;
+        // The subgroup layout: this lane's share of B's loads, vec4 `item` of the
+        // 4·CPL a step needs (item 4g + j: row 4q + j of op(B)'s column group g0 + g).
+        let item = min(lane, 4u * CPL - 1u);
+        let item_group = min(g0 + item / 4u, groups - 1u);
         for (var q = 0u; q < kq; q++) {
             var av: array<vec4<f32>, RMAX>;
             for (var r = 0u; r < R; r++) {
                 av[r] = a[rows[r] * kq + q];
             }
-            if TRANSPOSE {
-                // op(B)[4q..4q+3, j] is the vec4 at row j of B.
-                for (var g = 0u; g < CPL; g++) {
-                    let j = min(g0 + g, groups - 1u) * 4u;
-                    let b0 = b[j * kq + q];
-                    let b1 = b[(j + 1u) * kq + q];
-                    let b2 = b[(j + 2u) * kq + q];
-                    let b3 = b[(j + 3u) * kq + q];
-                    for (var r = 0u; r < R; r++) {
-                        let x = av[r];
-                        var s = acc[r][g];
-                        s.x += x.x * b0.x;
-                        s.y += x.x * b1.x;
-                        s.z += x.x * b2.x;
-                        s.w += x.x * b3.x;
-                        s.x += x.y * b0.y;
-                        s.y += x.y * b1.y;
-                        s.z += x.y * b2.y;
-                        s.w += x.y * b3.y;
-                        s.x += x.z * b0.z;
-                        s.y += x.z * b1.z;
-                        s.z += x.z * b2.z;
-                        s.w += x.z * b3.z;
-                        s.x += x.w * b0.w;
-                        s.y += x.w * b1.w;
-                        s.z += x.w * b2.w;
-                        s.w += x.w * b3.w;
-                        acc[r][g] = s;
+            var mine = vec4<f32>(0.0);
+            if SG > 0u {
+                mine = b_vec4(q, kq, item_group, item % 4u, groups);
+            }
+            for (var g = 0u; g < CPL; g++) {
+                let c = min(g0 + g, groups - 1u);
+                var bv: array<vec4<f32>, 4>;
+                for (var j = 0u; j < 4u; j++) {
+                    if SG > 0u {
+                        bv[j] = lane_vec4(mine, 4u * g + j);
+                    } else {
+                        bv[j] = b_vec4(q, kq, c, j, groups);
                     }
                 }
-            } else {
-                let r0 = 4u * q * groups;
-                for (var g = 0u; g < CPL; g++) {
-                    let c = min(g0 + g, groups - 1u);
-                    let b0 = b[r0 + c];
-                    let b1 = b[r0 + groups + c];
-                    let b2 = b[r0 + 2u * groups + c];
-                    let b3 = b[r0 + 3u * groups + c];
-                    for (var r = 0u; r < R; r++) {
-                        let x = av[r];
-                        var s = acc[r][g];
-                        s += x.x * b0;
-                        s += x.y * b1;
-                        s += x.z * b2;
-                        s += x.w * b3;
-                        acc[r][g] = s;
-                    }
+                for (var r = 0u; r < R; r++) {
+                    // Through a local: naga 30's SPIR-V writer fails on a pointer to
+                    // an element of `acc` passed to a function.
+                    var s = acc[r][g];
+                    accumulate(&s, av[r], bv[0], bv[1], bv[2], bv[3]);
+                    acc[r][g] = s;
                 }
             }
         }

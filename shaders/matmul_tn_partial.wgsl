@@ -23,6 +23,12 @@
 //            broadcast rather than a per-lane sequence on llvmpipe, benches/RESULTS.md)
 //            and serves 4 outputs; the host then sizes WG to k / 4 rounded up to 8, at
 //            most 64.
+//   SG       BLOCKED only: 0, or the subgroup size when the source has
+//            shared/subgroups.wgsl and the host sized WG to one subgroup (k / 4 ≤ SG).
+//            The loads of B are the same for every lane: per SG rows, lane t loads
+//            row t's CPL vec4s and every lane reads each row's from it with a
+//            shuffle, so a row costs CPL / SG loads of B per lane instead of CPL.
+//            Same sums in the same order.
 //
 // Bindings (group 0):
 //   0 uniform    params {m, k, n, chunk_rows, chunks, col_groups = ceil(n / 4),
@@ -57,6 +63,7 @@ override ALIGNED: bool = true;
 override CPL: u32 = 1u;
 override BLOCKED: bool = false;
 const CPL_MAX: u32 = 8u;
+override SG: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
@@ -78,13 +85,18 @@ fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    // First, while every lane is active (only read by the subgroup layout).
+    var lane = 0u;
+    if SG > 0u {
+        lane = subgroup_lane();
+    }
     let w = wid.x + wid.y * nwg.x;
     let k = params.k;
     let n = params.n;
     let lanes = params.lanes;
     let groups = params.col_groups;
     if BLOCKED {
-        blocked(w, lid);
+        blocked(w, lid, lane);
         return;
     }
     let t = w * WG + lid;
@@ -135,7 +147,7 @@ fn main(
 // The BLOCKED layout (k and n multiples of 4): invocation (chunk, iq, lane) owns rows
 // i = 4·iq .. 4·iq + 3 of the output and CPL column groups, 4 × CPL vec4 accumulators;
 // every vec4 of A loaded serves CPL groups and every vec4 of B (a broadcast) 4 rows.
-fn blocked(w: u32, lid: u32) {
+fn blocked(w: u32, lid: u32, lane: u32) {
     let k = params.k;
     let n = params.n;
     let lanes = params.lanes;
@@ -159,15 +171,38 @@ fn blocked(w: u32, lid: u32) {
         acc[2][g] = vec4<f32>(0.0);
         acc[3][g] = vec4<f32>(0.0);
     }
-    for (var r = r0; r < r1; r++) {
-        let av = a[r * kq + iqc];
-        let base = r * groups;
-        for (var g = 0u; g < CPL; g++) {
-            let bv = b[base + min(g0 + g, groups - 1u)];
-            acc[0][g] += av.x * bv;
-            acc[1][g] += av.y * bv;
-            acc[2][g] += av.z * bv;
-            acc[3][g] += av.w * bv;
+    if SG > 0u {
+        for (var rs = r0; rs < r1; rs += SG) {
+            // Row rs + lane's CPL vec4s of B (lanes past the chunk repeat its last row
+            // and are never read).
+            var mine: array<vec4<f32>, CPL_MAX>;
+            let own = min(rs + lane, r1 - 1u) * groups;
+            for (var g = 0u; g < CPL; g++) {
+                mine[g] = b[own + min(g0 + g, groups - 1u)];
+            }
+            let here = min(SG, r1 - rs);
+            for (var j = 0u; j < here; j++) {
+                let av = a[(rs + j) * kq + iqc];
+                for (var g = 0u; g < CPL; g++) {
+                    let bv = lane_vec4(mine[g], j);
+                    acc[0][g] += av.x * bv;
+                    acc[1][g] += av.y * bv;
+                    acc[2][g] += av.z * bv;
+                    acc[3][g] += av.w * bv;
+                }
+            }
+        }
+    } else {
+        for (var r = r0; r < r1; r++) {
+            let av = a[r * kq + iqc];
+            let base = r * groups;
+            for (var g = 0u; g < CPL; g++) {
+                let bv = b[base + min(g0 + g, groups - 1u)];
+                acc[0][g] += av.x * bv;
+                acc[1][g] += av.y * bv;
+                acc[2][g] += av.z * bv;
+                acc[3][g] += av.w * bv;
+            }
         }
     }
     if iq < kq {

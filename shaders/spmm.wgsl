@@ -28,6 +28,16 @@
 //   RELU     out = max(A · B, 0) (the first layer's rectifier fused in: H1 directly,
 //            no pre-activation tensor and no separate pass), applied by the dispatch
 //            that finishes the sums (flags & 2).
+//   SG       the subgroup layout (ALIGNED only): 0, or the subgroup size when the
+//            source has shared/subgroups.wgsl and the host sized WG to one subgroup.
+//            A workgroup then walks RPW consecutive rows one after the other, its
+//            lanes across SG of the row's column groups (one each); the lanes load SG
+//            consecutive entries' column ids and values at once and read each
+//            entry's from its lane with a shuffle, so every lane runs the same number
+//            of entries (no lane waits for a longer row) and an entry costs one load
+//            of B per lane. llvmpipe: Xᵀ·dP at Citeseer's shape ≈ 1.2-1.4× faster,
+//            the other products about the same (benches/RESULTS.md).
+//   RPW      rows per workgroup in the subgroup layout.
 //
 // Bindings (group 0):
 //   0 uniform    params  {rows, cols, col_groups = ceil(cols / 4),
@@ -47,10 +57,14 @@
 //                         row_base + rows); written as whole vec4s when ALIGNED (one
 //                         16-byte store per group rather than four masked scalar
 //                         ones on CPU drivers), else float by float
-// Dispatch: one invocation per (row, run of CPL consecutive column groups): rows × lanes
-//   invocations, WG per workgroup, grid folded to 2-D
-//   (linear id = (wid.x + wid.y · nwg.x) · WG + lid). Each invocation keeps its CPL
-//   vec4 accumulators in registers and walks the row's nonzeros once.
+// Dispatch, grid folded to 2-D:
+//   SG = 0: one invocation per (row, run of CPL consecutive column groups): rows × lanes
+//     invocations, WG per workgroup (linear id = (wid.x + wid.y · nwg.x) · WG + lid).
+//     Each invocation keeps its CPL vec4 accumulators in registers and walks the row's
+//     nonzeros once.
+//   SG > 0: ⌈rows / RPW⌉ × lanes workgroups of SG invocations, lanes = ⌈col_groups /
+//     SG⌉ (params.lanes); workgroup w = block · lanes + lane block takes rows
+//     block · RPW .. + RPW and groups lane block · SG .. + SG.
 
 struct Params {
     rows: u32,
@@ -76,6 +90,8 @@ override CPL: u32 = 1u;
 override WINDOWED: bool = false;
 override RELU: bool = false;
 const CPL_MAX: u32 = 8u;
+override SG: u32 = 0u;
+override RPW: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> row_ptr: array<u32>;
@@ -94,12 +110,70 @@ fn b_at(e: u32) -> f32 {
     return b[e >> 2u][e & 3u];
 }
 
+// One row of the subgroup layout: out's row `row` (of this dispatch), column group
+// `group` (ALIGNED: whole vec4s; groups past the last recompute it, unstored). One
+// accumulator, not an array: llvmpipe kept an array of them in memory.
+fn subgroup_row(row: u32, lane: u32, group: u32, start: u32, end: u32) {
+    let groups = params.col_groups;
+    let g = min(group, groups - 1u);
+    var acc = vec4<f32>(0.0);
+    if WINDOWED && (params.flags & CONTINUES) != 0u {
+        acc = out[row * groups + g];
+    }
+    let b_lo = params.b_lo;
+    let b_rows = params.b_hi - params.b_lo;
+    for (var k0 = start; k0 < end; k0 += SG) {
+        // Entry k0 + lane's column and value; the lanes past the row's end repeat its
+        // last entry and are never read.
+        let mine = min(k0 + lane, end - 1u) - params.entry_base;
+        let col_of_lane = col_idx[mine];
+        let value_of_lane = values[mine];
+        let here = min(SG, end - k0);
+        for (var j = 0u; j < here; j++) {
+            var col = lane_u32(col_of_lane, j);
+            let v = lane_f32(value_of_lane, j);
+            if WINDOWED {
+                col -= b_lo;
+                if col >= b_rows { continue; }
+            }
+            acc += v * b[col * groups + g];
+        }
+    }
+    if group < groups {
+        if RELU && (params.flags & FINISHES) != 0u {
+            acc = max(acc, vec4<f32>(0.0));
+        }
+        out[row * groups + group] = acc;
+    }
+}
+
 @compute @workgroup_size(WG)
 fn main(
     @builtin(local_invocation_index) lid: u32,
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    if SG > 0u {
+        // First, while every lane is active.
+        let lane = subgroup_lane();
+        let w = wid.x + wid.y * nwg.x;
+        let block = w / params.lanes;
+        let group = (w % params.lanes) * SG + lane;
+        for (var r0 = block * RPW; r0 < (block + 1u) * RPW; r0 += SG) {
+            // The row offsets of SG rows at once: lane t holds row r0 + t's.
+            let own = params.row_base + min(r0 + lane, params.rows);
+            let starts = row_ptr[own];
+            let ends = row_ptr[min(own + 1u, params.row_base + params.rows)];
+            for (var j = 0u; j < SG; j++) {
+                let row = r0 + j;
+                if row >= min(params.rows, (block + 1u) * RPW) {
+                    break; // uniform: the same row for every lane
+                }
+                subgroup_row(row, lane, group, lane_u32(starts, j), lane_u32(ends, j));
+            }
+        }
+        return;
+    }
     let t = (wid.x + wid.y * nwg.x) * WG + lid;
     if t >= params.rows * params.lanes {
         return;

@@ -36,6 +36,12 @@
 //           serves R rows (the adapter profile's `topk_rows`: 4 on CPU adapters, 1 on
 //           GPUs). The private arrays are sized RMAX; 8 rows scanned ≈ 7 % faster on
 //           llvmpipe but took twice as long to build (benches/RESULTS.md).
+//   SG      0, or the subgroup size (4..=32, dividing T) when the source has
+//           shared/subgroups.wgsl: every lane of a workgroup scans the same columns,
+//           so for each SG columns of a tile lane t loads column t's z_j and every
+//           lane reads the others' with shuffles, SG times fewer loads of z_j (on
+//           llvmpipe a load is a sequence per lane, a shuffle a register move).
+//           Same logits, bit for bit.
 //
 // Bindings (group 0):
 //   0 uniform    params    {n, rows (active rows), z_stride (in vec4), capacity,
@@ -75,6 +81,7 @@ override L: u32 = 16u;
 override LQ: u32 = (L + 3u) / 4u;
 override R: u32 = 4u;
 const RMAX: u32 = 4u;
+override SG: u32 = 0u;
 // Columns per tile: one bit each in a u32.
 const T: u32 = 32u;
 
@@ -111,6 +118,11 @@ fn main(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
+    // First, while every lane is active (only read by the subgroup form).
+    var lane = 0u;
+    if SG > 0u {
+        lane = subgroup_lane();
+    }
     let w = wid.x + wid.y * nwg.x;
     let first = w * WG * R;
     if first >= params.rows {
@@ -157,24 +169,41 @@ fn main(
     var ts: array<array<f32, T>, RMAX>;
     for (var tile = j0; tile < n; tile += T) {
         var bits: array<u32, RMAX>;
-        for (var t = 0u; t < T; t++) {
-            // Past the last column: compute on column n − 1, masked out below.
-            let jj = min(tile + t, n - 1u);
-            var zj: array<vec4<f32>, 16>;
-            for (var q = 0u; q < LQ; q++) {
-                zj[q] = load4(jj * zs, q);
-            }
-            for (var r = 0u; r < R; r++) {
-                // Summed column by column in order, as the CPU twin does.
-                var s = 0.0;
+        // Columns in runs of `run` (SG in the subgroup form, where this lane's column
+        // of each run is loaded once and shared; else T).
+        let run = select(T, SG, SG > 0u);
+        for (var t0 = 0u; t0 < T; t0 += run) {
+            var mine: array<vec4<f32>, 16>;
+            if SG > 0u {
+                // Past the last column: compute on column n − 1, masked out below.
+                let own = min(tile + t0 + lane, n - 1u);
                 for (var q = 0u; q < LQ; q++) {
-                    s += zi[r][q].x * zj[q].x;
-                    s += zi[r][q].y * zj[q].y;
-                    s += zi[r][q].z * zj[q].z;
-                    s += zi[r][q].w * zj[q].w;
+                    mine[q] = load4(own * zs, q);
                 }
-                ts[r][t] = s;
-                bits[r] |= select(0u, 1u << t, s > thr[r]);
+            }
+            for (var tt = 0u; tt < run; tt++) {
+                let t = t0 + tt;
+                let jj = min(tile + t, n - 1u);
+                var zj: array<vec4<f32>, 16>;
+                for (var q = 0u; q < LQ; q++) {
+                    if SG > 0u {
+                        zj[q] = lane_vec4(mine[q], tt);
+                    } else {
+                        zj[q] = load4(jj * zs, q);
+                    }
+                }
+                for (var r = 0u; r < R; r++) {
+                    // Summed column by column in order, as the CPU twin does.
+                    var s = 0.0;
+                    for (var q = 0u; q < LQ; q++) {
+                        s += zi[r][q].x * zj[q].x;
+                        s += zi[r][q].y * zj[q].y;
+                        s += zi[r][q].z * zj[q].z;
+                        s += zi[r][q].w * zj[q].w;
+                    }
+                    ts[r][t] = s;
+                    bits[r] |= select(0u, 1u << t, s > thr[r]);
+                }
             }
         }
         // Columns past n, and the row's own column (and when global those before it),

@@ -694,7 +694,24 @@ fn info(args: &InfoArgs) -> Result<()> {
     println!("adapter:   {}", report.name);
     println!("backend:   {} ({})", report.backend, report.device_type);
     println!("driver:    {} {}", report.driver, report.driver_info);
-    println!("timestamp queries: {}", report.timestamp_queries);
+    let yes_no = |on: bool| if on { "yes" } else { "no" };
+    println!(
+        "features:  SHADER_F16 {}, SUBGROUP {}, TIMESTAMP_QUERY {}",
+        yes_no(report.shader_f16),
+        if report.subgroups {
+            format!(
+                "yes (subgroup size {}..={})",
+                report.subgroup_size[0], report.subgroup_size[1]
+            )
+        } else {
+            "no".to_string()
+        },
+        yes_no(report.timestamp_queries)
+    );
+    match gpu.profile().subgroup_size() {
+        Some(size) => println!("subgroups: the kernels' subgroup layouts run (size {size})"),
+        None => println!("subgroups: the kernels run without subgroup operations"),
+    }
     println!(
         "limits:    storage binding {} MiB (larger tensors are split into windows aligned \
          to {} bytes), buffer {} MiB, {} storage buffers per stage, {} workgroups per \

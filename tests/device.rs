@@ -4,7 +4,10 @@
 #[macro_use]
 mod common;
 
-use gpu_vgae::internal::gpu::{AdapterClass, AdapterProfile, Gpu, GpuOptions, Recording};
+use gpu_vgae::internal::gpu::{
+    AdapterClass, AdapterFeatures, AdapterProfile, Gpu, GpuOptions, Recording,
+};
+use gpu_vgae::internal::kernels::matmul::matmul;
 use gpu_vgae::internal::kernels::spmm::{spmm_with, Epilogue};
 use gpu_vgae::Csr;
 use gpu_vgae::Error;
@@ -26,14 +29,66 @@ gpu_test! {
         }))
         .unwrap();
         let gpu = Gpu::from_device(device, queue, &adapter.get_info()).unwrap();
-        // relu(I · x) on the caller's device.
+        // No optional feature was requested: the profile records none and the kernels
+        // take their layouts without subgroup operations.
+        assert_eq!(gpu.profile().features, AdapterFeatures::default());
+        assert_eq!(gpu.profile().subgroup_size(), None);
+        // relu(I · x) on the caller's device, one column and four (the width the
+        // subgroup layouts would take), and a dense product.
         let identity = gpu.upload_csr("identity", &Csr::identity(3)).unwrap();
         let x = gpu.upload_matrix("x", 3, 1, &[-1.0f32, 2.0, -3.0]).unwrap();
         let y = gpu.alloc_matrix("y", 3, 1).unwrap();
+        let x4: Vec<f32> = (0..12).map(|i| i as f32 - 6.0).collect();
+        let gx4 = gpu.upload_matrix("x4", 3, 4, &x4).unwrap();
+        let y4 = gpu.alloc_matrix("y4", 3, 4).unwrap();
+        let w = gpu.upload_matrix("w", 4, 4, &[1.0f32; 16]).unwrap();
+        let p = gpu.alloc_matrix("p", 3, 4).unwrap();
         let mut recording = Recording::new("caller");
         recording.extend(spmm_with(&gpu, &identity, &x, Epilogue::Relu, &y).unwrap());
+        recording.extend(spmm_with(&gpu, &identity, &gx4, Epilogue::Relu, &y4).unwrap());
+        recording.extend(matmul(&gpu, &gx4, &w, false, &p).unwrap());
         gpu.run(&recording).unwrap();
         assert_eq!(gpu.read(y.data()).unwrap(), vec![0.0, 2.0, 0.0]);
+        let relu: Vec<f32> = x4.iter().map(|v| v.max(0.0)).collect();
+        assert_eq!(gpu.read(y4.data()).unwrap(), relu);
+        let sums: Vec<f32> = x4.chunks(4).flat_map(|r| [r.iter().sum::<f32>(); 4]).collect();
+        assert_eq!(gpu.read(p.data()).unwrap(), sums);
+    }
+}
+
+gpu_test! {
+    fn the_device_has_the_optional_features_its_adapter_offers() {
+        let gpu = common::gpu();
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let adapter = adapters
+            .iter()
+            .find(|a| a.get_info().name == gpu.report().name)
+            .expect("the shared device's adapter is listed");
+        let offered = adapter.features();
+        let has = gpu.device().features();
+        for feature in [
+            wgpu::Features::TIMESTAMP_QUERY,
+            wgpu::Features::SUBGROUP,
+            wgpu::Features::SHADER_F16,
+        ] {
+            assert_eq!(has.contains(feature), offered.contains(feature), "{feature:?}");
+        }
+        let features = gpu.profile().features;
+        assert_eq!(features.timestamp_queries, has.contains(wgpu::Features::TIMESTAMP_QUERY));
+        assert_eq!(features.shader_f16, has.contains(wgpu::Features::SHADER_F16));
+        assert_eq!(features.subgroups.is_some(), has.contains(wgpu::Features::SUBGROUP));
+        if let Some(sizes) = features.subgroups {
+            let info = adapter.get_info();
+            assert_eq!([sizes.min, sizes.max], [info.subgroup_min_size, info.subgroup_max_size]);
+        }
+        // Any profile put on the device keeps the device's features (facts, not
+        // choices), and a profile may turn its subgroup layouts off.
+        let other = gpu.with_profile(AdapterProfile::gpu());
+        assert_eq!(other.profile().features, features);
+        let mut off = AdapterProfile::cpu();
+        off.use_subgroups = false;
+        assert_eq!(gpu.with_profile(off).profile().subgroup_size(), None);
     }
 }
 
@@ -103,7 +158,9 @@ gpu_test! {
         };
         assert_eq!(gpu.profile().class, expected);
         let other = gpu.with_profile(AdapterProfile::gpu());
-        assert_eq!(other.profile(), &AdapterProfile::gpu());
+        let mut expected_profile = AdapterProfile::gpu();
+        expected_profile.features = gpu.profile().features;
+        assert_eq!(other.profile(), &expected_profile);
         assert_eq!(other.report().name, gpu.report().name);
     }
 }

@@ -8,19 +8,23 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use gpu_vgae::internal::gpu::{BindingKind, KernelDef, ParamsLayout, Scalar, StepParams};
-use gpu_vgae::internal::kernels::REGISTRY;
+use gpu_vgae::internal::kernels::{REGISTRY, SUBGROUP_VARIANTS};
 use naga::{AddressSpace, Module, StorageAccess, TypeInner};
 
-fn parse(name: &str, source: &str) -> Module {
+/// Parses and validates `source` with naga's `capabilities` (none for the registry's
+/// kernels, so that they run on any device; the subgroup capability for their subgroup
+/// variants).
+fn parse_with(name: &str, source: &str, capabilities: naga::valid::Capabilities) -> Module {
     let module = naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(source)));
-    naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::empty(),
-    )
-    .validate(&module)
-    .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
+    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name}: validation error:\n{}", e.emit_to_string(source)));
     module
+}
+
+fn parse(name: &str, source: &str) -> Module {
+    parse_with(name, source, naga::valid::Capabilities::empty())
 }
 
 /// Checks a WGSL struct type against a Rust parameter layout, member by member.
@@ -68,7 +72,11 @@ fn check_struct(
 }
 
 fn check_kernel(def: &KernelDef) {
-    let module = parse(def.name, def.source);
+    check_kernel_with(def, naga::valid::Capabilities::empty());
+}
+
+fn check_kernel_with(def: &KernelDef, capabilities: naga::valid::Capabilities) {
+    let module = parse_with(def.name, def.source, capabilities);
     let entry = module
         .entry_points
         .iter()
@@ -156,6 +164,45 @@ fn every_registry_entry_matches_its_wgsl() {
 }
 
 #[test]
+fn every_subgroup_variant_matches_its_wgsl_and_its_registry_entry() {
+    for def in SUBGROUP_VARIANTS {
+        check_kernel_with(def, naga::valid::Capabilities::SUBGROUP);
+        let base = REGISTRY
+            .iter()
+            .find(|d| d.name == def.name)
+            .unwrap_or_else(|| panic!("{}: subgroup variant without a registry entry", def.name));
+        assert_eq!(def.entry_point, base.entry_point, "{}", def.name);
+        assert_eq!(def.bindings, base.bindings, "{}: bindings differ", def.name);
+        assert_ne!(
+            def.source, base.source,
+            "{}: the same source twice",
+            def.name
+        );
+    }
+}
+
+#[test]
+fn registry_kernels_need_no_subgroup_capability() {
+    // Every registry source names no subgroup operation (shared/subgroups_off.wgsl
+    // stands in), so the kernels build on devices without them: `parse` validates with
+    // no capabilities, and the subgroup snippet itself needs the capability.
+    let snippet = include_str!("../shaders/shared/subgroups.wgsl");
+    let module = naga::front::wgsl::parse_str(snippet).unwrap();
+    let refused = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    )
+    .validate(&module);
+    assert!(
+        refused.is_err(),
+        "subgroup operations validated without the capability"
+    );
+    for def in REGISTRY {
+        parse(def.name, def.source);
+    }
+}
+
+#[test]
 fn a_mismatched_parameter_struct_is_caught() {
     // The check itself must fail when the two sides differ.
     static WRONG: KernelDef = KernelDef {
@@ -231,6 +278,10 @@ fn shared_snippets_validate_alone() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        parse(&path.display().to_string(), &text);
+        parse_with(
+            &path.display().to_string(),
+            &text,
+            naga::valid::Capabilities::SUBGROUP,
+        );
     }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::buffers::BufferPool;
 use super::pipelines::PipelineCache;
-use super::profile::AdapterProfile;
+use super::profile::{AdapterFeatures, AdapterProfile, SubgroupSizes};
 use crate::error::{Error, Result};
 
 /// Environment variable: case-insensitive substring of the adapter name to use.
@@ -25,6 +25,14 @@ pub const BACKEND_ENV: &str = "GPU_VGAE_BACKEND";
 /// for windows of its own rows and of the other nodes'). WebGPU's default is 8; native
 /// Vulkan, Metal and DX12 adapters allow far more.
 const STORAGE_BUFFERS_PER_STAGE: u32 = 9;
+
+/// The optional features a device is requested with where the adapter has them:
+/// timestamp queries (benchmarks), subgroup operations (kernels' subgroup layouts, see
+/// [`AdapterProfile`]) and 16-bit floats in shaders. None is required: a device without
+/// them (e.g. one a caller made, [`Gpu::from_device`]) runs the other layouts.
+pub const WANTED_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
+    .union(wgpu::Features::SUBGROUP)
+    .union(wgpu::Features::SHADER_F16);
 
 /// How to pick an adapter. `Default` takes the environment variables [`ADAPTER_ENV`] and
 /// [`BACKEND_ENV`] into account; without them, the most capable adapter wins
@@ -97,6 +105,14 @@ pub struct AdapterReport {
     pub driver_info: String,
     /// Whether GPU timestamp queries are enabled (used by benchmarks).
     pub timestamp_queries: bool,
+    /// Whether the device was created with `SHADER_F16` (16-bit floats in shaders).
+    pub shader_f16: bool,
+    /// Whether the device was created with `SUBGROUP` (subgroup operations in compute
+    /// shaders).
+    pub subgroups: bool,
+    /// The adapter's smallest and largest subgroup size (lavapipe: 8 and 8); meaningful
+    /// where [`AdapterReport::subgroups`] is set.
+    pub subgroup_size: [u32; 2],
     /// Largest storage binding, bytes.
     pub max_storage_buffer_binding_size: u64,
     /// Largest buffer, bytes.
@@ -120,12 +136,29 @@ impl AdapterReport {
             driver: info.driver.clone(),
             driver_info: info.driver_info.clone(),
             timestamp_queries: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            shader_f16: features.contains(wgpu::Features::SHADER_F16),
+            subgroups: features.contains(wgpu::Features::SUBGROUP),
+            subgroup_size: [info.subgroup_min_size, info.subgroup_max_size],
             max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
             max_buffer_size: limits.max_buffer_size,
             max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,
             max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
             min_storage_buffer_offset_alignment: limits.min_storage_buffer_offset_alignment,
+        }
+    }
+}
+
+impl AdapterReport {
+    /// The optional features as the adapter profile records them.
+    pub fn features(&self) -> AdapterFeatures {
+        AdapterFeatures {
+            timestamp_queries: self.timestamp_queries,
+            shader_f16: self.shader_f16,
+            subgroups: self.subgroups.then_some(SubgroupSizes {
+                min: self.subgroup_size[0],
+                max: self.subgroup_size[1],
+            }),
         }
     }
 }
@@ -208,7 +241,7 @@ impl Gpu {
                 STORAGE_BUFFERS_PER_STAGE
             )));
         }
-        let required_features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        let required_features = adapter.features() & WANTED_FEATURES;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("gpu_vgae.device"),
@@ -260,7 +293,10 @@ impl Gpu {
         Gpu {
             binding_cap: None,
             grid_cap: None,
-            profile: Arc::new(AdapterProfile::for_device_type(info.device_type)),
+            profile: Arc::new(AdapterProfile {
+                features: report.features(),
+                ..AdapterProfile::for_device_type(info.device_type)
+            }),
             inner: Arc::new(GpuInner {
                 pool: BufferPool::new(device.clone(), &limits),
                 pipelines: PipelineCache::default(),
@@ -279,10 +315,15 @@ impl Gpu {
     }
 
     /// The same device with other tuning choices (e.g. the GPU layouts run on a CPU
-    /// adapter, to test them); pipelines and buffers stay shared.
+    /// adapter, to test them); pipelines and buffers stay shared. The profile's
+    /// [`features`](AdapterProfile::features) are replaced by this device's: they are
+    /// facts, not choices.
     pub fn with_profile(&self, profile: AdapterProfile) -> Gpu {
         Gpu {
-            profile: Arc::new(profile),
+            profile: Arc::new(AdapterProfile {
+                features: self.profile.features,
+                ..profile
+            }),
             ..self.clone()
         }
     }

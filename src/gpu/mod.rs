@@ -15,6 +15,6 @@ pub use context::{AdapterReport, Gpu, GpuOptions, ADAPTER_ENV, BACKEND_ENV};
 pub use pipelines::{
     BindingDef, BindingKind, KernelDef, ParamScalar, ParamsLayout, Pipeline, Scalar,
 };
-pub use profile::{AdapterClass, AdapterProfile, Blocking};
+pub use profile::{AdapterClass, AdapterFeatures, AdapterProfile, Blocking, SubgroupSizes};
 pub use recording::{Bind, Dispatch, Recording, StepBuffer, StepParams};
 pub use timing::KernelTiming;

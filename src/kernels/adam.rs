@@ -88,8 +88,11 @@ pub fn adam(
             )
         },
     )?;
-    let pipeline = gpu.pipeline(&ADAM)?;
-    row_windows(gpu, "adam", len, &[WORD_BYTES; 4], 1)?
+    // Vec4s per invocation (the shader's VPI): one on GPUs, more on CPU adapters.
+    let per_invocation = gpu.profile().elementwise_vec4s.max(1);
+    let pipeline = gpu.pipeline_with(&ADAM, &[("VPI", f64::from(per_invocation))])?;
+    // Windows of whole vec4s (granularity 4), so every window's vec4s line up.
+    row_windows(gpu, "adam", len, &[WORD_BYTES; 4], 4)?
         .into_iter()
         .map(|window| {
             let params = Params {
@@ -102,7 +105,8 @@ pub fn adam(
                 _pad1: 0,
                 _pad2: 0,
             };
-            let grid = gpu.grid(window.len() as u64, pipeline.workgroup_size())?;
+            let invocations = window.len().div_ceil(4).div_ceil(per_invocation as usize);
+            let grid = gpu.grid(invocations as u64, pipeline.workgroup_size())?;
             gpu.dispatch(
                 &pipeline,
                 &params,

@@ -1,6 +1,6 @@
 //! `shaders/matmul.wgsl`: out = A · B or A · Bᵀ, dense (Y = H1·W, dH1 = dY·Wᵀ).
 
-use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
+use super::{check, flag, subgroup_choice, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
 use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Blocking, Dispatch, Gpu, GpuMatrix, KernelDef};
@@ -8,7 +8,7 @@ use crate::gpu::{Bind, BindingDef, Blocking, Dispatch, Gpu, GpuMatrix, KernelDef
 /// The dense product kernel.
 pub static MATMUL: KernelDef = KernelDef {
     name: "matmul",
-    source: shader_source!("matmul.wgsl"),
+    source: subgroup_source!(without, "matmul.wgsl"),
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
@@ -17,6 +17,13 @@ pub static MATMUL: KernelDef = KernelDef {
         BindingDef::write("out"),
         BindingDef::read("mask"),
     ],
+};
+
+/// [`MATMUL`] with subgroup operations: its subgroup layout (`SG`), where the device
+/// has them.
+pub static MATMUL_SUBGROUPS: KernelDef = KernelDef {
+    source: subgroup_source!(with, "matmul.wgsl"),
+    ..MATMUL
 };
 
 kernel_params! {
@@ -96,25 +103,38 @@ pub fn matmul_masked(
     }
     let (stride_k, stride_n) = if transpose_b { (1, k) } else { (n, 1) };
     let col_groups = n.div_ceil(4);
-    let profile = if transpose_b {
-        gpu.profile().matmul_transposed
-    } else {
-        gpu.profile().matmul
+    let aligned = k.is_multiple_of(4) && n.is_multiple_of(4);
+    // The subgroup layout (aligned shapes): one workgroup is one subgroup, whose lanes
+    // share B's 4·CPL vec4s per step (so CPL ≤ subgroup size / 4).
+    let (def, subgroup) = subgroup_choice(gpu, aligned, &MATMUL, &MATMUL_SUBGROUPS);
+    let profile = match (subgroup, transpose_b) {
+        (0, false) => gpu.profile().matmul,
+        (0, true) => gpu.profile().matmul_transposed,
+        (size, _) => Blocking {
+            column_groups: gpu
+                .profile()
+                .matmul_subgroup
+                .column_groups
+                .min(size as usize / 4),
+            ..gpu.profile().matmul_subgroup
+        },
     };
     let (rows, per_invocation) = blocking(profile, col_groups);
     let lanes = col_groups.div_ceil(per_invocation);
-    // Pipeline constants (see the shader's header): vec4-aligned rows, B's layout, and
-    // the register blocking.
-    let pipeline = gpu.pipeline_with(
-        &MATMUL,
-        &[
-            ("ALIGNED", flag(k.is_multiple_of(4) && n.is_multiple_of(4))),
-            ("TRANSPOSE", flag(transpose_b)),
-            ("CPL", per_invocation as f64),
-            ("R", rows as f64),
-            ("MASK", flag(mask.is_some())),
-        ],
-    )?;
+    // Pipeline constants (see the shader's header): vec4-aligned rows, B's layout, the
+    // register blocking and the subgroup layout.
+    let mut constants = vec![
+        ("ALIGNED", flag(aligned)),
+        ("TRANSPOSE", flag(transpose_b)),
+        ("CPL", per_invocation as f64),
+        ("R", rows as f64),
+        ("MASK", flag(mask.is_some())),
+        ("SG", f64::from(subgroup)),
+    ];
+    if subgroup > 0 {
+        constants.push(("WG", f64::from(subgroup)));
+    }
+    let pipeline = gpu.pipeline_with(def, &constants)?;
     // Rows of A and out are independent: past one binding, each window of rows is a
     // matmul of its own against the whole of B.
     let row_bytes = [k as u64 * WORD_BYTES, n as u64 * WORD_BYTES];

@@ -1,7 +1,7 @@
 //! `shaders/matmul_tn_partial.wgsl`: the chunk partials of out = Aᵀ · B, reduced over
 //! the long dimension (d[Wμ|Wσ] = H1ᵀ·dY); `reduce_sum` adds the chunks.
 
-use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
+use super::{check, flag, subgroup_choice, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::{Error, Result};
 use crate::gpu::windows::{alignment_step, fits_binding, row_windows};
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
@@ -9,7 +9,7 @@ use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef
 /// The per-chunk partial product kernel.
 pub static MATMUL_TN_PARTIAL: KernelDef = KernelDef {
     name: "matmul_tn_partial",
-    source: shader_source!("matmul_tn_partial.wgsl"),
+    source: subgroup_source!(without, "matmul_tn_partial.wgsl"),
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
@@ -17,6 +17,13 @@ pub static MATMUL_TN_PARTIAL: KernelDef = KernelDef {
         BindingDef::read("b"),
         BindingDef::write("partial"),
     ],
+};
+
+/// [`MATMUL_TN_PARTIAL`] with subgroup operations: the blocked layout's subgroup form
+/// (`SG`), where the device has them.
+pub static MATMUL_TN_PARTIAL_SUBGROUPS: KernelDef = KernelDef {
+    source: subgroup_source!(with, "matmul_tn_partial.wgsl"),
+    ..MATMUL_TN_PARTIAL
 };
 
 /// Rows of A and B one invocation reduces before the chunks are summed.
@@ -88,15 +95,19 @@ pub fn matmul_tn_partial(
     })?;
     let col_groups = n.div_ceil(4);
     let (blocked, per_invocation, wg) = layout(gpu, k, n);
+    // The blocked layout's subgroup form: a workgroup of one subgroup.
+    let (def, subgroup) = subgroup_choice(gpu, blocked, &MATMUL_TN_PARTIAL, &MATMUL_TN_PARTIAL_SUBGROUPS);
+    let wg = if subgroup > 0 { subgroup as usize } else { wg };
     let lanes = col_groups.div_ceil(per_invocation);
     let i_blocks = k.div_ceil(4).div_ceil(wg);
     let pipeline = gpu.pipeline_with(
-        &MATMUL_TN_PARTIAL,
+        def,
         &[
             ("WG", wg as f64),
             ("ALIGNED", flag(n.is_multiple_of(4))),
             ("CPL", per_invocation as f64),
             ("BLOCKED", flag(blocked)),
+            ("SG", f64::from(subgroup)),
         ],
     )?;
     // Chunks are independent: past one binding, each window of whole chunks (of A's

@@ -39,6 +39,20 @@ macro_rules! shader_source {
     };
 }
 
+/// A kernel's source with the subgroup helpers of `shaders/shared/subgroups.wgsl`
+/// (`with`) or their stand-ins (`without`) prepended: the first for the subgroup
+/// layouts on devices with subgroup operations, the second (the registry's) for every
+/// device. A device without `SUBGROUP` rejects any module that names a subgroup
+/// operation, even one it never calls, hence two sources.
+macro_rules! subgroup_source {
+    (with, $($file:literal),+) => {
+        concat!(shader_source!("shared/subgroups.wgsl"), $(shader_source!($file)),+)
+    };
+    (without, $($file:literal),+) => {
+        concat!(shader_source!("shared/subgroups_off.wgsl"), $(shader_source!($file)),+)
+    };
+}
+
 /// Declares a kernel's parameter uniform: the `#[repr(C)]` struct and its
 /// [`ParamsLayout`](crate::gpu::ParamsLayout) (`LAYOUT`), which tests/shaders.rs
 /// compares with the WGSL struct `Params` member by member.
@@ -95,6 +109,34 @@ registry! {
     kmeans_assign::KMEANS_ASSIGN,
     kmeans_distances::KMEANS_DISTANCES,
     kmeans_update::KMEANS_UPDATE,
+}
+
+/// The kernels' definitions with subgroup operations (see `subgroup_source!`): each is
+/// its registry entry with `shaders/shared/subgroups.wgsl` prepended. tests/shaders.rs
+/// validates them with naga's subgroup capability.
+pub static SUBGROUP_VARIANTS: &[&KernelDef] = &[
+    &spmm::SPMM_SUBGROUPS,
+    &matmul::MATMUL_SUBGROUPS,
+    &matmul_tn_partial::MATMUL_TN_PARTIAL_SUBGROUPS,
+    &topk_rows::TOPK_ROWS_SUBGROUPS,
+];
+
+/// The definition a kernel wrapper builds on `gpu` and the subgroup size its `SG`
+/// constant gets: `with` (the subgroup source) and the profile's fixed subgroup size
+/// where it takes subgroup layouts ([`AdapterProfile::subgroup_size`]) and `allowed`,
+/// else `without` and 0.
+///
+/// [`AdapterProfile::subgroup_size`]: crate::gpu::AdapterProfile::subgroup_size
+pub(crate) fn subgroup_choice(
+    gpu: &crate::gpu::Gpu,
+    allowed: bool,
+    without: &'static KernelDef,
+    with: &'static KernelDef,
+) -> (&'static KernelDef, u32) {
+    match gpu.profile().subgroup_size() {
+        Some(size) if allowed => (with, size),
+        _ => (without, 0),
+    }
 }
 
 /// Largest latent dimension the decoder kernels hold in registers.

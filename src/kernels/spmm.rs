@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
+use super::{check, flag, subgroup_choice, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::{Error, Result};
 use crate::gpu::windows::{alignment_step, fits_binding, pass_flags, row_windows};
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuCsr, GpuMatrix, KernelDef};
@@ -10,7 +10,7 @@ use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuCsr, GpuMatrix, KernelDef};
 /// The CSR SpMM kernel.
 pub static SPMM: KernelDef = KernelDef {
     name: "spmm",
-    source: shader_source!("spmm.wgsl"),
+    source: subgroup_source!(without, "spmm.wgsl"),
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
@@ -20,6 +20,13 @@ pub static SPMM: KernelDef = KernelDef {
         BindingDef::read("b"),
         BindingDef::write("out"),
     ],
+};
+
+/// [`SPMM`] with subgroup operations: its subgroup layout (`SG`), where the device has
+/// them.
+pub static SPMM_SUBGROUPS: KernelDef = KernelDef {
+    source: subgroup_source!(with, "spmm.wgsl"),
+    ..SPMM
 };
 
 kernel_params! {
@@ -85,25 +92,37 @@ pub fn spmm_with(
         },
     )?;
     let col_groups = b.cols().div_ceil(4);
-    // Column groups per invocation (the shader's CPL): each invocation walks its row's
-    // nonzeros once for all of them.
+    let aligned = b.cols().is_multiple_of(4);
+    let (def, subgroup) = subgroup_choice(gpu, aligned, &SPMM, &SPMM_SUBGROUPS);
+    // Without subgroups, column groups per invocation (the shader's CPL): each
+    // invocation walks its row's nonzeros once for all of them; `lanes` invocations a
+    // row. With them, one group per lane and `lanes` workgroups across the columns.
     let per_invocation = gpu.profile().spmm_column_groups.min(col_groups).max(1);
-    let lanes = col_groups.div_ceil(per_invocation);
+    let lanes = match subgroup {
+        0 => col_groups.div_ceil(per_invocation),
+        size => col_groups.div_ceil(size as usize).max(1),
+    };
+    let rows_per_workgroup = gpu.profile().spmm_rows_per_workgroup.max(1);
     to_u32("spmm B elements", b.rows() * b.cols())?;
-    to_u32("spmm invocations", a.rows() * lanes)?;
+    to_u32("spmm invocations", a.rows() * lanes * (subgroup as usize).max(1))?;
     let row_bytes = b.cols() as u64 * WORD_BYTES;
     let out_windows = csr_row_windows(gpu, a, row_bytes)?;
     let b_windows = row_windows(gpu, "spmm B", b.rows(), &[row_bytes], 1)?;
     let windowed = b_windows.len() > 1;
-    let pipeline = gpu.pipeline_with(
-        &SPMM,
-        &[
-            ("ALIGNED", flag(b.cols().is_multiple_of(4))),
-            ("CPL", per_invocation as f64),
-            ("WINDOWED", flag(windowed)),
-            ("RELU", flag(epilogue == Epilogue::Relu)),
-        ],
-    )?;
+    let mut constants = vec![
+        ("ALIGNED", flag(aligned)),
+        ("CPL", per_invocation as f64),
+        ("WINDOWED", flag(windowed)),
+        ("RELU", flag(epilogue == Epilogue::Relu)),
+        ("SG", f64::from(subgroup)),
+    ];
+    if subgroup > 0 {
+        constants.extend([
+            ("WG", f64::from(subgroup)),
+            ("RPW", rows_per_workgroup as f64),
+        ]);
+    }
+    let pipeline = gpu.pipeline_with(def, &constants)?;
     let mut dispatches = Vec::with_capacity(out_windows.len() * b_windows.len());
     for (rows, entries) in &out_windows {
         for (pass, b_rows) in b_windows.iter().enumerate() {
@@ -121,7 +140,11 @@ pub fn spmm_with(
                 _pad1: 0,
                 _pad2: 0,
             };
-            let grid = gpu.grid((rows.len() * lanes) as u64, pipeline.workgroup_size())?;
+            let invocations = match subgroup {
+                0 => rows.len() * lanes,
+                size => rows.len().div_ceil(rows_per_workgroup) * lanes * size as usize,
+            };
+            let grid = gpu.grid(invocations as u64, pipeline.workgroup_size())?;
             dispatches.push(gpu.dispatch(
                 &pipeline,
                 &params,

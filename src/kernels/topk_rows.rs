@@ -2,14 +2,14 @@
 //! logit z_i · z_j, skipping excluded pairs and, in paging passes, everything up to a
 //! cursor. [`crate::predict`] merges the rows' lists into exact top-k answers.
 
-use super::{check, check_latent, to_u32, Work, WORD};
+use super::{check, check_latent, subgroup_choice, to_u32, Work, WORD};
 use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The row scan kernel.
 pub static TOPK_ROWS: KernelDef = KernelDef {
     name: "topk_rows",
-    source: shader_source!("topk_rows.wgsl"),
+    source: subgroup_source!(without, "topk_rows.wgsl"),
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
@@ -21,6 +21,13 @@ pub static TOPK_ROWS: KernelDef = KernelDef {
         BindingDef::write("out_heap"),
         BindingDef::write("out_fill"),
     ],
+};
+
+/// [`TOPK_ROWS`] with subgroup operations: the loads of z_j shared across a subgroup
+/// (`SG`), where the device has them.
+pub static TOPK_ROWS_SUBGROUPS: KernelDef = KernelDef {
+    source: subgroup_source!(with, "topk_rows.wgsl"),
+    ..TOPK_ROWS
 };
 
 kernel_params! {
@@ -150,12 +157,22 @@ pub fn topk_rows(
     };
     to_u32("topk_rows slots", 2 * rows * lists.capacity)?;
     to_u32("topk_rows elements", n * z.cols())?;
+    // The subgroup form shares each run of SG columns' loads; SG must divide a tile
+    // and the workgroup (both powers of two).
+    let (def, subgroup) = subgroup_choice(gpu, true, &TOPK_ROWS, &TOPK_ROWS_SUBGROUPS);
+    let workgroup = gpu.profile().workgroup_size;
+    let (def, subgroup) = if subgroup as usize <= TILE && workgroup.is_multiple_of(subgroup.max(1)) {
+        (def, subgroup)
+    } else {
+        (&TOPK_ROWS, 0)
+    };
     // One pipeline per latent size and layout (see the shader's header).
     let pipeline = gpu.pipeline_with(
-        &TOPK_ROWS,
+        def,
         &[
             ("L", latent as f64),
             ("R", per_invocation as f64),
+            ("SG", f64::from(subgroup)),
         ],
     )?;
     let wg = pipeline.workgroup_size() as usize;

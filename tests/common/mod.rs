@@ -58,6 +58,34 @@ pub fn gpu_profiles() -> [Gpu; 2] {
     ]
 }
 
+/// [`gpu_profiles`] and the CPU profile without its subgroup layouts, for the kernels
+/// that have them: the subgroup layouts (where the device has subgroup operations, as
+/// lavapipe does), the CPU layouts without, and the GPU layouts.
+pub fn every_layout() -> [Gpu; 3] {
+    let gpu = gpu();
+    [
+        gpu.with_profile(AdapterProfile::cpu()),
+        gpu.with_profile(without_subgroups(AdapterProfile::cpu())),
+        gpu.with_profile(AdapterProfile::gpu()),
+    ]
+}
+
+/// `profile` with its subgroup layouts turned off.
+pub fn without_subgroups(mut profile: AdapterProfile) -> AdapterProfile {
+    profile.use_subgroups = false;
+    profile
+}
+
+/// A label for a profile in failure messages: its class and whether its subgroup
+/// layouts run.
+pub fn profile_name(gpu: &Gpu) -> String {
+    let profile = gpu.profile();
+    match profile.subgroup_size() {
+        Some(size) => format!("{:?}, subgroups of {size}", profile.class),
+        None => format!("{:?}", profile.class),
+    }
+}
+
 /// The directory of the Planetoid pickles in this repository.
 pub fn planetoid_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/planetoid")

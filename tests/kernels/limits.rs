@@ -9,7 +9,7 @@
 //!
 //! Kernels that do not window refuse a tensor past the limit with a typed error.
 
-use crate::common::{gpu, gpu_profiles, random_csr, random_vec, rng};
+use crate::common::{every_layout, gpu, gpu_profiles, random_csr, random_vec, rng};
 use crate::{column_sums, run, Dispatches};
 use gpu_vgae::internal::gpu::{Dispatch, Gpu, StepParams};
 use gpu_vgae::internal::kernels::adam::{adam, AdamConfig};
@@ -112,13 +112,15 @@ fn bits(values: Vec<f32>) -> Vec<u32> {
 
 gpu_test! {
     fn adam_windows_bit_for_bit() {
-        let gpu = gpu();
-        let small = gpu.with_binding_limit(1024);
+        for gpu in gpu_profiles() {
+        // 16 KiB: windows of 4,096 values; the CPU profile's 32 vec4s an invocation
+        // still leave more than 3 workgroups to fold, and the last window a tail.
+        let small = gpu.with_binding_limit(16 * 1024);
         let mut r = rng(31);
-        let len = 1_000;
+        let len = 100_003;
         let pre = random_vec(&mut r, len, 1.0);
         let grad = random_vec(&mut r, len, 1.0);
-        both(&gpu, &small, "adam", |g| {
+        both(&gpu, &small, &format!("adam {:?}", gpu.profile().class), |g| {
             let param = g.upload("param", &pre).unwrap();
             let dp = g.upload("grad", &grad).unwrap();
             let m = g.upload("m", &grad).unwrap();
@@ -130,12 +132,13 @@ gpu_test! {
                 [&param, &m, &v].iter().map(|a| bits(g.read(a).unwrap())).collect()
             }))
         });
+        }
     }
 }
 
 gpu_test! {
     fn dense_products_and_sums_window_bit_for_bit() {
-        for gpu in gpu_profiles() {
+        for gpu in every_layout() {
             let small = gpu.with_binding_limit(2048);
             let mut r = rng(32);
             // (m, k, n): aligned and unaligned widths.
@@ -166,12 +169,12 @@ gpu_test! {
                 }
             }
         }
-        let gpu = gpu();
         let mut r = rng(33);
         // 1,300 rows: 6 chunks of 256; B's rows of 64 bytes allow 512 rows a window.
         let (m, k, n) = (1_300, 8, 16);
         let a = random_vec(&mut r, m * k, 1.0);
         let b = random_vec(&mut r, m * n, 1.0);
+        for gpu in every_layout() {
         both(&gpu, &gpu.with_binding_limit(32 * 1024), "matmul_tn_partial + reduce_sum", |g| {
             let ga = g.upload_matrix("a", m, k, &a).unwrap();
             let gb = g.upload_matrix("b", m, n, &b).unwrap();
@@ -184,6 +187,8 @@ gpu_test! {
                 vec![bits(g.read(&partial).unwrap()), bits(g.read(&out).unwrap())]
             }))
         });
+        }
+        let gpu = gpu();
         let (rows, cols) = (5_000, 3);
         let input = random_vec(&mut r, rows * cols, 1.0);
         both(&gpu, &gpu.with_binding_limit(8192), "reduce_sum", |g| {
@@ -198,7 +203,7 @@ gpu_test! {
 
 gpu_test! {
     fn spmm_windows_of_b_and_out_add_up_bit_for_bit() {
-        for gpu in gpu_profiles() {
+        for gpu in every_layout() {
             // 16 KiB: B never fits; out and A's entries in some cases (8,000 entries are
             // 32 KB: windows of rows with their entries).
             let small = gpu.with_binding_limit(16 * 1024);
@@ -490,9 +495,10 @@ gpu_test! {
     /// One real grid past the device's own limit (65,535 workgroups per dimension on
     /// most adapters): 64 more workgroups' worth of elements than one dimension holds.
     fn a_grid_past_the_device_limit_folds() {
-        let gpu = gpu();
+        // The GPU profile: one vec4 an invocation, the most workgroups per value.
+        let gpu = gpu().with_profile(gpu_vgae::internal::gpu::AdapterProfile::gpu());
         let max = gpu.limits().max_compute_workgroups_per_dimension as usize;
-        let len = (max + 64) * 64;
+        let len = (max + 64) * 64 * 4;
         let mut r = rng(39);
         let mut param = random_vec(&mut r, len, 1.0);
         let grad = random_vec(&mut r, len, 1.0);

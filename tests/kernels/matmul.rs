@@ -1,13 +1,13 @@
 //! `matmul` against `cpu::matmul`.
 
-use crate::common::{assert_close, gpu_profiles, random_vec, rng};
+use crate::common::{assert_close, every_layout, profile_name, random_vec, rng};
 use crate::{run, ATOL, RTOL};
 use gpu_vgae::internal::cpu;
 use gpu_vgae::internal::kernels::matmul::{matmul, matmul_masked};
 
 gpu_test! {
     fn matmul_matches_cpu_with_and_without_transpose() {
-        for gpu in gpu_profiles() {
+        for gpu in every_layout() {
             let mut r = rng(3);
             for (m, k, n) in [
                 (1, 1, 1),
@@ -34,7 +34,7 @@ gpu_test! {
                         matmul(&gpu, &ga, &gbt, true, &out_t).unwrap(),
                     ],
                 );
-                let what = format!("{m}x{k}x{n} {:?}", gpu.profile().class);
+                let what = format!("{m}x{k}x{n} {}", profile_name(&gpu));
                 assert_close(
                     &gpu.read(out.data()).unwrap(),
                     &cpu::matmul(&a, &b, m, k, n, false),

@@ -1,14 +1,14 @@
 //! `matmul_tn_partial` against `cpu::matmul_tn_partial`, and with the `reduce_sum`
 //! chain against an f64 Aᵀ·B.
 
-use crate::common::{assert_close, gpu_profiles, random_vec, rng};
+use crate::common::{assert_close, every_layout, profile_name, random_vec, rng};
 use crate::{column_sums, run, ATOL, RTOL};
 use gpu_vgae::internal::cpu;
 use gpu_vgae::internal::kernels::matmul_tn_partial::{chunks, matmul_tn_partial};
 
 gpu_test! {
     fn matmul_tn_partial_matches_cpu_across_chunk_boundaries() {
-        for gpu in gpu_profiles() {
+        for gpu in every_layout() {
             let mut r = rng(4);
             for (m, k, n) in [
                 (1, 1, 1),
@@ -19,6 +19,9 @@ gpu_test! {
                 (20_000, 4, 6),
                 (300, 8, 36),
                 (600, 260, 8),
+                // Chunks shorter than a subgroup's rows, whole or last.
+                (3, 8, 16),
+                (263, 16, 36),
             ] {
                 let a = random_vec(&mut r, m * k, 1.0);
                 let b = random_vec(&mut r, m * n, 1.0);
@@ -30,7 +33,7 @@ gpu_test! {
                 let mut dispatches = matmul_tn_partial(&gpu, &ga, &gb, &partial).unwrap();
                 dispatches.extend(column_sums(&gpu, &partial, c, k * n, &out));
                 run(&gpu, dispatches);
-                let what = format!("{m}x{k}x{n} {:?}", gpu.profile().class);
+                let what = format!("{m}x{k}x{n} {}", profile_name(&gpu));
                 // Chunks of up to 256 terms summed in the same order as the twin.
                 let atol = ATOL * 16.0;
                 assert_close(

@@ -1,6 +1,6 @@
 //! `spmm` against `cpu::spmm`.
 
-use crate::common::{assert_close, gpu_profiles, random_csr, random_vec, rng};
+use crate::common::{assert_close, every_layout, profile_name, random_csr, random_vec, rng};
 use crate::{run, ATOL, RTOL};
 use gpu_vgae::internal::cpu;
 use gpu_vgae::internal::kernels::spmm::{spmm, spmm_with, Epilogue};
@@ -8,7 +8,7 @@ use gpu_vgae::Csr;
 
 gpu_test! {
     fn spmm_matches_cpu_on_awkward_shapes() {
-        for gpu in gpu_profiles() {
+        for gpu in every_layout() {
             let mut r = rng(1);
             // (rows, inner, cols, nnz, every k-th row empty)
             let shapes = [
@@ -20,6 +20,13 @@ gpu_test! {
                 (65, 65, 4, 0, 0),
                 (200, 10, 2, 50, 3),
                 (90, 40, 36, 500, 4),
+                // Rows longer than a subgroup (not multiples of it) and widths of
+                // one to four column groups per lane, with a second run of lanes (132).
+                (40, 300, 32, 3000, 3),
+                (3, 50, 16, 100, 0),
+                (17, 500, 64, 2000, 3),
+                (33, 400, 128, 1500, 0),
+                (21, 300, 132, 900, 4),
             ];
             for (rows, inner, cols, nnz, empty) in shapes {
                 let a = random_csr(&mut r, rows, inner, nnz, empty);
@@ -29,7 +36,7 @@ gpu_test! {
                 let gb = gpu.upload_matrix("b", inner, cols, &b).unwrap();
                 let out = gpu.alloc_matrix("out", rows, cols).unwrap();
                 run(&gpu, [spmm(&gpu, &ga, &gb, &out).unwrap()]);
-                let what = format!("spmm {rows}x{inner}x{cols} {:?}", gpu.profile().class);
+                let what = format!("spmm {rows}x{inner}x{cols} {}", profile_name(&gpu));
                 assert_close(&gpu.read(out.data()).unwrap(), &expected, ATOL, RTOL, &what);
                 // The rectifier fused in: the same sums, then max(·, 0) exactly as the twin.
                 run(&gpu, [spmm_with(&gpu, &ga, &gb, Epilogue::Relu, &out).unwrap()]);
@@ -44,7 +51,7 @@ gpu_test! {
 
 gpu_test! {
     fn spmm_at_citeseer_feature_shape_and_its_transpose() {
-        for gpu in gpu_profiles() {
+        for gpu in every_layout() {
             let mut r = rng(2);
             // X: 3327 × 3703 with 105,165 nonzeros (binary, as Citeseer), W0: 3703 × 32.
             let mut x = random_csr(&mut r, 3327, 3703, 105_165, 0);

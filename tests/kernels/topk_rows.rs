@@ -3,7 +3,9 @@
 //! pairs in the same order, logits equal as f32 (the kernel and the references sum in
 //! the same order; on lavapipe the values agree bit for bit) and scores within 1e-6.
 
-use crate::common::{assert_invalid_argument, gpu, gpu_profiles, random_vec, rng};
+use crate::common::{
+    assert_invalid_argument, every_layout, gpu, gpu_profiles, profile_name, random_vec, rng,
+};
 use crate::run;
 use gpu_vgae::internal::cpu;
 use gpu_vgae::internal::gpu::Gpu;
@@ -108,7 +110,7 @@ gpu_test! {
             (300, 64, 64, 5),
             (257, 4, 4, 300),
         ];
-        for gpu in gpu_profiles() {
+        for gpu in every_layout() {
             for &(n, stride, latent, capacity) in &shapes {
                 let z = random_vec(&mut r, n * stride, 1.0);
                 let edges = random_edges(&mut r, n, 3 * n, 7);
@@ -156,8 +158,8 @@ gpu_test! {
                         &z, n, stride, latent, &ptr, &col, &rows, &words, capacity, global,
                     );
                     let what = format!(
-                        "{:?} n={n} L={latent} cap={capacity} global={global} paged={paged}",
-                        gpu.profile().class
+                        "{} n={n} L={latent} cap={capacity} global={global} paged={paged}",
+                        profile_name(&gpu)
                     );
                     assert_eq!(got_fill, fill, "{what}: fill counts");
                     for (e, &f) in fill.iter().enumerate() {
