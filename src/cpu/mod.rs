@@ -4,7 +4,12 @@
 //! `f32` where the shader's is, so differences stay at rounding level. The CPU
 //! reference of a whole epoch ([`crate::model::CpuModel`]) runs the schedule with them.
 
+mod act_backward;
 mod adam;
+mod attention_backward;
+mod attention_combine;
+mod attention_forward;
+mod bias_act;
 mod class_mean_grad;
 mod decoder_dense;
 mod decoder_pairs;
@@ -13,17 +18,30 @@ mod gather_rows;
 mod kmeans_assign;
 mod kmeans_distances;
 mod kmeans_update;
+mod lincomb;
 mod matmul;
 mod matmul_tn_partial;
+mod mse_grad;
+mod pair_mse;
+mod pair_mse_sparse;
 mod philox;
 mod reduce_sum;
 mod reparam_backward;
 mod reparam_kl;
+mod row_dot;
 mod scatter_rows;
 mod spmm;
+mod student_t;
+mod student_t_grad;
+mod target_dist;
 mod topk_rows;
 
+pub use act_backward::act_backward;
 pub use adam::adam;
+pub use attention_backward::attention_backward;
+pub use attention_combine::attention_combine;
+pub use attention_forward::attention_forward;
+pub use bias_act::{activate, bias_act};
 pub use class_mean_grad::class_mean_grad;
 pub use decoder_dense::decoder_dense;
 pub use decoder_pairs::decoder_pairs;
@@ -32,14 +50,22 @@ pub use gather_rows::gather_rows;
 pub use kmeans_assign::{kmeans_assign, sq_dist};
 pub use kmeans_distances::kmeans_distances;
 pub use kmeans_update::kmeans_update;
+pub use lincomb::lincomb;
 pub use matmul::{matmul, matmul_masked};
 pub use matmul_tn_partial::matmul_tn_partial;
+pub use mse_grad::mse_grad;
+pub use pair_mse::{pair_mse, sigmoid_and_slope};
+pub use pair_mse_sparse::pair_mse_sparse;
 pub use philox::{philox4x32_10, standard_normal};
 pub use reduce_sum::reduce_sum;
 pub use reparam_backward::reparam_backward;
 pub use reparam_kl::reparam_kl;
+pub use row_dot::row_dot;
 pub use scatter_rows::scatter_rows;
 pub use spmm::{spmm, spmm_relu};
+pub use student_t::student_t;
+pub use student_t_grad::{student_t_grad, StudentTGrad};
+pub use target_dist::target_dist;
 pub use topk_rows::{link_logit, topk_rows};
 
 /// log(1 + exp(x)), stable for large |x| (the shaders' formula).

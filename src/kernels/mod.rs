@@ -109,6 +109,19 @@ registry! {
     kmeans_assign::KMEANS_ASSIGN,
     kmeans_distances::KMEANS_DISTANCES,
     kmeans_update::KMEANS_UPDATE,
+    bias_act::BIAS_ACT => BiasAct(BiasActStep),
+    act_backward::ACT_BACKWARD => ActBackward(ActBackwardStep),
+    lincomb::LINCOMB => Lincomb(LincombStep),
+    mse_grad::MSE_GRAD => MseGrad(MseGradStep),
+    row_dot::ROW_DOT => RowDot(RowDotStep),
+    student_t::STUDENT_T => StudentT(StudentTStep),
+    target_dist::TARGET_DIST => TargetDist(TargetDistStep),
+    student_t_grad::STUDENT_T_GRAD => StudentTGrad(StudentTGradStep),
+    attention_forward::ATTENTION_FORWARD => AttentionForward(AttentionForwardStep),
+    attention_combine::ATTENTION_COMBINE => AttentionCombine(AttentionCombineStep),
+    attention_backward::ATTENTION_BACKWARD => AttentionBackward(AttentionBackwardStep),
+    pair_mse::PAIR_MSE => PairMse(PairMseStep),
+    pair_mse_sparse::PAIR_MSE_SPARSE => PairMseSparse(PairMseSparseStep),
 }
 
 /// The kernels' definitions with subgroup operations (see `subgroup_source!`): each is

@@ -12,7 +12,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod act_backward;
 mod adam;
+mod attention_backward;
+mod attention_combine;
+mod attention_forward;
+mod bias_act;
 mod class_mean_grad;
 mod decoder_dense;
 mod decoder_pairs;
@@ -23,13 +28,21 @@ mod kmeans_assign;
 mod kmeans_distances;
 mod kmeans_update;
 mod limits;
+mod lincomb;
 mod matmul;
 mod matmul_tn_partial;
+mod mse_grad;
+mod pair_mse;
+mod pair_mse_sparse;
 mod reduce_sum;
 mod reparam_backward;
 mod reparam_kl;
+mod row_dot;
 mod scatter_rows;
 mod spmm;
+mod student_t;
+mod student_t_grad;
+mod target_dist;
 mod topk_rows;
 
 use gpu_vgae::internal::gpu::{Dispatch, Gpu, Recording};

@@ -1,0 +1,24 @@
+//! Twin of `shaders/act_backward.wgsl`.
+
+use crate::kernels::bias_act::Activation;
+
+/// dy ⊙ act'(y) from the activation's output y.
+pub fn act_backward(dy: &[f32], y: &[f32], activation: Activation) -> Vec<f32> {
+    dy.iter()
+        .zip(y)
+        .map(|(&g, &v)| {
+            let d = match activation {
+                Activation::Identity => 1.0,
+                Activation::LeakyRelu { slope } => {
+                    if v > 0.0 {
+                        1.0
+                    } else {
+                        slope
+                    }
+                }
+                Activation::Tanh => 1.0 - v * v,
+            };
+            g * d
+        })
+        .collect()
+}
