@@ -689,9 +689,10 @@ mod tests {
     use crate::model::{CpuModel, ModelSetup, Weights};
     use crate::synthetic::{generate, SyntheticSpec};
 
-    /// Every VGAE/GAE schedule: each step's kernel is a registry entry, no step writes
-    /// an input, every scratch tensor is written before it is read; and the CPU
-    /// reference runs two epochs of it, which checks every step's declared accesses.
+    /// Every VGAE/GAE schedule, in both precisions: each step's kernel is a registry
+    /// entry, no step writes an input, every scratch tensor is written before it is
+    /// read, the decoders read Z in the precision asked for; and the CPU reference runs
+    /// two epochs of it, which checks every step's declared accesses.
     #[test]
     fn every_schedule_declares_its_accesses_and_runs_on_the_host() {
         let g = generate(&SyntheticSpec {
@@ -715,7 +716,11 @@ mod tests {
                 (ModelKind::Vgae, true),
             ] {
                 for objective in [Objective::Dense, Objective::Sampled, Objective::Subgraph] {
-                    for profile in [AdapterProfile::cpu(), AdapterProfile::gpu()] {
+                    for (profile, precision) in [
+                        (AdapterProfile::cpu(), Precision::F32),
+                        (AdapterProfile::gpu(), Precision::F32),
+                        (AdapterProfile::cpu(), Precision::F16),
+                    ] {
                         let mut graph =
                             GraphView::new(g.num_nodes, &g.edges, Some(&g.features)).unwrap();
                         if featureless {
@@ -727,11 +732,14 @@ mod tests {
                             objective,
                             conditional,
                             sample_nodes: 20,
+                            precision,
                             ..ModelConfig::default()
                         };
-                        let name = format!("{kind} {objective} {featureless} {conditional}");
+                        let name =
+                            format!("{kind} {objective} {featureless} {conditional} {precision}");
                         let setup = ModelSetup::new(&config, graph, &profile).unwrap();
                         check_accesses(&setup.schedule, &name);
+                        check_decoder_precision(&setup.schedule, precision, &name);
                         let weights = Weights::glorot(&config, graph.num_features());
                         let mut twin = CpuModel::from_setup(setup, &weights).unwrap();
                         for _ in 0..2 {
@@ -743,7 +751,36 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 36);
+        assert_eq!(checked, 54);
+    }
+
+    /// The decoders read Z (or its sampled rows) in `precision`; every f16 tensor is
+    /// written by the reparameterization or a conversion.
+    fn check_decoder_precision(schedule: &Schedule, precision: Precision, name: &str) {
+        use crate::model::schedule::Op;
+        let want = match precision {
+            Precision::F32 => Elem::F32,
+            Precision::F16 => Elem::F16,
+        };
+        for step in schedule.steps() {
+            let read = match &step.op {
+                Op::DecoderDense(s) => Some(s.z),
+                Op::DecoderPairs(s) => Some(s.z),
+                _ => None,
+            };
+            if let Some(z) = read {
+                assert_eq!(schedule.tensor(z).elem, want, "{name}: the decoder's z");
+            }
+            for id in step.op.accesses(schedule).writes {
+                if schedule.tensor(id).elem == Elem::F16 {
+                    assert!(
+                        matches!(step.op, Op::ReparamKl(_) | Op::ConvertRows(_)),
+                        "{name}: {} writes f16",
+                        step.op.kernel().name
+                    );
+                }
+            }
+        }
     }
 
     fn check_accesses(schedule: &Schedule, name: &str) {
