@@ -280,7 +280,8 @@ pub struct TopKOptions {
     pub floor_rows: usize,
     /// How the kernel stores μ: f32, or f16 as a model of [`Precision::F16`] scores
     /// (μ rounded to the nearest f16 and ranked by logits of the rounded values, in
-    /// f32; the answer is then exact for the rounded μ).
+    /// f32; the answer is then exact for the rounded μ). A device without
+    /// `SHADER_F16` runs the f32 kernel on the rounded values: the same logits.
     pub precision: Precision,
 }
 
@@ -385,8 +386,9 @@ pub fn top_k_links_with(
 
 /// The search over host values (`n` rows at `stride`), uploaded as the kernel reads
 /// them: rows padded to a multiple of 4 columns, in `options.precision` (for f16 the
-/// host's checks, floor and references see the rounded values, which is what the
-/// device reads).
+/// host's floor sees the rounded values, which is what the device reads; a device
+/// without f16 in shaders reads them as f32, which gives the f16 kernel's logits to
+/// the bit).
 fn search_stored(
     gpu: &Gpu,
     values: &[f32],
@@ -398,22 +400,21 @@ fn search_stored(
 ) -> Result<TopKOutcome> {
     let padded = padded_rows(values, n, stride, latent);
     let width = 4 * latent.div_ceil(4);
+    let label = "gpu_vgae.predict.z";
     match options.precision {
         Precision::F32 => {
-            let z = gpu.upload_matrix("gpu_vgae.predict.z", n, width, &padded)?;
+            let z = gpu.upload_matrix(label, n, width, &padded)?;
             search(gpu, &z, values, stride, latent, exclude, options)
         }
         Precision::F16 => {
-            let z = gpu.upload_matrix("gpu_vgae.predict.z", n, width, &round_f16(&padded))?;
-            search(
-                gpu,
-                &z,
-                &through_f16(&padded),
-                width,
-                latent,
-                exclude,
-                options,
-            )
+            let rounded = through_f16(&padded);
+            if gpu.profile().features.shader_f16 {
+                let z = gpu.upload_matrix(label, n, width, &round_f16(&padded))?;
+                search(gpu, &z, &rounded, width, latent, exclude, options)
+            } else {
+                let z = gpu.upload_matrix(label, n, width, &rounded)?;
+                search(gpu, &z, &rounded, width, latent, exclude, options)
+            }
         }
     }
 }
@@ -555,7 +556,8 @@ pub fn score_links(
 }
 
 /// [`score_links`] with μ stored in `precision` for the kernel (f16: rounded to the
-/// nearest f16, as a model of [`Precision::F16`] scores).
+/// nearest f16, as a model of [`Precision::F16`] scores; on a device without
+/// `SHADER_F16` the f32 kernel reads the rounded values, with the same result).
 pub fn score_links_as(
     gpu: &Gpu,
     embeddings: &[f32],
@@ -588,8 +590,14 @@ pub fn score_links_as(
             recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
             recording.extend(edge_logits(gpu, &z, latent, &ids, &logits)?);
         }
-        Precision::F16 => {
+        Precision::F16 if gpu.profile().features.shader_f16 => {
             let z = gpu.upload_matrix(label, num_nodes, latent, &round_f16(embeddings))?;
+            recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
+            recording.extend(edge_logits(gpu, &z, latent, &ids, &logits)?);
+        }
+        Precision::F16 => {
+            // Without f16 in shaders: the f32 kernel on the rounded values, the same sums.
+            let z = gpu.upload_matrix(label, num_nodes, latent, &through_f16(embeddings))?;
             recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
             recording.extend(edge_logits(gpu, &z, latent, &ids, &logits)?);
         }

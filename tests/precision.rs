@@ -2,8 +2,8 @@
 //! pair scores and the top-k search; everything else f32): the GPU engine equals the CPU
 //! reference running the same schedule, an f16 epoch is the f32 epoch within the
 //! rounding of Z (stated below), f16 training learns as f32 training does, windows of
-//! f16 tensors change no bit, and a device without `SHADER_F16` refuses an f16 model
-//! before training, saying so.
+//! f16 tensors change no bit, and a device without `SHADER_F16` refuses to train an
+//! f16 model, saying so, before training (and ranks and scores as the model does).
 
 #[macro_use]
 mod common;
@@ -241,5 +241,23 @@ gpu_test! {
             GaeModel::encoder(&gpu, config, view(&g), &weights).unwrap().embeddings().unwrap()
         };
         assert!(embed(&f16) == embed(&options.model), "the f16 model's encoder embeds otherwise");
+        // Ranking and scoring as an f16 model does run there too (the f32 kernels on
+        // μ rounded to f16), with the f16 kernels' answer.
+        use gpu_vgae::internal::predict::{score_links_as, top_k_links_with, Exclusion, TopKMode, TopKOptions};
+        let mu = embed(&f16);
+        let (n, l) = (g.num_nodes, f16.latent);
+        let exclude = Exclusion::new(n, &g.edges).unwrap();
+        let pairs: Vec<(u32, u32)> = (0..50).map(|p| (p, (p * 7 + 1) % n as u32)).collect();
+        let shared = common::gpu();
+        for mode in [TopKMode::Global, TopKMode::PerNode] {
+            let search = TopKOptions::new(20, mode).with_precision(Precision::F16);
+            let here = top_k_links_with(&gpu, &mu, n, l, &exclude, &search).unwrap();
+            let there = top_k_links_with(&shared, &mu, n, l, &exclude, &search).unwrap();
+            assert_eq!(here.links, there.links, "{mode:?}");
+        }
+        assert_eq!(
+            score_links_as(&gpu, &mu, n, l, &pairs, Precision::F16).unwrap(),
+            score_links_as(&shared, &mu, n, l, &pairs, Precision::F16).unwrap()
+        );
     }
 }
