@@ -19,6 +19,7 @@ mod attention_combine;
 mod attention_forward;
 mod bias_act;
 mod class_mean_grad;
+mod convert_rows;
 mod decoder_dense;
 mod decoder_pairs;
 mod device_errors;
