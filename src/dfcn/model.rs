@@ -1,0 +1,394 @@
+//! DFCN's schedule on a device or on the CPU twins, and the reference's training loop.
+
+use serde::Serialize;
+
+use super::schedule::{self, DfcnHandles, GAMMA_PARAM};
+use super::{DfcnConfig, DfcnInputs, DfcnWeights};
+use crate::cluster::{cluster_metrics, kmeans, ClusterMetrics, KMeansConfig};
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, Recording, StepParams};
+use crate::kernels::pair_mse::ColumnSplits;
+use crate::model::schedule::{Phase, TensorId};
+use crate::model::{DeviceTensors, HostTensors};
+
+/// Where the schedule runs.
+enum Backend {
+    Device {
+        tensors: Box<DeviceTensors>,
+        recordings: Vec<Recording>,
+    },
+    Host(Box<HostTensors>),
+}
+
+/// The four losses of one forward pass and their weighted sum (as the reference
+/// reports them: means over all entries, KL with 'batchmean').
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct DfcnLoss {
+    /// MSE(X̂, X).
+    pub features: f64,
+    /// MSE(Ẑ, Â·X).
+    pub propagated: f64,
+    /// MSE(Â_enc + Â_dec, Â).
+    pub adjacency: f64,
+    /// KL(P ‖ (log q + log q1 + log q2)/3) per node.
+    pub kl: f64,
+    /// features + propagated + w·adjacency + λ·kl.
+    pub total: f64,
+}
+
+/// DFCN's tensors on a GPU (or on the host, running every step's CPU twin).
+pub struct DfcnModel {
+    backend: Backend,
+    handles: DfcnHandles,
+    config: DfcnConfig,
+    nodes: usize,
+    features: usize,
+    a_hat_sq_sum: f64,
+    epoch: u32,
+}
+
+impl DfcnModel {
+    /// The model on `gpu` with `weights`.
+    pub fn new(
+        gpu: &Gpu,
+        config: &DfcnConfig,
+        inputs: &DfcnInputs,
+        weights: &DfcnWeights,
+    ) -> Result<Self> {
+        let layout = ColumnSplits::new(inputs.nodes, gpu.profile(), None);
+        let (sched, handles) = schedule::training(
+            config,
+            inputs.nodes,
+            inputs.features,
+            inputs.a_hat.nnz(),
+            layout,
+        );
+        let tensors = DeviceTensors::new(
+            gpu,
+            sched,
+            &[&inputs.a_hat, &inputs.a_hat_t, &inputs.a_sym],
+            true,
+        )?;
+        let recordings = Phase::ALL
+            .iter()
+            .map(|&p| tensors.record_phase(p))
+            .collect::<Result<_>>()?;
+        Self::finish(
+            Backend::Device {
+                tensors: Box::new(tensors),
+                recordings,
+            },
+            handles,
+            config,
+            inputs,
+            weights,
+        )
+    }
+
+    /// The model on the host (every step's CPU twin), with `splits` column splits.
+    pub fn on_host(
+        config: &DfcnConfig,
+        inputs: &DfcnInputs,
+        weights: &DfcnWeights,
+        splits: usize,
+    ) -> Result<Self> {
+        let layout = ColumnSplits {
+            splits: splits.clamp(1, inputs.nodes),
+        };
+        let (sched, handles) = schedule::training(
+            config,
+            inputs.nodes,
+            inputs.features,
+            inputs.a_hat.nnz(),
+            layout,
+        );
+        let host = HostTensors::new(
+            sched,
+            vec![
+                inputs.a_hat.clone(),
+                inputs.a_hat_t.clone(),
+                inputs.a_sym.clone(),
+            ],
+        )?;
+        Self::finish(
+            Backend::Host(Box::new(host)),
+            handles,
+            config,
+            inputs,
+            weights,
+        )
+    }
+
+    fn finish(
+        backend: Backend,
+        handles: DfcnHandles,
+        config: &DfcnConfig,
+        inputs: &DfcnInputs,
+        weights: &DfcnWeights,
+    ) -> Result<Self> {
+        let mut model = DfcnModel {
+            backend,
+            handles,
+            config: config.clone(),
+            nodes: inputs.nodes,
+            features: inputs.features,
+            a_hat_sq_sum: inputs.a_hat_sq_sum,
+            epoch: 0,
+        };
+        model.write(model.handles.x, &inputs.x)?;
+        model.set_weights(weights)?;
+        Ok(model)
+    }
+
+    /// The schedule's handles.
+    pub fn handles(&self) -> &DfcnHandles {
+        &self.handles
+    }
+
+    /// The schedule.
+    pub fn schedule(&self) -> &crate::model::schedule::Schedule {
+        match &self.backend {
+            Backend::Device { tensors, .. } => tensors.schedule(),
+            Backend::Host(host) => host.schedule(),
+        }
+    }
+
+    /// Epochs trained.
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    fn write(&mut self, id: TensorId, values: &[f32]) -> Result<()> {
+        match &mut self.backend {
+            Backend::Device { tensors, .. } => {
+                tensors.array::<f32>(id)?.write(tensors.gpu(), values)
+            }
+            Backend::Host(host) => host.write_f32(id, values.to_vec()),
+        }
+    }
+
+    fn read(&self, id: TensorId) -> Result<Vec<f32>> {
+        match &self.backend {
+            Backend::Device { tensors, .. } => tensors.gpu().read(&tensors.array::<f32>(id)?),
+            Backend::Host(host) => Ok(host.f32(id)?.to_vec()),
+        }
+    }
+
+    fn run(&mut self, phases: &[Phase], epoch: u32) -> Result<()> {
+        let step = StepParams::for_epoch(epoch);
+        match &mut self.backend {
+            Backend::Device {
+                tensors,
+                recordings,
+            } => {
+                tensors.step().write(tensors.gpu(), step);
+                let chosen: Vec<&Recording> = Phase::ALL
+                    .iter()
+                    .zip(recordings.iter())
+                    .filter(|(p, _)| phases.contains(p))
+                    .map(|(_, r)| r)
+                    .collect();
+                tensors.gpu().submit_all(&chosen)?;
+                tensors.gpu().wait()
+            }
+            Backend::Host(host) => {
+                host.set_step(step);
+                host.run_phases(phases)
+            }
+        }
+    }
+
+    /// Writes every trained tensor (and resets nothing else).
+    pub fn set_weights(&mut self, weights: &DfcnWeights) -> Result<()> {
+        let specs = super::param_specs(&self.config, self.features);
+        if weights.specs != specs {
+            return Err(Error::InvalidArgument {
+                argument: "weights",
+                message: format!(
+                    "the weights' tensors do not match this model's ({} tensors for {} input columns)",
+                    specs.len(),
+                    self.features
+                ),
+            });
+        }
+        for (i, values) in weights.values.iter().enumerate() {
+            self.write(self.handles.params[i], values)?;
+        }
+        Ok(())
+    }
+
+    /// Sets the cluster centres (K × L, row-major).
+    pub fn set_centers(&mut self, centers: &[f32]) -> Result<()> {
+        self.write(self.handles.params[schedule::CENTERS_PARAM], centers)
+    }
+
+    /// The trained tensors' current values.
+    pub fn weights(&self) -> Result<DfcnWeights> {
+        self.read_set(&self.handles.params.clone())
+    }
+
+    /// The gradients of the most recent backward pass, laid out as the weights.
+    pub fn gradients(&self) -> Result<DfcnWeights> {
+        self.read_set(&self.handles.grads.clone())
+    }
+
+    fn read_set(&self, ids: &[TensorId]) -> Result<DfcnWeights> {
+        Ok(DfcnWeights {
+            specs: super::param_specs(&self.config, self.features),
+            values: ids.iter().map(|&id| self.read(id)).collect::<Result<_>>()?,
+        })
+    }
+
+    /// The forward pass alone at the current weights (Z̃ and q; no loss).
+    pub fn forward(&mut self) -> Result<()> {
+        self.run(&[Phase::Encode], self.epoch)
+    }
+
+    /// Forward and backward passes at the current weights, without updating them.
+    pub fn forward_backward(&mut self) -> Result<()> {
+        self.run(&[Phase::Encode, Phase::LossAndGrads], self.epoch)
+    }
+
+    /// The target distribution P of the most recent forward pass (N × K).
+    pub fn target(&self) -> Result<Vec<f32>> {
+        self.read(self.handles.p)
+    }
+
+    /// Forward and backward passes with P replaced by `p` between them: the gradient of
+    /// the loss at a fixed target, which finite differences can check (P carries no
+    /// gradient, so a perturbed forward pass must not move it).
+    pub fn forward_backward_with_target(&mut self, p: &[f32]) -> Result<()> {
+        self.run(&[Phase::Encode], self.epoch)?;
+        self.write(self.handles.p, p)?;
+        self.run(&[Phase::LossAndGrads], self.epoch)
+    }
+
+    /// One epoch: forward, backward, Adam.
+    pub fn train_epoch(&mut self) -> Result<()> {
+        self.run(&Phase::ALL, self.epoch)?;
+        self.epoch += 1;
+        Ok(())
+    }
+
+    /// Z̃ of the most recent forward pass (N × L).
+    pub fn z_tilde(&self) -> Result<Vec<f32>> {
+        self.read(self.handles.z_tilde)
+    }
+
+    /// The losses of the most recent forward and backward pass.
+    pub fn loss(&self) -> Result<DfcnLoss> {
+        let s = self.handles.loss_sums;
+        let sum = |id| -> Result<f64> { Ok(f64::from(self.read(id)?[0])) };
+        let (n, d) = (self.nodes as f64, self.features as f64);
+        let features = sum(s.features)? / (n * d);
+        let propagated = sum(s.propagated)? / (n * d);
+        let adjacency = (sum(s.adjacency)? + self.a_hat_sq_sum) / (n * n);
+        let kl = sum(s.kl)? / (3.0 * n);
+        let total = features
+            + propagated
+            + f64::from(self.config.adjacency_weight) * adjacency
+            + f64::from(self.config.kl_weight) * kl;
+        if !total.is_finite() {
+            return Err(Error::Diverged {
+                epoch: self.epoch,
+                reconstruction: features + propagated + adjacency,
+                kl,
+            });
+        }
+        Ok(DfcnLoss {
+            features,
+            propagated,
+            adjacency,
+            kl,
+            total,
+        })
+    }
+
+    /// γ, the self-correlation's weight.
+    pub fn gamma(&self) -> Result<f32> {
+        Ok(self.read(self.handles.params[GAMMA_PARAM])?[0])
+    }
+}
+
+/// One epoch of [`train`]: the losses of its forward pass and, where evaluated, the
+/// k-means clustering of its Z̃ against the labels.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EpochRecord {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// The losses.
+    pub loss: DfcnLoss,
+    /// ACC/NMI/ARI/F1 of k-means on this epoch's Z̃, where evaluated with labels.
+    pub metrics: Option<ClusterMetrics>,
+}
+
+/// What [`train`] returns.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DfcnRun {
+    /// k-means on the starting Z̃ (the centres' initialisation) against the labels.
+    pub initial: Option<ClusterMetrics>,
+    /// Every epoch.
+    pub epochs: Vec<EpochRecord>,
+    /// k-means clusters of the last epoch's Z̃.
+    pub clusters: Vec<u32>,
+    /// The last epoch's Z̃ (N × L).
+    pub embeddings: Vec<f32>,
+}
+
+/// The reference's loop: centres from k-means on Z̃ at the starting weights, then
+/// `config.epochs` epochs of forward, P from this forward's q, losses, backward, Adam; the
+/// clusters are k-means on the last epoch's Z̃ (computed before its update, as the
+/// reference evaluates). With `labels` (−1 = none), every `eval_every` epochs (and the
+/// last) are scored; `progress` sees each record.
+pub fn train(
+    model: &mut DfcnModel,
+    labels: Option<&[i32]>,
+    eval_every: usize,
+    mut progress: impl FnMut(&EpochRecord),
+) -> Result<DfcnRun> {
+    let config = model.config.clone();
+    let (n, l) = (model.nodes, config.latent);
+    let mut kmeans_config = KMeansConfig::new(config.clusters).with_seed(config.seed);
+    kmeans_config.n_init = config.kmeans_init;
+    let score = |clusters: &[u32]| -> Result<Option<ClusterMetrics>> {
+        labels.map(|y| cluster_metrics(y, clusters)).transpose()
+    };
+    model.forward()?;
+    let mut embeddings = model.z_tilde()?;
+    let start = kmeans(&embeddings, n, l, &kmeans_config)?;
+    model.set_centers(&start.centroids)?;
+    let initial = score(&start.labels)?;
+    let mut epochs = Vec::new();
+    let mut clusters = start.labels;
+    for epoch in 1..=config.epochs {
+        model.train_epoch()?;
+        let loss = model.loss()?;
+        let last = epoch == config.epochs;
+        let evaluate = last || (labels.is_some() && eval_every > 0 && epoch % eval_every == 0);
+        let mut metrics = None;
+        if evaluate {
+            embeddings = model.z_tilde()?;
+            let run = kmeans(
+                &embeddings,
+                n,
+                l,
+                &kmeans_config.clone().with_seed(config.seed + epoch as u64),
+            )?;
+            metrics = score(&run.labels)?;
+            clusters = run.labels;
+        }
+        let record = EpochRecord {
+            epoch,
+            loss,
+            metrics,
+        };
+        progress(&record);
+        epochs.push(record);
+    }
+    Ok(DfcnRun {
+        initial,
+        epochs,
+        clusters,
+        embeddings,
+    })
+}
