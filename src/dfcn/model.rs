@@ -2,7 +2,11 @@
 
 use serde::Serialize;
 
-use super::schedule::{self, DfcnHandles, GAMMA_PARAM};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use super::schedule::{self, DfcnHandles, Stage, GAMMA_PARAM};
 use super::{DfcnConfig, DfcnInputs, DfcnWeights};
 use crate::cluster::{cluster_metrics, kmeans, ClusterMetrics, KMeansConfig};
 use crate::error::{Error, Result};
@@ -48,16 +52,18 @@ pub struct DfcnModel {
 }
 
 impl DfcnModel {
-    /// The model on `gpu` with `weights`.
+    /// The model of `stage` on `gpu` with `weights`.
     pub fn new(
         gpu: &Gpu,
         config: &DfcnConfig,
+        stage: Stage,
         inputs: &DfcnInputs,
         weights: &DfcnWeights,
     ) -> Result<Self> {
         let layout = ColumnSplits::new(inputs.nodes, gpu.profile(), None);
         let (sched, handles) = schedule::training(
             config,
+            stage,
             inputs.nodes,
             inputs.features,
             inputs.a_hat.nnz(),
@@ -85,9 +91,11 @@ impl DfcnModel {
         )
     }
 
-    /// The model on the host (every step's CPU twin), with `splits` column splits.
+    /// The model of `stage` on the host (every step's CPU twin), with `splits` column
+    /// splits.
     pub fn on_host(
         config: &DfcnConfig,
+        stage: Stage,
         inputs: &DfcnInputs,
         weights: &DfcnWeights,
         splits: usize,
@@ -97,6 +105,7 @@ impl DfcnModel {
         };
         let (sched, handles) = schedule::training(
             config,
+            stage,
             inputs.nodes,
             inputs.features,
             inputs.a_hat.nnz(),
@@ -251,15 +260,16 @@ impl DfcnModel {
 
     /// The target distribution P of the most recent forward pass (N × K).
     pub fn target(&self) -> Result<Vec<f32>> {
-        self.read(self.handles.p)
+        self.read(self.handles.p.ok_or_else(|| self.not_in_stage("target"))?)
     }
 
     /// Forward and backward passes with P replaced by `p` between them: the gradient of
     /// the loss at a fixed target, which finite differences can check (P carries no
     /// gradient, so a perturbed forward pass must not move it).
     pub fn forward_backward_with_target(&mut self, p: &[f32]) -> Result<()> {
+        let id = self.handles.p.ok_or_else(|| self.not_in_stage("target"))?;
         self.run(&[Phase::Encode], self.epoch)?;
-        self.write(self.handles.p, p)?;
+        self.write(id, p)?;
         self.run(&[Phase::LossAndGrads], self.epoch)
     }
 
@@ -272,17 +282,59 @@ impl DfcnModel {
 
     /// Z̃ of the most recent forward pass (N × L).
     pub fn z_tilde(&self) -> Result<Vec<f32>> {
-        self.read(self.handles.z_tilde)
+        self.read(self.handles.z_tilde.ok_or_else(|| self.not_in_stage("Z̃"))?)
+    }
+
+    fn not_in_stage(&self, what: &str) -> Error {
+        Error::InvalidArgument {
+            argument: "model",
+            message: format!("the {:?} stage has no {what}", self.handles.stage),
+        }
+    }
+
+    /// The AE stage's next mini-batch: the loss and gradients of the following passes
+    /// cover these rows alone.
+    pub fn set_batch(&mut self, rows: &[usize]) -> Result<()> {
+        let id = self
+            .handles
+            .batch_weights
+            .ok_or_else(|| self.not_in_stage("mini-batches"))?;
+        let mut weights = vec![0f32; self.nodes];
+        let w = 1.0 / rows.len().max(1) as f32;
+        for &r in rows {
+            if r >= self.nodes {
+                return Err(Error::InvalidArgument {
+                    argument: "rows",
+                    message: format!("row {r} of a {}-row batch source", self.nodes),
+                });
+            }
+            weights[r] = w;
+        }
+        self.write(id, &weights)
     }
 
     /// The losses of the most recent forward and backward pass.
     pub fn loss(&self) -> Result<DfcnLoss> {
         let s = self.handles.loss_sums;
-        let sum = |id| -> Result<f64> { Ok(f64::from(self.read(id)?[0])) };
+        let sum = |id: Option<TensorId>| -> Result<f64> {
+            Ok(match id {
+                Some(id) => f64::from(self.read(id)?[0]),
+                None => 0.0,
+            })
+        };
         let (n, d) = (self.nodes as f64, self.features as f64);
-        let features = sum(s.features)? / (n * d);
+        // The AE stage's rows carry the batch's 1/B already.
+        let rows = if self.handles.stage == Stage::Ae {
+            1.0
+        } else {
+            n
+        };
+        let features = sum(s.features)? / (rows * d);
         let propagated = sum(s.propagated)? / (n * d);
-        let adjacency = (sum(s.adjacency)? + self.a_hat_sq_sum) / (n * n);
+        let adjacency = match s.adjacency {
+            Some(_) => (sum(s.adjacency)? + self.a_hat_sq_sum) / (n * n),
+            None => 0.0,
+        };
         let kl = sum(s.kl)? / (3.0 * n);
         let total = features
             + propagated
@@ -346,6 +398,9 @@ pub fn train(
     eval_every: usize,
     mut progress: impl FnMut(&EpochRecord),
 ) -> Result<DfcnRun> {
+    if model.handles.stage != Stage::Dfcn {
+        return Err(model.not_in_stage("KL term to train with"));
+    }
     let config = model.config.clone();
     let (n, l) = (model.nodes, config.latent);
     let mut kmeans_config = KMeansConfig::new(config.clusters).with_seed(config.seed);
@@ -391,4 +446,71 @@ pub fn train(
         clusters,
         embeddings,
     })
+}
+
+/// The reference's pretraining recipe (research notes: the later-published
+/// pretrain.py): the AE alone on shuffled mini-batches, the IGAE alone, then the fused
+/// network without the KL term, each stage with a fresh Adam at the DFCN learning rate.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PretrainConfig {
+    /// AE epochs.
+    pub ae_epochs: usize,
+    /// Rows per AE mini-batch.
+    pub ae_batch: usize,
+    /// IGAE epochs (full batch).
+    pub igae_epochs: usize,
+    /// Joint epochs (full batch).
+    pub joint_epochs: usize,
+}
+
+impl Default for PretrainConfig {
+    fn default() -> Self {
+        PretrainConfig {
+            ae_epochs: 30,
+            ae_batch: 256,
+            igae_epochs: 30,
+            joint_epochs: 100,
+        }
+    }
+}
+
+/// Pretrains from a fresh initialisation ([`DfcnWeights::init`] with `seed`) on `gpu`
+/// (or on the CPU twins without one); `progress` hears every stage epoch's last loss.
+pub fn pretrain(
+    gpu: Option<&Gpu>,
+    config: &DfcnConfig,
+    recipe: &PretrainConfig,
+    inputs: &DfcnInputs,
+    seed: u64,
+    mut progress: impl FnMut(Stage, usize, &DfcnLoss),
+) -> Result<DfcnWeights> {
+    let make = |stage: Stage, weights: &DfcnWeights| match gpu {
+        Some(gpu) => DfcnModel::new(gpu, config, stage, inputs, weights),
+        None => DfcnModel::on_host(config, stage, inputs, weights, 1),
+    };
+    let mut weights = DfcnWeights::init(config, inputs.features, seed);
+    let mut model = make(Stage::Ae, &weights)?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut order: Vec<usize> = (0..inputs.nodes).collect();
+    for epoch in 1..=recipe.ae_epochs {
+        order.shuffle(&mut rng);
+        for batch in order.chunks(recipe.ae_batch.max(1)) {
+            model.set_batch(batch)?;
+            model.train_epoch()?;
+        }
+        progress(Stage::Ae, epoch, &model.loss()?);
+    }
+    weights = model.weights()?;
+    for (stage, epochs) in [
+        (Stage::Igae, recipe.igae_epochs),
+        (Stage::Joint, recipe.joint_epochs),
+    ] {
+        let mut model = make(stage, &weights)?;
+        for epoch in 1..=epochs {
+            model.train_epoch()?;
+            progress(stage, epoch, &model.loss()?);
+        }
+        weights = model.weights()?;
+    }
+    Ok(weights)
 }

@@ -1,6 +1,8 @@
 //! DFCN's epoch as a [`Schedule`] (DESIGN.md §10a): the forward pass in phase encode,
 //! the four losses and the manual backward pass in phase loss-and-grads, Adam on all 24
-//! trained tensors in phase optimize.
+//! trained tensors in phase optimize. The pretraining stages ([`Stage`]) are the same
+//! schedule with parts left out: the AE alone (its decoder on Z_AE), the IGAE alone (its
+//! decoder on Z_G), the fused network without the KL term.
 //!
 //! ```text
 //! encode:  AE encoder  h_k = leaky(h_{k-1}·W_k + b_k), Z_AE = h_3·W_4 + b_4
@@ -43,6 +45,46 @@ use crate::kernels::student_t_grad::StudentTGradStep;
 use crate::kernels::target_dist::TargetDistStep;
 use crate::model::schedule::{Builder, Phase, Role, Schedule, SparseId, TensorId};
 
+/// Which network an epoch trains: the reference's three pretraining stages, then DFCN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Stage {
+    /// The AE alone: X̂ = AE decoder(Z_AE), loss MSE(X̂, X) over a mini-batch of rows
+    /// (per-row weights written before each step), Adam on the AE.
+    Ae,
+    /// The IGAE alone: Ẑ = IGAE decoder(Z_G), loss MSE(Ẑ, ÂX) + w·MSE(Â_enc + Â_dec, Â),
+    /// Adam on the IGAE.
+    Igae,
+    /// The fused network without the KL term (centres untouched), Adam on everything
+    /// else.
+    Joint,
+    /// DFCN: the fused network, all four losses, Adam on every tensor.
+    Dfcn,
+}
+
+impl Stage {
+    fn trains_ae(self) -> bool {
+        self != Stage::Igae
+    }
+
+    fn trains_igae(self) -> bool {
+        self != Stage::Ae
+    }
+
+    fn fused(self) -> bool {
+        matches!(self, Stage::Joint | Stage::Dfcn)
+    }
+
+    /// Whether the stage trains parameter `index` of [`param_specs`].
+    fn trains(self, index: usize) -> bool {
+        match self {
+            Stage::Ae => index < IGAE_ENC,
+            Stage::Igae => (IGAE_ENC..CENTERS_PARAM).contains(&index),
+            Stage::Joint => index != CENTERS_PARAM,
+            Stage::Dfcn => true,
+        }
+    }
+}
+
 /// The tensors DFCN's host code reads and writes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DfcnHandles {
@@ -60,12 +102,14 @@ pub struct DfcnHandles {
     pub grads: Vec<TensorId>,
     /// Adam's moments (m, v) of each, same order.
     pub moments: Vec<[TensorId; 2]>,
-    /// Z̃ (N × L), the embedding k-means clusters.
-    pub z_tilde: TensorId,
-    /// Q (N × K), the soft assignment of Z̃.
-    pub q: TensorId,
-    /// The target distribution P (N × K) the forward pass computes from Q.
-    pub p: TensorId,
+    /// The stage the schedule trains.
+    pub stage: Stage,
+    /// Z̃ (N × L), the embedding k-means clusters (fused stages).
+    pub z_tilde: Option<TensorId>,
+    /// The target distribution P (N × K) the forward pass computes from Q (DFCN stage).
+    pub p: Option<TensorId>,
+    /// The AE stage's per-row loss weights (1/B on the mini-batch's rows, else 0).
+    pub batch_weights: Option<TensorId>,
     /// Σ of the loss rows: MSE(X̂, X), MSE(Ẑ, ÂX), the adjacency MSE's dense part minus its
     /// correction, and the three KL terms.
     pub loss_sums: LossSums,
@@ -76,20 +120,21 @@ pub struct DfcnHandles {
 /// The 1 × 1 tensors the loss is made of (see [`super::DfcnLoss`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct LossSums {
-    /// Σ (X̂ − X)².
-    pub features: TensorId,
+    /// Σ (X̂ − X)² (weighted by the batch weights in the AE stage).
+    pub features: Option<TensorId>,
     /// Σ (Ẑ − ÂX)².
-    pub propagated: TensorId,
+    pub propagated: Option<TensorId>,
     /// Σ (Â_enc + Â_dec)² − Σ (Â + Âᵀ)(Â_enc + Â_dec) over the pattern.
-    pub adjacency: TensorId,
+    pub adjacency: Option<TensorId>,
     /// Σ over the three assignments of Σ p (log p − log q).
-    pub kl: TensorId,
+    pub kl: Option<TensorId>,
 }
 
-/// DFCN's training schedule for N = `nodes`, d = `features`, Â with `adjacency_nnz`
-/// entries; the N² kernels' column splits chosen for `layout`.
+/// The training schedule of `stage` for N = `nodes`, d = `features`, Â with
+/// `adjacency_nnz` entries; the N² kernels' column splits chosen for `layout`.
 pub fn training(
     config: &DfcnConfig,
+    stage: Stage,
     nodes: usize,
     features: usize,
     adjacency_nnz: usize,
@@ -117,11 +162,14 @@ pub fn training(
         a_hat_t,
         params: params.clone(),
         grads: grads.clone(),
+        stage,
     };
     d.b.set_phase(Phase::Encode);
     let fwd = d.forward(x, layout);
     d.b.set_phase(Phase::LossAndGrads);
-    let loss_sums = d.loss_and_grads(&fwd, x, a_sym, layout);
+    let batch_weights =
+        (stage == Stage::Ae).then(|| d.b.f32("ae.batch_weights", nodes, 1, Role::EpochInput));
+    let loss_sums = d.loss_and_grads(&fwd, x, a_sym, layout, batch_weights);
     d.b.set_phase(Phase::Optimize);
     let moments = d.adam();
     let handles = DfcnHandles {
@@ -132,9 +180,10 @@ pub fn training(
         params,
         grads,
         moments,
+        stage,
         z_tilde: fwd.z_tilde,
-        q: fwd.q[0],
         p: fwd.p,
+        batch_weights,
         loss_sums,
         layout,
     };
@@ -174,17 +223,22 @@ struct Forward {
     ae_dec: Vec<Linear>,
     igae_enc: Vec<Graph>,
     igae_dec: Vec<Graph>,
-    z_ae: TensorId,
-    z_g: TensorId,
+    z_ae: Option<TensorId>,
+    z_g: Option<TensorId>,
+    fusion: Option<Fusion>,
+    z_tilde: Option<TensorId>,
+    x_hat: Option<TensorId>,
+    z_hat: Option<TensorId>,
+    /// q, q1, q2 (DFCN stage).
+    q: Option<[TensorId; 3]>,
+    p: Option<TensorId>,
+}
+
+/// The fusion's tensors, for its backward pass.
+struct Fusion {
     z_l: TensorId,
     zs: TensorId,
     lse: TensorId,
-    z_tilde: TensorId,
-    x_hat: TensorId,
-    z_hat: TensorId,
-    /// q, q1, q2.
-    q: [TensorId; 3],
-    p: TensorId,
 }
 
 struct DfcnBuilder<'a> {
@@ -195,6 +249,7 @@ struct DfcnBuilder<'a> {
     a_hat_t: SparseId,
     params: Vec<TensorId>,
     grads: Vec<TensorId>,
+    stage: Stage,
 }
 
 impl DfcnBuilder<'_> {
@@ -280,125 +335,144 @@ impl DfcnBuilder<'_> {
         )
     }
 
-    fn forward(&mut self, x: TensorId, layout: ColumnSplits) -> Forward {
-        let (n, l, k) = (self.n, self.config.latent, self.config.clusters);
+    /// An AE stack of four linear layers (LeakyReLU after the first three) from
+    /// parameter `first` on.
+    fn ae_stack(&mut self, part: &str, input: TensorId, first: usize, last: &str) -> Vec<Linear> {
         let leaky = Activation::LeakyRelu {
             slope: self.config.slope,
         };
-        // AE encoder.
-        let mut ae_enc = Vec::new();
-        let mut h = x;
+        let mut layers: Vec<Linear> = Vec::new();
+        let mut h = input;
         for layer in 0..4 {
-            let act = if layer < 3 {
-                leaky
+            let (act, name) = if layer < 3 {
+                (leaky, format!("{part}{}", layer + 1))
             } else {
-                Activation::Identity
+                (Activation::Identity, last.to_string())
             };
-            let name = if layer < 3 {
-                format!("ae.h{}", layer + 1)
-            } else {
-                "z_ae".into()
-            };
-            let lin = self.linear(&name, h, AE_ENC + 2 * layer, act);
+            let lin = self.linear(&name, h, first + 2 * layer, act);
             h = lin.out;
-            ae_enc.push(lin);
+            layers.push(lin);
         }
-        let z_ae = h;
-        // IGAE encoder.
-        let mut igae_enc = Vec::new();
-        let mut g = x;
+        layers
+    }
+
+    /// An IGAE stack of three graph layers from parameter `first` on; the last one
+    /// without tanh unless `tanh_last`.
+    fn igae_stack(
+        &mut self,
+        part: &str,
+        input: TensorId,
+        first: usize,
+        last: &str,
+        tanh_last: bool,
+    ) -> (Vec<Graph>, TensorId) {
+        let mut layers = Vec::new();
+        let mut g = input;
         for layer in 0..3 {
             let name = if layer < 2 {
-                format!("igae.g{}", layer + 1)
+                format!("{part}{}", layer + 1)
             } else {
-                "z_g".into()
+                last.to_string()
             };
-            let (graph, out) = self.graph(&name, g, IGAE_ENC + layer, layer < 2);
-            igae_enc.push(graph);
+            let (graph, out) = self.graph(&name, g, first + layer, layer < 2 || tanh_last);
+            layers.push(graph);
             g = out;
         }
-        let z_g = g;
+        (layers, g)
+    }
+
+    fn forward(&mut self, x: TensorId, layout: ColumnSplits) -> Forward {
+        let (n, l, k) = (self.n, self.config.latent, self.config.clusters);
+        let stage = self.stage;
+        let ae_enc = if stage.trains_ae() {
+            self.ae_stack("ae.h", x, AE_ENC, "z_ae")
+        } else {
+            Vec::new()
+        };
+        let z_ae = ae_enc.last().map(|lin| lin.out);
+        let (igae_enc, z_g) = if stage.trains_igae() {
+            let (layers, z_g) = self.igae_stack("igae.g", x, IGAE_ENC, "z_g", false);
+            (layers, Some(z_g))
+        } else {
+            (Vec::new(), None)
+        };
         // Fusion: Z_L = Â·(a·Z_AE + (1 − a)·Z_G), then the self-correlation.
-        let a = self.config.fusion;
-        let z_i = self.b.scratch("z_i", n, l);
-        self.lincomb(
-            z_ae,
-            Some(z_g),
-            Combination {
-                alpha: a,
-                beta: 1.0 - a,
-                accumulate: false,
-            },
-            z_i,
-        );
-        let z_l = self.b.scratch("z_l", n, l);
-        self.b.push(SpmmStep::plain(self.a_hat, z_i, z_l));
-        let att = self
-            .b
-            .scratch("attention.partial", layout.splits, n * (2 + l));
-        self.b.push(AttentionForwardStep {
-            y: z_l,
-            layout,
-            partial: att,
-        });
-        let zs = self.b.scratch("z_s", n, l);
-        let lse = self.b.scratch("attention.lse", n, 1);
-        let z_tilde = self.b.f32("z_tilde", n, l, Role::Output);
-        self.b.push(AttentionCombineStep {
-            partial: att,
-            layout,
-            y: z_l,
-            gamma: self.params[GAMMA_PARAM],
-            zs,
-            lse,
-            z_tilde,
-        });
-        // Decoders.
-        let mut ae_dec = Vec::new();
-        let mut h = z_tilde;
-        for layer in 0..4 {
-            let act = if layer < 3 {
-                leaky
-            } else {
-                Activation::Identity
-            };
-            let name = if layer < 3 {
-                format!("ae.d{}", layer + 1)
-            } else {
-                "x_hat".into()
-            };
-            let lin = self.linear(&name, h, AE_DEC + 2 * layer, act);
-            h = lin.out;
-            ae_dec.push(lin);
-        }
-        let x_hat = h;
-        let mut igae_dec = Vec::new();
-        let mut g = z_tilde;
-        for layer in 0..3 {
-            let name = if layer < 2 {
-                format!("igae.e{}", layer + 1)
-            } else {
-                "z_hat".into()
-            };
-            let (graph, out) = self.graph(&name, g, IGAE_DEC + layer, true);
-            igae_dec.push(graph);
-            g = out;
-        }
-        let z_hat = g;
+        let (fusion, z_tilde) = match (stage.fused(), z_ae, z_g) {
+            (true, Some(z_ae), Some(z_g)) => {
+                let a = self.config.fusion;
+                let z_i = self.b.scratch("z_i", n, l);
+                self.lincomb(
+                    z_ae,
+                    Some(z_g),
+                    Combination {
+                        alpha: a,
+                        beta: 1.0 - a,
+                        accumulate: false,
+                    },
+                    z_i,
+                );
+                let z_l = self.b.scratch("z_l", n, l);
+                self.b.push(SpmmStep::plain(self.a_hat, z_i, z_l));
+                let att = self
+                    .b
+                    .scratch("attention.partial", layout.splits, n * (2 + l));
+                self.b.push(AttentionForwardStep {
+                    y: z_l,
+                    layout,
+                    partial: att,
+                });
+                let zs = self.b.scratch("z_s", n, l);
+                let lse = self.b.scratch("attention.lse", n, 1);
+                let z_tilde = self.b.f32("z_tilde", n, l, Role::Output);
+                self.b.push(AttentionCombineStep {
+                    partial: att,
+                    layout,
+                    y: z_l,
+                    gamma: self.params[GAMMA_PARAM],
+                    zs,
+                    lse,
+                    z_tilde,
+                });
+                (Some(Fusion { z_l, zs, lse }), Some(z_tilde))
+            }
+            _ => (None, None),
+        };
+        // Decoders: from Z̃ when fused, else from their own encoder's output.
+        let ae_dec = match z_tilde.or(z_ae) {
+            Some(z) => self.ae_stack("ae.d", z, AE_DEC, "x_hat"),
+            None => Vec::new(),
+        };
+        let x_hat = ae_dec.last().map(|lin| lin.out);
+        let (igae_dec, z_hat) = match z_tilde.or(z_g) {
+            Some(z) => {
+                let (layers, z_hat) = self.igae_stack("igae.e", z, IGAE_DEC, "z_hat", true);
+                (layers, Some(z_hat))
+            }
+            None => (Vec::new(), None),
+        };
         // Soft assignments and the target distribution (from q, no gradient).
-        let centers = self.params[CENTERS_PARAM];
-        let q = [
-            self.b.f32("q", n, k, Role::Output),
-            self.b.scratch("q1", n, k),
-            self.b.scratch("q2", n, k),
-        ];
-        for (z, q) in [z_tilde, z_ae, z_g].into_iter().zip(q) {
-            self.b.push(StudentTStep { z, centers, q });
+        let (mut q, mut p) = (None, None);
+        if let (Stage::Dfcn, Some(z_tilde), Some(z_ae), Some(z_g)) = (stage, z_tilde, z_ae, z_g) {
+            let centers = self.params[CENTERS_PARAM];
+            let qs = [
+                self.b.scratch("q", n, k),
+                self.b.scratch("q1", n, k),
+                self.b.scratch("q2", n, k),
+            ];
+            for (z, q) in [z_tilde, z_ae, z_g].into_iter().zip(qs) {
+                self.b.push(StudentTStep { z, centers, q });
+            }
+            let f = self.b.scratch("q.col_sums", 1, k);
+            self.b.column_sums(qs[0], f);
+            let target = self.b.scratch("p", n, k);
+            self.b.push(TargetDistStep {
+                q: qs[0],
+                f,
+                p: target,
+            });
+            q = Some(qs);
+            p = Some(target);
         }
-        let f = self.b.scratch("q.col_sums", 1, k);
-        self.b.column_sums(q[0], f);
-        let p = self.b.scratch("p", n, k);
-        self.b.push(TargetDistStep { q: q[0], f, p });
         Forward {
             ae_enc,
             ae_dec,
@@ -406,9 +480,7 @@ impl DfcnBuilder<'_> {
             igae_dec,
             z_ae,
             z_g,
-            z_l,
-            zs,
-            lse,
+            fusion,
             z_tilde,
             x_hat,
             z_hat,
@@ -505,127 +577,241 @@ impl DfcnBuilder<'_> {
         input_grad.then(|| self.input_grad(&name, dpre, g.param, g.input))
     }
 
+    /// out = alpha·x (+ out).
+    fn scaled(&mut self, x: TensorId, alpha: f32, accumulate: bool, out: TensorId) {
+        self.lincomb(
+            x,
+            None,
+            Combination {
+                alpha,
+                beta: 0.0,
+                accumulate,
+            },
+            out,
+        );
+    }
+
     fn loss_and_grads(
         &mut self,
         f: &Forward,
         x: TensorId,
         a_sym: SparseId,
         layout: ColumnSplits,
+        batch_weights: Option<TensorId>,
     ) -> LossSums {
         let (n, l, k) = (self.n, self.config.latent, self.config.clusters);
         let d = self.cols(x);
         let mse_scale = 2.0 / (n as f32 * d as f32);
         let n2 = n as f64 * n as f64;
-        let sums = LossSums {
-            features: self.b.f32("loss.features", 1, 1, Role::Output),
-            propagated: self.b.f32("loss.propagated", 1, 1, Role::Output),
-            adjacency: self.b.f32("loss.adjacency", 1, 1, Role::Output),
-            kl: self.b.f32("loss.kl", 1, 1, Role::Output),
+        let mut sums = LossSums {
+            features: None,
+            propagated: None,
+            adjacency: None,
+            kl: None,
         };
-        // MSE(X̂, X).
-        let dx_hat = self.b.scratch("d_x_hat", n, d);
-        let rows = self.b.scratch("loss.features.rows", n, 1);
-        self.b.push(MseGradStep {
-            a: f.x_hat,
-            b: x,
-            weights: None,
-            scale: mse_scale,
-            accumulate: false,
-            grad: dx_hat,
-            loss_rows: rows,
+        // MSE(X̂, X) (over the batch's rows in the AE stage: weights 1/B, scale 2/d).
+        let dx_hat = f.x_hat.map(|x_hat| {
+            let dx_hat = self.b.scratch("d_x_hat", n, d);
+            let rows = self.b.scratch("loss.features.rows", n, 1);
+            self.b.push(MseGradStep {
+                a: x_hat,
+                b: x,
+                weights: batch_weights,
+                scale: if batch_weights.is_some() {
+                    2.0 / d as f32
+                } else {
+                    mse_scale
+                },
+                accumulate: false,
+                grad: dx_hat,
+                loss_rows: rows,
+            });
+            let sum = self.b.f32("loss.features", 1, 1, Role::Output);
+            self.b.column_sums(rows, sum);
+            sums.features = Some(sum);
+            dx_hat
         });
-        self.b.column_sums(rows, sums.features);
-        // w·MSE(Â_enc + Â_dec, Â): the dense pass, then the correction over Â + Âᵀ.
-        let partial = self
-            .b
-            .scratch("pair_mse.partial", layout.splits, n * partial_width(l, d));
-        self.b.push(PairMseStep {
-            za: f.z_g,
-            zb: f.z_hat,
-            layout,
-            partial,
-        });
-        let dz_g = self.b.scratch("d_z_g", n, l);
-        let dz_hat = self.b.scratch("d_z_hat", n, d);
-        let rows = self.b.scratch("loss.adjacency.rows", n, 1);
-        self.b.push(PairMseSparseStep {
-            za: f.z_g,
-            zb: f.z_hat,
-            partial,
-            layout,
-            s: a_sym,
-            kappa: (2.0 * f64::from(self.config.adjacency_weight) / n2) as f32,
-            accumulate: false,
-            dza: dz_g,
-            dzb: dz_hat,
-            loss_rows: rows,
-        });
-        self.b.column_sums(rows, sums.adjacency);
+        // w·MSE(Â_enc + Â_dec, Â): the dense pass, then the correction over Â + Âᵀ; and
         // MSE(Ẑ, Â·X), added to dẐ.
-        let ax = self.b.scratch("a_hat_x", n, d);
-        self.b.push(SpmmStep::plain(self.a_hat, x, ax));
-        let rows = self.b.scratch("loss.propagated.rows", n, 1);
-        self.b.push(MseGradStep {
-            a: f.z_hat,
-            b: ax,
-            weights: None,
-            scale: mse_scale,
-            accumulate: true,
-            grad: dz_hat,
-            loss_rows: rows,
-        });
-        self.b.column_sums(rows, sums.propagated);
+        let mut igae_grads = None;
+        if let (Some(z_g), Some(z_hat)) = (f.z_g, f.z_hat) {
+            let partial =
+                self.b
+                    .scratch("pair_mse.partial", layout.splits, n * partial_width(l, d));
+            self.b.push(PairMseStep {
+                za: z_g,
+                zb: z_hat,
+                layout,
+                partial,
+            });
+            let dz_g = self.b.scratch("d_z_g", n, l);
+            let dz_hat = self.b.scratch("d_z_hat", n, d);
+            let rows = self.b.scratch("loss.adjacency.rows", n, 1);
+            self.b.push(PairMseSparseStep {
+                za: z_g,
+                zb: z_hat,
+                partial,
+                layout,
+                s: a_sym,
+                kappa: (2.0 * f64::from(self.config.adjacency_weight) / n2) as f32,
+                accumulate: false,
+                dza: dz_g,
+                dzb: dz_hat,
+                loss_rows: rows,
+            });
+            let sum = self.b.f32("loss.adjacency", 1, 1, Role::Output);
+            self.b.column_sums(rows, sum);
+            sums.adjacency = Some(sum);
+            let ax = self.b.scratch("a_hat_x", n, d);
+            self.b.push(SpmmStep::plain(self.a_hat, x, ax));
+            let rows = self.b.scratch("loss.propagated.rows", n, 1);
+            self.b.push(MseGradStep {
+                a: z_hat,
+                b: ax,
+                weights: None,
+                scale: mse_scale,
+                accumulate: true,
+                grad: dz_hat,
+                loss_rows: rows,
+            });
+            let sum = self.b.f32("loss.propagated", 1, 1, Role::Output);
+            self.b.column_sums(rows, sum);
+            sums.propagated = Some(sum);
+            igae_grads = Some((dz_g, dz_hat));
+        }
         // λ·KL(P ‖ (log q + log q1 + log q2)/3): q's term first (into dZ̃).
         let kl_scale = self.config.kl_weight / (3.0 * n as f32);
         let centers = self.params[CENTERS_PARAM];
-        let dz_tilde = self.b.scratch("d_z_tilde", n, l);
-        let dc_rows = self.b.scratch("d_centers.rows", n, k * l);
-        let kl_rows = self.b.scratch("loss.kl.rows", n, 1);
-        self.b.push(StudentTGradStep {
-            z: f.z_tilde,
-            centers,
-            q: f.q[0],
-            p: f.p,
-            scale: kl_scale,
-            accumulate: false,
-            dz: dz_tilde,
-            dc_rows,
-            loss_rows: kl_rows,
+        let kl = match (f.q, f.p, f.z_tilde) {
+            (Some(q), Some(p), Some(z_tilde)) => {
+                let dz_tilde = self.b.scratch("d_z_tilde", n, l);
+                let dc_rows = self.b.scratch("d_centers.rows", n, k * l);
+                let kl_rows = self.b.scratch("loss.kl.rows", n, 1);
+                self.b.push(StudentTGradStep {
+                    z: z_tilde,
+                    centers,
+                    q: q[0],
+                    p,
+                    scale: kl_scale,
+                    accumulate: false,
+                    dz: dz_tilde,
+                    dc_rows,
+                    loss_rows: kl_rows,
+                });
+                Some((q, p, dz_tilde, dc_rows, kl_rows))
+            }
+            _ => None,
+        };
+        // Decoders' backward passes.
+        let dec_ae = dx_hat.map(|dx_hat| {
+            let mut grad = dx_hat;
+            for lin in f.ae_dec.clone().into_iter().rev() {
+                if let Some(din) = self.linear_backward(lin, grad, true) {
+                    grad = din;
+                }
+            }
+            grad
         });
-        // Decoders' backward passes into dZ̃.
-        let mut grad = dx_hat;
-        for lin in f.ae_dec.clone().into_iter().rev() {
-            if let Some(din) = self.linear_backward(lin, grad, true) {
-                grad = din;
+        let dec_igae = igae_grads.map(|(_, dz_hat)| {
+            let mut grad = dz_hat;
+            for g in f.igae_dec.clone().into_iter().rev() {
+                if let Some(din) = self.graph_backward(g, grad, true) {
+                    grad = din;
+                }
+            }
+            grad
+        });
+        let dz_g = igae_grads.map(|(dz_g, _)| dz_g);
+        let dz_ae = match (&f.fusion, dec_ae, dec_igae, dz_g) {
+            (Some(fusion), Some(dec_ae), Some(dec_igae), Some(dz_g)) => {
+                // dZ̃ = both decoders' input gradients (+ the KL term).
+                let dz_tilde = match kl {
+                    Some((_, _, dz_tilde, _, _)) => dz_tilde,
+                    None => self.b.scratch("d_z_tilde", n, l),
+                };
+                self.lincomb(
+                    dec_ae,
+                    Some(dec_igae),
+                    Combination {
+                        alpha: 1.0,
+                        beta: 1.0,
+                        accumulate: kl.is_some(),
+                    },
+                    dz_tilde,
+                );
+                let dz_i = self.fusion_backward(fusion, dz_tilde, layout);
+                // dZ_AE = a·dZ_I (+ KL'(q1)); dZ_G += (1 − a)·dZ_I (+ KL'(q2)).
+                let a = self.config.fusion;
+                let dz = self.b.scratch("d_z_ae", n, l);
+                self.scaled(dz_i, a, false, dz);
+                self.scaled(dz_i, 1.0 - a, true, dz_g);
+                if let (Some((q, p, _, dc_rows, kl_rows)), Some(z_ae), Some(z_g)) =
+                    (kl, f.z_ae, f.z_g)
+                {
+                    for (z, q, dz) in [(z_ae, q[1], dz), (z_g, q[2], dz_g)] {
+                        self.b.push(StudentTGradStep {
+                            z,
+                            centers,
+                            q,
+                            p,
+                            scale: kl_scale,
+                            accumulate: true,
+                            dz,
+                            dc_rows,
+                            loss_rows: kl_rows,
+                        });
+                    }
+                    let sum = self.b.f32("loss.kl", 1, 1, Role::Output);
+                    self.b.column_sums(kl_rows, sum);
+                    sums.kl = Some(sum);
+                    self.b.column_sums(dc_rows, self.grads[CENTERS_PARAM]);
+                }
+                Some(dz)
+            }
+            // Unfused stages: each decoder feeds its own encoder.
+            (_, dec_ae, dec_igae, dz_g) => {
+                if let (Some(dec_igae), Some(dz_g)) = (dec_igae, dz_g) {
+                    self.scaled(dec_igae, 1.0, true, dz_g);
+                }
+                dec_ae
+            }
+        };
+        // Encoders' backward passes.
+        if let Some(mut grad) = dz_ae {
+            for (layer, lin) in f.ae_enc.clone().into_iter().enumerate().rev() {
+                if let Some(din) = self.linear_backward(lin, grad, layer > 0) {
+                    grad = din;
+                }
             }
         }
-        let dz_tilde_ae = grad;
-        let mut grad = dz_hat;
-        for g in f.igae_dec.clone().into_iter().rev() {
-            if let Some(din) = self.graph_backward(g, grad, true) {
-                grad = din;
+        if let Some(mut grad) = dz_g {
+            for (layer, g) in f.igae_enc.clone().into_iter().enumerate().rev() {
+                if let Some(din) = self.graph_backward(g, grad, layer > 0) {
+                    grad = din;
+                }
             }
         }
-        self.lincomb(
-            dz_tilde_ae,
-            Some(grad),
-            Combination {
-                alpha: 1.0,
-                beta: 1.0,
-                accumulate: true,
-            },
-            dz_tilde,
-        );
-        // Self-correlation backward: dγ = Σ dZ̃∘Z_S; G = γ·dZ̃, D_i = G_i·Z_S,i.
+        sums
+    }
+
+    /// The fusion's backward pass from dZ̃: dγ = Σ dZ̃∘Z_S; with G = γ·dZ̃ and
+    /// D_i = G_i·Z_S,i, dZ_L = dZ̃ + attention backward; returns dZ_I = Âᵀ·dZ_L.
+    fn fusion_backward(
+        &mut self,
+        fusion: &Fusion,
+        dz_tilde: TensorId,
+        layout: ColumnSplits,
+    ) -> TensorId {
+        let (n, l) = (self.n, self.config.latent);
         let gamma = self.params[GAMMA_PARAM];
         let row_dots = self.b.scratch("d_gamma.rows", n, 1);
         self.b.push(RowDotStep {
             x: dz_tilde,
-            y: f.zs,
+            y: fusion.zs,
             out: row_dots,
         });
         self.b.column_sums(row_dots, self.grads[GAMMA_PARAM]);
-        let scaled = Combination {
+        let times_gamma = Combination {
             alpha: 1.0,
             beta: 0.0,
             accumulate: false,
@@ -635,7 +821,7 @@ impl DfcnBuilder<'_> {
             x: dz_tilde,
             y: None,
             scale: Some(gamma),
-            terms: scaled,
+            terms: times_gamma,
             out: g,
         });
         let dd = self.b.scratch("attention.d", n, 1);
@@ -643,92 +829,42 @@ impl DfcnBuilder<'_> {
             x: row_dots,
             y: None,
             scale: Some(gamma),
-            terms: scaled,
+            terms: times_gamma,
             out: dd,
         });
         let partial = self
             .b
             .scratch("attention_backward.partial", layout.splits, n * l);
         self.b.push(AttentionBackwardStep {
-            y: f.z_l,
+            y: fusion.z_l,
             g,
-            lse: f.lse,
+            lse: fusion.lse,
             d: dd,
             layout,
             partial,
         });
         let dz_l = self.b.scratch("d_z_l", n, l);
         self.b.column_sums(partial, dz_l);
-        self.lincomb(
-            dz_tilde,
-            None,
-            Combination {
-                alpha: 1.0,
-                beta: 0.0,
-                accumulate: true,
-            },
-            dz_l,
-        );
+        self.scaled(dz_tilde, 1.0, true, dz_l);
         let dz_i = self.b.scratch("d_z_i", n, l);
         self.b.push(SpmmStep::plain(self.a_hat_t, dz_l, dz_i));
-        // dZ_AE = a·dZ_I + KL'(q1); dZ_G += (1 − a)·dZ_I + KL'(q2).
-        let a = self.config.fusion;
-        let dz_ae = self.b.scratch("d_z_ae", n, l);
-        self.lincomb(
-            dz_i,
-            None,
-            Combination {
-                alpha: a,
-                beta: 0.0,
-                accumulate: false,
-            },
-            dz_ae,
-        );
-        self.lincomb(
-            dz_i,
-            None,
-            Combination {
-                alpha: 1.0 - a,
-                beta: 0.0,
-                accumulate: true,
-            },
-            dz_g,
-        );
-        for (z, q, dz) in [(f.z_ae, f.q[1], dz_ae), (f.z_g, f.q[2], dz_g)] {
-            self.b.push(StudentTGradStep {
-                z,
-                centers,
-                q,
-                p: f.p,
-                scale: kl_scale,
-                accumulate: true,
-                dz,
-                dc_rows,
-                loss_rows: kl_rows,
-            });
-        }
-        self.b.column_sums(kl_rows, sums.kl);
-        self.b.column_sums(dc_rows, self.grads[CENTERS_PARAM]);
-        // Encoders' backward passes.
-        let mut grad = dz_ae;
-        for (layer, lin) in f.ae_enc.clone().into_iter().enumerate().rev() {
-            if let Some(din) = self.linear_backward(lin, grad, layer > 0) {
-                grad = din;
-            }
-        }
-        let mut grad = dz_g;
-        for (layer, g) in f.igae_enc.clone().into_iter().enumerate().rev() {
-            if let Some(din) = self.graph_backward(g, grad, layer > 0) {
-                grad = din;
-            }
-        }
-        sums
+        dz_i
     }
 
-    /// Adam on every trained tensor; returns the moments.
+    /// Adam on every tensor the stage trains; returns the moments (in [`param_specs`]
+    /// order, of the trained tensors only).
     fn adam(&mut self) -> Vec<[TensorId; 2]> {
         let mut moments = Vec::new();
-        for (&param, &grad) in self.params.clone().iter().zip(&self.grads.clone()) {
+        for (index, (&param, &grad)) in self
+            .params
+            .clone()
+            .iter()
+            .zip(&self.grads.clone())
+            .enumerate()
+        {
+            if !self.stage.trains(index) {
+                continue;
+            }
             let (rows, cols, name) = {
                 let s = self.b.spec(param);
                 (s.rows, s.cols, s.name.clone())
