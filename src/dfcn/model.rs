@@ -162,6 +162,14 @@ impl DfcnModel {
         }
     }
 
+    /// Device bytes of the schedule's buffers (None on the host).
+    pub fn device_bytes(&self) -> Option<u64> {
+        match &self.backend {
+            Backend::Device { tensors, .. } => Some(tensors.plan().total_bytes()),
+            Backend::Host(_) => None,
+        }
+    }
+
     /// Epochs trained.
     pub fn epoch(&self) -> u32 {
         self.epoch
