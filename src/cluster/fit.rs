@@ -714,8 +714,10 @@ mod tests {
         o.max_pair_evaluations = 3200;
         assert!(o.check(&g).is_ok());
         // The filters have no N² terms.
-        let mut f = ClusterFitOptions::default();
-        f.max_pair_evaluations = 0;
+        let f = ClusterFitOptions {
+            max_pair_evaluations: 0,
+            ..ClusterFitOptions::default()
+        };
         assert!(f.check(&g).is_ok());
     }
 }
