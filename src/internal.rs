@@ -9,6 +9,8 @@ pub mod cpu;
 pub mod data;
 #[path = "dfcn/mod.rs"]
 pub mod dfcn;
+#[path = "filters/mod.rs"]
+pub mod filters;
 #[path = "gpu/mod.rs"]
 pub mod gpu;
 #[path = "kernels/mod.rs"]
