@@ -84,7 +84,7 @@ mod error;
 
 // Inside the crate the layers keep their short paths (`crate::kernels::...`).
 pub(crate) use internal::{
-    cluster, cpu, data, filters, gpu, kernels, memory, metrics, model, output, output_set,
+    cluster, cpu, data, dfcn, filters, gpu, kernels, memory, metrics, model, output, output_set,
     parallel, predict, run, saved, sparse, split, svg, synthetic, train,
 };
 

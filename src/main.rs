@@ -251,9 +251,12 @@ struct ClusterArgs {
     /// The filter methods' order K (default: chosen by the intra-cluster rule).
     #[arg(long)]
     order: Option<usize>,
-    /// The auto-encoder methods' training epochs (default 200).
+    /// The auto-encoder methods' and DFCN's training epochs (default 200).
     #[arg(long)]
     epochs: Option<u32>,
+    /// DFCN's pretrained weights (.npz, README "DFCN"); without it DFCN pretrains.
+    #[arg(long, value_name = "FILE.npz", conflicts_with = "model")]
+    pretrained: Option<PathBuf>,
     /// L2-normalise each embedding row before k-means (the filters always do).
     #[arg(long, value_name = "true|false")]
     normalize_embeddings: Option<bool>,
@@ -704,6 +707,7 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     options.seed = args.seed;
     options.normalize = args.normalize_embeddings;
     options.filter.order = args.order;
+    options.dfcn_weights.clone_from(&args.pretrained);
     if let Some(epochs) = args.epochs {
         options.train.epochs = epochs;
     }

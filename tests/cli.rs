@@ -1383,8 +1383,24 @@ fn cluster_refuses_bad_settings_before_any_device() {
             ],
         ),
         (
-            &["--dataset", "cora", "--method", "dfcn"],
-            &["`dfcn` is not built yet"],
+            &["--edges", &edges, "--clusters", "2", "--method", "dfcn"],
+            &["dfcn filters node features", "has none"],
+        ),
+        // DFCN's N² terms over its pretraining and epochs exceed the budget.
+        (
+            &[
+                "--dataset",
+                "citeseer",
+                "--method",
+                "dfcn",
+                "--epochs",
+                "100000",
+            ],
+            &["node-pair evaluations of dfcn's N² terms on 3327 nodes"],
+        ),
+        (
+            &["--dataset", "cora", "--pretrained", "w.npz"],
+            &["--pretrained", "dfcn"],
         ),
         (
             &["--dataset", "cora", "--normalize-embeddings", "false"],

@@ -226,3 +226,37 @@ gpu_test! {
         }
     }
 }
+
+gpu_test! {
+    /// `cluster_fit` with the `dfcn` method: PCA, pretraining, DFCN's epochs, k-means on
+    /// Z̃, the outputs every method writes; the communities of a synthetic graph are
+    /// found well above chance.
+    fn the_dfcn_method_pretrains_trains_and_clusters() {
+        let mut spec = gpu_vgae::SyntheticSpec::default();
+        spec.nodes = 120;
+        spec.communities = 3;
+        spec.features = 60;
+        let g = gpu_vgae::synthetic_graph(&spec).unwrap();
+        let graph = gpu_vgae::Graph::from_edges(g.num_nodes, &g.edges, g.feature_matrix().cloned())
+            .unwrap()
+            .with_labels(g.labels.clone())
+            .unwrap();
+        let mut options = gpu_vgae::ClusterFitOptions::default();
+        options.method = Some("dfcn".into());
+        options.train.epochs = 5;
+        let mut phases = Vec::new();
+        let out = gpu_vgae::cluster_fit(&common::gpu(), &graph, &options, |e| {
+            if let gpu_vgae::FitEvent::Phase { name, .. } = e {
+                phases.push(name);
+            }
+        })
+        .unwrap();
+        assert_eq!(out.method, "dfcn");
+        assert_eq!((out.embeddings.rows, out.embeddings.cols), (120, 20));
+        assert!(out.embeddings.values.iter().all(|v| v.is_finite()));
+        assert_eq!(phases[..3], ["pca", "pretrain", "train"]);
+        assert_eq!(out.hyperparameters["dfcn"]["pca_components"], 60);
+        let metrics = out.clustering.all_labelled.expect("the graph has labels");
+        assert!(metrics.acc > 0.6, "ACC {}", metrics.acc);
+    }
+}

@@ -14,7 +14,7 @@
 //! | `s2gc` | S²GC low-pass filter + randomised SVD + k-means, order by the intra-cluster rule ([`crate::filters`]) |
 //! | `agc` | AGC's filter, the same pipeline |
 //! | `vgae`, `gae` | train the auto-encoder (`gpu-vgae run`'s defaults), k-means on μ |
-//! | `dfcn` | DFCN (Tu et al. 2021): reserved, not built yet |
+//! | `dfcn` | DFCN (Tu et al. 2021, [`crate::dfcn`]): PCA to 100 columns, pretraining (or `dfcn_weights`), 200 epochs, k-means on the last epoch's Z̃ |
 //!
 //! Every setting is checked before a device is opened ([`ClusterFitOptions::check`]).
 
@@ -27,6 +27,11 @@ use serde_json::{json, Value};
 
 use super::{kmeans_gpu, KMeans, KMeansConfig};
 use crate::data::Graph;
+use crate::dfcn::pca::pca_scores;
+use crate::dfcn::{
+    pretrain, train as dfcn_train, DfcnConfig, DfcnInputs, DfcnModel, DfcnWeights, PretrainConfig,
+    Stage,
+};
 use crate::error::{Error, Result};
 use crate::filters::{
     filter_cluster, graph_features, l2_rows, FilterKind, FilterOptions, OrderStep,
@@ -105,11 +110,12 @@ pub static METHODS: &[Method] = &[
     },
     Method {
         name: "dfcn",
-        summary: "DFCN (Tu et al., AAAI 2021): not built yet",
+        summary: "DFCN (Tu et al., AAAI 2021): PCA, pretrained AE + IGAE fused, trained \
+                  with its four losses; k-means on the last epoch's Z̃",
         needs_features: true,
         pair_terms: true,
         always_normalized: false,
-        run: None,
+        run: Some(run_dfcn),
     },
 ];
 
@@ -158,6 +164,9 @@ pub struct ClusterFitOptions {
     /// graph above it is refused before training. 10¹¹ by default, Pubmed's 200 dense
     /// epochs (7.8·10¹⁰) fit; on lavapipe that is about a quarter of an hour.
     pub max_pair_evaluations: u64,
+    /// DFCN's pretrained weights (an `.npz` in the layout of [`crate::dfcn::DfcnWeights`]);
+    /// `None`: DFCN pretrains first (AE, IGAE, joint: 160 epochs).
+    pub dfcn_weights: Option<std::path::PathBuf>,
 }
 
 impl Default for ClusterFitOptions {
@@ -170,6 +179,7 @@ impl Default for ClusterFitOptions {
             filter: FilterOptions::default(),
             train: TrainOptions::default(),
             max_pair_evaluations: 100_000_000_000,
+            dfcn_weights: None,
         }
     }
 }
@@ -222,6 +232,15 @@ impl ClusterFitOptions {
         if method.needs_features {
             graph_features(graph, method.name)?;
         }
+        if self.dfcn_weights.is_some() && method.name != "dfcn" {
+            return Err(Error::InvalidConfig {
+                setting: "pretrained",
+                message: format!(
+                    "--pretrained gives DFCN's weights; the method is {} (add --method dfcn)",
+                    method.name
+                ),
+            });
+        }
         self.filter.validate()?;
         let normalize = match method.always_normalized {
             true => {
@@ -246,6 +265,7 @@ impl ClusterFitOptions {
             train.validate()?;
             let n = graph.num_nodes as u64;
             let pairs = match train.model.objective {
+                _ if method.name == "dfcn" => Some(n * n),
                 Objective::Dense => Some(n * n),
                 Objective::Subgraph => {
                     let m = train.model.sample_nodes.min(graph.num_nodes) as u64;
@@ -254,13 +274,22 @@ impl ClusterFitOptions {
                 Objective::Sampled => None,
             };
             if let Some(per_epoch) = pairs {
-                let total = per_epoch.saturating_mul(u64::from(train.epochs));
+                // DFCN's pretraining adds its IGAE and joint epochs (the AE's have none).
+                let pretraining = match (method.name, &self.dfcn_weights) {
+                    ("dfcn", None) => {
+                        let p = PretrainConfig::default();
+                        (p.igae_epochs + p.joint_epochs) as u32
+                    }
+                    _ => 0,
+                };
+                let epochs = train.epochs + pretraining;
+                let total = per_epoch.saturating_mul(u64::from(epochs));
                 if total > self.max_pair_evaluations {
                     return Err(Error::TooLarge {
                         what: format!(
                             "the node-pair evaluations of {}'s N² terms on {} nodes \
-                             ({} epochs × {per_epoch} pairs; --method {BEST} has no N² terms)",
-                            method.name, graph.num_nodes, train.epochs
+                             ({epochs} epochs × {per_epoch} pairs; --method {BEST} has no N² terms)",
+                            method.name, graph.num_nodes
                         ),
                         size: total,
                         limit: self.max_pair_evaluations,
@@ -505,6 +534,75 @@ fn run_filter(
     })
 }
 
+/// `dfcn`: PCA of the features, pretraining (or the given weights), DFCN's epochs
+/// ([`crate::dfcn`]); the last epoch's Z̃ (L2-normalised if asked) is what is clustered.
+fn run_dfcn(
+    gpu: &Gpu,
+    graph: &Graph,
+    plan: &Plan<'_>,
+    hear: &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
+) -> Result<MethodResult> {
+    let x = graph_features(graph, plan.method.name)?;
+    let seed = plan.options.seed;
+    let mut phases = Vec::new();
+    let start = Instant::now();
+    let components = DFCN_COMPONENTS.min(graph.num_nodes).min(x.cols());
+    let inputs = DfcnInputs::new(
+        graph.num_nodes,
+        &graph.edges,
+        pca_scores(x, components, seed)?,
+    )?;
+    phase(hear, "pca", start.elapsed())?;
+    phases.push(("pca", start.elapsed().as_secs_f64()));
+    let mut config = DfcnConfig::new(plan.k);
+    config.epochs = plan.options.train.epochs as usize;
+    config.seed = seed;
+    let recipe = PretrainConfig::default();
+    let start = Instant::now();
+    let weights = match &plan.options.dfcn_weights {
+        Some(path) => DfcnWeights::from_npz(path, &config, inputs.features)?,
+        None => pretrain(Some(gpu), &config, &recipe, &inputs, seed, |_, _, _| {})?,
+    };
+    phase(hear, "pretrain", start.elapsed())?;
+    phases.push(("pretrain", start.elapsed().as_secs_f64()));
+    let start = Instant::now();
+    let mut model = DfcnModel::new(gpu, &config, Stage::Dfcn, &inputs, &weights)?;
+    let run = dfcn_train(&mut model, None, 0, |_| {})?;
+    phase(hear, "train", start.elapsed())?;
+    phases.push(("train", start.elapsed().as_secs_f64()));
+    let mut values = run.embeddings;
+    if plan.normalize {
+        values = l2_rows(values, config.latent);
+    }
+    let last = run.epochs.last().map(|r| r.loss);
+    Ok(MethodResult {
+        embeddings: Embeddings {
+            rows: graph.num_nodes,
+            cols: config.latent,
+            values,
+        },
+        kmeans: None,
+        hyperparameters: json!({ "dfcn": {
+            "pca_components": components,
+            "pca": "randomised SVD (10 oversamples, 7 power iterations), scikit-learn 0.21 signs",
+            "config": config,
+            "pretraining": match &plan.options.dfcn_weights {
+                Some(path) => json!({"weights": path.display().to_string()}),
+                None => json!(recipe),
+            },
+            "fusion_a": "constant (the reference on CUDA)",
+        }}),
+        details: json!({
+            "final_loss": last,
+            "gamma": model.gamma()?,
+        }),
+        phases,
+    })
+}
+
+/// DFCN's input columns (the reference's PCA).
+const DFCN_COMPONENTS: usize = 100;
+
 /// `vgae` and `gae`: [`run`] (train, embed), μ L2-normalised if asked.
 fn run_autoencoder(
     gpu: &Gpu,
@@ -693,8 +791,13 @@ mod tests {
             .to_string();
         assert!(err.contains("has none"), "{err}");
         assert!(options("vgae").check(&featureless).is_ok());
-        let err = options("dfcn").check(&g).err().unwrap().to_string();
-        assert!(err.contains("not built yet"), "{err}");
+        assert!(options("dfcn").check(&g).is_ok());
+        let err = options("dfcn")
+            .check(&featureless)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("has none"), "{err}");
         let raw = ClusterFitOptions {
             normalize: Some(false),
             ..ClusterFitOptions::default()
@@ -713,6 +816,19 @@ mod tests {
         }
         o.max_pair_evaluations = 3200;
         assert!(o.check(&g).is_ok());
+        // DFCN: its 200 epochs and, without pretrained weights, the IGAE's and joint
+        // pretraining epochs (30 + 100).
+        let mut d = options("dfcn");
+        d.max_pair_evaluations = 16 * 330 - 1;
+        assert!(matches!(
+            d.check(&g),
+            Err(Error::TooLarge { size: 5280, .. })
+        ));
+        d.dfcn_weights = Some("w.npz".into());
+        assert!(d.check(&g).is_ok());
+        let mut wrong = options("s2gc");
+        wrong.dfcn_weights = Some("w.npz".into());
+        assert!(wrong.check(&g).is_err());
         // The filters have no N² terms.
         let f = ClusterFitOptions {
             max_pair_evaluations: 0,
