@@ -563,8 +563,12 @@ fn run_dfcn(
         Some(path) => DfcnWeights::from_npz(path, &config, inputs.features)?,
         None => pretrain(Some(gpu), &config, &recipe, &inputs, seed, |_, _, _| {})?,
     };
-    phase(hear, "pretrain", start.elapsed())?;
-    phases.push(("pretrain", start.elapsed().as_secs_f64()));
+    let weights_phase = match plan.options.dfcn_weights {
+        Some(_) => "load weights",
+        None => "pretrain",
+    };
+    phase(hear, weights_phase, start.elapsed())?;
+    phases.push((weights_phase, start.elapsed().as_secs_f64()));
     let start = Instant::now();
     let mut model = DfcnModel::new(gpu, &config, Stage::Dfcn, &inputs, &weights)?;
     let run = dfcn_train(&mut model, None, 0, |_| {})?;
