@@ -260,3 +260,42 @@ gpu_test! {
         assert!(metrics.acc > 0.6, "ACC {}", metrics.acc);
     }
 }
+
+/// Every stage's schedule: each step writes something, no step writes an input, and
+/// every scratch tensor is written before a step reads it (what the memory plan's
+/// sharing of buffers relies on).
+#[test]
+fn every_stage_schedule_writes_its_scratch_before_reading_it() {
+    use gpu_vgae::internal::model::schedule::{Role, ScheduleOp};
+    let (config, inputs, weights) = fixture();
+    for stage in [Stage::Ae, Stage::Igae, Stage::Joint, Stage::Dfcn] {
+        let model = DfcnModel::on_host(&config, stage, &inputs, &weights, 2).unwrap();
+        let schedule = model.schedule();
+        let mut written = vec![false; schedule.tensors().len()];
+        for (index, step) in schedule.steps().iter().enumerate() {
+            let accesses = step.op.accesses(schedule);
+            assert!(
+                !accesses.writes.is_empty(),
+                "{stage:?}: step {index} writes nothing"
+            );
+            for id in &accesses.reads {
+                let t = schedule.tensor(*id);
+                assert!(
+                    t.role != Role::Scratch || written[id.index()],
+                    "{stage:?}: step {index} ({}) reads {} before any step writes it",
+                    step.op.kernel().name,
+                    t.name
+                );
+            }
+            for id in &accesses.writes {
+                let t = schedule.tensor(*id);
+                assert!(
+                    !matches!(t.role, Role::Input | Role::EpochInput),
+                    "{stage:?}: step {index} writes the input {}",
+                    t.name
+                );
+                written[id.index()] = true;
+            }
+        }
+    }
+}
