@@ -8,6 +8,10 @@
 //!     cargo run --release --example dfcn -- (--weights cite_pretrain.npz | --pretrain) \
 //!         [--dataset citeseer] [--seed 0] [--epochs 200] [--eval-every 1] [--json FILE]
 //!
+//! `--input FILE.npy` replaces our PCA by the given N × d float array (e.g. the
+//! reference's scikit-learn PCA output), to tell the input's part in a gap from the
+//! training's.
+//!
 //! A scale run on a dataset without features (Pubmed as we have it): `--random 100`
 //! draws 100 Gaussian feature columns and starts from a fresh initialisation (the
 //! scores mean nothing; the time and memory do).
@@ -36,6 +40,7 @@ fn main() -> Result<(), Error> {
     let mut json: Option<PathBuf> = None;
     let mut from_scratch = false;
     let mut random_features = 0usize;
+    let mut input: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -59,6 +64,7 @@ fn main() -> Result<(), Error> {
             "--json" => json = Some(value()?.into()),
             "--pretrain" => from_scratch = true,
             "--random" => random_features = number(value()?)? as usize,
+            "--input" => input = Some(value()?.into()),
             other => {
                 return Err(Error::InvalidArgument {
                     argument: "args",
@@ -90,6 +96,20 @@ fn main() -> Result<(), Error> {
         .collect();
     let clusters = labels.iter().copied().max().unwrap_or(0) as usize + 1;
     let x = match (features, random_features) {
+        _ if input.is_some() => {
+            let path = input.clone().unwrap_or_default();
+            let array = gpu_vgae::internal::data::arrays::npy::read_npy(&path)?;
+            match (array.matrix_shape(), array.to_f32()) {
+                (Some((rows, _)), Some(values)) if rows == graph.num_nodes => values,
+                _ => {
+                    return Err(Error::Format {
+                        path,
+                        line: None,
+                        message: format!("not a {}-row float matrix", graph.num_nodes),
+                    })
+                }
+            }
+        }
         (_, d) if d > 0 => {
             let mut rng = StdRng::seed_from_u64(seed);
             (0..graph.num_nodes * d)
