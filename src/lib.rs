@@ -119,6 +119,7 @@ pub use run::{
 pub use cluster::{
     cluster_embeddings, cluster_metrics, kmeans, ClusterMetrics, KMeans, KMeansConfig,
 };
+pub use memory::{MemoryEstimate, PhaseEstimate, RunShape};
 pub use metrics::{link_metrics, LinkMetrics};
 pub use predict::{
     score_links, score_pairs, top_k_links, Exclusion, ScoredPair, TopKMode, TopKOptions,

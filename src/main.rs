@@ -16,14 +16,16 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use gpu_vgae::internal::gpu::AdapterProfile;
+use gpu_vgae::internal::memory::device_memory_is_host;
 use gpu_vgae::internal::output_set::{write_result_file, OutputSet};
 use gpu_vgae::internal::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
-use gpu_vgae::internal::run::{read_pairs, to_json};
+use gpu_vgae::internal::run::{read_pairs, to_json, trace_estimate};
 use gpu_vgae::{
     data_dir, run as run_pipeline, ClusterMetrics, ClusterOptions, ClusterReport, EpochReport,
     Error, FeatureNormalization, Gpu, GpuOptions, Graph, GraphSource, KnownEdges, LinkMetrics,
     MissingFeatures, ModelKind, Monitor, Objective, OutputDir, PredictOptions, Result, RunEvent,
-    RunOptions, SavedModel, TopKMode, TrainReport, WriteOptions,
+    RunOptions, RunShape, SavedModel, TopKMode, TrainReport, WriteOptions,
 };
 
 #[derive(Parser)]
@@ -382,6 +384,10 @@ fn write_options(stop: &Arc<AtomicBool>) -> WriteOptions {
 }
 
 fn open_gpu(args: &DeviceArgs) -> Result<Gpu> {
+    Gpu::new(&gpu_options(args))
+}
+
+fn gpu_options(args: &DeviceArgs) -> GpuOptions {
     let mut options = GpuOptions::from_env();
     if args.adapter.is_some() {
         options.adapter_name.clone_from(&args.adapter);
@@ -389,7 +395,31 @@ fn open_gpu(args: &DeviceArgs) -> Result<Gpu> {
     if args.backend.is_some() {
         options.backend.clone_from(&args.backend);
     }
-    Gpu::new(&options)
+    options
+}
+
+/// The synthetic graph's memory estimate from its shape, before it is generated:
+/// printed (unless quiet) and checked against the available memory, the device's memory
+/// counted as host memory on a CPU adapter (lavapipe). The adapter is only looked up; if
+/// that fails, the device is not counted and opening it reports the failure later.
+fn check_generated_memory(
+    shape: &RunShape,
+    options: &RunOptions,
+    device: &DeviceArgs,
+    talk: bool,
+) -> Result<()> {
+    let device_type = Gpu::probe_device_type(&gpu_options(device)).ok();
+    let device_is_host = device_type.as_deref().is_some_and(device_memory_is_host);
+    let profile = match device_type.as_deref() {
+        Some("Cpu") | None => AdapterProfile::cpu(),
+        Some(_) => AdapterProfile::gpu(),
+    };
+    let estimate = options.memory_estimate(shape, &profile)?;
+    if talk {
+        eprintln!("memory estimate: {}", estimate.summary(device_is_host));
+    }
+    trace_estimate(&estimate, device_is_host);
+    options.check_memory(&estimate, &profile, device_is_host)
 }
 
 /// Prints phases that took more than a second to stderr.
@@ -473,6 +503,12 @@ fn run(args: &RunArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     if args.featureless {
         source.synthetic.features = 0;
     }
+    // The synthetic graph's memory is known before it is generated: estimated, shown and
+    // checked before any large allocation (other graphs once loaded, in the run).
+    let generated = source.generated_shape(args.featureless);
+    if let Some(shape) = &generated {
+        check_generated_memory(shape, &options, &args.device, talk)?;
+    }
     let graph = source.load_timed(&mut slow_phase(!talk))?;
     options.check(&graph)?;
     let gpu = open_gpu(&args.device)?;
@@ -504,6 +540,12 @@ fn run(args: &RunArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     let mut phase = slow_phase(!talk);
     let output = run_pipeline(&gpu, &graph, &options, |event| {
         match event {
+            RunEvent::Memory {
+                estimate,
+                device_is_host,
+            } if talk && generated.is_none() => {
+                eprintln!("memory estimate: {}", estimate.summary(device_is_host));
+            }
             RunEvent::Epoch(e) => bar.update(e),
             RunEvent::Phase { name, took } => {
                 if name == "train" {

@@ -10,6 +10,7 @@ use bytemuck::Pod;
 
 use super::context::Gpu;
 use crate::error::{Error, Result};
+use crate::memory::TRANSFER_CHUNK_BYTES;
 use crate::sparse::Csr;
 
 /// Smallest buffer the pool hands out: avoids zero-sized bindings and many tiny classes.
@@ -263,6 +264,12 @@ impl<T: Pod> GpuArray<T> {
     }
 
     /// Overwrites the array's contents from the host (queued before the next submission).
+    ///
+    /// wgpu stages a queued write in host-visible memory until a submission has copied
+    /// it; an array of more than [`TRANSFER_CHUNK_BYTES`] is written a chunk at a time,
+    /// each chunk submitted and waited for, so the staging never holds more than one
+    /// chunk (rather than a second copy of the whole tensor, which on a CPU adapter is a
+    /// second copy in host memory).
     pub fn write(&self, gpu: &Gpu, data: &[T]) -> Result<()> {
         if data.len() != self.len {
             return Err(Error::InvalidArgument {
@@ -274,10 +281,37 @@ impl<T: Pod> GpuArray<T> {
                 ),
             });
         }
-        if !data.is_empty() {
-            gpu.queue()
-                .write_buffer(self.buffer.raw(), 0, bytemuck::cast_slice(data));
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        if bytes.len() as u64 <= TRANSFER_CHUNK_BYTES {
+            if !bytes.is_empty() {
+                gpu.queue().write_buffer(self.buffer.raw(), 0, bytes);
+            }
+            return Ok(());
         }
+        for (k, chunk) in bytes.chunks(TRANSFER_CHUNK_BYTES as usize).enumerate() {
+            let offset = k as u64 * TRANSFER_CHUNK_BYTES;
+            gpu.queue().write_buffer(self.buffer.raw(), offset, chunk);
+            gpu.flush_writes()?;
+        }
+        Ok(())
+    }
+
+    /// Sets every element to zero bytes on the device (submitted at once), with no host
+    /// copy or staging.
+    pub fn clear(&self, gpu: &Gpu) -> Result<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        // Copies and clears cover whole words; pool buffers are whole multiples of 256
+        // bytes, so the rounding stays inside the buffer.
+        let size = self.bytes().div_ceil(4) * 4;
+        let mut encoder = gpu
+            .device()
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("gpu_vgae.clear"),
+            });
+        encoder.clear_buffer(self.buffer.raw(), 0, Some(size));
+        gpu.queue().submit(Some(encoder.finish()));
         Ok(())
     }
 }
@@ -457,7 +491,7 @@ impl Gpu {
     /// An array of `len` zeros.
     pub fn zeros<T: Pod>(&self, label: &str, len: usize) -> Result<GpuArray<T>> {
         let array = self.alloc::<T>(label, len)?;
-        array.write(self, &vec![T::zeroed(); len])?;
+        array.clear(self)?;
         Ok(array)
     }
 
@@ -515,16 +549,65 @@ impl Gpu {
         Ok(out.pop().unwrap_or_default())
     }
 
-    /// Reads several arrays back with one submission: copy each into a pooled staging
-    /// buffer, submit once inside an error scope, then map them all. A failed submission
-    /// returns an error, never stale bytes.
+    /// Reads several arrays back: with one submission when together they fit in
+    /// [`TRANSFER_CHUNK_BYTES`] (copy each into a pooled staging buffer, submit once
+    /// inside an error scope, then map them all), else a window of at most that size at
+    /// a time, so the staging memory (pooled, and on a CPU adapter host memory) never
+    /// grows to a copy of a whole large tensor. A failed submission returns an error,
+    /// never stale bytes.
     pub fn read_many<T: Pod>(&self, arrays: &[&GpuArray<T>]) -> Result<Vec<Vec<T>>> {
-        let mut staging = Vec::with_capacity(arrays.len());
+        let total: u64 = arrays.iter().map(|a| a.bytes()).sum();
+        if total <= TRANSFER_CHUNK_BYTES {
+            let windows: Vec<(&GpuBuffer, u64, u64)> =
+                arrays.iter().map(|a| (&a.buffer, 0, a.bytes())).collect();
+            let mut out = Vec::with_capacity(arrays.len());
+            self.read_windows(&windows, |_, bytes| {
+                out.push(bytemuck::pod_collect_to_vec(bytes));
+            })?;
+            return Ok(out);
+        }
+        let size = std::mem::size_of::<T>().max(1);
+        // Whole elements and whole words per window.
+        let window_len = (TRANSFER_CHUNK_BYTES as usize / (4 * size)).max(1) * 4;
+        let mut out = Vec::with_capacity(arrays.len());
         for array in arrays {
-            let bytes = array.bytes().div_ceil(4) * 4;
+            let mut values: Vec<T> = Vec::new();
+            values.try_reserve_exact(array.len).map_err(|_| {
+                crate::memory::allocation_failed(
+                    format!("reading back {} values of {size} bytes", array.len),
+                    array.bytes(),
+                )
+            })?;
+            for start in (0..array.len).step_by(window_len) {
+                let len = window_len.min(array.len - start);
+                let window = [(&array.buffer, (start * size) as u64, (len * size) as u64)];
+                self.read_windows(&window, |_, bytes| {
+                    // Mapped memory is aligned for any element type; the copy through a
+                    // temporary vector is only a fallback.
+                    match bytemuck::try_cast_slice::<u8, T>(bytes) {
+                        Ok(elements) => values.extend_from_slice(elements),
+                        Err(_) => values.extend(bytemuck::pod_collect_to_vec::<u8, T>(bytes)),
+                    }
+                })?;
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    /// Copies each `(buffer, offset, bytes)` window into a pooled staging buffer, submits
+    /// once inside an error scope, maps them all and hands `sink` each window's bytes in
+    /// order (an empty window gets an empty slice).
+    fn read_windows(
+        &self,
+        windows: &[(&GpuBuffer, u64, u64)],
+        mut sink: impl FnMut(usize, &[u8]),
+    ) -> Result<()> {
+        let mut staging = Vec::with_capacity(windows.len());
+        for &(_, _, bytes) in windows {
             staging.push(self.inner.pool.acquire(
                 "gpu_vgae.staging",
-                bytes,
+                bytes.div_ceil(4) * 4,
                 BufferKind::Staging,
             )?);
         }
@@ -534,11 +617,11 @@ impl Gpu {
                     .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                         label: Some("gpu_vgae.readback"),
                     });
-            for (array, stage) in arrays.iter().zip(&staging) {
+            for (&(buffer, offset, _), stage) in windows.iter().zip(&staging) {
                 if stage.bytes() > 0 {
                     encoder.copy_buffer_to_buffer(
-                        array.buffer.raw(),
-                        0,
+                        buffer.raw(),
+                        offset,
                         stage.raw(),
                         0,
                         stage.bytes(),
@@ -564,24 +647,28 @@ impl Gpu {
         for (index, result) in receiver.iter() {
             result.map_err(|e| Error::Readback(format!("staging buffer {index}: {e}")))?;
         }
-        let mut out = Vec::with_capacity(arrays.len());
-        for (array, stage) in arrays.iter().zip(&staging) {
-            if array.len == 0 {
-                out.push(Vec::new());
+        for (index, (&(_, _, bytes), stage)) in windows.iter().zip(&staging).enumerate() {
+            if bytes == 0 {
+                sink(index, &[]);
                 continue;
             }
-            let values = {
+            {
                 let view = stage
                     .raw()
                     .get_mapped_range(0..stage.bytes())
                     .map_err(|e| Error::Readback(e.to_string()))?;
-                let bytes = &view[..array.len * std::mem::size_of::<T>()];
-                bytemuck::pod_collect_to_vec(bytes)
-            };
+                sink(index, &view[..bytes as usize]);
+            }
             stage.raw().unmap();
-            out.push(values);
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Submits the writes queued so far and waits for them, which releases their staging
+    /// memory.
+    pub fn flush_writes(&self) -> Result<()> {
+        self.queue().submit(std::iter::empty());
+        self.wait()
     }
 
     /// Releases the pool's cached buffers (live ones stay).
