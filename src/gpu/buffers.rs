@@ -271,6 +271,13 @@ impl<T: Pod> GpuArray<T> {
     /// chunk (rather than a second copy of the whole tensor, which on a CPU adapter is a
     /// second copy in host memory).
     pub fn write(&self, gpu: &Gpu, data: &[T]) -> Result<()> {
+        self.write_in_chunks(gpu, data, TRANSFER_CHUNK_BYTES)
+    }
+
+    /// [`GpuArray::write`] with chunks of at most `chunk_bytes` (rounded down to whole
+    /// 4-byte words, at least one): a write that needs more than one chunk submits and
+    /// waits for each. Tests pass small chunks; everything else goes through `write`.
+    pub fn write_in_chunks(&self, gpu: &Gpu, data: &[T], chunk_bytes: u64) -> Result<()> {
         if data.len() != self.len {
             return Err(Error::InvalidArgument {
                 argument: "data",
@@ -282,16 +289,26 @@ impl<T: Pod> GpuArray<T> {
             });
         }
         let bytes: &[u8] = bytemuck::cast_slice(data);
-        if bytes.len() as u64 <= TRANSFER_CHUNK_BYTES {
-            if !bytes.is_empty() {
-                gpu.queue().write_buffer(self.buffer.raw(), 0, bytes);
+        let chunk = usize::try_from(chunk_bytes / 4)
+            .unwrap_or(usize::MAX / 4)
+            .max(1)
+            * 4;
+        let several = bytes.len() > chunk;
+        for (k, piece) in bytes.chunks(chunk).enumerate() {
+            let offset = (k * chunk) as u64;
+            if piece.len().is_multiple_of(4) {
+                gpu.queue().write_buffer(self.buffer.raw(), offset, piece);
+            } else {
+                // Copies move whole 4-byte words: an odd count of 2-byte elements (f16)
+                // ends with a zero pad, inside the buffer (pool buffers are whole
+                // multiples of 256 bytes).
+                let mut padded = piece.to_vec();
+                padded.resize(piece.len().next_multiple_of(4), 0);
+                gpu.queue().write_buffer(self.buffer.raw(), offset, &padded);
             }
-            return Ok(());
-        }
-        for (k, chunk) in bytes.chunks(TRANSFER_CHUNK_BYTES as usize).enumerate() {
-            let offset = k as u64 * TRANSFER_CHUNK_BYTES;
-            gpu.queue().write_buffer(self.buffer.raw(), offset, chunk);
-            gpu.flush_writes()?;
+            if several {
+                gpu.flush_writes()?;
+            }
         }
         Ok(())
     }
@@ -316,15 +333,16 @@ impl<T: Pod> GpuArray<T> {
     }
 }
 
-/// A dense row-major `rows × cols` matrix of `f32` on the device. Clones share the buffer.
+/// A dense row-major `rows × cols` matrix on the device, of `f32` unless said otherwise
+/// (`GpuMatrix<f16>`: embeddings stored in half precision). Clones share the buffer.
 #[derive(Clone)]
-pub struct GpuMatrix {
-    data: GpuArray<f32>,
+pub struct GpuMatrix<T: Pod = f32> {
+    data: GpuArray<T>,
     rows: usize,
     cols: usize,
 }
 
-impl GpuMatrix {
+impl<T: Pod> GpuMatrix<T> {
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
@@ -336,7 +354,7 @@ impl GpuMatrix {
     }
 
     /// The elements, row-major.
-    pub fn data(&self) -> &GpuArray<f32> {
+    pub fn data(&self) -> &GpuArray<T> {
         &self.data
     }
 
@@ -495,8 +513,18 @@ impl Gpu {
         Ok(array)
     }
 
-    /// A `rows × cols` matrix with unspecified contents.
+    /// A `rows × cols` matrix of `f32` with unspecified contents.
     pub fn alloc_matrix(&self, label: &str, rows: usize, cols: usize) -> Result<GpuMatrix> {
+        self.alloc_matrix_of(label, rows, cols)
+    }
+
+    /// A `rows × cols` matrix of `T` (e.g. `f16`) with unspecified contents.
+    pub fn alloc_matrix_of<T: Pod>(
+        &self,
+        label: &str,
+        rows: usize,
+        cols: usize,
+    ) -> Result<GpuMatrix<T>> {
         let len = rows
             .checked_mul(cols)
             .ok_or_else(|| too_many_rows(&format!("matrix `{label}`"), rows, cols))?;
@@ -508,13 +536,13 @@ impl Gpu {
     }
 
     /// A `rows × cols` matrix holding a copy of the row-major `data`.
-    pub fn upload_matrix(
+    pub fn upload_matrix<T: Pod>(
         &self,
         label: &str,
         rows: usize,
         cols: usize,
-        data: &[f32],
-    ) -> Result<GpuMatrix> {
+        data: &[T],
+    ) -> Result<GpuMatrix<T>> {
         if rows.checked_mul(cols) != Some(data.len()) {
             return Err(Error::InvalidArgument {
                 argument: "data",
@@ -556,8 +584,18 @@ impl Gpu {
     /// grows to a copy of a whole large tensor. A failed submission returns an error,
     /// never stale bytes.
     pub fn read_many<T: Pod>(&self, arrays: &[&GpuArray<T>]) -> Result<Vec<Vec<T>>> {
+        self.read_many_in_windows(arrays, TRANSFER_CHUNK_BYTES)
+    }
+
+    /// [`Gpu::read_many`] with windows of at most `window_bytes` (at least four
+    /// elements). Tests pass small windows; everything else goes through `read_many`.
+    pub fn read_many_in_windows<T: Pod>(
+        &self,
+        arrays: &[&GpuArray<T>],
+        window_bytes: u64,
+    ) -> Result<Vec<Vec<T>>> {
         let total: u64 = arrays.iter().map(|a| a.bytes()).sum();
-        if total <= TRANSFER_CHUNK_BYTES {
+        if total <= window_bytes {
             let windows: Vec<(&GpuBuffer, u64, u64)> =
                 arrays.iter().map(|a| (&a.buffer, 0, a.bytes())).collect();
             let mut out = Vec::with_capacity(arrays.len());
@@ -568,7 +606,8 @@ impl Gpu {
         }
         let size = std::mem::size_of::<T>().max(1);
         // Whole elements and whole words per window.
-        let window_len = (TRANSFER_CHUNK_BYTES as usize / (4 * size)).max(1) * 4;
+        let window_len =
+            (usize::try_from(window_bytes).unwrap_or(usize::MAX) / (4 * size)).max(1) * 4;
         let mut out = Vec::with_capacity(arrays.len());
         for array in arrays {
             let mut values: Vec<T> = Vec::new();
