@@ -12,7 +12,7 @@
 //! process's resident set holds both.
 
 use crate::error::{Error, Result};
-use crate::gpu::AdapterProfile;
+use crate::gpu::{pool_class_bytes, AdapterProfile};
 use crate::model::schedule::MemoryPlan;
 use crate::model::vgae::{self, GraphShape, SubgraphShape};
 use crate::model::{ModelConfig, Objective};
@@ -280,8 +280,7 @@ pub fn estimate_run(
         prior: None,
     };
     let (schedule, _) = vgae::training(config, &model_shape, profile)?;
-    let train_device = MemoryPlan::new(&schedule, true).total_bytes();
-    let scored_pairs = 2 * held_out;
+    let train_device = pooled_bytes(&MemoryPlan::new(&schedule, true));
     let mut host = graph.clone();
     host.push(split_lists);
     host.extend(sampler.iter().copied());
@@ -298,7 +297,13 @@ pub fn estimate_run(
         host,
         device: vec![
             ("training tensors", train_device),
-            ("evaluation pairs", 12 * scored_pairs),
+            (
+                "evaluation pairs",
+                [2 * num_val, 2 * num_test]
+                    .iter()
+                    .map(|&pairs| pool(8 * pairs) + pool(4 * pairs))
+                    .sum(),
+            ),
         ],
     });
 
@@ -319,7 +324,7 @@ pub fn estimate_run(
             ..model_shape
         };
         let (encoder, handles) = vgae::encoder(config, &all_edges)?;
-        let encoder_device = MemoryPlan::new(&encoder, true).total_bytes();
+        let encoder_device = pooled_bytes(&MemoryPlan::new(&encoder, true));
         let ms_cols = encoder.tensor(handles.ms).cols as u64;
         let a_all = csr(n, n + 2 * e);
         let readback = 4 * n * ms_cols + 4 * n * config.latent as u64;
@@ -352,6 +357,17 @@ pub fn estimate_run(
         shape: *shape,
         phases,
     })
+}
+
+/// Bytes the buffer pool allocates for a buffer of `bytes` (its size class; the
+/// device's buffer limit is not known here, so the class is taken as allowed).
+fn pool(bytes: u64) -> u64 {
+    pool_class_bytes(bytes, u64::MAX)
+}
+
+/// Bytes the buffer pool allocates for a memory plan: one buffer per slot.
+pub(crate) fn pooled_bytes(plan: &MemoryPlan) -> u64 {
+    plan.slot_bytes.iter().map(|&b| pool(b)).sum()
 }
 
 /// The subgraph objective's sizes for the estimate: the sample (at most N) and a label
@@ -495,7 +511,7 @@ mod tests {
                 let split = split_edges_with(3000, &g.edges, 0.05, 0.1, 0).unwrap();
                 let view = GraphView::new(3000, &split.train, x).unwrap();
                 let setup = ModelSetup::new(&train.model, view, &AdapterProfile::cpu()).unwrap();
-                let engine = MemoryPlan::new(&setup.schedule, true).total_bytes();
+                let engine = pooled_bytes(&MemoryPlan::new(&setup.schedule, true));
                 let shape = RunShape {
                     nodes: 3000,
                     edges: g.edges.len(),
