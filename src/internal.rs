@@ -7,6 +7,8 @@ pub mod cluster;
 pub mod cpu;
 #[path = "data/mod.rs"]
 pub mod data;
+#[path = "filters/mod.rs"]
+pub mod filters;
 #[path = "gpu/mod.rs"]
 pub mod gpu;
 #[path = "kernels/mod.rs"]

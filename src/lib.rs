@@ -33,6 +33,8 @@
 //! - `data`, `sparse`, `synthetic`: loaders, CSR matrices, the embedded graph;
 //! - `split`, `metrics`, `train`: the link-prediction split, AUC/AP, the training loop;
 //! - `predict`, `cluster`, `saved`: using what was trained;
+//! - `filters`: low-pass graph filters, their randomised SVD and the order rule
+//!   (`cluster_fit`'s label-free methods);
 //! - `run`, `output`, `output_set`, `svg`: the command line's tasks, result files and
 //!   their sets (staging directory, lock, manifest), charts;
 //! - `memory`, `parallel`, `profile`: host memory (checks and resident set), host
@@ -82,8 +84,8 @@ mod error;
 
 // Inside the crate the layers keep their short paths (`crate::kernels::...`).
 pub(crate) use internal::{
-    cluster, cpu, data, gpu, kernels, memory, metrics, model, output, output_set, parallel,
-    predict, run, saved, sparse, split, svg, synthetic, train,
+    cluster, cpu, data, filters, gpu, kernels, memory, metrics, model, output, output_set,
+    parallel, predict, run, saved, sparse, split, svg, synthetic, train,
 };
 
 pub use error::{format_bytes, Error, ErrorKind, Result};
@@ -120,6 +122,13 @@ pub use cluster::{
     cluster_embeddings, cluster_metrics, kmeans, ClusterMetrics, KMeans, KMeansConfig,
 };
 pub use memory::{MemoryEstimate, PhaseEstimate, RunShape};
+
+// Clustering a graph in one call (`gpu-vgae cluster`).
+pub use cluster::fit::{
+    fit as cluster_fit, ClusterFitOptions, ClusterFitOutput, FitEvent, PhaseTime,
+    BEST as BEST_CLUSTER_METHOD, METHODS as CLUSTER_METHODS,
+};
+pub use filters::{FilterKind, FilterOptions, OrderStep};
 pub use metrics::{link_metrics, LinkMetrics};
 pub use predict::{
     score_links, score_pairs, top_k_links, Exclusion, ScoredPair, TopKMode, TopKOptions,

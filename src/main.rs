@@ -22,11 +22,11 @@ use gpu_vgae::internal::output_set::{write_result_file, OutputSet};
 use gpu_vgae::internal::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
 use gpu_vgae::internal::run::{read_pairs, to_json, trace_estimate};
 use gpu_vgae::{
-    data_dir, run as run_pipeline, ClusterMetrics, ClusterOptions, ClusterReport, EmbeddingsDtype,
-    EpochReport, Error, FeatureNormalization, Gpu, GpuOptions, Graph, GraphSource, KnownEdges,
-    LinkMetrics, MissingFeatures, ModelKind, Monitor, Objective, OutputDir, Precision,
-    PredictOptions, Result, RunEvent, RunOptions, RunShape, SavedModel, TopKMode, TrainReport,
-    WriteOptions,
+    cluster_fit, data_dir, run as run_pipeline, ClusterFitOptions, ClusterMetrics, ClusterOptions,
+    ClusterReport, EmbeddingsDtype, EpochReport, Error, FeatureNormalization, FitEvent, Gpu,
+    GpuOptions, Graph, GraphSource, KnownEdges, LinkMetrics, MissingFeatures, ModelKind, Monitor,
+    Objective, OutputDir, PhaseTime, Precision, PredictOptions, Result, RunEvent, RunOptions,
+    RunShape, SavedModel, TopKMode, TrainReport, WriteOptions,
 };
 
 #[derive(Parser)]
@@ -48,7 +48,9 @@ enum Command {
     Run(Box<RunArgs>),
     /// Embed a graph with a saved model: embeddings.npy and node_ids.txt.
     Embed(Box<EmbedArgs>),
-    /// Cluster the nodes of a graph embedded by a saved model (k-means on μ).
+    /// Cluster the nodes of a graph: train and cluster with a method (the best
+    /// label-free one unless --method says), or k-means on a saved model's embeddings
+    /// (--model).
     Cluster(Box<ClusterArgs>),
     /// Rank the most likely missing links with a saved model: CSV source,target,score.
     Predict(Box<PredictArgs>),
@@ -187,6 +189,10 @@ struct RunArgs {
     /// Clusters k (default: the number of classes); implies --cluster.
     #[arg(long)]
     clusters: Option<usize>,
+    /// L2-normalise each embedding row before k-means (default: see `gpu-vgae run
+    /// --help`'s clustering defaults in README).
+    #[arg(long, value_name = "true|false")]
+    normalize_embeddings: Option<bool>,
     /// Write model.gvae, embeddings.npy, node_ids.txt, metrics.json, training.svg,
     /// embeddings.svg (and clusters.csv) and manifest.json into this directory, replacing
     /// it as one set.
@@ -225,9 +231,14 @@ struct EmbedArgs {
 
 #[derive(clap::Args)]
 struct ClusterArgs {
-    /// A model saved by `run --out DIR` (DIR/model.gvae).
+    /// Cluster with a model saved by `run --out DIR` (DIR/model.gvae): k-means on its
+    /// embeddings of the graph. Without it, a method trains and clusters (--method).
+    #[arg(long, conflicts_with_all = ["method", "order", "epochs"])]
+    model: Option<PathBuf>,
+    /// The clustering method: s2gc (the default: the best label-free method built so
+    /// far), agc, vgae, gae, dfcn.
     #[arg(long)]
-    model: PathBuf,
+    method: Option<String>,
     #[command(flatten)]
     graph: GraphArgs,
     /// Node labels for --edges: lines `node_id label` (integer classes or names).
@@ -236,13 +247,28 @@ struct ClusterArgs {
     /// Clusters k (default: the number of classes).
     #[arg(long)]
     clusters: Option<usize>,
-    /// Seed of k-means.
+    /// Seed of everything random (SVD, k-means, training).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Write clusters.csv, metrics.json, embeddings.svg and manifest.json into this
-    /// directory, replacing it as one set.
+    /// The filter methods' order K (default: chosen by the intra-cluster rule).
+    #[arg(long)]
+    order: Option<usize>,
+    /// The auto-encoder methods' training epochs (default 200).
+    #[arg(long)]
+    epochs: Option<u32>,
+    /// L2-normalise each embedding row before k-means (the filters always do).
+    #[arg(long, value_name = "true|false")]
+    normalize_embeddings: Option<bool>,
+    /// Write clusters.csv, embeddings.npy, node_ids.txt, metrics.json, embeddings.svg
+    /// and manifest.json into this directory, replacing it as one set.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Print metrics.json's report on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress output.
+    #[arg(long)]
+    quiet: bool,
     #[command(flatten)]
     device: DeviceArgs,
 }
@@ -498,6 +524,9 @@ fn run_options(args: &RunArgs) -> Result<RunOptions> {
         let mut cluster = ClusterOptions::default();
         cluster.k = args.clusters;
         cluster.seed = args.seed;
+        if let Some(normalize) = args.normalize_embeddings {
+            cluster.normalize = normalize;
+        }
         options.cluster = Some(cluster);
     }
     options.train.validate()?;
@@ -666,30 +695,143 @@ fn embed_command(args: &EmbedArgs, stop: &Arc<AtomicBool>) -> Result<()> {
 }
 
 fn cluster_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
+    let Some(model) = &args.model else {
+        return fit_command(args, stop);
+    };
     let out = args
         .out
         .as_deref()
-        .map(|out| claim_beside_model(out, &args.model))
+        .map(|out| claim_beside_model(out, model))
         .transpose()?;
-    let (saved, mut graph) = model_and_graph(&args.model, &args.graph)?;
+    let (saved, mut graph) = model_and_graph(model, &args.graph)?;
     if let Some(path) = &args.labels {
         graph.labels = Some(gpu_vgae::read_labels(path, &graph)?.labels);
     }
     let mut options = ClusterOptions::default();
     options.k = args.clusters;
     options.seed = args.seed;
+    if let Some(normalize) = args.normalize_embeddings {
+        options.normalize = normalize;
+    }
     options.resolve_k(graph.num_nodes, graph.labels.as_deref())?;
     saved.check_graph(&graph, &graph.name)?;
     let gpu = open_gpu(&args.device)?;
     let embeddings = saved.embed(&gpu, &graph, args.graph.normalize_features)?;
     let report = embeddings.cluster(&gpu, graph.labels.as_deref(), None, &options)?;
-    print_clustering(&report);
+    if args.json {
+        print!("{}", to_json(&report)?);
+    } else {
+        print_clustering(&report);
+    }
     if let Some(out) = out {
         report.write_to(out, &graph, &embeddings, &write_options(stop))?;
-        println!(
-            "wrote {}",
-            args.out.as_deref().unwrap_or(Path::new("")).display()
+        if !args.json {
+            println!(
+                "wrote {}",
+                args.out.as_deref().unwrap_or(Path::new("")).display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `cluster` without a model: load, check, train and cluster with a method
+/// (`gpu_vgae::cluster_fit`), write the set.
+fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
+    let talk = !args.quiet && !args.json;
+    let out = args.out.as_deref().map(OutputDir::claim).transpose()?;
+    let mut options = ClusterFitOptions::default();
+    options.method.clone_from(&args.method);
+    options.k = args.clusters;
+    options.seed = args.seed;
+    options.normalize = args.normalize_embeddings;
+    options.filter.order = args.order;
+    if let Some(epochs) = args.epochs {
+        options.train.epochs = epochs;
+    }
+    // The method's name is checked before anything is loaded.
+    options.method()?;
+    let mut source = args.graph.source();
+    if !source.is_named() {
+        return Err(Error::InvalidConfig {
+            setting: "graph",
+            message: "say which graph to cluster: --dataset NAME or --edges FILE".into(),
+        });
+    }
+    source.labels.clone_from(&args.labels);
+    let start = std::time::Instant::now();
+    let mut graph = source.load_timed(&mut slow_phase(!talk))?;
+    if let Some(normalization) = args.graph.normalize_features {
+        graph.normalize_features(normalization)?;
+    }
+    let load_seconds = start.elapsed().as_secs_f64();
+    let plan = options.check(&graph)?;
+    let (method, k) = (plan.method.name, plan.k);
+    let start = std::time::Instant::now();
+    let gpu = open_gpu(&args.device)?;
+    let device_seconds = start.elapsed().as_secs_f64();
+    if talk {
+        eprintln!("{graph}");
+        for note in &graph.notes {
+            eprintln!("note: {note}");
+        }
+        eprintln!(
+            "clustering into {k} groups with {method} on {} ({}); load {load_seconds:.2} s, \
+             device {device_seconds:.2} s",
+            gpu.report().name,
+            gpu.report().backend
         );
+    }
+    let mut bar = Progress::new(talk);
+    let mut output = cluster_fit(&gpu, &graph, &options, |event| {
+        match event {
+            FitEvent::Epoch(e) => bar.update(e),
+            FitEvent::Order(step) if talk => eprintln!(
+                "order {:>2}: mean intra-cluster squared distance {:.6}, inertia {:.4} \
+                 ({:.2} s)",
+                step.order, step.intra, step.inertia, step.seconds
+            ),
+            FitEvent::Phase { name, took } => {
+                if name == "train" {
+                    bar.finish();
+                }
+                if talk {
+                    eprintln!("{name}: {:.2} s", took.as_secs_f64());
+                }
+            }
+            _ => {}
+        }
+        go_on(stop)
+    })?;
+    for (phase, seconds) in [("load", load_seconds), ("device", device_seconds)]
+        .into_iter()
+        .rev()
+    {
+        output.timings.insert(
+            0,
+            PhaseTime {
+                phase: phase.into(),
+                seconds,
+            },
+        );
+    }
+    if let Some(out) = out {
+        let start = std::time::Instant::now();
+        output.write_to(out, &write_options(stop))?;
+        if talk {
+            eprintln!("write: {:.2} s", start.elapsed().as_secs_f64());
+        }
+    }
+    if args.json {
+        print!("{}", output.summary_json()?);
+    } else {
+        if let Some(order) = output.details.get("order").and_then(|o| o.as_u64()) {
+            println!("{method}: order {order} (chosen without labels)");
+        }
+        print_clustering(&output.clustering);
+        if let Some(out) = &args.out {
+            println!("wrote {}", out.display());
+        }
     }
     Ok(())
 }

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::cluster::SilhouetteOptions;
-use crate::cluster::{cluster_metrics, kmeans_gpu, silhouette, ClusterMetrics, KMeansConfig};
+use crate::cluster::{
+    cluster_metrics, kmeans_gpu, silhouette, ClusterMetrics, KMeans, KMeansConfig,
+};
 use crate::data::{
     data_dir, load_edge_list, load_planetoid, normalize_features, read_labels, EdgeListOptions,
     FeatureNormalization, Graph, GraphView, LoadPhase, MissingFeatures, NodeIds,
@@ -165,6 +167,9 @@ pub struct ClusterOptions {
     pub k: Option<usize>,
     /// Seed of k-means.
     pub seed: u64,
+    /// L2-normalise each embedding row before k-means (DESIGN.md §10b): the clusters,
+    /// inertia and silhouette are then those of the normalised rows.
+    pub normalize: bool,
 }
 
 impl ClusterOptions {
@@ -365,7 +370,7 @@ pub struct GraphSummary {
 }
 
 impl GraphSummary {
-    fn of(graph: &Graph) -> Self {
+    pub(crate) fn of(graph: &Graph) -> Self {
         GraphSummary {
             name: graph.name.clone(),
             num_nodes: graph.num_nodes,
@@ -849,6 +854,8 @@ impl SavedModel {
 pub struct ClusterReport {
     /// Clusters k.
     pub k: usize,
+    /// Whether the embedding rows were L2-normalised before k-means.
+    pub normalized: bool,
     /// The cluster of every node.
     #[serde(skip)]
     pub assignment: Vec<u32>,
@@ -906,7 +913,17 @@ impl Embeddings {
             }
         }
         let k = options.resolve_k(n, labels)?;
-        let distinct = self.distinct_rows();
+        let normalized;
+        let points = if options.normalize {
+            normalized = Embeddings {
+                values: crate::filters::l2_rows(self.values.clone(), dim),
+                ..self.clone()
+            };
+            &normalized
+        } else {
+            self
+        };
+        let distinct = points.distinct_rows();
         if k > distinct {
             return Err(Error::InvalidConfig {
                 setting: "clusters",
@@ -920,45 +937,15 @@ impl Embeddings {
         }
         let result = kmeans_gpu(
             gpu,
-            &self.values,
+            &points.values,
             n,
             dim,
             &KMeansConfig::new(k).with_seed(options.seed),
         )?;
-        let all_labelled = match labels {
-            Some(l) if l.iter().any(|&c| c >= 0) => Some(cluster_metrics(l, &result.labels)?),
-            _ => None,
-        };
-        let unseen_labels = match (labels, train_labels) {
-            (Some(l), Some(t)) if t.iter().any(|&c| c >= 0) => {
-                let unseen: Vec<i32> = l
-                    .iter()
-                    .zip(t)
-                    .map(|(&label, &train)| if train >= 0 { -1 } else { label })
-                    .collect();
-                Some(cluster_metrics(&unseen, &result.labels)?)
-            }
-            _ => None,
-        };
-        let silhouette = if all_labelled.is_none() && k >= 2 {
-            let options = if n > 10_000 {
-                SilhouetteOptions::sampled(10_000, options.seed)
-            } else {
-                SilhouetteOptions::default()
-            };
-            Some(silhouette(&self.values, n, dim, &result.labels, &options)?)
-        } else {
-            None
-        };
-        Ok(ClusterReport {
-            k,
-            inertia: result.inertia,
-            iterations: result.n_iter,
-            assignment: result.labels,
-            all_labelled,
-            unseen_labels,
-            silhouette,
-        })
+        let mut report =
+            ClusterReport::from_kmeans(points, result, labels, train_labels, options.seed, false)?;
+        report.normalized = options.normalize;
+        Ok(report)
     }
 
     /// Writes `embeddings.npy` and, when the graph has original ids, `node_ids.txt` as
@@ -984,6 +971,67 @@ impl Embeddings {
 }
 
 impl ClusterReport {
+    /// The report of the clustering `result` of `points`: the metrics against `labels`
+    /// (−1: unlabelled, left out), also without the nodes of `train_labels`; the
+    /// silhouette (Euclidean, on a seeded sample of 10,000 nodes above that) always, or
+    /// only without labels.
+    pub fn from_kmeans(
+        points: &Embeddings,
+        result: KMeans,
+        labels: Option<&[i32]>,
+        train_labels: Option<&[i32]>,
+        seed: u64,
+        always_silhouette: bool,
+    ) -> Result<ClusterReport> {
+        let (n, dim, k) = (points.rows, points.cols, result.k);
+        let all_labelled = match labels {
+            Some(l) if l.iter().any(|&c| c >= 0) => Some(cluster_metrics(l, &result.labels)?),
+            _ => None,
+        };
+        let unseen_labels = match (labels, train_labels) {
+            (Some(l), Some(t)) if t.iter().any(|&c| c >= 0) => {
+                let unseen: Vec<i32> = l
+                    .iter()
+                    .zip(t)
+                    .map(|(&label, &train)| if train >= 0 { -1 } else { label })
+                    .collect();
+                Some(cluster_metrics(&unseen, &result.labels)?)
+            }
+            _ => None,
+        };
+        let used = result
+            .labels
+            .iter()
+            .collect::<rustc_hash::FxHashSet<_>>()
+            .len();
+        let silhouette = if (always_silhouette || all_labelled.is_none()) && used >= 2 && used < n {
+            let options = if n > 10_000 {
+                SilhouetteOptions::sampled(10_000, seed)
+            } else {
+                SilhouetteOptions::default()
+            };
+            Some(silhouette(
+                &points.values,
+                n,
+                dim,
+                &result.labels,
+                &options,
+            )?)
+        } else {
+            None
+        };
+        Ok(ClusterReport {
+            k,
+            normalized: false,
+            inertia: result.inertia,
+            iterations: result.n_iter,
+            assignment: result.labels,
+            all_labelled,
+            unseen_labels,
+            silhouette,
+        })
+    }
+
     /// Writes `clusters.csv`, `metrics.json` (this report) and `embeddings.svg` as one
     /// set into a claimed directory.
     pub fn write_to(
@@ -1022,12 +1070,12 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String> {
         })
 }
 
-fn node_ids_text(ids: &NodeIds) -> String {
+pub(crate) fn node_ids_text(ids: &NodeIds) -> String {
     ids.join("\n") + "\n"
 }
 
 /// `clusters.csv`: `node,cluster` with original node ids.
-fn clusters_csv(ids: Option<&NodeIds>, report: &ClusterReport) -> String {
+pub(crate) fn clusters_csv(ids: Option<&NodeIds>, report: &ClusterReport) -> String {
     let mut csv = String::from("node,cluster\n");
     for (i, cluster) in report.assignment.iter().enumerate() {
         let id = ids

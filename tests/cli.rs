@@ -1348,3 +1348,166 @@ fn precision_and_embeddings_dtype_are_checked_before_a_device_is_opened() {
     assert!(o.stderr.contains("--out"), "{}", o.stderr);
     assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
 }
+
+/// `cluster` without a model trains and clusters; every setting it cannot use is refused
+/// before any training and before a device is opened (the adapter name matches none).
+#[test]
+fn cluster_refuses_bad_settings_before_any_device() {
+    let dir = scratch("cluster-fit-errors");
+    let edges = write(&dir, "edges.txt", b"a b\nb c\nc d\nd a\na c\n");
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--dataset", "cora", "--clusters", "0"],
+            &["between 1 and the 2708 nodes, got 0"],
+        ),
+        (
+            &["--dataset", "cora", "--clusters", "2709"],
+            &["between 1 and the 2708 nodes, got 2709"],
+        ),
+        // No labels to take k from.
+        (&["--edges", &edges], &["no labels", "--clusters K"]),
+        // The filters need features.
+        (
+            &["--edges", &edges, "--clusters", "2"],
+            &["s2gc filters node features", "has none"],
+        ),
+        (
+            &["--edges", &edges, "--clusters", "2", "--method", "agc"],
+            &["agc filters node features"],
+        ),
+        (
+            &["--dataset", "cora", "--method", "kmeans"],
+            &[
+                "unknown clustering method `kmeans`",
+                "s2gc, agc, vgae, gae, dfcn",
+            ],
+        ),
+        (
+            &["--dataset", "cora", "--method", "dfcn"],
+            &["`dfcn` is not built yet"],
+        ),
+        (
+            &["--dataset", "cora", "--normalize-embeddings", "false"],
+            &["always L2-normalises"],
+        ),
+        (
+            &["--dataset", "cora", "--order", "0"],
+            &["order must be at least 1"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let mut all = vec!["cluster"];
+        all.extend_from_slice(args);
+        let o = without_device(&all);
+        assert_fails(&o, needles);
+        assert!(
+            !o.stderr.contains("no-such-adapter"),
+            "{all:?} reached the device: {}",
+            o.stderr
+        );
+    }
+    // A method with N² terms on a graph too large for them: refused from its size alone.
+    let mut big = String::new();
+    for i in 0..30_000 {
+        big.push_str(&format!("{i} {}\n", i + 1));
+    }
+    let big = write(&dir, "path.txt", big.as_bytes());
+    let o = without_device(&[
+        "cluster",
+        "--edges",
+        &big,
+        "--clusters",
+        "2",
+        "--method",
+        "vgae",
+    ]);
+    assert_fails(
+        &o,
+        &[
+            "node-pair evaluations of vgae's N² terms on 30001 nodes",
+            "--method s2gc has no N² terms",
+        ],
+    );
+    // The same settings that pass the checks reach the device.
+    let o = without_device(&["cluster", "--dataset", "cora", "--quiet"]);
+    assert_fails(&o, &["no-such-adapter-gpu-vgae-test"]);
+    let o = without_device(&[
+        "cluster",
+        "--edges",
+        &big,
+        "--clusters",
+        "2",
+        "--method",
+        "vgae",
+        "--epochs",
+        "100",
+    ]);
+    assert_fails(&o, &["no-such-adapter-gpu-vgae-test"]);
+}
+
+gpu_test! {
+    /// `gpu-vgae cluster --dataset citeseer --seed 0 --out D` (the default method, no
+    /// labels used): clusters.csv reproduces metrics.json's ACC/NMI/ARI/F1 with the
+    /// library's metrics (checked against scikit-learn in tests/cluster_metrics.rs) to
+    /// 1e-12, its inertia over embeddings.npy, and the set holds every file.
+    fn cluster_citeseer_reproduces_its_metrics_from_its_files() {
+        use gpu_vgae::internal::cluster::{cluster_metrics, inertia};
+        use gpu_vgae::internal::data::arrays::read_npy;
+        use gpu_vgae::internal::data::load_planetoid;
+        common::gpu();
+        let out = scratch("cluster-fit-citeseer").join("out");
+        let o = gpu_vgae(&["cluster", "--dataset", "citeseer", "--seed", "0", "--out", out.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        assert!(o.stderr.contains("order  1: mean intra-cluster squared distance"), "{}", o.stderr);
+        assert!(o.stdout.contains("clustering (all labelled nodes, k = 6): ACC"), "{}", o.stdout);
+        assert_eq!(
+            entries(&out),
+            ["clusters.csv", "embeddings.npy", "embeddings.svg", "manifest.json", "metrics.json"]
+        );
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        assert_eq!(metrics["method"], "s2gc");
+        assert_eq!(metrics["hyperparameters"]["filter"]["alpha"], 0.05);
+        assert!(metrics["timings"].as_array().unwrap().iter().any(|t| t["phase"] == "filter"));
+        let graph = load_planetoid(&common::planetoid_dir(), "citeseer").unwrap();
+        let labels = graph.labels.clone().unwrap();
+        let csv = std::fs::read_to_string(out.join("clusters.csv")).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("node,cluster"));
+        let mut clusters = vec![u32::MAX; labels.len()];
+        for line in lines {
+            let (node, cluster) = line.split_once(',').unwrap();
+            clusters[node.parse::<usize>().unwrap()] = cluster.parse().unwrap();
+        }
+        assert!(clusters.iter().all(|&c| c != u32::MAX), "every node has a cluster");
+        let c = &metrics["clustering"];
+        let m = cluster_metrics(&labels, &clusters).unwrap();
+        assert_eq!(c["all_labelled"]["labelled"], 3312, "Citeseer's 15 unlabelled nodes are left out");
+        for (name, value) in [("acc", m.acc), ("nmi", m.nmi), ("ari", m.ari), ("f1", m.f1)] {
+            let stored = c["all_labelled"][name].as_f64().unwrap();
+            assert!((stored - value).abs() < 1e-12, "{name}: metrics.json {stored}, recomputed {value}");
+        }
+        assert!(c["silhouette"].as_f64().is_some());
+        let embeddings = read_npy(&out.join("embeddings.npy")).unwrap();
+        let (n, dim) = embeddings.matrix_shape().unwrap();
+        assert_eq!((n, dim), (3327, 16));
+        let points: Vec<f32> = embeddings.to_f64().unwrap().iter().map(|&x| x as f32).collect();
+        let k = c["k"].as_u64().unwrap() as usize;
+        let mut sums = vec![0f64; k * dim];
+        let mut counts = vec![0usize; k];
+        for (i, &cl) in clusters.iter().enumerate() {
+            counts[cl as usize] += 1;
+            for d in 0..dim {
+                sums[cl as usize * dim + d] += f64::from(points[i * dim + d]);
+            }
+        }
+        let centroids: Vec<f32> = sums
+            .iter()
+            .enumerate()
+            .map(|(j, &s)| (s / counts[j / dim].max(1) as f64) as f32)
+            .collect();
+        let recomputed = inertia(&points, n, dim, &centroids, k, &clusters).unwrap();
+        let stored = c["inertia"].as_f64().unwrap();
+        assert!((recomputed - stored).abs() <= 1e-4 * stored, "inertia: metrics.json {stored}, recomputed {recomputed}");
+    }
+}

@@ -19,14 +19,68 @@ library's message.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
-from . import datasets
+import numpy as np
+
+from . import _convert, datasets
 from ._convert import as_numpy as _as_numpy
 from ._estimator import GAE, VGAE, NotFittedError, load
 
 __version__ = "0.1.0"
-__all__ = ["VGAE", "GAE", "load", "from_pyg", "adapter", "datasets", "NotFittedError"]
+__all__ = [
+    "VGAE",
+    "GAE",
+    "load",
+    "cluster",
+    "Clustering",
+    "from_pyg",
+    "adapter",
+    "datasets",
+    "NotFittedError",
+]
+
+
+class Clustering(NamedTuple):
+    """What :func:`cluster` returns."""
+
+    labels: np.ndarray
+    """The cluster of every node, int64 (N,)."""
+    embeddings: np.ndarray
+    """The embeddings that were clustered, float32 (N, d)."""
+    report: Dict[str, Any]
+    """``metrics.json`` of ``gpu-vgae cluster``: the method and every setting, ACC /
+    NMI / ARI / F1 against ``y`` (when given), inertia, silhouette, timings."""
+
+
+def cluster(
+    edge_index: Any,
+    x: Any = None,
+    k: Optional[int] = None,
+    method: Optional[str] = None,
+    seed: int = 0,
+    *,
+    y: Any = None,
+    num_nodes: Optional[int] = None,
+    adapter: Optional[str] = None,
+) -> Clustering:
+    """Clusters the nodes of a graph, as ``gpu-vgae cluster`` does: ``method`` is the
+    best label-free method when ``None`` (``"s2gc"``: a low-pass filter of the features,
+    their top singular vectors, k-means, the filter's order chosen without labels), or
+    ``"agc"``, ``"vgae"``, ``"gae"``. ``k``: the number of clusters, default the number
+    of classes of ``y`` (int, −1 for unlabelled nodes; used only for the report's
+    metrics, never by the methods). Returns ``Clustering(labels, embeddings, report)``."""
+    from . import _native
+
+    edges = _convert.pairs(edge_index, "edge_index")
+    dense, csr = _convert.features(x)
+    labels = None if y is None else _as_numpy(y).astype(np.int64, copy=False).ravel()
+    n = _convert.count(num_nodes, "num_nodes", optional=True)
+    kk = _convert.count(k, "k", optional=True)
+    clusters, embeddings, report = _native.cluster_graph(
+        edges, n, dense, csr, labels, kk, method, _convert.count(seed, "seed"), adapter
+    )
+    return Clustering(clusters, embeddings, json.loads(report))
 
 
 def from_pyg(data: Any) -> Tuple[Any, Optional[Any], Optional[Any]]:

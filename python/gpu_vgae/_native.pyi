@@ -45,6 +45,17 @@ def fit(
     adapter: Optional[str],
 ) -> Tuple[Model, npt.NDArray[np.float32], str, Dict[str, _Pairs]]: ...
 def load(path: _Path, adapter: Optional[str] = None) -> Model: ...
+def cluster_graph(
+    edges: _Pairs,
+    num_nodes: Optional[int],
+    dense: Optional[_Dense],
+    csr: Optional[_Csr],
+    labels: Optional[npt.NDArray[np.int64]],
+    k: Optional[int],
+    method: Optional[str],
+    seed: int,
+    adapter: Optional[str],
+) -> Tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], str]: ...
 def score(mu: npt.NDArray[np.float32], pairs: _Pairs, adapter: Optional[str] = None) -> npt.NDArray[np.float32]: ...
 def link_auc_ap(pos: npt.NDArray[np.float32], neg: npt.NDArray[np.float32]) -> Tuple[float, float]: ...
 def kmeans(

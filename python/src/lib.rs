@@ -27,10 +27,10 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use gpu_vgae::{
-    cluster_embeddings, cluster_metrics, data_dir, link_metrics, load_planetoid, score_pairs,
-    top_k_links, train, Csr, EpochReport, Error, ErrorKind, Exclusion, FeatureLayout,
-    FeatureNormalization, GaeModel, Gpu, GpuOptions, Graph, GraphView, ModelKind, Monitor,
-    Objective, SavedModel, TopKMode, TrainOptions, Trained,
+    cluster_embeddings, cluster_fit, cluster_metrics, data_dir, link_metrics, load_planetoid,
+    score_pairs, top_k_links, train, ClusterFitOptions, Csr, EpochReport, Error, ErrorKind,
+    Exclusion, FeatureLayout, FeatureNormalization, GaeModel, Gpu, GpuOptions, Graph, GraphView,
+    ModelKind, Monitor, Objective, SavedModel, TopKMode, TrainOptions, Trained,
 };
 
 type Result<T, E = Error> = std::result::Result<T, E>;
@@ -623,6 +623,83 @@ fn kmeans<'py>(
     Ok((labels.into_pyarray(py), result.inertia, result.n_iter))
 }
 
+/// Clusters a graph's nodes with a method of the library's registry
+/// (`gpu_vgae::cluster_fit`): the cluster of every node, the embeddings that were
+/// clustered and the report (JSON: metrics.json of `gpu-vgae cluster`).
+#[pyfunction]
+#[pyo3(signature = (edges, num_nodes, dense, csr, labels, k, method, seed, adapter))]
+#[allow(clippy::too_many_arguments)]
+fn cluster_graph<'py>(
+    py: Python<'py>,
+    edges: PyReadonlyArray2<'py, i64>,
+    num_nodes: Option<usize>,
+    dense: Option<PyReadonlyArray2<'py, f32>>,
+    csr: Option<CsrParts<'py>>,
+    labels: Option<PyReadonlyArray1<'py, i64>>,
+    k: Option<usize>,
+    method: Option<String>,
+    seed: u64,
+    adapter: Option<String>,
+) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyArray2<f32>>, String)> {
+    let mut graph = graph(
+        &edges,
+        num_nodes,
+        features(dense, csr).py()?,
+        FeatureNormalization::None,
+    )
+    .py()?;
+    if let Some(labels) = labels {
+        let labels: Vec<i32> = labels
+            .as_array()
+            .iter()
+            .map(|&v| {
+                i32::try_from(v).map_err(|_| Error::InvalidArgument {
+                    argument: "y",
+                    message: format!("label {v} is outside the 32-bit range"),
+                })
+            })
+            .collect::<Result<_>>()
+            .py()?;
+        graph = graph.with_labels(labels).py()?;
+    }
+    let mut options = ClusterFitOptions::default();
+    options.method = method;
+    options.k = k;
+    options.seed = seed;
+    options.check(&graph).py()?;
+    let mut interrupted: Option<PyErr> = None;
+    let outcome = py.detach(|| {
+        let gpu = device(adapter.as_deref())?;
+        cluster_fit(&gpu, &graph, &options, |_| {
+            Python::attach(|py| match py.check_signals() {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(err) => {
+                    interrupted = Some(err);
+                    ControlFlow::Break(())
+                }
+            })
+        })
+    });
+    let output = match (outcome, interrupted) {
+        (Ok(output), _) => output,
+        (Err(e @ Error::Interrupted { .. }), Some(_)) => return Err(py_error(e)),
+        (Err(e), _) => return Err(py_error(e)),
+    };
+    let report = output.summary_json().py()?;
+    let clusters: Vec<i64> = output
+        .clustering
+        .assignment
+        .iter()
+        .map(|&c| i64::from(c))
+        .collect();
+    let e = output.embeddings;
+    Ok((
+        clusters.into_pyarray(py),
+        matrix(py, e.rows, e.cols, e.values),
+        report,
+    ))
+}
+
 /// ACC, NMI, ARI and macro-F1 of a clustering against labels (−1: unlabelled).
 #[pyfunction]
 fn clustering_scores<'py>(
@@ -732,6 +809,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(link_auc_ap, m)?)?;
     m.add_function(wrap_pyfunction!(kmeans, m)?)?;
     m.add_function(wrap_pyfunction!(clustering_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(cluster_graph, m)?)?;
     m.add_function(wrap_pyfunction!(planetoid, m)?)?;
     m.add_function(wrap_pyfunction!(default_data_dir, m)?)?;
     m.add_function(wrap_pyfunction!(adapter_json, m)?)?;

@@ -13,6 +13,9 @@
 //!   label, left out), ACC and F1 through the Hungarian map of clusters to classes
 //!   ([`linear_sum_assignment`]).
 //! - [`silhouette`] and [`inertia`]: label-free quality of a clustering.
+//! - [`fit`]: a graph's nodes clustered in one call by a method of the registry
+//!   ([`fit::METHODS`]: the low-pass filters, the auto-encoders, DFCN), with the output
+//!   set `gpu-vgae cluster` writes.
 //!
 //! ```
 //! use gpu_vgae::{cluster_metrics, kmeans, KMeansConfig};
@@ -117,6 +120,7 @@
 //! all of them but F1 may not be; F1 then belongs to the map this Hungarian implementation
 //! returns, which need not be scipy's or Munkres'.
 
+pub mod fit;
 mod gpu;
 mod hungarian;
 mod kmeans;

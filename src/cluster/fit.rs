@@ -1,0 +1,725 @@
+//! Clustering a graph's nodes in one call ([`fit`]): a method from the registry
+//! ([`METHODS`]) turns the graph into node embeddings (and usually clusters them), then
+//! k-means, the metrics against the labels where there are any, inertia and silhouette.
+//! `gpu-vgae cluster --dataset NAME` is this call and [`ClusterFitOutput::write_to`].
+//!
+//! # Methods
+//! Each is one entry of [`METHODS`]: its name, whether it needs node features, whether
+//! it has N² terms (so that a graph too large for them is refused before training), and
+//! the function that runs it. Without a method, [`BEST`] runs: the best label-free
+//! method built so far.
+//!
+//! | name | what |
+//! |---|---|
+//! | `s2gc` | S²GC low-pass filter + randomised SVD + k-means, order by the intra-cluster rule ([`crate::filters`]) |
+//! | `agc` | AGC's filter, the same pipeline |
+//! | `vgae`, `gae` | train the auto-encoder (`gpu-vgae run`'s defaults), k-means on μ |
+//! | `dfcn` | DFCN (Tu et al. 2021): reserved, not built yet |
+//!
+//! Every setting is checked before a device is opened ([`ClusterFitOptions::check`]).
+
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{kmeans_gpu, KMeans, KMeansConfig};
+use crate::data::Graph;
+use crate::error::{Error, Result};
+use crate::filters::{
+    filter_cluster, graph_features, l2_rows, FilterKind, FilterOptions, OrderStep,
+};
+use crate::gpu::Gpu;
+use crate::model::Objective;
+use crate::output_set::{Manifest, OutputDir, OutputSet, WriteOptions};
+use crate::run::{
+    clusters_csv, embeddings_svg, node_ids_text, run, to_json, ClusterOptions, ClusterReport,
+    Embeddings, GraphSummary, RunEvent, RunOptions,
+};
+use crate::train::{EpochReport, Progress, TrainOptions};
+
+/// One clustering method of the registry.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Method {
+    /// Its name (`--method NAME`).
+    pub name: &'static str,
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// Whether it reads node features (a graph without them is refused).
+    pub needs_features: bool,
+    /// Whether it has terms over all N² node pairs (each epoch), so that its cost is
+    /// estimated and a graph too large for it refused before training.
+    pub pair_terms: bool,
+    /// Whether it always L2-normalises the rows it clusters (`normalize: false` is
+    /// refused).
+    pub always_normalized: bool,
+    /// The method itself; `None` while it is not built yet (the name is reserved).
+    run: Option<MethodFn>,
+}
+
+/// A method: the graph, the checked plan, progress → embeddings (and their clustering).
+type MethodFn = fn(
+    &Gpu,
+    &Graph,
+    &Plan<'_>,
+    &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
+) -> Result<MethodResult>;
+
+/// The registry. Adding a method is one entry here.
+pub static METHODS: &[Method] = &[
+    Method {
+        name: "s2gc",
+        summary: "S²GC low-pass filter, top 16 singular vectors, k-means; order by the \
+                  intra-cluster rule",
+        needs_features: true,
+        pair_terms: false,
+        always_normalized: true,
+        run: Some(run_filter),
+    },
+    Method {
+        name: "agc",
+        summary: "AGC's filter ½(I + T̃)ᵏ, the same pipeline",
+        needs_features: true,
+        pair_terms: false,
+        always_normalized: true,
+        run: Some(run_filter),
+    },
+    Method {
+        name: "vgae",
+        summary: "VGAE trained as `gpu-vgae run` does, k-means on μ",
+        needs_features: false,
+        pair_terms: true,
+        always_normalized: false,
+        run: Some(run_autoencoder),
+    },
+    Method {
+        name: "gae",
+        summary: "GAE trained as `gpu-vgae run --model gae` does, k-means on μ",
+        needs_features: false,
+        pair_terms: true,
+        always_normalized: false,
+        run: Some(run_autoencoder),
+    },
+    Method {
+        name: "dfcn",
+        summary: "DFCN (Tu et al., AAAI 2021): not built yet",
+        needs_features: true,
+        pair_terms: true,
+        always_normalized: false,
+        run: None,
+    },
+];
+
+/// The method that runs when none is named: the best label-free one built so far.
+pub const BEST: &str = "s2gc";
+
+/// The registry entry named `name` (any case).
+pub fn method(name: &str) -> Result<&'static Method> {
+    let wanted = name.to_ascii_lowercase();
+    METHODS
+        .iter()
+        .find(|m| m.name == wanted)
+        .ok_or_else(|| Error::InvalidConfig {
+            setting: "method",
+            message: format!(
+                "unknown clustering method `{name}`; expected one of: {}",
+                method_names().join(", ")
+            ),
+        })
+}
+
+/// The names of [`METHODS`].
+pub fn method_names() -> Vec<&'static str> {
+    METHODS.iter().map(|m| m.name).collect()
+}
+
+/// Settings of [`fit`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClusterFitOptions {
+    /// The method's name; `None`: [`BEST`].
+    pub method: Option<String>,
+    /// Clusters k; `None`: the number of classes of the graph's labels.
+    pub k: Option<usize>,
+    /// Seed of everything random (SVD test matrix, k-means, training).
+    pub seed: u64,
+    /// L2-normalise the embedding rows before k-means; `None`: the method's default
+    /// (the filters always do; the auto-encoders as [`ClusterOptions`]' default).
+    pub normalize: Option<bool>,
+    /// The filter methods' settings (the kind is taken from the method's name).
+    pub filter: FilterOptions,
+    /// The auto-encoders' training (the kind is taken from the method's name, the seed
+    /// from `seed`).
+    pub train: TrainOptions,
+    /// The most node-pair evaluations (N² × epochs) a method with N² terms may do: a
+    /// graph above it is refused before training. 10¹¹ by default, Pubmed's 200 dense
+    /// epochs (7.8·10¹⁰) fit; on lavapipe that is about a quarter of an hour.
+    pub max_pair_evaluations: u64,
+}
+
+impl Default for ClusterFitOptions {
+    fn default() -> Self {
+        ClusterFitOptions {
+            method: None,
+            k: None,
+            seed: 0,
+            normalize: None,
+            filter: FilterOptions::default(),
+            train: TrainOptions::default(),
+            max_pair_evaluations: 100_000_000_000,
+        }
+    }
+}
+
+/// The checked settings of one fit.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    /// The method.
+    pub method: &'static Method,
+    /// Clusters.
+    pub k: usize,
+    /// Whether rows are L2-normalised before k-means.
+    pub normalize: bool,
+    /// The options.
+    pub options: &'a ClusterFitOptions,
+}
+
+impl ClusterFitOptions {
+    /// The method these settings name.
+    pub fn method(&self) -> Result<&'static Method> {
+        method(self.method.as_deref().unwrap_or(BEST))
+    }
+
+    /// Checks every setting against `graph` (no device needed): the method exists and is
+    /// built, k is between 1 and N (given when there are no labels), the features a method
+    /// needs are there, a method with N² terms fits its budget, and the method's own
+    /// settings.
+    pub fn check<'a>(&'a self, graph: &Graph) -> Result<Plan<'a>> {
+        let method = self.method()?;
+        let Some(_) = method.run else {
+            return Err(Error::InvalidConfig {
+                setting: "method",
+                message: format!(
+                    "the clustering method `{}` is not built yet; built: {}",
+                    method.name,
+                    METHODS
+                        .iter()
+                        .filter(|m| m.run.is_some())
+                        .map(|m| m.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        };
+        let k = ClusterOptions {
+            k: self.k,
+            ..ClusterOptions::default()
+        }
+        .resolve_k(graph.num_nodes, graph.labels.as_deref())?;
+        if method.needs_features {
+            graph_features(graph, method.name)?;
+        }
+        self.filter.validate()?;
+        let normalize = match method.always_normalized {
+            true => {
+                if self.normalize == Some(false) {
+                    return Err(Error::InvalidConfig {
+                        setting: "normalize",
+                        message: format!(
+                            "{} always L2-normalises its singular vectors' rows (the \
+                             published pipeline)",
+                            method.name
+                        ),
+                    });
+                }
+                true
+            }
+            false => self
+                .normalize
+                .unwrap_or(ClusterOptions::default().normalize),
+        };
+        if method.pair_terms {
+            let train = self.autoencoder_training(method);
+            train.validate()?;
+            let n = graph.num_nodes as u64;
+            let pairs = match train.model.objective {
+                Objective::Dense => Some(n * n),
+                Objective::Subgraph => {
+                    let m = train.model.sample_nodes.min(graph.num_nodes) as u64;
+                    Some(m * m)
+                }
+                Objective::Sampled => None,
+            };
+            if let Some(per_epoch) = pairs {
+                let total = per_epoch.saturating_mul(u64::from(train.epochs));
+                if total > self.max_pair_evaluations {
+                    return Err(Error::TooLarge {
+                        what: format!(
+                            "the node-pair evaluations of {}'s N² terms on {} nodes \
+                             ({} epochs × {per_epoch} pairs; --method {BEST} has no N² terms)",
+                            method.name, graph.num_nodes, train.epochs
+                        ),
+                        size: total,
+                        limit: self.max_pair_evaluations,
+                    });
+                }
+            }
+        }
+        Ok(Plan {
+            method,
+            k,
+            normalize,
+            options: self,
+        })
+    }
+
+    /// The training settings of an auto-encoder method.
+    fn autoencoder_training(&self, method: &Method) -> TrainOptions {
+        let mut train = self.train.clone();
+        if let Ok(kind) = method.name.parse() {
+            train.model.kind = kind;
+        }
+        train.model.seed = self.seed;
+        train
+    }
+}
+
+/// What [`fit`]'s callback hears.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum FitEvent<'a> {
+    /// A training epoch ended (auto-encoder methods).
+    Epoch(&'a EpochReport),
+    /// A filter order was tried (filter methods).
+    Order(&'a OrderStep),
+    /// A phase ended after `took`.
+    Phase {
+        /// Its name.
+        name: &'static str,
+        /// How long it took.
+        took: Duration,
+    },
+}
+
+/// What a method hands back.
+struct MethodResult {
+    /// The embeddings k-means clusters (normalised already where the method does).
+    embeddings: Embeddings,
+    /// Their clustering, when the method made it.
+    kmeans: Option<KMeans>,
+    /// The method's settings, every one.
+    hyperparameters: Value,
+    /// What the method found (the chosen order and its search, training metrics).
+    details: Value,
+    /// Seconds per phase.
+    phases: Vec<(&'static str, f64)>,
+}
+
+/// A phase and its time.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PhaseTime {
+    /// The phase.
+    pub phase: String,
+    /// Seconds.
+    pub seconds: f64,
+}
+
+/// Everything [`fit`] produced.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClusterFitOutput {
+    /// The method that ran.
+    pub method: &'static str,
+    /// The embeddings that were clustered.
+    pub embeddings: Embeddings,
+    /// The clustering, its metrics, inertia and silhouette.
+    pub clustering: ClusterReport,
+    /// The method's settings (every one), k and the seed.
+    pub hyperparameters: Value,
+    /// What the method found.
+    pub details: Value,
+    /// Seconds per phase.
+    pub timings: Vec<PhaseTime>,
+    /// The graph.
+    pub graph: GraphSummary,
+    /// The adapter it ran on.
+    pub adapter: String,
+}
+
+/// Clusters `graph`'s nodes as `options` say (see the module docs), after checking
+/// every setting ([`ClusterFitOptions::check`]). `progress` hears epochs, filter orders
+/// and phases; returning `ControlFlow::Break` stops with [`Error::Interrupted`].
+pub fn fit<P: Progress>(
+    gpu: &Gpu,
+    graph: &Graph,
+    options: &ClusterFitOptions,
+    mut progress: impl FnMut(FitEvent<'_>) -> P,
+) -> Result<ClusterFitOutput> {
+    let plan = options.check(graph)?;
+    let mut hear = |e: FitEvent<'_>| {
+        if progress(e).stop() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let run_method = plan.method.run.ok_or_else(|| Error::InvalidConfig {
+        setting: "method",
+        message: format!("`{}` is not built yet", plan.method.name),
+    })?;
+    let result = run_method(gpu, graph, &plan, &mut hear)?;
+    let mut timings: Vec<PhaseTime> = result
+        .phases
+        .iter()
+        .map(|&(phase, seconds)| PhaseTime {
+            phase: phase.into(),
+            seconds,
+        })
+        .collect();
+    let start = Instant::now();
+    let e = &result.embeddings;
+    let kmeans = match result.kmeans {
+        Some(k) => k,
+        None => {
+            let start = Instant::now();
+            let k = kmeans_gpu(
+                gpu,
+                &e.values,
+                e.rows,
+                e.cols,
+                &KMeansConfig::new(plan.k).with_seed(options.seed),
+            )?;
+            phase(&mut hear, "kmeans", start.elapsed())?;
+            timings.push(PhaseTime {
+                phase: "kmeans".into(),
+                seconds: start.elapsed().as_secs_f64(),
+            });
+            k
+        }
+    };
+    let metrics_start = Instant::now();
+    let clustering =
+        ClusterReport::from_kmeans(e, kmeans, graph.labels.as_deref(), None, options.seed, true)?;
+    timings.push(PhaseTime {
+        phase: "metrics".into(),
+        seconds: metrics_start.elapsed().as_secs_f64(),
+    });
+    phase(&mut hear, "metrics", start.elapsed())?;
+    let mut hyperparameters = json!({
+        "method": plan.method.name,
+        "k": plan.k,
+        "seed": options.seed,
+        "normalize": plan.normalize,
+        "kmeans": {"init": "k-means++", "n_init": 10, "max_iter": 300,
+                   "stop": "no assignment changes"},
+    });
+    if let (Value::Object(all), Value::Object(own)) = (&mut hyperparameters, result.hyperparameters)
+    {
+        all.extend(own);
+    }
+    Ok(ClusterFitOutput {
+        method: plan.method.name,
+        embeddings: result.embeddings,
+        clustering,
+        hyperparameters,
+        details: result.details,
+        timings,
+        graph: GraphSummary::of(graph),
+        adapter: gpu.report().name.clone(),
+    })
+}
+
+fn phase(
+    hear: &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
+    name: &'static str,
+    took: Duration,
+) -> Result<()> {
+    if hear(FitEvent::Phase { name, took }).is_break() {
+        return Err(Error::Interrupted {
+            message: format!("stopped after the {name} phase"),
+        });
+    }
+    Ok(())
+}
+
+/// `s2gc` and `agc`: [`filter_cluster`].
+fn run_filter(
+    gpu: &Gpu,
+    graph: &Graph,
+    plan: &Plan<'_>,
+    hear: &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
+) -> Result<MethodResult> {
+    let mut filter = plan.options.filter.clone();
+    filter.kind = plan.method.name.parse::<FilterKind>()?;
+    let start = Instant::now();
+    let outcome = filter_cluster(
+        gpu,
+        graph,
+        plan.k,
+        plan.options.seed,
+        &filter,
+        &mut |step| hear(FitEvent::Order(step)),
+    )?;
+    let took = start.elapsed();
+    phase(hear, "filter", took)?;
+    let mut settings = json!({
+        "filter": filter.kind,
+        "order": filter.order.map_or(Value::from("chosen by the intra-cluster rule"), Value::from),
+        "max_order": filter.max_order,
+        "order_rule": "the K before the first K whose mean intra-cluster squared distance \
+                       is not lower than K-1's",
+        "svd": {"method": "randomised (Halko et al.), Gaussian test matrix",
+                "components": filter.svd.components,
+                "oversamples": filter.svd.oversamples,
+                "power_iterations": filter.svd.power_iterations},
+        "rows": "L2-normalised",
+    });
+    if filter.kind == FilterKind::S2gc {
+        settings["alpha"] = json!(filter.alpha);
+        settings["self_loops"] = json!(filter.self_loops);
+        settings["operator"] = json!(if filter.self_loops {
+            "D~^-1/2 (A + I) D~^-1/2"
+        } else {
+            "D^-1/2 A D^-1/2"
+        });
+    } else {
+        settings["operator"] = json!("1/2 (I + D~^-1/2 (A + I) D~^-1/2)");
+    }
+    let details = json!({
+        "order": outcome.order,
+        "orders_tried": outcome.history,
+    });
+    Ok(MethodResult {
+        embeddings: Embeddings {
+            rows: graph.num_nodes,
+            cols: outcome.dim,
+            values: outcome.embeddings,
+        },
+        kmeans: Some(outcome.kmeans),
+        hyperparameters: json!({ "filter": settings }),
+        details,
+        phases: vec![("filter", took.as_secs_f64())],
+    })
+}
+
+/// `vgae` and `gae`: [`run`] (train, embed), μ L2-normalised if asked.
+fn run_autoencoder(
+    gpu: &Gpu,
+    graph: &Graph,
+    plan: &Plan<'_>,
+    hear: &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
+) -> Result<MethodResult> {
+    let mut options = RunOptions::default();
+    options.train = plan.options.autoencoder_training(plan.method);
+    options.embeddings = true;
+    let mut phases = Vec::new();
+    let output = run(gpu, graph, &options, |event| match event {
+        // The run checks its memory estimate itself; a fit has no use for the figures.
+        RunEvent::Memory { .. } => ControlFlow::Continue(()),
+        RunEvent::Epoch(e) => hear(FitEvent::Epoch(e)),
+        RunEvent::Phase { name, took } => {
+            phases.push((name, took.as_secs_f64()));
+            hear(FitEvent::Phase { name, took })
+        }
+    })?;
+    let mu = output.embeddings.ok_or_else(|| Error::InvalidArgument {
+        argument: "embeddings",
+        message: "training produced no embeddings".into(),
+    })?;
+    let embeddings = if plan.normalize {
+        Embeddings {
+            values: l2_rows(mu.values, mu.cols),
+            ..mu
+        }
+    } else {
+        mu
+    };
+    let t = &options.train;
+    let hyperparameters = json!({ "autoencoder": {
+        "model": t.model.kind.to_string(),
+        "objective": t.model.objective.to_string(),
+        "epochs": t.epochs,
+        "lr": t.model.adam.lr,
+        "hidden": t.model.hidden,
+        "latent": t.model.latent,
+        "val_fraction": t.val_fraction,
+        "test_fraction": t.test_fraction,
+        "features": if graph.features.is_some() { "the graph's, unscaled" } else { "none (identity)" },
+        "embedding": "mu over every edge",
+    }});
+    let details = json!({
+        "final_loss": output.report.final_loss.total,
+        "val": output.report.val,
+        "test": output.report.test,
+    });
+    Ok(MethodResult {
+        embeddings,
+        kmeans: None,
+        hyperparameters,
+        details,
+        phases,
+    })
+}
+
+/// metrics.json of a fit.
+#[derive(Serialize)]
+struct FitSummary<'a> {
+    dataset: &'a str,
+    num_nodes: usize,
+    num_edges: usize,
+    method: &'a str,
+    hyperparameters: &'a Value,
+    clustering: &'a ClusterReport,
+    details: &'a Value,
+    timings: &'a [PhaseTime],
+    adapter: &'a str,
+}
+
+impl ClusterFitOutput {
+    /// metrics.json's content.
+    pub fn summary_json(&self) -> Result<String> {
+        to_json(&FitSummary {
+            dataset: &self.graph.name,
+            num_nodes: self.graph.num_nodes,
+            num_edges: self.graph.num_edges,
+            method: self.method,
+            hyperparameters: &self.hyperparameters,
+            clustering: &self.clustering,
+            details: &self.details,
+            timings: &self.timings,
+            adapter: &self.adapter,
+        })
+    }
+
+    /// Writes clusters.csv, embeddings.npy, node_ids.txt (original ids), metrics.json,
+    /// embeddings.svg and manifest.json into `dir` as one set (see [`OutputDir`]).
+    pub fn write(&self, dir: &Path) -> Result<Manifest> {
+        self.write_to(OutputDir::claim(dir)?, &WriteOptions::default())
+    }
+
+    /// [`write`](Self::write) into a directory claimed earlier.
+    pub fn write_to(&self, out: OutputDir, options: &WriteOptions) -> Result<Manifest> {
+        let mut set = OutputSet::begin(out, options)?;
+        let e = &self.embeddings;
+        set.write(
+            "clusters.csv",
+            clusters_csv(self.graph.node_ids.as_ref(), &self.clustering).as_bytes(),
+        )?;
+        set.write_npy("embeddings.npy", e.rows, e.cols, &e.values)?;
+        if let Some(ids) = &self.graph.node_ids {
+            set.write("node_ids.txt", node_ids_text(ids).as_bytes())?;
+        }
+        set.write("metrics.json", self.summary_json()?.as_bytes())?;
+        if let Some(svg) = embeddings_svg(
+            &format!("{} ({})", self.graph.name, self.method),
+            e,
+            self.graph.labels.as_deref(),
+            self.graph.class_names.as_deref(),
+            Some(&self.clustering),
+        ) {
+            set.write("embeddings.svg", svg.as_bytes())?;
+        }
+        set.commit()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(features: bool, labels: bool) -> Graph {
+        let x = features.then(|| crate::sparse::Csr::identity(4));
+        let g = Graph::from_edges(4, &[(0, 1), (1, 2), (2, 3)], x).unwrap();
+        if labels {
+            g.with_labels(vec![0, 0, 1, 1]).unwrap()
+        } else {
+            g
+        }
+    }
+
+    fn options(method: &str) -> ClusterFitOptions {
+        ClusterFitOptions {
+            method: Some(method.into()),
+            ..ClusterFitOptions::default()
+        }
+    }
+
+    #[test]
+    fn every_name_resolves_and_the_best_is_built() {
+        for m in METHODS {
+            assert_eq!(method(&m.name.to_uppercase()).unwrap().name, m.name);
+        }
+        assert!(method(BEST).unwrap().run.is_some());
+        let err = method("kmeans").unwrap_err().to_string();
+        assert!(err.contains("s2gc, agc, vgae, gae, dfcn"), "{err}");
+    }
+
+    #[test]
+    fn settings_are_checked_against_the_graph() {
+        let g = graph(true, true);
+        let defaults = ClusterFitOptions::default();
+        let plan = defaults.check(&g).unwrap();
+        assert_eq!(
+            (plan.method.name, plan.k, plan.normalize),
+            ("s2gc", 2, true)
+        );
+        let zero = ClusterFitOptions {
+            k: Some(0),
+            ..ClusterFitOptions::default()
+        };
+        assert!(zero.check(&g).is_err());
+        let many = ClusterFitOptions {
+            k: Some(5),
+            ..ClusterFitOptions::default()
+        };
+        assert!(many
+            .check(&g)
+            .unwrap_err()
+            .to_string()
+            .contains("between 1 and the 4 nodes"));
+        let unlabelled = graph(true, false);
+        let err = ClusterFitOptions::default()
+            .check(&unlabelled)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("--clusters"), "{err}");
+        let featureless = graph(false, true);
+        let err = ClusterFitOptions::default()
+            .check(&featureless)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("has none"), "{err}");
+        assert!(options("vgae").check(&featureless).is_ok());
+        let err = options("dfcn").check(&g).err().unwrap().to_string();
+        assert!(err.contains("not built yet"), "{err}");
+        let raw = ClusterFitOptions {
+            normalize: Some(false),
+            ..ClusterFitOptions::default()
+        };
+        assert!(raw.check(&g).is_err());
+    }
+
+    #[test]
+    fn pair_terms_beyond_the_budget_are_refused() {
+        let g = graph(true, true);
+        let mut o = options("vgae");
+        o.max_pair_evaluations = 16 * 200 - 1;
+        match o.check(&g) {
+            Err(Error::TooLarge { size, limit, .. }) => assert_eq!((size, limit), (3200, 3199)),
+            other => panic!("{:?}", other.err()),
+        }
+        o.max_pair_evaluations = 3200;
+        assert!(o.check(&g).is_ok());
+        // The filters have no N² terms.
+        let f = ClusterFitOptions {
+            max_pair_evaluations: 0,
+            ..ClusterFitOptions::default()
+        };
+        assert!(f.check(&g).is_ok());
+    }
+}
