@@ -592,8 +592,13 @@ fn run(args: &RunArgs, stop: &Arc<AtomicBool>) -> Result<()> {
             RunEvent::Memory {
                 estimate,
                 device_is_host,
-            } if talk && generated.is_none() => {
-                eprintln!("memory estimate: {}", estimate.summary(device_is_host));
+            } => {
+                if talk && generated.is_none() {
+                    eprintln!("memory estimate: {}", estimate.summary(device_is_host));
+                }
+                // A signal is heard at the end of an epoch, as it always was (the run
+                // then says after which epoch it stopped).
+                return ControlFlow::Continue(());
             }
             RunEvent::Epoch(e) => bar.update(e),
             RunEvent::Phase { name, took } => {

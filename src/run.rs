@@ -110,6 +110,7 @@ impl GraphSource {
             edges: (spec.mean_degree * spec.nodes as f64 / 2.0).round() as usize,
             features: features.then_some((spec.features, spec.nodes * spec.features_per_node)),
             generated: true,
+            train_labels: None,
         })
     }
 
@@ -248,6 +249,11 @@ impl RunShape {
                 .filter(|_| !featureless)
                 .map(|x| (x.cols(), x.nnz())),
             generated: false,
+            train_labels: graph.train_labels.as_deref().and_then(|labels| {
+                let classes = labels.iter().copied().max().filter(|&c| c >= 0)?;
+                let labelled = labels.iter().filter(|&&l| l >= 0).count();
+                Some((classes as usize + 1, labelled))
+            }),
         }
     }
 }

@@ -14,7 +14,7 @@
 use crate::error::{Error, Result};
 use crate::gpu::{pool_class_bytes, AdapterProfile};
 use crate::model::schedule::MemoryPlan;
-use crate::model::vgae::{self, GraphShape, SubgraphShape};
+use crate::model::vgae::{self, GraphShape, PriorShape, SubgraphShape};
 use crate::model::{ModelConfig, Objective};
 use crate::split::PairTable;
 use crate::train::TrainOptions;
@@ -38,6 +38,10 @@ pub struct RunShape {
     pub features: Option<(usize, usize)>,
     /// Whether the graph is generated (the synthetic graph): its generation is a phase.
     pub generated: bool,
+    /// Classes and labelled nodes of the training labels (the class-conditional prior's
+    /// sizes); `None` where they are not known yet, which the estimate takes as every
+    /// node labelled (the prior's memory is its per-node index, not its classes).
+    pub train_labels: Option<(usize, usize)>,
 }
 
 impl RunShape {
@@ -50,6 +54,9 @@ impl RunShape {
             edges: scale(self.edges),
             features: self.features.map(|(cols, nnz)| (cols, scale(nnz))),
             generated: self.generated,
+            train_labels: self
+                .train_labels
+                .map(|(classes, labelled)| (classes, scale(labelled))),
         }
     }
 }
@@ -277,7 +284,10 @@ pub fn estimate_run(
         feature_nnz: x_nnz as usize,
         identity_features: shape.features.is_none(),
         subgraph: (config.objective == Objective::Subgraph).then(|| subgraph_shape(shape, config)),
-        prior: None,
+        prior: config.conditional.then(|| {
+            let (classes, members) = shape.train_labels.unwrap_or((1, shape.nodes));
+            PriorShape { classes, members }
+        }),
     };
     let (schedule, _) = vgae::training(config, &model_shape, profile)?;
     let train_device = pooled_bytes(&MemoryPlan::new(&schedule, true));
@@ -441,10 +451,13 @@ pub fn check_fits(
     }
     Err(Error::InsufficientMemory {
         what: format!(
-            "training on {} nodes and {} edges with the {} objective (estimate: {}; {})",
+            "training on {} nodes and {} edges with the {} objective, hidden width {} and \
+             latent {} (estimate: {}; {})",
             shape.nodes,
             shape.edges,
             plan.train.model.objective,
+            plan.train.model.hidden,
+            plan.train.model.latent,
             estimate.summary(device_is_host),
             would_fit
         ),
@@ -517,6 +530,7 @@ mod tests {
                     edges: g.edges.len(),
                     features: x.map(|x| (x.cols(), x.nnz())),
                     generated: true,
+                    train_labels: None,
                 };
                 let plan = RunPlan {
                     train: &train,
@@ -568,6 +582,7 @@ mod tests {
             edges: e as usize,
             features: None,
             generated: true,
+            train_labels: None,
         };
         let train = options(Objective::Sampled);
         let plan = RunPlan {
@@ -599,6 +614,45 @@ mod tests {
         assert!(!estimate.phases.iter().any(|p| p.name == "embed"));
     }
 
+    /// The class-conditional prior is in the estimate: its tensors as the engine plans
+    /// them where the training labels are known, every node labelled where not.
+    #[test]
+    fn the_conditional_prior_is_estimated() {
+        let g = graph(2000, 8.0, 0);
+        let split = split_edges_with(2000, &g.edges, 0.05, 0.1, 0).unwrap();
+        let labels: Vec<i32> = (0..2000)
+            .map(|i| if i % 3 == 0 { -1 } else { i % 5 })
+            .collect();
+        let mut train = options(Objective::Sampled);
+        train.model.conditional = true;
+        let view = GraphView::new(2000, &split.train, None)
+            .unwrap()
+            .with_trusted_train_labels(&labels);
+        let setup = ModelSetup::new(&train.model, view, &AdapterProfile::cpu()).unwrap();
+        let engine = pooled_bytes(&MemoryPlan::new(&setup.schedule, true));
+        let labelled = labels.iter().filter(|&&l| l >= 0).count();
+        let mut shape = RunShape {
+            nodes: 2000,
+            edges: g.edges.len(),
+            features: None,
+            generated: false,
+            train_labels: Some((5, labelled)),
+        };
+        let plan = RunPlan {
+            train: &train,
+            scaled_features: false,
+            embeddings: false,
+        };
+        let estimate = estimate_run(&shape, &plan, &AdapterProfile::cpu()).unwrap();
+        assert_eq!(
+            part(phase(&estimate, "training"), "training tensors"),
+            engine
+        );
+        shape.train_labels = None;
+        let unknown = estimate_run(&shape, &plan, &AdapterProfile::cpu()).unwrap();
+        assert!(part(phase(&unknown, "training"), "training tensors") >= engine);
+    }
+
     #[test]
     fn the_check_refuses_with_the_estimate_and_what_would_fit() {
         let shape = RunShape {
@@ -606,6 +660,7 @@ mod tests {
             edges: 10_000_000,
             features: None,
             generated: true,
+            train_labels: None,
         };
         let sampled = options(Objective::Sampled);
         let plan = RunPlan {
@@ -636,7 +691,7 @@ mod tests {
         let message = err.to_string();
         for needle in [
             "1000000 nodes and 10000000 edges",
-            "sampled objective",
+            "sampled objective, hidden width 32 and latent 16",
             "would fit",
             "--objective subgraph",
             "available host memory",
