@@ -16,14 +16,12 @@ use gpu_vgae::{cluster_fit, synthetic_graph, ClusterFitOptions, Graph, Synthetic
 
 /// A community graph with one isolated node (the last) and a node without features.
 fn community_graph(nodes: usize, communities: usize) -> Graph {
-    let spec = SyntheticSpec {
-        nodes,
-        communities,
-        mean_degree: 5.0,
-        features: 40,
-        seed: 11,
-        ..SyntheticSpec::default()
-    };
+    let mut spec = SyntheticSpec::default();
+    spec.nodes = nodes;
+    spec.communities = communities;
+    spec.mean_degree = 5.0;
+    spec.features = 40;
+    spec.seed = 11;
     let g = synthetic_graph(&spec).unwrap();
     // One more node, isolated, with no features.
     let x = g.feature_matrix().unwrap();
@@ -172,8 +170,11 @@ gpu_test! {
         }
         assert!(h.len() <= chosen + 2, "nothing is tried after the stop: {h:?}");
         let n = graph.num_nodes;
-        let intra = intra_cluster_distance(&out.embeddings, out.dim, &out.kmeans.labels, 3);
-        assert_eq!(intra, h[chosen].intra);
+        // The clustering returned is the chosen order's, whose intra distance (a mean
+        // over the restarts) is near its best restart's.
+        assert_eq!(out.kmeans.inertia, h[chosen].inertia);
+        let best = intra_cluster_distance(&out.embeddings, out.dim, &out.kmeans.labels, 3);
+        assert!((best - h[chosen].intra).abs() < 0.5 * h[chosen].intra, "{best} vs {h:?}");
         // Unit rows (none of this graph's filtered rows is zero).
         for row in out.embeddings.chunks_exact(out.dim) {
             let norm: f64 = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
