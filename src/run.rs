@@ -136,7 +136,7 @@ impl GraphSource {
 }
 
 /// k-means on the embeddings and the clustering metrics (DESIGN.md §8).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct ClusterOptions {
     /// Clusters k; `None`: the number of classes of the labels.
@@ -146,16 +146,6 @@ pub struct ClusterOptions {
     /// L2-normalise each embedding row before k-means (DESIGN.md §10b): the clusters,
     /// inertia and silhouette are then those of the normalised rows.
     pub normalize: bool,
-}
-
-impl Default for ClusterOptions {
-    fn default() -> Self {
-        ClusterOptions {
-            k: None,
-            seed: 0,
-            normalize: false,
-        }
-    }
 }
 
 impl ClusterOptions {

@@ -54,6 +54,7 @@
 //! nothing); `max_order` when it keeps falling. The clustering returned is the one of
 //! the chosen order.
 
+pub mod scgc;
 pub mod svd;
 
 use std::ops::ControlFlow;

@@ -105,6 +105,8 @@ registry! {
     gather_rows::GATHER_ROWS => GatherRows(GatherRowsStep),
     scatter_rows::SCATTER_ROWS => ScatterRows(ScatterRowsStep),
     topk_rows::TOPK_ROWS,
+    normalize_rows::NORMALIZE_ROWS,
+    normalize_rows_backward::NORMALIZE_ROWS_BACKWARD,
     adam::ADAM => Adam(AdamStep),
     kmeans_assign::KMEANS_ASSIGN,
     kmeans_distances::KMEANS_DISTANCES,
