@@ -64,8 +64,9 @@
 //                             rows: block = column chunk, parts = splits,
 //                             groups = ceil(n / (WG·R)) workgroups per split;
 //                             tiles: block = rows per block, parts = B, groups unused
-//   1 storage r  z:            array<vec4<f32>>, row i at float i·z_stride, the first L
-//                             columns used
+//   1 storage r  z:            array<ZVec4> (f32, or f16 under Precision::F16: see
+//                             shared/store_f32.wgsl), row i at element i·z_stride, the
+//                             first L columns used
 //   2 storage rw grad_partial: array<f32>, slots × n × L (slots = splits, or B + 1)
 //   3 storage rw loss_partial: array<f32>, slots × n
 // Dispatch: rows: splits × groups workgroups; workgroup w serves split w / groups and
@@ -104,7 +105,7 @@ override TILE_LEN: u32 = 1u;
 override ALIGNED: bool = true;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> z: array<ZVec4>;
 @group(0) @binding(2) var<storage, read_write> grad_partial: array<f32>;
 @group(0) @binding(3) var<storage, read_write> loss_partial: array<f32>;
 
@@ -116,14 +117,14 @@ fn tile_index(jl: u32, il: u32) -> u32 {
 }
 
 fn z_at(e: u32) -> f32 {
-    return z[e >> 2u][e & 3u];
+    return f32(z[e >> 2u][e & 3u]);
 }
 
 // Columns 4q..4q+3 of row `row` of z; columns ≥ L read as 0.
 fn z4(row: u32, q: u32) -> vec4<f32> {
     let c = 4u * q;
     if ALIGNED {
-        let v = z[row * (params.z_stride / 4u) + q];
+        let v = vec4<f32>(z[row * (params.z_stride / 4u) + q]);
         if c + 4u <= L {
             return v;
         }

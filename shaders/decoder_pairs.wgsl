@@ -49,9 +49,10 @@
 //   0 uniform    params       {n (rows of this dispatch), nodes (all rows), latent (= L),
 //                              z_stride, slots, grad_scale, row_base, entry_lo,
 //                              entry_hi, z_lo, z_hi, flags (1: continue, 2: finish)}
-//   1 storage r  z_rows:       array<vec4<f32>>, z's rows row_base .. row_base + n, row
-//                              at float (i − row_base)·z_stride
-//   2 storage r  z_cols:       array<vec4<f32>>, z's rows z_lo .. z_hi (WINDOWED) or all
+//   1 storage r  z_rows:       array<ZVec4> (f32, or f16 under Precision::F16: see
+//                              shared/store_f32.wgsl), z's rows row_base .. row_base + n, row
+//                              at element (i − row_base)·z_stride
+//   2 storage r  z_cols:       array<ZVec4>, z's rows z_lo .. z_hi (WINDOWED) or all
 //   3 storage r  pair_ptr:     array<u32>, nodes + 1
 //   4 storage r  pair_col:     array<u32>, entries entry_lo .. entry_hi: the other node,
 //                              bit 31 set for weight class 1
@@ -93,8 +94,8 @@ override WINDOWED: bool = false;
 const LQ_MAX: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z_rows: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> z_cols: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> z_rows: array<ZVec4>;
+@group(0) @binding(2) var<storage, read> z_cols: array<ZVec4>;
 @group(0) @binding(3) var<storage, read> pair_ptr: array<u32>;
 @group(0) @binding(4) var<storage, read> pair_col: array<u32>;
 @group(0) @binding(5) var<storage, read> class_weights: array<vec2<f32>>;
@@ -115,16 +116,16 @@ fn sigmoid(x: f32) -> f32 {
 // Element e of z_rows (from_rows) or z_cols.
 fn z_at(from_rows: bool, e: u32) -> f32 {
     if from_rows {
-        return z_rows[e >> 2u][e & 3u];
+        return f32(z_rows[e >> 2u][e & 3u]);
     }
-    return z_cols[e >> 2u][e & 3u];
+    return f32(z_cols[e >> 2u][e & 3u]);
 }
 
 fn z_vec4(from_rows: bool, i: u32) -> vec4<f32> {
     if from_rows {
-        return z_rows[i];
+        return vec4<f32>(z_rows[i]);
     }
-    return z_cols[i];
+    return vec4<f32>(z_cols[i]);
 }
 
 fn gp_at(e: u32) -> f32 {

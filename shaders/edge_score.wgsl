@@ -13,8 +13,10 @@
 //
 // Bindings (group 0):
 //   0 uniform    params {pairs, latent, z_stride, a_lo, a_rows, b_lo, b_rows, _}
-//   1 storage r  z_a:    array<f32>, row i at i·z_stride (a window of rows if WINDOWED)
-//   2 storage r  z_b:    array<f32>, likewise
+//   1 storage r  z_a:    array<ZElem> (f32, or f16 under Precision::F16: see
+//                        shared/store_f32.wgsl), row i at i·z_stride (a window of rows
+//                        if WINDOWED)
+//   2 storage r  z_b:    array<ZElem>, likewise
 //   3 storage r  pairs:  array<u32>, 2 × pairs (a, b)
 //   4 storage rw scores: array<f32>, pairs
 // Dispatch: one invocation per pair, WG per workgroup, grid folded to 2-D.
@@ -35,8 +37,8 @@ override WINDOWED: bool = false;
 override LOGITS: bool = false;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z_a: array<f32>;
-@group(0) @binding(2) var<storage, read> z_b: array<f32>;
+@group(0) @binding(1) var<storage, read> z_a: array<ZElem>;
+@group(0) @binding(2) var<storage, read> z_b: array<ZElem>;
 @group(0) @binding(3) var<storage, read> pairs: array<u32>;
 @group(0) @binding(4) var<storage, read_write> scores: array<f32>;
 
@@ -61,7 +63,7 @@ fn main(
     }
     var dot = 0.0;
     for (var k = 0u; k < params.latent; k++) {
-        dot += z_a[a * params.z_stride + k] * z_b[b * params.z_stride + k];
+        dot += f32(z_a[a * params.z_stride + k]) * f32(z_b[b * params.z_stride + k]);
     }
     if LOGITS {
         scores[p] = dot;

@@ -14,7 +14,9 @@
 //                key); the bound arrays start there when the host splits the nodes into
 //                windows of one binding each (gpu/windows.rs)
 //   1 storage r  ms:          array<f32>, n × 2·latent
-//   2 storage rw z:           array<f32>, n × latent
+//   2 storage rw z:           array<ZElem>, n × latent: f32, or f16 under
+//                             Precision::F16 (rounded to nearest even, see
+//                             shared/store_f16.wgsl), which the decoders then read
 //   3 storage rw kl_rows:     array<f32>, n
 //   4 uniform    step  (shared/step.wgsl)    {epoch, adam_step, decoder_scale, _}
 //   5 storage r  class_of:    array<u32>, n (0xFFFFFFFF: no training label); read only
@@ -41,7 +43,7 @@ const NO_CLASS: u32 = 0xFFFFFFFFu;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> ms: array<f32>;
-@group(0) @binding(2) var<storage, read_write> z: array<f32>;
+@group(0) @binding(2) var<storage, read_write> z: array<ZElem>;
 @group(0) @binding(3) var<storage, read_write> kl_rows: array<f32>;
 @group(0) @binding(4) var<uniform> step: Step;
 @group(0) @binding(5) var<storage, read> class_of: array<u32>;
@@ -69,7 +71,7 @@ fn main(
         let s = ms[i * 2u * l + l + k];
         let sigma = exp(s);
         let eps = standard_normal(params.row_base + i, k, step.epoch, key);
-        z[i * l + k] = mu + eps * sigma;
+        z[i * l + k] = to_zelem(mu + eps * sigma);
         var d = mu;
         if CONDITIONAL && node_class != NO_CLASS {
             d = mu - class_means[node_class * l + k];

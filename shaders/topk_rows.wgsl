@@ -46,7 +46,9 @@
 // Bindings (group 0):
 //   0 uniform    params    {n, rows (active rows), z_stride (in vec4), capacity,
 //                           global (1: j > i, 0: j ≠ i), _, _, _}
-//   1 storage r  z:         array<vec4<f32>>, row i at i·z_stride; columns ≥ L ignored
+//   1 storage r  z:         array<ZVec4> (f32, or f16 under Precision::F16: see
+//                           shared/store_f32.wgsl), row i at i·z_stride; columns ≥ L
+//                           ignored
 //   2 storage r  excl_ptr:  array<u32>, n + 1 offsets into excl_col
 //   3 storage r  excl_col:  array<u32>, excluded columns per row, ascending
 //   4 storage r  rows:      array<u32>, the active rows, ascending
@@ -86,7 +88,7 @@ override SG: u32 = 0u;
 const T: u32 = 32u;
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> z: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> z: array<ZVec4>;
 @group(0) @binding(2) var<storage, read> excl_ptr: array<u32>;
 @group(0) @binding(3) var<storage, read> excl_col: array<u32>;
 @group(0) @binding(4) var<storage, read> rows: array<u32>;
@@ -97,7 +99,7 @@ const T: u32 = 32u;
 // Columns 4q..4q+3 of the row starting at vec4 `base`; columns ≥ L read as 0 (the
 // matrix may hold other values there, as [μ | log σ] does).
 fn load4(base: u32, q: u32) -> vec4<f32> {
-    let v = z[base + q];
+    let v = vec4<f32>(z[base + q]);
     if 4u * q + 4u <= L {
         return v;
     }

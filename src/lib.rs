@@ -104,14 +104,14 @@ pub use synthetic::{generate as synthetic_graph, SyntheticGraph, SyntheticSpec};
 
 // Models and training.
 pub use kernels::adam::AdamConfig;
-pub use model::{GaeModel, LossParts, ModelConfig, ModelKind, Objective, Weights};
+pub use model::{GaeModel, LossParts, ModelConfig, ModelKind, Objective, Precision, Weights};
 pub use saved::SavedModel;
 pub use train::{
     train, EpochRecord, EpochReport, Monitor, Progress, TrainOptions, TrainReport, Trained,
 };
 
 // The command line's tasks: a whole run, and what a saved model does.
-pub use output_set::{verify_output, Manifest, OutputDir, WriteOptions};
+pub use output_set::{verify_output, EmbeddingsDtype, Manifest, OutputDir, WriteOptions};
 pub use run::{
     run, ClusterOptions, ClusterReport, Embeddings, GraphSource, KnownEdges, PredictOptions,
     Prediction, RunEvent, RunOptions, RunOutput,

@@ -21,10 +21,10 @@ use gpu_vgae::internal::profile::{plot_svg, run_plan, table, EpochPlan, PlanEven
 use gpu_vgae::internal::run::{read_pairs, to_json};
 use gpu_vgae::{
     cluster_fit, data_dir, run as run_pipeline, ClusterFitOptions, ClusterMetrics, ClusterOptions,
-    ClusterReport, EpochReport, Error, FeatureNormalization, FitEvent, Gpu, GpuOptions, Graph,
-    GraphSource, KnownEdges, LinkMetrics, MissingFeatures, ModelKind, Monitor, Objective,
-    OutputDir, PhaseTime, PredictOptions, Result, RunEvent, RunOptions, SavedModel, TopKMode,
-    TrainReport, WriteOptions,
+    ClusterReport, EmbeddingsDtype, EpochReport, Error, FeatureNormalization, FitEvent, Gpu,
+    GpuOptions, Graph, GraphSource, KnownEdges, LinkMetrics, MissingFeatures, ModelKind, Monitor,
+    Objective, OutputDir, PhaseTime, Precision, PredictOptions, Result, RunEvent, RunOptions,
+    SavedModel, TopKMode, TrainReport, WriteOptions,
 };
 
 #[derive(Parser)]
@@ -145,6 +145,12 @@ struct RunArgs {
     /// VGAE with the class-conditional prior N(m_y, I) for nodes with a training label.
     #[arg(long)]
     conditional: bool,
+    /// How the decoders, the pair scores and the top-k search store Z (and μ): f32, or
+    /// f16 (half the bytes they read, products and sums still f32; needs an adapter
+    /// with SHADER_F16, see `gpu-vgae info`). Saved in model.gvae: `predict` ranks as
+    /// the model was trained.
+    #[arg(long, default_value = "f32", value_parser = choice::<Precision>())]
+    precision: Precision,
     /// Training epochs.
     #[arg(long, default_value_t = 200)]
     epochs: u32,
@@ -190,6 +196,9 @@ struct RunArgs {
     /// it as one set.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Element type of embeddings.npy: f32 (`<f4`) or f16 (`<f2`, half the size).
+    #[arg(long, requires = "out", value_parser = choice::<EmbeddingsDtype>())]
+    embeddings_dtype: Option<EmbeddingsDtype>,
     /// Print the final report as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -211,6 +220,9 @@ struct EmbedArgs {
     /// replacing it as one set.
     #[arg(long)]
     out: PathBuf,
+    /// Element type of embeddings.npy: f32 (`<f4`) or f16 (`<f2`, half the size).
+    #[arg(long, default_value = "f32", value_parser = choice::<EmbeddingsDtype>())]
+    embeddings_dtype: EmbeddingsDtype,
     #[command(flatten)]
     device: DeviceArgs,
 }
@@ -340,6 +352,8 @@ macro_rules! choices {
 choices!(
     ModelKind,
     Objective,
+    Precision,
+    EmbeddingsDtype,
     Monitor,
     KnownEdges,
     MissingFeatures,
@@ -463,6 +477,7 @@ fn run_options(args: &RunArgs) -> Result<RunOptions> {
         model.alpha = alpha;
     }
     model.conditional = args.conditional;
+    model.precision = args.precision;
     model.hidden = args.hidden;
     model.latent = args.latent;
     model.adam.lr = args.lr;
@@ -517,13 +532,17 @@ fn run(args: &RunArgs, stop: &Arc<AtomicBool>) -> Result<()> {
         }
         let model = &options.train.model;
         eprintln!(
-            "{} with the {} objective{}{} on {} ({})",
+            "{} with the {} objective{}{}{} on {} ({})",
             model.kind,
             model.objective,
             if model.conditional {
                 " and the class-conditional prior"
             } else {
                 ""
+            },
+            match model.precision {
+                Precision::F32 => "",
+                Precision::F16 => ", Z stored in f16",
             },
             if args.featureless && graph.features.is_some() {
                 ", without the graph's features"
@@ -552,7 +571,8 @@ fn run(args: &RunArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     })?;
     if let Some(out) = out {
         let start = std::time::Instant::now();
-        output.write_to(out, &write_options(stop))?;
+        let dtype = args.embeddings_dtype.unwrap_or_default();
+        output.write_to(out, &write_options(stop).with_embeddings_dtype(dtype))?;
         phase("write", start.elapsed());
     }
     if args.json {
@@ -623,7 +643,8 @@ fn embed_command(args: &EmbedArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     saved.check_graph(&graph, &graph.name)?;
     let gpu = open_gpu(&args.device)?;
     let embeddings = saved.embed(&gpu, &graph, args.graph.normalize_features)?;
-    embeddings.write_to(out, &graph, &write_options(stop))?;
+    let options = write_options(stop).with_embeddings_dtype(args.embeddings_dtype);
+    embeddings.write_to(out, &graph, &options)?;
     println!(
         "embedded {} nodes ({} x {}) with {}; wrote {}",
         graph.num_nodes,

@@ -36,7 +36,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::data::arrays::NpyWriter;
+use crate::data::arrays::{DType, NpyWriter};
 use crate::error::{Error, Result};
 
 /// The manifest's file name inside a set.
@@ -64,6 +64,35 @@ const KNOWN_FILES: &[&str] = &[
 /// that a test can deliver a signal while a set is being written.
 const TEST_DELAY_ENV: &str = "GPU_VGAE_TEST_WRITE_DELAY_MS";
 
+/// The element type of a set's `embeddings.npy`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbeddingsDtype {
+    /// float32 (`<f4`).
+    #[default]
+    F32,
+    /// float16 (`<f2`): half the bytes; every value rounded to the nearest f16, and a
+    /// value beyond its range (±65504) is an error rather than an infinity.
+    F16,
+}
+
+text_enum!(
+    EmbeddingsDtype,
+    "embeddings_dtype",
+    EmbeddingsDtype::F32 => "f32" | "float32",
+    EmbeddingsDtype::F16 => "f16" | "float16"
+);
+
+impl EmbeddingsDtype {
+    /// The `.npy` element type.
+    pub fn dtype(self) -> DType {
+        match self {
+            EmbeddingsDtype::F32 => DType::F32,
+            EmbeddingsDtype::F16 => DType::F16,
+        }
+    }
+}
+
 /// How a set is written.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
@@ -75,6 +104,8 @@ pub struct WriteOptions {
     /// before the swap; when set, the staging directory is removed, the target is left
     /// as it was and [`Error::Interrupted`] is returned.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// The element type of `embeddings.npy` (float32).
+    pub embeddings_dtype: EmbeddingsDtype,
 }
 
 impl WriteOptions {
@@ -87,6 +118,12 @@ impl WriteOptions {
     /// Options watching `flag` for a stop request.
     pub fn with_interrupt(mut self, flag: Arc<AtomicBool>) -> Self {
         self.interrupt = Some(flag);
+        self
+    }
+
+    /// Options writing `embeddings.npy` as `dtype`.
+    pub fn with_embeddings_dtype(mut self, dtype: EmbeddingsDtype) -> Self {
+        self.embeddings_dtype = dtype;
         self
     }
 
@@ -629,8 +666,8 @@ impl OutputSet {
         Ok(())
     }
 
-    /// Writes `name` as a C-order float32 `.npy` matrix (`rows × cols`), streamed in
-    /// chunks of rows.
+    /// Writes `name` as a C-order `.npy` matrix (`rows × cols`) of float32 or, as the
+    /// options say for the set's embeddings, float16, streamed in chunks of rows.
     pub fn write_npy(
         &mut self,
         name: &str,
@@ -639,7 +676,8 @@ impl OutputSet {
         values: &[f32],
     ) -> Result<()> {
         self.check_interrupt()?;
-        let mut writer = NpyWriter::new(&self.staging_path(name), rows, cols)?;
+        let dtype = self.options.embeddings_dtype.dtype();
+        let mut writer = NpyWriter::with_dtype(&self.staging_path(name), rows, cols, dtype)?;
         let chunk = cols.max(1) * 65_536;
         for piece in values.chunks(chunk) {
             writer.write_rows(piece)?;

@@ -93,7 +93,7 @@ use std::cmp::Ordering;
 
 use serde::Serialize;
 
-use crate::cpu::{link_logit, sigmoid};
+use crate::cpu::{link_logit, round_f16, sigmoid, through_f16};
 use crate::data::GraphView;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuMatrix, Recording};
@@ -101,7 +101,8 @@ use crate::kernels::edge_score::{edge_logits, edge_score, flatten_pairs};
 use crate::kernels::topk_rows::{
     padded_rows, scanned_pairs, topk_rows, ExclusionLists, RowBounds, RowLists,
 };
-use crate::kernels::MAX_LATENT;
+use crate::kernels::{EmbeddingElem, MAX_LATENT};
+use crate::model::Precision;
 
 /// Largest squared row norm |μ_i|² accepted: every partial sum of a logit is at most
 /// |μ_i|·|μ_j| in magnitude, which stays well below f32's largest value (3.4·10³⁸).
@@ -277,6 +278,11 @@ pub struct TopKOptions {
     /// every node to set the floor (more, up to 4×, for large K); 0: no floor. See the
     /// module docs.
     pub floor_rows: usize,
+    /// How the kernel stores μ: f32, or f16 as a model of [`Precision::F16`] scores
+    /// (μ rounded to the nearest f16 and ranked by logits of the rounded values, in
+    /// f32; the answer is then exact for the rounded μ). A device without
+    /// `SHADER_F16` runs the f32 kernel on the rounded values: the same logits.
+    pub precision: Precision,
 }
 
 impl TopKOptions {
@@ -287,7 +293,14 @@ impl TopKOptions {
             mode,
             list_budget: DEFAULT_LIST_BUDGET,
             floor_rows: DEFAULT_FLOOR_ROWS,
+            precision: Precision::F32,
         }
+    }
+
+    /// Sets how μ is stored for the search.
+    pub fn with_precision(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
     }
 
     /// Sets the list budget (slots per pass).
@@ -353,10 +366,57 @@ pub fn top_k_links(
     mode: TopKMode,
 ) -> Result<Vec<ScoredPair>> {
     let options = TopKOptions::new(k, mode);
+    Ok(top_k_links_with(gpu, embeddings, num_nodes, latent, exclude, &options)?.links)
+}
+
+/// [`top_k_links`] with every setting of `options` (list budget, floor, precision), and
+/// how the answer was found.
+pub fn top_k_links_with(
+    gpu: &Gpu,
+    embeddings: &[f32],
+    num_nodes: usize,
+    latent: usize,
+    exclude: &Exclusion,
+    options: &TopKOptions,
+) -> Result<TopKOutcome> {
     options.validate()?;
     check_embeddings("embeddings", embeddings, num_nodes, latent, latent, exclude)?;
-    let z = upload_padded(gpu, embeddings, num_nodes, latent, latent)?;
-    Ok(search(gpu, &z, embeddings, latent, latent, exclude, &options)?.links)
+    search_stored(gpu, embeddings, num_nodes, latent, latent, exclude, options)
+}
+
+/// The search over host values (`n` rows at `stride`), uploaded as the kernel reads
+/// them: rows padded to a multiple of 4 columns, in `options.precision` (for f16 the
+/// host's floor sees the rounded values, which is what the device reads; a device
+/// without f16 in shaders reads them as f32, which gives the f16 kernel's logits to
+/// the bit).
+fn search_stored(
+    gpu: &Gpu,
+    values: &[f32],
+    n: usize,
+    stride: usize,
+    latent: usize,
+    exclude: &Exclusion,
+    options: &TopKOptions,
+) -> Result<TopKOutcome> {
+    let padded = padded_rows(values, n, stride, latent);
+    let width = 4 * latent.div_ceil(4);
+    let label = "gpu_vgae.predict.z";
+    match options.precision {
+        Precision::F32 => {
+            let z = gpu.upload_matrix(label, n, width, &padded)?;
+            search(gpu, &z, values, stride, latent, exclude, options)
+        }
+        Precision::F16 => {
+            let rounded = through_f16(&padded);
+            if gpu.profile().features.shader_f16 {
+                let z = gpu.upload_matrix(label, n, width, &round_f16(&padded))?;
+                search(gpu, &z, &rounded, width, latent, exclude, options)
+            } else {
+                let z = gpu.upload_matrix(label, n, width, &rounded)?;
+                search(gpu, &z, &rounded, width, latent, exclude, options)
+            }
+        }
+    }
 }
 
 /// [`top_k_links`] over the first `latent` columns of a matrix already on the device
@@ -383,12 +443,11 @@ pub fn top_k_links_on_device(
     let values = gpu.read(z.data())?;
     let (n, stride) = (z.rows(), z.cols());
     check_embeddings("z", &values, n, latent, stride, exclude)?;
-    if stride.is_multiple_of(4) {
+    if stride.is_multiple_of(4) && options.precision == Precision::F32 {
         search(gpu, z, &values, stride, latent, exclude, options)
     } else {
-        // The kernel reads rows as vec4.
-        let padded = upload_padded(gpu, &values, n, stride, latent)?;
-        search(gpu, &padded, &values, stride, latent, exclude, options)
+        // The kernel reads rows as vec4, in the precision asked for.
+        search_stored(gpu, &values, n, stride, latent, exclude, options)
     }
 }
 
@@ -493,6 +552,20 @@ pub fn score_links(
     latent: usize,
     pairs: &[(u32, u32)],
 ) -> Result<Vec<ScoredPair>> {
+    score_links_as(gpu, embeddings, num_nodes, latent, pairs, Precision::F32)
+}
+
+/// [`score_links`] with μ stored in `precision` for the kernel (f16: rounded to the
+/// nearest f16, as a model of [`Precision::F16`] scores; on a device without
+/// `SHADER_F16` the f32 kernel reads the rounded values, with the same result).
+pub fn score_links_as(
+    gpu: &Gpu,
+    embeddings: &[f32],
+    num_nodes: usize,
+    latent: usize,
+    pairs: &[(u32, u32)],
+    precision: Precision,
+) -> Result<Vec<ScoredPair>> {
     let exclude = Exclusion::none(num_nodes)?;
     check_embeddings(
         "embeddings",
@@ -506,13 +579,29 @@ pub fn score_links(
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
-    let z = gpu.upload_matrix("gpu_vgae.predict.z", num_nodes, latent, embeddings)?;
     let ids = gpu.upload("gpu_vgae.predict.pairs", &flat)?;
     let scores = gpu.alloc::<f32>("gpu_vgae.predict.scores", pairs.len())?;
     let logits = gpu.alloc::<f32>("gpu_vgae.predict.logits", pairs.len())?;
     let mut recording = Recording::new("score_links");
-    recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
-    recording.extend(edge_logits(gpu, &z, latent, &ids, &logits)?);
+    let label = "gpu_vgae.predict.z";
+    match precision {
+        Precision::F32 => {
+            let z = gpu.upload_matrix(label, num_nodes, latent, embeddings)?;
+            recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
+            recording.extend(edge_logits(gpu, &z, latent, &ids, &logits)?);
+        }
+        Precision::F16 if gpu.profile().features.shader_f16 => {
+            let z = gpu.upload_matrix(label, num_nodes, latent, &round_f16(embeddings))?;
+            recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
+            recording.extend(edge_logits(gpu, &z, latent, &ids, &logits)?);
+        }
+        Precision::F16 => {
+            // Without f16 in shaders: the f32 kernel on the rounded values, the same sums.
+            let z = gpu.upload_matrix(label, num_nodes, latent, &through_f16(embeddings))?;
+            recording.extend(edge_score(gpu, &z, latent, &ids, &scores)?);
+            recording.extend(edge_logits(gpu, &z, latent, &ids, &logits)?);
+        }
+    }
     gpu.submit(&recording)?;
     let (scores, logits) = (gpu.read(&scores)?, gpu.read(&logits)?);
     Ok(pairs
@@ -525,19 +614,6 @@ pub fn score_links(
             score,
         })
         .collect())
-}
-
-/// μ (n rows at `stride`, the first `latent` columns) on the device as the kernel
-/// reads it (rows padded to a multiple of 4 columns).
-fn upload_padded(
-    gpu: &Gpu,
-    values: &[f32],
-    n: usize,
-    stride: usize,
-    latent: usize,
-) -> Result<GpuMatrix> {
-    let padded = padded_rows(values, n, stride, latent);
-    gpu.upload_matrix("gpu_vgae.predict.z", n, 4 * latent.div_ceil(4), &padded)
 }
 
 fn check_latent_width(latent: usize) -> Result<()> {
@@ -718,9 +794,9 @@ fn global_floor(
 /// The passes of the module docs.
 /// `z` is μ on the device (row stride a multiple of 4), `values` the same on the host
 /// with row stride `stride`.
-fn search(
+fn search<T: EmbeddingElem>(
     gpu: &Gpu,
-    z: &GpuMatrix,
+    z: &GpuMatrix<T>,
     values: &[f32],
     stride: usize,
     latent: usize,
@@ -909,9 +985,9 @@ fn search(
 /// One `topk_rows` dispatch over `active` rows; returns every row's `capacity` slots
 /// (2 words each) and its fill count.
 #[allow(clippy::too_many_arguments)]
-fn run_pass(
+fn run_pass<T: EmbeddingElem>(
     gpu: &Gpu,
-    z: &GpuMatrix,
+    z: &GpuMatrix<T>,
     latent: usize,
     exclusions: &ExclusionLists,
     active: &[u32],

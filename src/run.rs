@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::model::{GaeModel, Objective};
 use crate::output_set::{Manifest, OutputDir, OutputSet, WriteOptions};
-use crate::predict::{top_k_links, Exclusion, ScoredPair, TopKMode};
+use crate::predict::{top_k_links_with, Exclusion, ScoredPair, TopKMode, TopKOptions};
 use crate::saved::{edge_fingerprint, SavedModel, SplitSettings, TrainingGraph, TrainingMetrics};
 use crate::sparse::Csr;
 use crate::synthetic::{generate, SyntheticSpec};
@@ -136,7 +136,7 @@ impl GraphSource {
 }
 
 /// k-means on the embeddings and the clustering metrics (DESIGN.md §8).
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ClusterOptions {
     /// Clusters k; `None`: the number of classes of the labels.
@@ -676,15 +676,10 @@ impl SavedModel {
         let view = model_view(graph, features.as_deref()).with_edges(&edges);
         let mu = encode(gpu, self, view)?;
         let exclude = Exclusion::new(graph.num_nodes, &edges)?;
-        let links = top_k_links(
-            gpu,
-            &mu.values,
-            mu.rows,
-            mu.cols,
-            &exclude,
-            options.k,
-            options.mode,
-        )?;
+        // Ranked as the model scores: μ in its precision.
+        let search =
+            TopKOptions::new(options.k, options.mode).with_precision(self.header.config.precision);
+        let links = top_k_links_with(gpu, &mu.values, mu.rows, mu.cols, &exclude, &search)?.links;
         let recall = test_pos.map(|test| {
             let held: std::collections::HashSet<(u32, u32)> = test.iter().copied().collect();
             let found = links
@@ -711,7 +706,9 @@ impl SavedModel {
         scaling: Option<FeatureNormalization>,
     ) -> Result<Prediction> {
         let mu = self.embed(gpu, graph, scaling)?;
-        let links = crate::predict::score_links(gpu, &mu.values, mu.rows, mu.cols, pairs)?;
+        let precision = self.header.config.precision;
+        let links =
+            crate::predict::score_links_as(gpu, &mu.values, mu.rows, mu.cols, pairs, precision)?;
         Ok(Prediction {
             links,
             recall: None,

@@ -600,6 +600,27 @@ mod tests {
     }
 
     #[test]
+    fn the_precision_is_saved_and_files_without_it_read_as_f32() {
+        let mut m = model();
+        m.header.config.precision = crate::model::Precision::F16;
+        let bytes = m.to_bytes().unwrap();
+        let back = SavedModel::from_bytes(&bytes, Path::new("m.gvae")).unwrap();
+        assert_eq!(back.header.config.precision, crate::model::Precision::F16);
+        // A file written before the setting existed: no `precision` in its config.
+        let field = r#","precision":"f16""#;
+        let old = with_header(&bytes, |h| {
+            assert_eq!(h.matches(field).count(), 1, "{h}");
+            h.replace(field, &" ".repeat(field.len()))
+        });
+        let back = SavedModel::from_bytes(&old, Path::new("m.gvae")).unwrap();
+        assert_eq!(back.header.config.precision, crate::model::Precision::F32);
+        // An unknown precision is an error naming the file.
+        let unknown = with_header(&bytes, |h| h.replace(field, r#","precision":"f64""#));
+        let err = SavedModel::from_bytes(&unknown, Path::new("m.gvae")).unwrap_err();
+        assert!(err.to_string().contains("m.gvae"), "{err}");
+    }
+
+    #[test]
     fn version_1_files_are_still_read_with_the_same_checks() {
         let m = model();
         let v1 = version_1(&m.to_bytes().unwrap());

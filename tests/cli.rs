@@ -1234,6 +1234,121 @@ gpu_test! {
     }
 }
 
+/// The values of a float16 or float32 `.npy` matrix (as f32) and its header.
+fn read_npy_values(path: &Path) -> (String, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + header_len])
+        .unwrap()
+        .to_string();
+    let data = &bytes[10 + header_len..];
+    let values = if header.contains("'<f2'") {
+        data.chunks_exact(2)
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect()
+    } else {
+        data.chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    };
+    (header, values)
+}
+
+gpu_test! {
+    /// `--precision f16` trains and is saved in model.gvae; `--embeddings-dtype f16`
+    /// writes `<f2` embeddings (the f32 ones rounded to nearest) that the manifest lists
+    /// as written, `embed` writes the same file again with the same dtype, and
+    /// `predict` ranks as the f16 model scores (by logits of μ rounded to f16).
+    fn f16_precision_and_embeddings_round_trip() {
+        common::gpu();
+        let dir = scratch("f16");
+        let out = dir.join("out");
+        let o = gpu_vgae(&["run", "--synthetic-nodes", "150", "--epochs", "10", "--quiet",
+                           "--precision", "f16", "--embeddings-dtype", "f16",
+                           "--out", out.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let model = out.join("model.gvae");
+        let saved = gpu_vgae::internal::saved::SavedModel::load(&model).unwrap();
+        assert_eq!(saved.header.config.precision, gpu_vgae::Precision::F16);
+        let (header, mu) = read_npy_values(&out.join("embeddings.npy"));
+        assert!(header.contains("'descr': '<f2'") && header.contains("'shape': (150, 16)"), "{header}");
+        assert_eq!(mu.len(), 150 * 16);
+        let manifest = gpu_vgae::verify_output(&out).unwrap();
+        let entry = manifest.files.iter().find(|f| f.name == "embeddings.npy").unwrap();
+        assert_eq!(entry.bytes, std::fs::metadata(out.join("embeddings.npy")).unwrap().len());
+        assert_eq!(entry.bytes as usize, 10 + header.len() + 150 * 16 * 2);
+        let (edges, features) = (synthetic_edge_list(&dir, 150), synthetic_features(&dir, 150));
+        // embed: f16 again gives the run's file; f32 gives the values it rounded.
+        for (dtype, name) in [("f16", "again16"), ("f32", "again32")] {
+            let o = gpu_vgae(&["embed", "--model", model.to_str().unwrap(), "--edges", &edges,
+                               "--features", &features, "--embeddings-dtype", dtype,
+                               "--out", dir.join(name).to_str().unwrap()]);
+            assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+            gpu_vgae::verify_output(&dir.join(name)).unwrap();
+        }
+        assert_eq!(
+            std::fs::read(dir.join("again16").join("embeddings.npy")).unwrap(),
+            std::fs::read(out.join("embeddings.npy")).unwrap()
+        );
+        let (header32, mu32) = read_npy_values(&dir.join("again32").join("embeddings.npy"));
+        assert!(header32.contains("'<f4'"), "{header32}");
+        let rounded: Vec<f32> = mu32.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect();
+        assert_eq!(rounded, mu);
+        // predict --top-k: the brute-force ranking of the f16 values' logits.
+        let o = gpu_vgae(&["predict", "--model", model.to_str().unwrap(), "--edges", &edges,
+                           "--features", &features, "--top-k", "50"]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let got: Vec<(u32, u32)> = o
+            .stdout
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].parse().unwrap(), f[1].parse().unwrap())
+            })
+            .collect();
+        let known: std::collections::HashSet<(u32, u32)> = std::fs::read_to_string(&edges)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let f: Vec<u32> = l.split(' ').map(|v| v.parse().unwrap()).collect();
+                (f[0].min(f[1]), f[0].max(f[1]))
+            })
+            .collect();
+        let mut all = Vec::new();
+        for i in 0..150u32 {
+            for j in i + 1..150 {
+                if !known.contains(&(i, j)) {
+                    let mut dot = 0f32;
+                    for k in 0..16 {
+                        dot += mu[i as usize * 16 + k] * mu[j as usize * 16 + k];
+                    }
+                    all.push((dot, i, j));
+                }
+            }
+        }
+        all.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        let expected: Vec<(u32, u32)> = all[..50].iter().map(|&(_, i, j)| (i, j)).collect();
+        assert_eq!(got, expected);
+    }
+}
+
+#[test]
+fn precision_and_embeddings_dtype_are_checked_before_a_device_is_opened() {
+    let o = without_device(&["run", "--precision", "f64", "--epochs", "1"]);
+    assert_ne!(o.code, 0);
+    assert!(
+        o.stderr.contains("f32") && o.stderr.contains("f16"),
+        "{}",
+        o.stderr
+    );
+    // --embeddings-dtype without --out would write nothing.
+    let o = without_device(&["run", "--embeddings-dtype", "f16", "--epochs", "1"]);
+    assert_ne!(o.code, 0);
+    assert!(o.stderr.contains("--out"), "{}", o.stderr);
+    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+}
+
 /// `cluster` without a model trains and clusters; every setting it cannot use is refused
 /// before any training and before a device is opened (the adapter name matches none).
 #[test]

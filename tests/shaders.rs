@@ -8,12 +8,14 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use gpu_vgae::internal::gpu::{BindingKind, KernelDef, ParamsLayout, Scalar, StepParams};
-use gpu_vgae::internal::kernels::{REGISTRY, SUBGROUP_VARIANTS};
+use gpu_vgae::internal::kernels::{
+    F16_SUBGROUP_VARIANTS, F16_VARIANTS, REGISTRY, SUBGROUP_VARIANTS,
+};
 use naga::{AddressSpace, Module, StorageAccess, TypeInner};
 
 /// Parses and validates `source` with naga's `capabilities` (none for the registry's
-/// kernels, so that they run on any device; the subgroup capability for their subgroup
-/// variants).
+/// kernels, so that they run on any device; the subgroup or f16 capability for their
+/// subgroup and f16 variants).
 fn parse_with(name: &str, source: &str, capabilities: naga::valid::Capabilities) -> Module {
     let module = naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{name}: WGSL parse error:\n{}", e.emit_to_string(source)));
@@ -166,18 +168,63 @@ fn every_registry_entry_matches_its_wgsl() {
 #[test]
 fn every_subgroup_variant_matches_its_wgsl_and_its_registry_entry() {
     for def in SUBGROUP_VARIANTS {
-        check_kernel_with(def, naga::valid::Capabilities::SUBGROUP);
-        let base = REGISTRY
-            .iter()
-            .find(|d| d.name == def.name)
-            .unwrap_or_else(|| panic!("{}: subgroup variant without a registry entry", def.name));
-        assert_eq!(def.entry_point, base.entry_point, "{}", def.name);
-        assert_eq!(def.bindings, base.bindings, "{}: bindings differ", def.name);
-        assert_ne!(
-            def.source, base.source,
-            "{}: the same source twice",
+        check_variant(def, naga::valid::Capabilities::SUBGROUP);
+    }
+}
+
+/// `def` against its WGSL (with `capabilities`) and against its registry entry: the
+/// same entry point and bindings, another source.
+fn check_variant(def: &KernelDef, capabilities: naga::valid::Capabilities) {
+    check_kernel_with(def, capabilities);
+    let base = REGISTRY
+        .iter()
+        .find(|d| d.name == def.name)
+        .unwrap_or_else(|| panic!("{}: a variant without a registry entry", def.name));
+    assert_eq!(def.entry_point, base.entry_point, "{}", def.name);
+    assert_eq!(def.bindings, base.bindings, "{}: bindings differ", def.name);
+    assert_ne!(
+        def.source, base.source,
+        "{}: the same source twice",
+        def.name
+    );
+}
+
+#[test]
+fn every_f16_variant_matches_its_wgsl_and_its_registry_entry() {
+    use naga::valid::Capabilities;
+    for def in F16_VARIANTS {
+        check_variant(def, Capabilities::SHADER_FLOAT16);
+        assert!(
+            def.source.starts_with("// Shared snippet") && def.source.contains("enable f16;"),
+            "{}: the f16 snippet must open the source",
             def.name
         );
+    }
+    for def in F16_SUBGROUP_VARIANTS {
+        check_variant(def, Capabilities::SHADER_FLOAT16 | Capabilities::SUBGROUP);
+        assert!(
+            SUBGROUP_VARIANTS.iter().any(|d| d.name == def.name),
+            "{}: an f16 subgroup variant of a kernel without subgroup layouts",
+            def.name
+        );
+    }
+}
+
+#[test]
+fn registry_and_subgroup_kernels_need_no_f16_capability() {
+    // A device without SHADER_F16 must never be handed an f16 module: the f32 sources
+    // validate without the capability (`parse` and the subgroup test), the f16 snippet
+    // itself needs it.
+    let snippet = include_str!("../shaders/shared/store_f16.wgsl");
+    let module = naga::front::wgsl::parse_str(snippet).unwrap();
+    let refused = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::SUBGROUP,
+    )
+    .validate(&module);
+    assert!(refused.is_err(), "f16 validated without the capability");
+    for def in REGISTRY.iter().chain(SUBGROUP_VARIANTS) {
+        assert!(!def.source.contains("enable f16"), "{}", def.name);
     }
 }
 
@@ -281,7 +328,7 @@ fn shared_snippets_validate_alone() {
         parse_with(
             &path.display().to_string(),
             &text,
-            naga::valid::Capabilities::SUBGROUP,
+            naga::valid::Capabilities::SUBGROUP | naga::valid::Capabilities::SHADER_FLOAT16,
         );
     }
 }

@@ -6,6 +6,7 @@
 
 mod adam;
 mod class_mean_grad;
+mod convert_rows;
 mod decoder_dense;
 mod decoder_pairs;
 mod edge_score;
@@ -27,6 +28,7 @@ mod topk_rows;
 
 pub use adam::adam;
 pub use class_mean_grad::class_mean_grad;
+pub use convert_rows::{convert_rows, round_f16, through_f16};
 pub use decoder_dense::decoder_dense;
 pub use decoder_pairs::decoder_pairs;
 pub use edge_score::{edge_logit, edge_score};

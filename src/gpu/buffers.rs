@@ -274,23 +274,33 @@ impl<T: Pod> GpuArray<T> {
                 ),
             });
         }
-        if !data.is_empty() {
-            gpu.queue()
-                .write_buffer(self.buffer.raw(), 0, bytemuck::cast_slice(data));
+        let bytes: &[u8] = bytemuck::cast_slice(data);
+        if bytes.len().is_multiple_of(4) {
+            if !bytes.is_empty() {
+                gpu.queue().write_buffer(self.buffer.raw(), 0, bytes);
+            }
+        } else {
+            // Copies move whole 4-byte words: an odd count of 2-byte elements (f16)
+            // goes with a zero pad, inside the buffer (pool buffers are whole multiples
+            // of 256 bytes).
+            let mut padded = bytes.to_vec();
+            padded.resize(bytes.len().next_multiple_of(4), 0);
+            gpu.queue().write_buffer(self.buffer.raw(), 0, &padded);
         }
         Ok(())
     }
 }
 
-/// A dense row-major `rows × cols` matrix of `f32` on the device. Clones share the buffer.
+/// A dense row-major `rows × cols` matrix on the device, of `f32` unless said otherwise
+/// (`GpuMatrix<f16>`: embeddings stored in half precision). Clones share the buffer.
 #[derive(Clone)]
-pub struct GpuMatrix {
-    data: GpuArray<f32>,
+pub struct GpuMatrix<T: Pod = f32> {
+    data: GpuArray<T>,
     rows: usize,
     cols: usize,
 }
 
-impl GpuMatrix {
+impl<T: Pod> GpuMatrix<T> {
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
@@ -302,7 +312,7 @@ impl GpuMatrix {
     }
 
     /// The elements, row-major.
-    pub fn data(&self) -> &GpuArray<f32> {
+    pub fn data(&self) -> &GpuArray<T> {
         &self.data
     }
 
@@ -461,8 +471,18 @@ impl Gpu {
         Ok(array)
     }
 
-    /// A `rows × cols` matrix with unspecified contents.
+    /// A `rows × cols` matrix of `f32` with unspecified contents.
     pub fn alloc_matrix(&self, label: &str, rows: usize, cols: usize) -> Result<GpuMatrix> {
+        self.alloc_matrix_of(label, rows, cols)
+    }
+
+    /// A `rows × cols` matrix of `T` (e.g. `f16`) with unspecified contents.
+    pub fn alloc_matrix_of<T: Pod>(
+        &self,
+        label: &str,
+        rows: usize,
+        cols: usize,
+    ) -> Result<GpuMatrix<T>> {
         let len = rows
             .checked_mul(cols)
             .ok_or_else(|| too_many_rows(&format!("matrix `{label}`"), rows, cols))?;
@@ -474,13 +494,13 @@ impl Gpu {
     }
 
     /// A `rows × cols` matrix holding a copy of the row-major `data`.
-    pub fn upload_matrix(
+    pub fn upload_matrix<T: Pod>(
         &self,
         label: &str,
         rows: usize,
         cols: usize,
-        data: &[f32],
-    ) -> Result<GpuMatrix> {
+        data: &[T],
+    ) -> Result<GpuMatrix<T>> {
         if rows.checked_mul(cols) != Some(data.len()) {
             return Err(Error::InvalidArgument {
                 argument: "data",

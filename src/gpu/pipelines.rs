@@ -123,7 +123,9 @@ impl Pipeline {
     }
 }
 
-type CacheKey = (&'static str, Vec<(&'static str, u64)>);
+/// A pipeline's definition (by address: a kernel's variants, e.g. its subgroup or f16
+/// source, share its name) and its constants.
+type CacheKey = (usize, Vec<(&'static str, u64)>);
 
 #[derive(Default)]
 pub(crate) struct PipelineCache {
@@ -155,7 +157,7 @@ impl Gpu {
         };
         constants.sort_by(|a, b| a.0.cmp(b.0));
         let key: CacheKey = (
-            def.name,
+            std::ptr::from_ref(def) as usize,
             constants.iter().map(|&(k, v)| (k, v.to_bits())).collect(),
         );
         if let Some(found) = self.cache().lock().ok().and_then(|m| m.get(&key).cloned()) {

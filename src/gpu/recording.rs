@@ -178,7 +178,7 @@ impl<'a> Bind<'a> {
     }
 
     /// A matrix's elements.
-    pub fn matrix(matrix: &'a GpuMatrix) -> Self {
+    pub fn matrix<T: Pod>(matrix: &'a GpuMatrix<T>) -> Self {
         Self::array(matrix.data())
     }
 
@@ -194,7 +194,7 @@ impl<'a> Bind<'a> {
     }
 
     /// Rows `range` of a matrix (a window).
-    pub fn rows(matrix: &'a GpuMatrix, range: std::ops::Range<usize>) -> Self {
+    pub fn rows<T: Pod>(matrix: &'a GpuMatrix<T>, range: std::ops::Range<usize>) -> Self {
         let cols = matrix.cols();
         Self::elements(matrix.data(), range.start * cols..range.end * cols)
     }

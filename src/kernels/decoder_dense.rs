@@ -4,14 +4,14 @@
 
 use serde::Serialize;
 
-use super::{check, check_latent, flag, to_u32, Work, WORD};
+use super::{check, check_latent, flag, store_choice, to_u32, EmbeddingElem, Work, WORD};
 use crate::error::Result;
 use crate::gpu::{AdapterProfile, Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The dense decoder kernel.
 pub static DECODER_DENSE: KernelDef = KernelDef {
     name: "decoder_dense",
-    source: shader_source!("decoder_dense.wgsl"),
+    source: store_source!(f32, shader_source!("decoder_dense.wgsl")),
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
@@ -19,6 +19,12 @@ pub static DECODER_DENSE: KernelDef = KernelDef {
         BindingDef::write("grad_partial"),
         BindingDef::write("loss_partial"),
     ],
+};
+
+/// [`DECODER_DENSE`] reading z stored in f16, for devices with `SHADER_F16`.
+pub static DECODER_DENSE_F16: KernelDef = KernelDef {
+    source: store_source!(f16, shader_source!("decoder_dense.wgsl")),
+    ..DECODER_DENSE
 };
 
 kernel_params! {
@@ -171,11 +177,11 @@ fn rows_per_invocation(latent: usize) -> usize {
     }
 }
 
-/// The dense pass over the first `latent` columns of `z` (row stride `z.cols()`), in
-/// the layout of `partials`, into `partials`.
-pub fn decoder_dense(
+/// The dense pass over the first `latent` columns of `z` (row stride `z.cols()`; f32,
+/// or f16 widened to f32 as it is read), in the layout of `partials`, into `partials`.
+pub fn decoder_dense<T: EmbeddingElem>(
     gpu: &Gpu,
-    z: &GpuMatrix,
+    z: &GpuMatrix<T>,
     latent: usize,
     partials: &DensePartials,
 ) -> Result<Dispatch> {
@@ -206,11 +212,12 @@ pub fn decoder_dense(
     // One pipeline per layout, latent size (loops over the latent with constant trip
     // counts), rows per invocation and alignment of z's rows (see the shader's header).
     let aligned = flag(z.cols().is_multiple_of(4));
+    let def = store_choice::<T>(gpu, &DECODER_DENSE, &DECODER_DENSE_F16)?;
     let (pipeline, block, parts, groups, workgroups) = match layout {
         DenseLayout::Rows { splits } => {
             let rows = rows_per_invocation(latent);
             let pipeline = gpu.pipeline_with(
-                &DECODER_DENSE,
+                def,
                 &[
                     ("L", latent as f64),
                     ("R", rows as f64),
@@ -224,7 +231,7 @@ pub fn decoder_dense(
         }
         DenseLayout::Tiles(blocks) => {
             let pipeline = gpu.pipeline_with(
-                &DECODER_DENSE,
+                def,
                 &[
                     ("SYMMETRIC", 1.0),
                     ("L", latent as f64),
@@ -266,25 +273,27 @@ pub fn decoder_dense(
 /// of the full pass over the N² ordered pairs (2·L for the dot product z_i·z_j, 2·L
 /// for the gradient accumulation σ(S)·z_j; the softplus and sigmoid are not counted),
 /// as DESIGN.md §6, whichever layout (the tile layout does 3·L per ordered pair);
-/// bytes = 4·n·L (z) + 4·slots·n·(L + 1) (partials).
-pub fn work(n: usize, latent: usize, slots: usize) -> Work {
+/// bytes = z_bytes·n·L (z: 4 in f32, 2 in f16) + 4·slots·n·(L + 1) (partials).
+pub fn work(n: usize, latent: usize, slots: usize, z_bytes: u64) -> Work {
     let (n, l, s) = (n as f64, latent as f64, slots as f64);
     Work {
         flops: 4.0 * n * n * l,
-        bytes: WORD * n * l + WORD * s * n * (l + 1.0),
+        bytes: z_bytes as f64 * n * l + WORD * s * n * (l + 1.0),
     }
 }
 
 // Its step in a schedule (src/model/schedule.rs).
 
+use half::f16;
+
 use crate::cpu;
-use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::schedule::{Accesses, Elem, Schedule, ScheduleOp, TensorId};
 use crate::model::{CpuStepContext, GpuStepContext};
 
 /// `decoder_dense` in a schedule: per-slot partial sums over all pairs of z's rows.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DecoderDenseStep {
-    /// Embeddings (the first `latent` columns are used).
+    /// Embeddings, f32 or f16 (the first `latent` columns are used).
     pub z: TensorId,
     /// Latent width.
     pub latent: usize,
@@ -306,7 +315,8 @@ impl ScheduleOp for DecoderDenseStep {
     }
 
     fn work(&self, s: &Schedule) -> Work {
-        work(s.tensor(self.z).rows, self.latent, self.layout.slots())
+        let z = s.tensor(self.z);
+        work(z.rows, self.latent, self.layout.slots(), z.elem.size())
     }
 
     fn describe(&self, s: &Schedule) -> String {
@@ -328,13 +338,18 @@ impl ScheduleOp for DecoderDenseStep {
             loss: ctx.array(self.loss_partial)?,
             layout: self.layout,
         };
-        decoder_dense(ctx.gpu(), &ctx.matrix(self.z)?, self.latent, &partials).map(|d| vec![d])
+        let gpu = ctx.gpu();
+        match ctx.tensor(self.z).elem {
+            Elem::F16 => decoder_dense(gpu, &ctx.matrix::<f16>(self.z)?, self.latent, &partials),
+            _ => decoder_dense(gpu, &ctx.matrix::<f32>(self.z)?, self.latent, &partials),
+        }
+        .map(|d| vec![d])
     }
 
     fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
         let (n, stride) = (ctx.tensor(self.z).rows, ctx.tensor(self.z).cols);
         let (grad, loss) =
-            cpu::decoder_dense(ctx.f32(self.z)?, n, stride, self.latent, self.layout);
+            cpu::decoder_dense(&ctx.widened(self.z)?, n, stride, self.latent, self.layout);
         ctx.set_f32(self.grad_partial, grad)?;
         ctx.set_f32(self.loss_partial, loss)
     }

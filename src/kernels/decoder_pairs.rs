@@ -2,7 +2,10 @@
 //! correction of the dense objective, or the whole sampled objective.
 
 use super::decoder_dense::DensePartials;
-use super::{check, check_latent, flag, to_u32, Work, WORD, WORD_BYTES};
+use super::{
+    check, check_latent, elem_bytes, flag, store_choice, to_u32, EmbeddingElem, Work, WORD,
+    WORD_BYTES,
+};
 use crate::error::{Error, Result};
 use crate::gpu::windows::{pass_flags, row_windows};
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
@@ -10,7 +13,7 @@ use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef
 /// The pair decoder kernel.
 pub static DECODER_PAIRS: KernelDef = KernelDef {
     name: "decoder_pairs",
-    source: shader_source!("decoder_pairs.wgsl"),
+    source: store_source!(f32, shader_source!("decoder_pairs.wgsl")),
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
@@ -24,6 +27,12 @@ pub static DECODER_PAIRS: KernelDef = KernelDef {
         BindingDef::write("dz"),
         BindingDef::write("loss_rows"),
     ],
+};
+
+/// [`DECODER_PAIRS`] reading z stored in f16, for devices with `SHADER_F16`.
+pub static DECODER_PAIRS_F16: KernelDef = KernelDef {
+    source: store_source!(f16, shader_source!("decoder_pairs.wgsl")),
+    ..DECODER_PAIRS
 };
 
 kernel_params! {
@@ -249,15 +258,16 @@ pub struct GpuPairRows {
 
 /// `dz[i] = grad_scale · (Σ_s dense.grad[s, i] + Σ_p coef_p z_j)` and
 /// `loss_rows[i] = Σ_s dense.loss[s, i] + Σ_p loss_p` over the pairs of row `i` and the
-/// dense partial slots `s` in order, reading the first `latent` columns of `z`. `dense`
+/// dense partial slots `s` in order, reading the first `latent` columns of `z` (f32, or
+/// f16 widened to f32 as it is read). `dense`
 /// is `None` for the sampled objective. Where z, the outputs or the pair list exceed one
 /// storage binding, one dispatch per window of rows, of entries and of z's rows for the
 /// other node of each pair, bit for bit the single dispatch's result (each row's entries
 /// are sorted by column); the offsets and the partials are bound whole.
 #[allow(clippy::too_many_arguments)]
-pub fn decoder_pairs(
+pub fn decoder_pairs<T: EmbeddingElem>(
     gpu: &Gpu,
-    z: &GpuMatrix,
+    z: &GpuMatrix<T>,
     latent: usize,
     pairs: &GpuPairRows,
     dense: Option<&DensePartials>,
@@ -306,7 +316,7 @@ pub fn decoder_pairs(
     )?;
     // One pipeline per latent size (loops over the latent with constant trip counts), per
     // alignment of z's rows and per windowing of z (see the shader's header).
-    let z_row_bytes = z.cols() as u64 * WORD_BYTES;
+    let z_row_bytes = z.cols() as u64 * elem_bytes::<T>();
     let row_windows_of = |what: &str, rows: usize, bytes: &[u64]| {
         row_windows(gpu, what, rows, bytes, 1)
     };
@@ -319,7 +329,7 @@ pub fn decoder_pairs(
     let z_windows = row_windows_of("decoder_pairs z", n, &[z_row_bytes])?;
     let windowed = z_windows.len() > 1;
     let pipeline = gpu.pipeline_with(
-        &DECODER_PAIRS,
+        store_choice::<T>(gpu, &DECODER_PAIRS, &DECODER_PAIRS_F16)?,
         &[
             ("L", latent as f64),
             ("ALIGNED", flag(z.cols().is_multiple_of(4))),
@@ -379,14 +389,15 @@ pub fn decoder_pairs(
 }
 
 /// n nodes with `entries` listed pairs and `slots` dense partials per node (0 for the
-/// sampled objective): flops = 4·entries·L + slots·n·L; bytes = 4·n·L (z) + 4·(n + 1)
+/// sampled objective): flops = 4·entries·L + slots·n·L; bytes = z_bytes·n·L (z: 4 in
+/// f32, 2 in f16) + 4·(n + 1)
 /// + 4·entries (col, its class bit selecting the weights) + 4·slots·n·(L + 1) (partials)
 /// + 4·n·(L + 1) (dz, loss_rows).
-pub fn work(n: usize, latent: usize, entries: usize, slots: usize) -> Work {
+pub fn work(n: usize, latent: usize, entries: usize, slots: usize, z_bytes: u64) -> Work {
     let (n, l, e, s) = (n as f64, latent as f64, entries as f64, slots as f64);
     Work {
         flops: 4.0 * e * l + s * n * l,
-        bytes: WORD * n * l
+        bytes: z_bytes as f64 * n * l
             + WORD * (n + 1.0)
             + WORD * e
             + WORD * s * n * (l + 1.0)
@@ -398,16 +409,18 @@ pub fn work(n: usize, latent: usize, entries: usize, slots: usize) -> Work {
 
 use serde::Serialize;
 
+use half::f16;
+
 use super::decoder_dense::DenseLayout;
 use crate::cpu;
-use crate::model::schedule::{Accesses, PairsId, Schedule, ScheduleOp, TensorId};
+use crate::model::schedule::{Accesses, Elem, PairsId, Schedule, ScheduleOp, TensorId};
 use crate::model::{CpuStepContext, GpuStepContext};
 
 /// `decoder_pairs` in a schedule: a pair list (plus the dense pass's partials) → dz and
 /// the loss rows.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DecoderPairsStep {
-    /// Embeddings (the first `latent` columns are used).
+    /// Embeddings, f32 or f16 (the first `latent` columns are used).
     pub z: TensorId,
     /// Latent width.
     pub latent: usize,
@@ -438,11 +451,13 @@ impl ScheduleOp for DecoderPairsStep {
     }
 
     fn work(&self, s: &Schedule) -> Work {
+        let z = s.tensor(self.z);
         work(
-            s.tensor(self.z).rows,
+            z.rows,
             self.latent,
             s.pairs(self.pairs).entries,
             self.dense.map_or(0, |(_, _, layout)| layout.slots()),
+            z.elem.size(),
         )
     }
 
@@ -476,16 +491,18 @@ impl ScheduleOp for DecoderPairsStep {
                 })
             })
             .transpose()?;
-        decoder_pairs(
-            ctx.gpu(),
-            &ctx.matrix(self.z)?,
-            self.latent,
-            &pairs,
-            partials.as_ref(),
-            self.grad_scale,
-            &ctx.matrix(self.dz)?,
-            &ctx.array(self.loss_rows)?,
-        )
+        let (gpu, dz, loss_rows) = (ctx.gpu(), ctx.matrix(self.dz)?, ctx.array(self.loss_rows)?);
+        let (latent, dense, scale) = (self.latent, partials.as_ref(), self.grad_scale);
+        match ctx.tensor(self.z).elem {
+            Elem::F16 => {
+                let z = ctx.matrix::<f16>(self.z)?;
+                decoder_pairs(gpu, &z, latent, &pairs, dense, scale, &dz, &loss_rows)
+            }
+            _ => {
+                let z = ctx.matrix::<f32>(self.z)?;
+                decoder_pairs(gpu, &z, latent, &pairs, dense, scale, &dz, &loss_rows)
+            }
+        }
     }
 
     fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
@@ -495,7 +512,7 @@ impl ScheduleOp for DecoderPairsStep {
             .map(|(grad, loss, layout)| Ok::<_, Error>((ctx.f32(grad)?, ctx.f32(loss)?, layout.slots())))
             .transpose()?;
         let (dz, loss_rows) = cpu::decoder_pairs(
-            ctx.f32(self.z)?,
+            &ctx.widened(self.z)?,
             stride,
             self.latent,
             ctx.pair_rows(self.pairs)?,

@@ -1,6 +1,9 @@
 //! `shaders/edge_score.wgsl`: sigmoid(z_a · z_b) for a list of pairs.
 
-use super::{check, check_latent, flag, to_u32, Work, WORD, WORD_BYTES};
+use super::{
+    check, check_latent, elem_bytes, flag, store_choice, to_u32, EmbeddingElem, Work, WORD,
+    WORD_BYTES,
+};
 use crate::error::Result;
 use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
@@ -8,7 +11,7 @@ use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef
 /// The pair scoring kernel.
 pub static EDGE_SCORE: KernelDef = KernelDef {
     name: "edge_score",
-    source: shader_source!("edge_score.wgsl"),
+    source: store_source!(f32, shader_source!("edge_score.wgsl")),
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
@@ -17,6 +20,12 @@ pub static EDGE_SCORE: KernelDef = KernelDef {
         BindingDef::read("pairs"),
         BindingDef::write("scores"),
     ],
+};
+
+/// [`EDGE_SCORE`] reading z stored in f16, for devices with `SHADER_F16`.
+pub static EDGE_SCORE_F16: KernelDef = KernelDef {
+    source: store_source!(f16, shader_source!("edge_score.wgsl")),
+    ..EDGE_SCORE
 };
 
 kernel_params! {
@@ -48,13 +57,14 @@ pub fn flatten_pairs(pairs: &[(u32, u32)], num_nodes: usize) -> Result<Vec<u32>>
     Ok(flat)
 }
 
-/// `scores[p] = sigmoid(z_a · z_b)` over the first `latent` columns of `z`, where `pairs`
+/// `scores[p] = sigmoid(z_a · z_b)` over the first `latent` columns of `z` (f32, or f16
+/// widened to f32 as it is read), where `pairs`
 /// holds 2 ids per pair (see [`flatten_pairs`]). Where z exceeds one binding, one
 /// dispatch per pair of windows of its rows, each scoring the pairs whose ends fall in
 /// them (and per window of the pairs, where they exceed one).
-pub fn edge_score(
+pub fn edge_score<T: EmbeddingElem>(
     gpu: &Gpu,
-    z: &GpuMatrix,
+    z: &GpuMatrix<T>,
     latent: usize,
     pairs: &GpuArray<u32>,
     scores: &GpuArray<f32>,
@@ -64,9 +74,9 @@ pub fn edge_score(
 
 /// [`edge_score`]'s logits: `logits[p] = z_a · z_b`, summed as the scores' are (the
 /// `LOGITS` pipeline constant), for callers that need more than σ's f32 can hold.
-pub fn edge_logits(
+pub fn edge_logits<T: EmbeddingElem>(
     gpu: &Gpu,
-    z: &GpuMatrix,
+    z: &GpuMatrix<T>,
     latent: usize,
     pairs: &GpuArray<u32>,
     logits: &GpuArray<f32>,
@@ -74,9 +84,9 @@ pub fn edge_logits(
     edge_values(gpu, z, latent, pairs, logits, true)
 }
 
-fn edge_values(
+fn edge_values<T: EmbeddingElem>(
     gpu: &Gpu,
-    z: &GpuMatrix,
+    z: &GpuMatrix<T>,
     latent: usize,
     pairs: &GpuArray<u32>,
     scores: &GpuArray<f32>,
@@ -87,10 +97,10 @@ fn edge_values(
         format!("{} pair ids for {} scores", pairs.len(), scores.len())
     })?;
     to_u32("edge_score elements", z.rows() * z.cols())?;
-    let row_bytes = z.cols() as u64 * WORD_BYTES;
+    let row_bytes = z.cols() as u64 * elem_bytes::<T>();
     let windows = row_windows(gpu, "edge_score embeddings", z.rows(), &[row_bytes], 1)?;
     let pipeline = gpu.pipeline_with(
-        &EDGE_SCORE,
+        store_choice::<T>(gpu, &EDGE_SCORE, &EDGE_SCORE_F16)?,
         &[
             ("WINDOWED", flag(windows.len() > 1)),
             ("LOGITS", flag(logits)),

@@ -28,6 +28,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::gpu::KernelDef;
+use crate::model::schedule::{Elem, TensorElem};
 
 // The macros below are in textual scope for the kernel modules, which `registry!`
 // declares after them.
@@ -50,6 +51,20 @@ macro_rules! subgroup_source {
     };
     (without, $($file:literal),+) => {
         concat!(shader_source!("shared/subgroups_off.wgsl"), $(shader_source!($file)),+)
+    };
+}
+
+/// A kernel's source for embeddings stored in `f32` (the registry's) or `f16` (for
+/// devices with `SHADER_F16`): `shaders/shared/store_f32.wgsl` or `store_f16.wgsl`
+/// first (the latter opens with `enable f16;`, which must lead the module), then the
+/// files, e.g. `store_source!(f16, subgroup_source!(with, "topk_rows.wgsl"))`. A device
+/// without `SHADER_F16` rejects a module that names `f16`, hence two sources.
+macro_rules! store_source {
+    (f32, $($part:expr),+) => {
+        concat!(shader_source!("shared/store_f32.wgsl"), $($part),+)
+    };
+    (f16, $($part:expr),+) => {
+        concat!(shader_source!("shared/store_f16.wgsl"), $($part),+)
     };
 }
 
@@ -105,6 +120,7 @@ registry! {
     gather_rows::GATHER_ROWS => GatherRows(GatherRowsStep),
     scatter_rows::SCATTER_ROWS => ScatterRows(ScatterRowsStep),
     topk_rows::TOPK_ROWS,
+    convert_rows::CONVERT_ROWS => ConvertRows(ConvertRowsStep),
     normalize_rows::NORMALIZE_ROWS,
     normalize_rows_backward::NORMALIZE_ROWS_BACKWARD,
     adam::ADAM => Adam(AdamStep),
@@ -122,6 +138,64 @@ pub static SUBGROUP_VARIANTS: &[&KernelDef] = &[
     &matmul_tn_partial::MATMUL_TN_PARTIAL_SUBGROUPS,
     &topk_rows::TOPK_ROWS_SUBGROUPS,
 ];
+
+/// The kernels' definitions that store embeddings in f16 (see `store_source!`): each is
+/// its registry entry with `shaders/shared/store_f16.wgsl` in place of
+/// `store_f32.wgsl`. tests/shaders.rs validates them with naga's f16 capability alone.
+pub static F16_VARIANTS: &[&KernelDef] = &[
+    &decoder_dense::DECODER_DENSE_F16,
+    &decoder_pairs::DECODER_PAIRS_F16,
+    &edge_score::EDGE_SCORE_F16,
+    &topk_rows::TOPK_ROWS_F16,
+    &reparam_kl::REPARAM_KL_F16,
+    &convert_rows::CONVERT_ROWS_F16,
+];
+
+/// The subgroup variants (see [`SUBGROUP_VARIANTS`]) that store embeddings in f16,
+/// validated with both capabilities.
+pub static F16_SUBGROUP_VARIANTS: &[&KernelDef] = &[&topk_rows::TOPK_ROWS_F16_SUBGROUPS];
+
+/// The element types embeddings are stored in for the kernels that read or write them
+/// (decoders, pair scores, top-k, the reparameterization's Z): `f32`, or `f16`
+/// ([`Precision::F16`](crate::model::Precision::F16)).
+pub trait EmbeddingElem: TensorElem {}
+
+impl EmbeddingElem for f32 {}
+
+impl EmbeddingElem for half::f16 {}
+
+/// The definition of a kernel with embedding storage `T`: `f32` (the registry's) or
+/// `f16`. A device without `SHADER_F16` is never handed an f16 module: for it, f16 is
+/// [`Error::InvalidConfig`] naming the precision and the adapter.
+pub(crate) fn store_choice<T: EmbeddingElem>(
+    gpu: &crate::gpu::Gpu,
+    f32_def: &'static KernelDef,
+    f16_def: &'static KernelDef,
+) -> Result<&'static KernelDef> {
+    match T::ELEM {
+        Elem::F16 => {
+            check_f16(gpu)?;
+            Ok(f16_def)
+        }
+        _ => Ok(f32_def),
+    }
+}
+
+/// Fails unless `gpu` runs shaders with 16-bit floats (`SHADER_F16`), with the error a
+/// model of [`Precision::F16`](crate::model::Precision::F16) gets before training.
+pub fn check_f16(gpu: &crate::gpu::Gpu) -> Result<()> {
+    if gpu.profile().features.shader_f16 {
+        Ok(())
+    } else {
+        Err(Error::InvalidConfig {
+            setting: "precision",
+            message: format!(
+                "f16 storage needs 16-bit floats in shaders (SHADER_F16), which the device                  on adapter `{}` does not have; use precision f32",
+                gpu.report().name
+            ),
+        })
+    }
+}
 
 /// The definition a kernel wrapper builds on `gpu` and the subgroup size its `SG`
 /// constant gets: `with` (the subgroup source) and the profile's fixed subgroup size
@@ -165,6 +239,11 @@ pub struct Work {
 pub(crate) const WORD: f64 = 4.0;
 /// Bytes of one f32 or u32, for window planning.
 pub(crate) const WORD_BYTES: u64 = 4;
+
+/// Bytes of one `T`, for window planning.
+pub(crate) fn elem_bytes<T>() -> u64 {
+    std::mem::size_of::<T>() as u64
+}
 
 impl std::ops::Add for Work {
     type Output = Work;
@@ -231,7 +310,7 @@ mod tests {
     #[test]
     fn work_formulas_match_the_cost_model() {
         // DESIGN.md §6: the dense decoder at Citeseer is ≈ 0.7 GFLOP.
-        let w = decoder_dense::work(3327, 16, 1);
+        let w = decoder_dense::work(3327, 16, 1, 4);
         assert!((w.flops / 1e9 - 0.708).abs() < 0.01);
         assert_eq!(spmm::work(2, 3, 4, 5).flops, 40.0);
         assert_eq!(matmul::work(2, 3, 4).bytes, 4.0 * (6.0 + 12.0 + 8.0));

@@ -2,7 +2,7 @@
 //! through the reparameterization and the KL term, [dμ | ds].
 
 use super::reparam_kl::{check_ms, node_windows, prior_bindings, ClassPrior};
-use super::{check, flag, to_u32, Work, WORD};
+use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
 use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuMatrix, KernelDef, StepBuffer};
 
@@ -69,7 +69,7 @@ pub fn reparam_backward(
     to_u32("reparam_backward elements", ms.rows() * ms.cols())?;
     let conditional = flag(prior.is_some());
     let pipeline = gpu.pipeline_with(&REPARAM_BACKWARD, &[("CONDITIONAL", conditional)])?;
-    node_windows(gpu, "reparam_backward", ms.rows(), latent)?
+    node_windows(gpu, "reparam_backward", ms.rows(), latent, WORD_BYTES)?
         .into_iter()
         .map(|window| {
             let params = Params {

@@ -4,7 +4,9 @@
 
 use std::ops::Range;
 
-use super::{check, flag, to_u32, Work, WORD, WORD_BYTES};
+use super::{
+    check, elem_bytes, flag, store_choice, to_u32, EmbeddingElem, Work, WORD, WORD_BYTES,
+};
 use crate::error::Result;
 use crate::gpu::windows::row_windows;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef, StepBuffer};
@@ -60,7 +62,8 @@ pub(crate) fn prior_bindings<'a>(
 /// Forward: z = μ + ε·exp(s) and the KL term's per-node sums.
 pub static REPARAM_KL: KernelDef = KernelDef {
     name: "reparam_kl",
-    source: concat!(
+    source: store_source!(
+        f32,
         shader_source!("shared/philox.wgsl"),
         shader_source!("shared/step.wgsl"),
         shader_source!("reparam_kl.wgsl")
@@ -77,6 +80,18 @@ pub static REPARAM_KL: KernelDef = KernelDef {
     ],
 };
 
+/// [`REPARAM_KL`] writing z in f16 (rounded to nearest even), for devices with
+/// `SHADER_F16`.
+pub static REPARAM_KL_F16: KernelDef = KernelDef {
+    source: store_source!(
+        f16,
+        shader_source!("shared/philox.wgsl"),
+        shader_source!("shared/step.wgsl"),
+        shader_source!("reparam_kl.wgsl")
+    ),
+    ..REPARAM_KL
+};
+
 kernel_params! {
     struct Params {
         n: u32,
@@ -91,7 +106,11 @@ kernel_params! {
 }
 
 /// Checks that `ms` is n × 2L = [μ | s] for the n × L matrix `latent_matrix`; returns L.
-pub(crate) fn check_ms(kernel: &str, ms: &GpuMatrix, latent_matrix: &GpuMatrix) -> Result<usize> {
+pub(crate) fn check_ms<T: bytemuck::Pod>(
+    kernel: &str,
+    ms: &GpuMatrix,
+    latent_matrix: &GpuMatrix<T>,
+) -> Result<usize> {
     let latent = latent_matrix.cols();
     check(
         ms.cols() == 2 * latent && ms.rows() == latent_matrix.rows(),
@@ -111,16 +130,17 @@ pub(crate) fn check_ms(kernel: &str, ms: &GpuMatrix, latent_matrix: &GpuMatrix) 
     Ok(latent)
 }
 
-/// z (n × L) = μ + ε·exp(s) with ε keyed by (`seed`, the step's epoch, row, column);
+/// z (n × L; f32, or f16 rounded to nearest even) = μ + ε·exp(s) with ε keyed by
+/// (`seed`, the step's epoch, row, column);
 /// `kl_rows[i] = Σ_k (1 + 2 s_ik − (μ_ik − p_ik)² − exp(2 s_ik))` with the prior mean p
 /// of `prior` (0 without one). `ms` is n × 2L = `[μ | s]`.
-pub fn reparam_kl(
+pub fn reparam_kl<T: EmbeddingElem>(
     gpu: &Gpu,
     ms: &GpuMatrix,
     seed: u64,
     step: &StepBuffer,
     prior: Option<&ClassPrior>,
-    z: &GpuMatrix,
+    z: &GpuMatrix<T>,
     kl_rows: &GpuArray<f32>,
 ) -> Result<Vec<Dispatch>> {
     let latent = check_ms("reparam_kl", ms, z)?;
@@ -133,8 +153,9 @@ pub fn reparam_kl(
     })?;
     to_u32("reparam_kl elements", ms.rows() * ms.cols())?;
     let conditional = flag(prior.is_some());
-    let pipeline = gpu.pipeline_with(&REPARAM_KL, &[("CONDITIONAL", conditional)])?;
-    node_windows(gpu, "reparam_kl", ms.rows(), latent)?
+    let def = store_choice::<T>(gpu, &REPARAM_KL, &REPARAM_KL_F16)?;
+    let pipeline = gpu.pipeline_with(def, &[("CONDITIONAL", conditional)])?;
+    node_windows(gpu, "reparam_kl", ms.rows(), latent, elem_bytes::<T>())?
         .into_iter()
         .map(|window| {
             let params = Params {
@@ -167,31 +188,32 @@ pub fn reparam_kl(
         .collect()
 }
 
-/// Windows of nodes for the reparameterization kernels: rows of [μ | s] (2L), of z or
-/// dz (L), and one word per node (kl_rows, class_of).
+/// Windows of nodes for the reparameterization kernels: rows of [μ | s] (2L floats),
+/// of z or dz (L values of `z_bytes`), and one word per node (kl_rows, class_of).
 pub(crate) fn node_windows(
     gpu: &Gpu,
     kernel: &str,
     nodes: usize,
     latent: usize,
+    z_bytes: u64,
 ) -> Result<Vec<Range<usize>>> {
-    let latent_bytes = latent as u64 * WORD_BYTES;
+    let latent = latent as u64;
     row_windows(
         gpu,
         kernel,
         nodes,
-        &[2 * latent_bytes, latent_bytes, WORD_BYTES],
+        &[2 * latent * WORD_BYTES, latent * z_bytes, WORD_BYTES],
         1,
     )
 }
 
-/// n × latent: reads [μ | s] (2·n·L), writes z (n·L) and kl_rows (n); flops = 0 (exp
-/// and the Philox integer rounds dominate; rated in GB/s).
-pub fn work(n: usize, latent: usize) -> Work {
+/// n × latent: reads [μ | s] (2·n·L floats), writes z (n·L values of `z_bytes`) and
+/// kl_rows (n); flops = 0 (exp and the Philox integer rounds dominate; rated in GB/s).
+pub fn work(n: usize, latent: usize, z_bytes: u64) -> Work {
     let (n, l) = (n as f64, latent as f64);
     Work {
         flops: 0.0,
-        bytes: WORD * (2.0 * n * l + n * l + n),
+        bytes: WORD * (2.0 * n * l + n) + z_bytes as f64 * n * l,
     }
 }
 
@@ -199,8 +221,10 @@ pub fn work(n: usize, latent: usize) -> Work {
 
 use serde::Serialize;
 
+use half::f16;
+
 use crate::cpu;
-use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
+use crate::model::schedule::{Accesses, Elem, Schedule, ScheduleOp, TensorId};
 use crate::model::{CpuStepContext, GpuStepContext};
 
 /// The class-conditional prior's tensors in a step: (class of each node, class means).
@@ -216,7 +240,7 @@ pub struct ReparamKlStep {
     pub prior: PriorTensors,
     /// Seeds the noise.
     pub seed: u64,
-    /// n × L.
+    /// n × L, f32 or f16.
     pub z: TensorId,
     /// n × 1.
     pub kl_rows: TensorId,
@@ -259,7 +283,7 @@ impl ScheduleOp for ReparamKlStep {
 
     fn work(&self, s: &Schedule) -> Work {
         let z = s.tensor(self.z);
-        work(z.rows, z.cols)
+        work(z.rows, z.cols, z.elem.size())
     }
 
     fn describe(&self, s: &Schedule) -> String {
@@ -272,15 +296,19 @@ impl ScheduleOp for ReparamKlStep {
     }
 
     fn record(&self, ctx: &GpuStepContext<'_>) -> Result<Vec<Dispatch>> {
-        reparam_kl(
-            ctx.gpu(),
-            &ctx.matrix(self.ms)?,
-            self.seed,
-            ctx.step(),
-            device_prior(ctx, self.prior)?.as_ref(),
-            &ctx.matrix(self.z)?,
-            &ctx.array(self.kl_rows)?,
-        )
+        let (gpu, ms, step) = (ctx.gpu(), ctx.matrix(self.ms)?, ctx.step());
+        let prior = device_prior(ctx, self.prior)?;
+        let kl_rows = ctx.array(self.kl_rows)?;
+        match ctx.tensor(self.z).elem {
+            Elem::F16 => {
+                let z = ctx.matrix::<f16>(self.z)?;
+                reparam_kl(gpu, &ms, self.seed, step, prior.as_ref(), &z, &kl_rows)
+            }
+            _ => {
+                let z = ctx.matrix::<f32>(self.z)?;
+                reparam_kl(gpu, &ms, self.seed, step, prior.as_ref(), &z, &kl_rows)
+            }
+        }
     }
 
     fn run_cpu(&self, ctx: &mut CpuStepContext<'_>) -> Result<()> {
@@ -294,7 +322,10 @@ impl ScheduleOp for ReparamKlStep {
             epoch,
             host_prior(ctx, self.prior)?,
         );
-        ctx.set_f32(self.z, z)?;
+        match ctx.tensor(self.z).elem {
+            Elem::F16 => ctx.set_f16(self.z, cpu::round_f16(&z))?,
+            _ => ctx.set_f32(self.z, z)?,
+        }
         ctx.set_f32(self.kl_rows, kl_rows)
     }
 }

@@ -2,14 +2,16 @@
 //! logit z_i · z_j, skipping excluded pairs and, in paging passes, everything up to a
 //! cursor. [`crate::predict`] merges the rows' lists into exact top-k answers.
 
-use super::{check, check_latent, subgroup_choice, to_u32, Work, WORD};
+use super::{
+    check, check_latent, store_choice, subgroup_choice, to_u32, EmbeddingElem, Work, WORD,
+};
 use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
 /// The row scan kernel.
 pub static TOPK_ROWS: KernelDef = KernelDef {
     name: "topk_rows",
-    source: subgroup_source!(without, "topk_rows.wgsl"),
+    source: store_source!(f32, subgroup_source!(without, "topk_rows.wgsl")),
     entry_point: "main",
     params: Params::LAYOUT,
     bindings: &[
@@ -26,7 +28,19 @@ pub static TOPK_ROWS: KernelDef = KernelDef {
 /// [`TOPK_ROWS`] with subgroup operations: the loads of z_j shared across a subgroup
 /// (`SG`), where the device has them.
 pub static TOPK_ROWS_SUBGROUPS: KernelDef = KernelDef {
-    source: subgroup_source!(with, "topk_rows.wgsl"),
+    source: store_source!(f32, subgroup_source!(with, "topk_rows.wgsl")),
+    ..TOPK_ROWS
+};
+
+/// [`TOPK_ROWS`] reading z stored in f16, for devices with `SHADER_F16`.
+pub static TOPK_ROWS_F16: KernelDef = KernelDef {
+    source: store_source!(f16, subgroup_source!(without, "topk_rows.wgsl")),
+    ..TOPK_ROWS
+};
+
+/// [`TOPK_ROWS_SUBGROUPS`] reading z stored in f16.
+pub static TOPK_ROWS_F16_SUBGROUPS: KernelDef = KernelDef {
+    source: store_source!(f16, subgroup_source!(with, "topk_rows.wgsl")),
     ..TOPK_ROWS
 };
 
@@ -95,14 +109,15 @@ pub struct RowLists {
     pub capacity: usize,
 }
 
-/// Scans the rows of `lists` over the first `latent` columns of `z` (row stride
-/// `z.cols()`, a multiple of 4: the kernel loads rows as vec4; see [`padded_rows`]): columns j > i when `global`, else every j ≠ i, skipping
+/// Scans the rows of `lists` over the first `latent` columns of `z` (f32, or f16 widened
+/// to f32 as it is read; row stride `z.cols()`, a multiple of 4: the kernel loads rows as
+/// vec4; see [`padded_rows`]): columns j > i when `global`, else every j ≠ i, skipping
 /// `exclusions` and whatever each row's bounds rule out.
 /// Row e's best candidates within its bounds, at most `capacity`, fill its first
 /// `fill[e]` slots as a min-heap (slot 0 = the worst); the rest are left as they were.
-pub fn topk_rows(
+pub fn topk_rows<T: EmbeddingElem>(
     gpu: &Gpu,
-    z: &GpuMatrix,
+    z: &GpuMatrix<T>,
     latent: usize,
     exclusions: &ExclusionLists,
     lists: &RowLists,
@@ -159,12 +174,14 @@ pub fn topk_rows(
     to_u32("topk_rows elements", n * z.cols())?;
     // The subgroup form shares each run of SG columns' loads; SG must divide a tile
     // and the workgroup (both powers of two).
-    let (def, subgroup) = subgroup_choice(gpu, true, &TOPK_ROWS, &TOPK_ROWS_SUBGROUPS);
+    let without = store_choice::<T>(gpu, &TOPK_ROWS, &TOPK_ROWS_F16)?;
+    let with = store_choice::<T>(gpu, &TOPK_ROWS_SUBGROUPS, &TOPK_ROWS_F16_SUBGROUPS)?;
+    let (def, subgroup) = subgroup_choice(gpu, true, without, with);
     let workgroup = gpu.profile().workgroup_size;
     let (def, subgroup) = if subgroup as usize <= TILE && workgroup.is_multiple_of(subgroup.max(1)) {
         (def, subgroup)
     } else {
-        (&TOPK_ROWS, 0)
+        (without, 0)
     };
     // One pipeline per latent size and layout (see the shader's header).
     let pipeline = gpu.pipeline_with(

@@ -10,17 +10,19 @@ use std::sync::Arc;
 
 use super::inputs::{EpochData, EpochInputs, ModelSetup};
 use super::schedule::{
-    Accesses, Elem, MemoryPlan, PairsId, Phase, Role, Schedule, ScheduleOp, SparseId, TensorId,
-    TensorSpec,
+    Accesses, Elem, MemoryPlan, PairsId, Phase, Role, Schedule, ScheduleOp, SparseId, TensorElem,
+    TensorId, TensorSpec,
 };
 use super::vgae::{Handles, PriorHandles};
-use super::{ModelConfig, Weights};
+use super::{ModelConfig, Precision, Weights};
 use crate::data::GraphView;
 use crate::error::{Error, Result};
 use crate::gpu::{
     Dispatch, Gpu, GpuArray, GpuBuffer, GpuCsr, GpuMatrix, KernelTiming, Recording, StepBuffer,
     StepParams,
 };
+use crate::kernels::check_f16;
+use crate::kernels::convert_rows::convert_rows;
 use crate::kernels::decoder_pairs::PairRows;
 use crate::kernels::edge_score::{edge_score, flatten_pairs};
 use crate::sparse::Csr;
@@ -154,6 +156,9 @@ impl DeviceTensors {
                         .array::<f32>(id)?
                         .write(gpu, &vec![0.0; spec.len()])?,
                     Elem::U32 => device.array::<u32>(id)?.write(gpu, &vec![0; spec.len()])?,
+                    Elem::F16 => device
+                        .array::<half::f16>(id)?
+                        .write(gpu, &vec![half::f16::ZERO; spec.len()])?,
                 }
             }
         }
@@ -180,15 +185,35 @@ impl DeviceTensors {
         &self.step
     }
 
-    /// A tensor as an array of `T`.
-    pub fn array<T: bytemuck::Pod>(&self, id: TensorId) -> Result<GpuArray<T>> {
-        GpuArray::view(&self.buffers[id.index()], self.schedule.tensor(id).len())
+    /// A tensor as an array of `T`, which must hold its element type.
+    pub fn array<T: TensorElem>(&self, id: TensorId) -> Result<GpuArray<T>> {
+        let spec = self.typed::<T>(id)?;
+        GpuArray::view(&self.buffers[id.index()], spec.len())
     }
 
-    /// A tensor as a rows × cols matrix.
-    pub fn matrix(&self, id: TensorId) -> Result<GpuMatrix> {
-        let spec = self.schedule.tensor(id);
+    /// A tensor as a rows × cols matrix of `T`, which must hold its element type.
+    pub fn matrix<T: TensorElem>(&self, id: TensorId) -> Result<GpuMatrix<T>> {
+        let spec = self.typed::<T>(id)?;
         GpuMatrix::view(&self.buffers[id.index()], spec.rows, spec.cols)
+    }
+
+    /// The spec of `id`, or an error when its elements are not `T`'s (a view of an f16
+    /// tensor as f32 would read two of its values as one).
+    fn typed<T: TensorElem>(&self, id: TensorId) -> Result<&TensorSpec> {
+        let spec = self.schedule.tensor(id);
+        if spec.elem == T::ELEM {
+            Ok(spec)
+        } else {
+            Err(Error::InvalidArgument {
+                argument: "id",
+                message: format!(
+                    "{} holds {:?} values, not {:?}",
+                    spec.name,
+                    spec.elem,
+                    T::ELEM
+                ),
+            })
+        }
     }
 
     /// A CSR input, with its row offsets on the host.
@@ -298,14 +323,14 @@ impl<'a> GpuStepContext<'a> {
         &self.device.step
     }
 
-    /// A declared tensor as an array of `T`.
-    pub fn array<T: bytemuck::Pod>(&self, id: TensorId) -> Result<GpuArray<T>> {
+    /// A declared tensor as an array of `T` (its element type).
+    pub fn array<T: TensorElem>(&self, id: TensorId) -> Result<GpuArray<T>> {
         self.check(id)?;
         self.device.array(id)
     }
 
-    /// A declared tensor as a matrix.
-    pub fn matrix(&self, id: TensorId) -> Result<GpuMatrix> {
+    /// A declared tensor as a matrix of `T` (its element type).
+    pub fn matrix<T: TensorElem>(&self, id: TensorId) -> Result<GpuMatrix<T>> {
         self.check(id)?;
         self.device.matrix(id)
     }
@@ -420,6 +445,11 @@ impl GaeModel {
         } = setup;
         weights.check_fits(&config, schedule.tensor(handles.w0).rows)?;
         check_class_means(&schedule, &handles, weights)?;
+        // Before anything is allocated: the training phases of an f16 model need f16 in
+        // shaders (an encoder alone embeds in f32 on any device).
+        if config.precision == Precision::F16 && handles.training.is_some() {
+            check_f16(gpu)?;
+        }
         let device = DeviceTensors::new(gpu, schedule, &sparse, share_memory)?;
         if let (Some(labels), Ok(training)) = (&label_pairs, handles.training()) {
             device.write_pairs(training.pairs, labels)?;
@@ -470,7 +500,7 @@ impl GaeModel {
         Ok(())
     }
 
-    fn array<T: bytemuck::Pod>(&self, id: TensorId) -> Result<GpuArray<T>> {
+    fn array<T: TensorElem>(&self, id: TensorId) -> Result<GpuArray<T>> {
         self.device.array(id)
     }
 
@@ -719,20 +749,27 @@ impl GaeModel {
             .collect())
     }
 
-    /// Prepares repeated scoring of `pairs` (see [`GaeModel::score`]).
+    /// Prepares repeated scoring of `pairs` (see [`GaeModel::score`]). Under
+    /// [`Precision::F16`] the scores read μ converted to f16 (a copy of its own, made
+    /// by the recording before it scores).
     pub fn pair_scorer(&self, pairs: &[(u32, u32)]) -> Result<PairScorer> {
+        let gpu = self.gpu();
         let flat = flatten_pairs(pairs, self.num_nodes())?;
-        let ids = self.gpu().upload("gpu_vgae.score_pairs", &flat)?;
-        let scores = self.gpu().alloc::<f32>("gpu_vgae.scores", pairs.len())?;
+        let ids = gpu.upload("gpu_vgae.score_pairs", &flat)?;
+        let scores = gpu.alloc::<f32>("gpu_vgae.scores", pairs.len())?;
         let mut recording = Recording::new("edge_score");
         if !pairs.is_empty() {
-            recording.extend(edge_score(
-                self.gpu(),
-                &self.device.matrix(self.handles.ms)?,
-                self.config.latent,
-                &ids,
-                &scores,
-            )?);
+            let ms = self.device.matrix::<f32>(self.handles.ms)?;
+            let latent = self.config.latent;
+            match self.config.precision {
+                Precision::F32 => recording.extend(edge_score(gpu, &ms, latent, &ids, &scores)?),
+                Precision::F16 => {
+                    let mu =
+                        gpu.alloc_matrix_of::<half::f16>("gpu_vgae.mu_f16", ms.rows(), latent)?;
+                    recording.extend(convert_rows(gpu, &ms, &mu)?);
+                    recording.extend(edge_score(gpu, &mu, latent, &ids, &scores)?);
+                }
+            }
         }
         Ok(PairScorer { scores, recording })
     }

@@ -46,7 +46,22 @@ pub enum Objective {
     Subgraph,
 }
 
+/// How the decoders store the embeddings they read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Single precision everywhere.
+    #[default]
+    F32,
+    /// Z (and μ for scoring) stored in half precision for the decoders, the pair scores
+    /// and the top-k search, which read it widened to f32 and accumulate in f32:
+    /// half the bytes those kernels stream. Gradients, weights, the encoder and the
+    /// loss stay f32. Needs a device with 16-bit floats in shaders (`SHADER_F16`).
+    F16,
+}
+
 text_enum!(ModelKind, "model", ModelKind::Vgae => "vgae", ModelKind::Gae => "gae");
+text_enum!(Precision, "precision", Precision::F32 => "f32", Precision::F16 => "f16");
 text_enum!(
     Objective,
     "objective",
@@ -84,6 +99,10 @@ pub struct ModelConfig {
     /// with learnable class means m_c (DESIGN.md §9); the graph must carry training
     /// labels ([`GraphView::with_train_labels`](crate::data::GraphView::with_train_labels)).
     pub conditional: bool,
+    /// How the decoders store the embeddings (f32; f16 needs `SHADER_F16`). Model files
+    /// written before this setting existed read as f32.
+    #[serde(default)]
+    pub precision: Precision,
 }
 
 impl Default for ModelConfig {
@@ -99,6 +118,7 @@ impl Default for ModelConfig {
             sample_nodes: 5000,
             alpha: 2.0,
             conditional: false,
+            precision: Precision::F32,
         }
     }
 }

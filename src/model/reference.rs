@@ -5,6 +5,10 @@
 //! same setup and seed give the same weights up to rounding), and it checks every
 //! step's declared accesses as it runs.
 
+use std::borrow::Cow;
+
+use half::f16;
+
 use super::engine::{check_class_means, undeclared};
 use super::inputs::{EpochData, EpochInputs, ModelSetup};
 use super::schedule::{
@@ -22,6 +26,7 @@ use crate::sparse::Csr;
 enum HostValues {
     F32(Vec<f32>),
     U32(Vec<u32>),
+    F16(Vec<f16>),
 }
 
 /// A schedule's tensors on the host, whatever the model: every tensor's values (zero
@@ -68,6 +73,7 @@ impl HostTensors {
                 match t.elem {
                     Elem::F32 => HostValues::F32(vec![0.0; len]),
                     Elem::U32 => HostValues::U32(vec![0; len]),
+                    Elem::F16 => HostValues::F16(vec![f16::ZERO; len]),
                 }
             })
             .collect();
@@ -101,12 +107,40 @@ impl HostTensors {
         }
     }
 
+    /// An f16 tensor's values.
+    pub fn f16(&self, id: TensorId) -> Result<&[f16]> {
+        match &self.values[id.index()] {
+            HostValues::F16(values) => Ok(values),
+            _ => Err(self.wrong_elem(id, Elem::F16)),
+        }
+    }
+
+    /// An f32 or f16 tensor's values as f32: an f16 tensor's widened (exactly), as the
+    /// shaders read half-precision storage before computing in f32.
+    pub fn widened(&self, id: TensorId) -> Result<Cow<'_, [f32]>> {
+        match &self.values[id.index()] {
+            HostValues::F32(values) => Ok(Cow::Borrowed(values)),
+            HostValues::F16(values) => Ok(Cow::Owned(values.iter().map(|v| v.to_f32()).collect())),
+            HostValues::U32(_) => Err(self.wrong_elem(id, Elem::F32)),
+        }
+    }
+
     /// Sets an f32 tensor's values (all of them).
     pub fn write_f32(&mut self, id: TensorId, values: Vec<f32>) -> Result<()> {
         self.check_len(id, values.len())?;
         match &mut self.values[id.index()] {
             HostValues::F32(slot) => *slot = values,
             _ => return Err(self.wrong_elem(id, Elem::F32)),
+        }
+        Ok(())
+    }
+
+    /// Sets an f16 tensor's values (all of them).
+    pub fn write_f16(&mut self, id: TensorId, values: Vec<f16>) -> Result<()> {
+        self.check_len(id, values.len())?;
+        match &mut self.values[id.index()] {
+            HostValues::F16(slot) => *slot = values,
+            _ => return Err(self.wrong_elem(id, Elem::F16)),
         }
         Ok(())
     }
@@ -240,6 +274,12 @@ impl CpuStepContext<'_> {
         self.host.u32(id)
     }
 
+    /// A read f32 or f16 tensor as f32 (see [`HostTensors::widened`]).
+    pub fn widened(&self, id: TensorId) -> Result<Cow<'_, [f32]>> {
+        self.check_read(id)?;
+        self.host.widened(id)
+    }
+
     /// A read CSR input.
     pub fn csr(&self, id: SparseId) -> Result<&Csr> {
         for tensor in self.host.schedule.sparse(id).tensors() {
@@ -277,6 +317,12 @@ impl CpuStepContext<'_> {
     pub fn set_f32(&mut self, id: TensorId, values: Vec<f32>) -> Result<()> {
         self.check_write(id)?;
         self.host.write_f32(id, values)
+    }
+
+    /// Sets a written f16 tensor (all of its values).
+    pub fn set_f16(&mut self, id: TensorId, values: Vec<f16>) -> Result<()> {
+        self.check_write(id)?;
+        self.host.write_f16(id, values)
     }
 
     fn check_read(&self, id: TensorId) -> Result<()> {

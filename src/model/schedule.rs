@@ -101,6 +101,9 @@ pub enum Elem {
     F32,
     /// `u32` (indices).
     U32,
+    /// IEEE half precision (`half::f16`; WGSL `f16`, devices with `SHADER_F16`): the
+    /// embeddings the decoders read under [`Precision::F16`](super::Precision::F16).
+    F16,
 }
 
 impl Elem {
@@ -108,8 +111,28 @@ impl Elem {
     pub fn size(self) -> u64 {
         match self {
             Elem::F32 | Elem::U32 => 4,
+            Elem::F16 => 2,
         }
     }
+}
+
+/// A Rust type that holds the elements of tensors of one [`Elem`]: what views of a
+/// tensor as a typed array check against its declared type.
+pub trait TensorElem: bytemuck::Pod {
+    /// The element type it holds.
+    const ELEM: Elem;
+}
+
+impl TensorElem for f32 {
+    const ELEM: Elem = Elem::F32;
+}
+
+impl TensorElem for u32 {
+    const ELEM: Elem = Elem::U32;
+}
+
+impl TensorElem for half::f16 {
+    const ELEM: Elem = Elem::F16;
 }
 
 /// How a tensor's content arrives and how long it must live.
@@ -163,9 +186,16 @@ impl TensorSpec {
         self.len() == 0
     }
 
-    /// Bytes.
+    /// Bytes of its elements.
     pub fn bytes(&self) -> u64 {
         self.elem.size() * self.rows as u64 * self.cols as u64
+    }
+
+    /// Bytes of device memory it takes: its elements rounded up to whole 4-byte words
+    /// (buffer copies move words; an odd count of f16 elements ends in half a word),
+    /// at least one word.
+    pub fn device_bytes(&self) -> u64 {
+        self.bytes().max(4).next_multiple_of(4)
     }
 }
 
@@ -452,7 +482,7 @@ impl Schedule {
     /// Device bytes of the persistent tensors and of every scratch tensor, if nothing
     /// shared memory (an upper bound of what the GPU engine allocates).
     pub fn unshared_bytes(&self) -> u64 {
-        self.tensors.iter().map(TensorSpec::bytes).sum()
+        self.tensors.iter().map(TensorSpec::device_bytes).sum()
     }
 
     /// The largest tensor: its name and bytes.
@@ -648,7 +678,7 @@ impl MemoryPlan {
         order.sort_by_key(|&t| (first[t], t));
         for t in order {
             let spec = &schedule.tensors[t];
-            let bytes = spec.bytes().max(4);
+            let bytes = spec.device_bytes();
             let shareable = share && spec.role == Role::Scratch && first[t] != usize::MAX;
             let reuse = if shareable {
                 (0..slot_bytes.len())

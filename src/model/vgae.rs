@@ -7,6 +7,8 @@
 //! ```text
 //! encode:          P = X·W0   Q = Â·P   H1 = relu(Q)   Y = H1·W1   [μ|s] = Â·Y
 //! loss and grads:  Z, KL rows (VGAE) → decoder (dense, sampled, subgraph) → dZ, loss rows
+//!                  (under Precision::F16 the decoder reads Z stored in f16: written so by
+//!                  the reparameterization, or converted from μ or the sampled rows)
 //!                  D = [dμ|ds] → dY = Â·D → dW1 = H1ᵀ·dY, dH1 = dY·W1ᵀ
 //!                  dQ = dH1∘1[Q>0] → dP = Â·dQ → dW0 = Xᵀ·dP
 //! optimize:        Adam(W0), Adam(W1) (and the class means)
@@ -22,11 +24,12 @@ use serde::Serialize;
 
 use super::inputs::DenseWeights;
 use super::schedule::{Builder, Elem, PairsId, Phase, Role, Schedule, SparseId, TensorId};
-use super::{head_cols, ModelConfig, ModelKind, Objective};
+use super::{head_cols, ModelConfig, ModelKind, Objective, Precision};
 use crate::error::{Error, Result};
 use crate::gpu::AdapterProfile;
 use crate::kernels::adam::AdamStep;
 use crate::kernels::class_mean_grad::ClassMeanGradStep;
+use crate::kernels::convert_rows::ConvertRowsStep;
 use crate::kernels::decoder_dense::{DecoderDenseStep, DenseLayout};
 use crate::kernels::decoder_pairs::DecoderPairsStep;
 use crate::kernels::gather_rows::GatherRowsStep;
@@ -298,6 +301,28 @@ impl<'a> VgaeBuilder<'a> {
         head_cols(self.config.kind, self.config.latent)
     }
 
+    /// The element type the decoders read Z in.
+    fn decoder_elem(&self) -> Elem {
+        match self.config.precision {
+            Precision::F32 => Elem::F32,
+            Precision::F16 => Elem::F16,
+        }
+    }
+
+    /// `z` as the decoders read it: itself, or (f16 precision, `z` f32) its first L
+    /// columns converted to f16 by a step.
+    fn for_decoder(&mut self, z: TensorId) -> TensorId {
+        let elem = self.decoder_elem();
+        if self.b.spec(z).elem == elem {
+            return z;
+        }
+        let (rows, l) = (self.b.spec(z).rows, self.config.latent);
+        let name = format!("{}.{elem:?}", self.b.spec(z).name).to_lowercase();
+        let out = self.b.tensor(&name, elem, rows, l, Role::Scratch);
+        self.b.push(ConvertRowsStep { src: z, out });
+        out
+    }
+
     /// The encoder (phase encode): Â, X, the weights and the steps up to [μ | s]; the
     /// handles without the training part.
     fn encode(&mut self) -> Encoded {
@@ -372,7 +397,9 @@ impl<'a> VgaeBuilder<'a> {
     }
 
     /// Z and the summed KL rows from [μ | s] (VGAE: reparameterization with the
-    /// epoch's noise); GAE decodes μ itself and has no KL term.
+    /// epoch's noise, Z written in the decoders' precision unless the subgraph objective
+    /// gathers rows of it first, which it does in f32); GAE decodes μ itself and has no
+    /// KL term.
     fn reparameterize(
         &mut self,
         ms: TensorId,
@@ -381,7 +408,11 @@ impl<'a> VgaeBuilder<'a> {
         match self.config.kind {
             ModelKind::Vgae => {
                 let (n, l) = (self.shape.nodes, self.config.latent);
-                let z = self.b.scratch("z", n, l);
+                let elem = match self.config.objective {
+                    Objective::Subgraph => Elem::F32,
+                    Objective::Dense | Objective::Sampled => self.decoder_elem(),
+                };
+                let z = self.b.tensor("z", elem, n, l, Role::Scratch);
                 let kl_rows = self.b.scratch("kl_rows", n, 1);
                 self.b.push(ReparamKlStep {
                     ms,
@@ -407,6 +438,7 @@ impl<'a> VgaeBuilder<'a> {
         let entries = self.shape.adjacency_nnz();
         let pairs = self.b.pair_list("label_pairs", n, entries, Role::Input);
         let grad_scale = (2.0 * weights.norm / self.n2()) as f32;
+        let z = self.for_decoder(z);
         self.dense_decoder(z, pairs, grad_scale, dz, loss_rows);
         Ok(Reconstruction {
             pairs,
@@ -432,6 +464,7 @@ impl<'a> VgaeBuilder<'a> {
         let pairs = self
             .b
             .pair_list("sampled_pairs", n, entries, Role::EpochInput);
+        let z = self.for_decoder(z);
         self.b.push(DecoderPairsStep {
             z,
             latent: self.config.latent,
@@ -473,6 +506,7 @@ impl<'a> VgaeBuilder<'a> {
         let pairs = b.pair_list("subgraph_pairs", m, sub.label_capacity, Role::EpochInput);
         // The scale 2·norm_S/n² changes with every sample: scatter_rows applies it from
         // the step uniform.
+        let z_sub = self.for_decoder(z_sub);
         self.dense_decoder(z_sub, pairs, 1.0, dz_sub, loss_rows);
         self.b.push(ScatterRowsStep {
             src: dz_sub,
@@ -655,9 +689,10 @@ mod tests {
     use crate::model::{CpuModel, ModelSetup, Weights};
     use crate::synthetic::{generate, SyntheticSpec};
 
-    /// Every VGAE/GAE schedule: each step's kernel is a registry entry, no step writes
-    /// an input, every scratch tensor is written before it is read; and the CPU
-    /// reference runs two epochs of it, which checks every step's declared accesses.
+    /// Every VGAE/GAE schedule, in both precisions: each step's kernel is a registry
+    /// entry, no step writes an input, every scratch tensor is written before it is
+    /// read, the decoders read Z in the precision asked for; and the CPU reference runs
+    /// two epochs of it, which checks every step's declared accesses.
     #[test]
     fn every_schedule_declares_its_accesses_and_runs_on_the_host() {
         let g = generate(&SyntheticSpec {
@@ -681,7 +716,11 @@ mod tests {
                 (ModelKind::Vgae, true),
             ] {
                 for objective in [Objective::Dense, Objective::Sampled, Objective::Subgraph] {
-                    for profile in [AdapterProfile::cpu(), AdapterProfile::gpu()] {
+                    for (profile, precision) in [
+                        (AdapterProfile::cpu(), Precision::F32),
+                        (AdapterProfile::gpu(), Precision::F32),
+                        (AdapterProfile::cpu(), Precision::F16),
+                    ] {
                         let mut graph =
                             GraphView::new(g.num_nodes, &g.edges, Some(&g.features)).unwrap();
                         if featureless {
@@ -693,11 +732,14 @@ mod tests {
                             objective,
                             conditional,
                             sample_nodes: 20,
+                            precision,
                             ..ModelConfig::default()
                         };
-                        let name = format!("{kind} {objective} {featureless} {conditional}");
+                        let name =
+                            format!("{kind} {objective} {featureless} {conditional} {precision}");
                         let setup = ModelSetup::new(&config, graph, &profile).unwrap();
                         check_accesses(&setup.schedule, &name);
+                        check_decoder_precision(&setup.schedule, precision, &name);
                         let weights = Weights::glorot(&config, graph.num_features());
                         let mut twin = CpuModel::from_setup(setup, &weights).unwrap();
                         for _ in 0..2 {
@@ -709,7 +751,36 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 36);
+        assert_eq!(checked, 54);
+    }
+
+    /// The decoders read Z (or its sampled rows) in `precision`; every f16 tensor is
+    /// written by the reparameterization or a conversion.
+    fn check_decoder_precision(schedule: &Schedule, precision: Precision, name: &str) {
+        use crate::model::schedule::Op;
+        let want = match precision {
+            Precision::F32 => Elem::F32,
+            Precision::F16 => Elem::F16,
+        };
+        for step in schedule.steps() {
+            let read = match &step.op {
+                Op::DecoderDense(s) => Some(s.z),
+                Op::DecoderPairs(s) => Some(s.z),
+                _ => None,
+            };
+            if let Some(z) = read {
+                assert_eq!(schedule.tensor(z).elem, want, "{name}: the decoder's z");
+            }
+            for id in step.op.accesses(schedule).writes {
+                if schedule.tensor(id).elem == Elem::F16 {
+                    assert!(
+                        matches!(step.op, Op::ReparamKl(_) | Op::ConvertRows(_)),
+                        "{name}: {} writes f16",
+                        step.op.kernel().name
+                    );
+                }
+            }
+        }
     }
 
     fn check_accesses(schedule: &Schedule, name: &str) {

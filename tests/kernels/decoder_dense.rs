@@ -1,7 +1,8 @@
 //! `decoder_dense` against `cpu::decoder_dense` in both layouts (the CPU-adapter profile
-//! takes rows, the GPU profile symmetric tiles), the slots' sums against an f64
-//! reference of the full N² pass (small shapes, and Citeseer's size), and run-to-run
-//! determinism.
+//! takes rows, the GPU profile symmetric tiles), with z stored in f32 and in f16 (the
+//! twin on z rounded to f16; the f16 kernel gives the f32 kernel's bits on the rounded
+//! values), the slots' sums against an f64 reference of the full N² pass (small shapes,
+//! and Citeseer's size), and run-to-run determinism.
 
 use crate::common::{assert_close, gpu, gpu_profiles, random_vec, rng};
 use crate::{column_sums, run, ATOL, RTOL};
@@ -93,17 +94,36 @@ gpu_test! {
             (97, 20, 18, 64),
         ] {
             let z = random_vec(&mut r, n * stride, 0.7);
+            let z_half = cpu::through_f16(&z);
             for gpu in gpu_profiles() {
                 let layout = DenseLayout::new(n, gpu.profile(), Some(parts));
-                let (grad, loss) = cpu::decoder_dense(&z, n, stride, latent, layout);
-                let gz = gpu.upload_matrix("z", n, stride, &z).unwrap();
-                let p = partials(&gpu, n, latent, layout);
-                run(&gpu, [decoder_dense(&gpu, &gz, latent, &p).unwrap()]);
-                let what = format!("n={n} stride={stride} L={latent} {layout:?}");
-                // Row sums over up to n terms, in the same order: widen atol with n.
-                let atol = ATOL * (n as f32).sqrt();
-                assert_close(&gpu.read(&p.grad).unwrap(), &grad, atol, RTOL, &format!("grad {what}"));
-                assert_close(&gpu.read(&p.loss).unwrap(), &loss, atol, RTOL, &format!("loss {what}"));
+                let mut by_f32_on_rounded = None;
+                for (stored, input) in [("f32", &z), ("f32 of rounded z", &z_half), ("f16", &z_half)] {
+                    let (grad, loss) = cpu::decoder_dense(input, n, stride, latent, layout);
+                    let p = partials(&gpu, n, latent, layout);
+                    let dispatch = if stored == "f16" {
+                        let gz = gpu.upload_matrix("z", n, stride, &cpu::round_f16(&z)).unwrap();
+                        decoder_dense(&gpu, &gz, latent, &p).unwrap()
+                    } else {
+                        let gz = gpu.upload_matrix("z", n, stride, input).unwrap();
+                        decoder_dense(&gpu, &gz, latent, &p).unwrap()
+                    };
+                    run(&gpu, [dispatch]);
+                    let what = format!("{stored}: n={n} stride={stride} L={latent} {layout:?}");
+                    // Row sums over up to n terms, in the same order: widen atol with n.
+                    let atol = ATOL * (n as f32).sqrt();
+                    let got = (gpu.read(&p.grad).unwrap(), gpu.read(&p.loss).unwrap());
+                    assert_close(&got.0, &grad, atol, RTOL, &format!("grad {what}"));
+                    assert_close(&got.1, &loss, atol, RTOL, &format!("loss {what}"));
+                    // f16 storage changes what is read, not the arithmetic: the f32 kernel's
+                    // bits on the same (rounded) values.
+                    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    match by_f32_on_rounded.take() {
+                        None if stored != "f32" => by_f32_on_rounded = Some((bits(&got.0), bits(&got.1))),
+                        Some(f32_bits) => assert!(f32_bits == (bits(&got.0), bits(&got.1)), "{what}: not the f32 kernel's bits"),
+                        None => {}
+                    }
+                }
             }
         }
     }

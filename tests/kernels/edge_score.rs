@@ -1,4 +1,5 @@
-//! `edge_score` against `cpu::edge_score` and σ(z_a·z_b) in f64.
+//! `edge_score` against `cpu::edge_score` and σ(z_a·z_b) in f64, with z stored in f32 and
+//! in f16.
 
 use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::{run, ATOL, RTOL};
@@ -44,5 +45,38 @@ gpu_test! {
             assert_close(&got, &cpu::edge_logit(&z, stride, latent, &pairs), ATOL, RTOL, "logits");
         }
         assert!(flatten_pairs(&[(0, 3)], 3).is_err());
+    }
+}
+
+gpu_test! {
+    fn edge_score_reads_z_stored_in_f16() {
+        // Scores and logits of z rounded to f16 against the twin on the rounded values,
+        // and the f32 kernel's bits on them; strides that are not multiples of 4 and
+        // odd counts of f16 values.
+        let gpu = gpu();
+        let mut r = rng(13);
+        for (n, stride, latent, count) in [(1, 1, 1, 1), (67, 5, 5, 65), (3327, 32, 16, 1000), (33, 7, 3, 100)] {
+            let z = random_vec(&mut r, n * stride, 1.5);
+            let z_half = cpu::through_f16(&z);
+            let pairs: Vec<(u32, u32)> = (0..count)
+                .map(|_| (r.random_range(0..n) as u32, r.random_range(0..n) as u32))
+                .collect();
+            let g16 = gpu.upload_matrix("z16", n, stride, &cpu::round_f16(&z)).unwrap();
+            let g32 = gpu.upload_matrix("z32", n, stride, &z_half).unwrap();
+            let gpairs = gpu.upload("pairs", &flatten_pairs(&pairs, n).unwrap()).unwrap();
+            let outs: Vec<_> = (0..4).map(|_| gpu.alloc::<f32>("out", count).unwrap()).collect();
+            let mut dispatches = edge_score(&gpu, &g16, latent, &gpairs, &outs[0]).unwrap();
+            dispatches.extend(edge_logits(&gpu, &g16, latent, &gpairs, &outs[1]).unwrap());
+            dispatches.extend(edge_score(&gpu, &g32, latent, &gpairs, &outs[2]).unwrap());
+            dispatches.extend(edge_logits(&gpu, &g32, latent, &gpairs, &outs[3]).unwrap());
+            run(&gpu, [dispatches]);
+            let got: Vec<Vec<f32>> = outs.iter().map(|o| gpu.read(o).unwrap()).collect();
+            let what = format!("n={n} stride={stride} L={latent}");
+            assert_close(&got[0], &cpu::edge_score(&z_half, stride, latent, &pairs), ATOL, RTOL, &what);
+            assert_close(&got[1], &cpu::edge_logit(&z_half, stride, latent, &pairs), ATOL, RTOL, &what);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got[0]), bits(&got[2]), "{what}: scores differ from the f32 kernel's");
+            assert_eq!(bits(&got[1]), bits(&got[3]), "{what}: logits differ from the f32 kernel's");
+        }
     }
 }

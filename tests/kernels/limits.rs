@@ -491,6 +491,107 @@ gpu_test! {
     }
 }
 
+fn half_bits(values: Vec<half::f16>) -> Vec<u32> {
+    values.into_iter().map(|v| u32::from(v.to_bits())).collect()
+}
+
+gpu_test! {
+    /// The f16 forms (Precision::F16) window and fold as their f32 forms do, to the bit:
+    /// z written in f16 by reparam_kl, converted by convert_rows, read by edge_score and
+    /// decoder_pairs in windows of rows (f16 rows are half as wide: other window
+    /// boundaries), and decoder_dense and topk_rows with folded grids.
+    fn f16_kernels_window_and_fold_bit_for_bit() {
+        use gpu_vgae::internal::cpu::round_f16;
+        use gpu_vgae::internal::kernels::convert_rows::convert_rows;
+        use gpu_vgae::internal::kernels::topk_rows::{topk_rows, ExclusionLists, RowBounds, RowLists};
+        use half::f16;
+        let gpu = gpu();
+        let small = gpu.with_binding_limit(1024);
+        let mut r = rng(40);
+        let (n, l) = (300, 8);
+        let ms = random_vec(&mut r, n * 2 * l, 0.5);
+        both(&gpu, &small, "reparam_kl f16 and convert_rows", |g| {
+            let gms = g.upload_matrix("ms", n, 2 * l, &ms).unwrap();
+            let step = g.step_buffer(StepParams::for_epoch(2));
+            let z = g.alloc_matrix_of::<f16>("z", n, l).unwrap();
+            let kl = g.alloc::<f32>("kl", n).unwrap();
+            let mu = g.alloc_matrix_of::<f16>("mu", n, l - 1).unwrap();
+            let mut d = reparam_kl(g, &gms, 7, &step, None, &z, &kl).unwrap();
+            d.extend(convert_rows(g, &gms, &mu).unwrap());
+            let g = g.clone();
+            (d, Box::new(move || {
+                vec![half_bits(g.read(z.data()).unwrap()), bits(g.read(&kl).unwrap()), half_bits(g.read(mu.data()).unwrap())]
+            }))
+        });
+        let z16 = round_f16(&random_vec(&mut r, n * l, 0.7));
+        let pairs: Vec<(u32, u32)> = (0..500u32).map(|p| ((p * 7) % n as u32, (p * 131 + 5) % n as u32)).collect();
+        let flat = flatten_pairs(&pairs, n).unwrap();
+        both(&gpu, &small, "edge_score f16", |g| {
+            let gz = g.upload_matrix("z", n, l, &z16).unwrap();
+            let gpairs = g.upload("pairs", &flat).unwrap();
+            let scores = g.alloc::<f32>("scores", pairs.len()).unwrap();
+            let d = edge_score(g, &gz, l, &gpairs, &scores).unwrap();
+            let g = g.clone();
+            (d, Box::new(move || vec![bits(g.read(&scores).unwrap())]))
+        });
+        let weighted: Vec<(u32, u32, f32, f32)> = (0..6_700u32)
+            .filter(|p| p % 9 != 0)
+            .map(|p| ((p * 13) % 293, (p * 31 + 7) % n as u32, if p % 3 == 0 { 0.7 } else { 0.4 }, -0.3))
+            .collect();
+        let rows = PairRows::from_pairs(n, &weighted).unwrap();
+        both(&gpu, &gpu.with_binding_limit(4 * 1024), "decoder_pairs f16", |g| {
+            let gz = g.upload_matrix("z", n, l, &z16).unwrap();
+            let grows = rows.upload(g, "pairs").unwrap();
+            let dz = g.alloc_matrix("dz", n, l).unwrap();
+            let loss = g.alloc::<f32>("loss", n).unwrap();
+            let d = decoder_pairs(g, &gz, l, &grows, None, 0.37, &dz, &loss).unwrap();
+            let g = g.clone();
+            (d, Box::new(move || vec![bits(g.read(dz.data()).unwrap()), bits(g.read(&loss).unwrap())]))
+        });
+        let (n, l) = (700, 16);
+        let z16 = round_f16(&random_vec(&mut r, n * l, 0.5));
+        for gpu in gpu_profiles() {
+            let class = format!("{:?}", gpu.profile().class);
+            folds(&gpu, &format!("decoder_dense f16 {class}"), |g| {
+                let gz = g.upload_matrix("z", n, l, &z16).unwrap();
+                let layout = DenseLayout::new(n, g.profile(), None);
+                let partials = DensePartials {
+                    grad: g.alloc("grad", layout.slots() * n * l).unwrap(),
+                    loss: g.alloc("loss", layout.slots() * n).unwrap(),
+                    layout,
+                };
+                let d = vec![decoder_dense(g, &gz, l, &partials).unwrap()];
+                let g = g.clone();
+                (d, Box::new(move || {
+                    vec![bits(g.read(&partials.grad).unwrap()), bits(g.read(&partials.loss).unwrap())]
+                }))
+            });
+            let rows: Vec<u32> = (0..n as u32).collect();
+            let words: Vec<u32> = rows.iter().flat_map(|_| RowBounds::default().words()).collect();
+            let excluded: Vec<u32> = (0..n as u32).map(|i| (i + 1) % n as u32).collect();
+            let excluded_ptr: Vec<u32> = (0..=n as u32).collect();
+            folds(&gpu, &format!("topk_rows f16 {class}"), |g| {
+                let gz = g.upload_matrix("z", n, l, &z16).unwrap();
+                let exclusions = ExclusionLists {
+                    ptr: g.upload("excl_ptr", &excluded_ptr).unwrap(),
+                    col: g.upload("excl_col", &excluded).unwrap(),
+                };
+                let capacity = 5;
+                let lists = RowLists {
+                    rows: g.upload("rows", &rows).unwrap(),
+                    bounds: g.upload("bounds", &words).unwrap(),
+                    heap: g.alloc("heap", 2 * n * capacity).unwrap(),
+                    fill: g.alloc("fill", n).unwrap(),
+                    capacity,
+                };
+                let d = vec![topk_rows(g, &gz, l, &exclusions, &lists, false).unwrap()];
+                let g = g.clone();
+                (d, Box::new(move || vec![g.read(&lists.heap).unwrap(), g.read(&lists.fill).unwrap()]))
+            });
+        }
+    }
+}
+
 gpu_test! {
     /// One real grid past the device's own limit (65,535 workgroups per dimension on
     /// most adapters): 64 more workgroups' worth of elements than one dimension holds.

@@ -14,6 +14,7 @@ mod common;
 
 mod adam;
 mod class_mean_grad;
+mod convert_rows;
 mod decoder_dense;
 mod decoder_pairs;
 mod device_errors;

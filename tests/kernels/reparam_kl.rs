@@ -1,4 +1,5 @@
-//! `reparam_kl` against `cpu::reparam_kl`, and the quality of its noise ε.
+//! `reparam_kl` against `cpu::reparam_kl`, z written in f32 and in f16, and the quality
+//! of its noise ε.
 
 use crate::common::{assert_close, gpu, random_vec, rng};
 use crate::run;
@@ -24,6 +25,38 @@ gpu_test! {
             // exp/log/cos may differ by a few ulps between the driver and Rust's libm.
             assert_close(&gpu.read(z.data()).unwrap(), &z_cpu, 1e-4, 1e-4, &format!("z {what}"));
             assert_close(&gpu.read(&kl).unwrap(), &kl_cpu, 1e-4, 1e-4, &format!("kl {what}"));
+        }
+    }
+}
+
+gpu_test! {
+    fn reparam_kl_writes_z_in_f16_as_its_f32_form_rounded() {
+        // The f16 form computes what the f32 form does and rounds each z to the nearest
+        // f16 on the way out: its bits are the f32 form's z through `half`, and its KL
+        // rows the f32 form's bits. Odd n·L leaves half a word at the end.
+        let gpu = gpu();
+        let mut r = rng(8);
+        for (n, latent) in [(1, 1), (67, 3), (130, 16), (3327, 16), (70, 17)] {
+            // Wide enough that some z land in f16's subnormals and some round at ties.
+            let ms = random_vec(&mut r, n * 2 * latent, 2.0);
+            let step = gpu.step_buffer(StepParams::for_epoch(3));
+            let gms = gpu.upload_matrix("ms", n, 2 * latent, &ms).unwrap();
+            let z32 = gpu.alloc_matrix("z32", n, latent).unwrap();
+            let z16 = gpu.alloc_matrix_of::<half::f16>("z16", n, latent).unwrap();
+            let (kl32, kl16) = (gpu.alloc::<f32>("kl32", n).unwrap(), gpu.alloc::<f32>("kl16", n).unwrap());
+            run(&gpu, [
+                reparam_kl(&gpu, &gms, 5, &step, None, &z32, &kl32).unwrap(),
+                reparam_kl(&gpu, &gms, 5, &step, None, &z16, &kl16).unwrap(),
+            ]);
+            let what = format!("n={n} L={latent}");
+            let rounded: Vec<u16> = cpu::round_f16(&gpu.read(z32.data()).unwrap())
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
+            let got: Vec<u16> = gpu.read(z16.data()).unwrap().iter().map(|v| v.to_bits()).collect();
+            assert_eq!(got, rounded, "{what}: z16 is not z32 rounded");
+            let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
+            assert_eq!(bits(gpu.read(&kl16).unwrap()), bits(gpu.read(&kl32).unwrap()), "{what}: kl");
         }
     }
 }

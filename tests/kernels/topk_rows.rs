@@ -484,3 +484,72 @@ gpu_test! {
         assert_eq!(TILE, 32);
     }
 }
+
+gpu_test! {
+    fn topk_rows_reads_z_stored_in_f16_slot_for_slot() {
+        // The f16 kernel (every layout, the subgroup one too) on z rounded to f16 against
+        // the twin on the rounded values: the same lists, logits equal as f32.
+        let mut r = rng(44);
+        for gpu in every_layout() {
+            for &(n, latent, capacity) in &[(1usize, 1usize, 1usize), (67, 16, 7), (130, 17, 64), (300, 64, 5)] {
+                let wide = latent.div_ceil(4) * 4;
+                let z = cpu::through_f16(&random_vec(&mut r, n * wide, 2.0));
+                let edges = random_edges(&mut r, n, 3 * n, 7);
+                let exclude = Exclusion::new(n, &edges).unwrap();
+                let (lists_dev, ptr, col) = exclusion_lists(&gpu, &exclude);
+                let gz = gpu.upload_matrix("z16", n, wide, &cpu::round_f16(&z)).unwrap();
+                for global in [true, false] {
+                    let rows: Vec<u32> = (0..n as u32).collect();
+                    let words: Vec<u32> = rows.iter().flat_map(|_| RowBounds::default().words()).collect();
+                    let lists = RowLists {
+                        rows: gpu.upload("rows", &rows).unwrap(),
+                        bounds: gpu.upload("bounds", &words).unwrap(),
+                        heap: gpu.alloc("heap", 2 * rows.len() * capacity).unwrap(),
+                        fill: gpu.alloc("fill", rows.len()).unwrap(),
+                        capacity,
+                    };
+                    run(&gpu, [topk_rows(&gpu, &gz, latent, &lists_dev, &lists, global).unwrap()]);
+                    let (heap, fill) =
+                        cpu::topk_rows(&z, n, wide, latent, &ptr, &col, &rows, &words, capacity, global);
+                    let what = format!("{} n={n} L={latent} global={global}", profile_name(&gpu));
+                    assert_eq!(gpu.read(&lists.fill).unwrap(), fill, "{what}: fill counts");
+                    let got = gpu.read(&lists.heap).unwrap();
+                    for (e, &f) in fill.iter().enumerate() {
+                        let at = 2 * e * capacity;
+                        let used = at..at + 2 * f as usize;
+                        assert_eq!(got[used.clone()], heap[used], "{what}: row {e}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+gpu_test! {
+    fn topk_rows_search_in_f16_is_the_brute_force_ranking_of_rounded_embeddings() {
+        use gpu_vgae::internal::model::Precision;
+        use gpu_vgae::internal::predict::top_k_links_with;
+        let mut r = rng(45);
+        for &(n, latent) in &[(2usize, 3usize), (67, 3), (300, 16)] {
+            let z = random_vec(&mut r, n * latent, 1.0);
+            let rounded = cpu::through_f16(&z);
+            let edges = random_edges(&mut r, n, 4 * n, 9);
+            let exclude = Exclusion::new(n, &edges).unwrap();
+            for gpu in gpu_profiles() {
+                for mode in MODES {
+                    for k in [1, 7, 100] {
+                        let options = TopKOptions::new(k, mode).with_precision(Precision::F16);
+                        let got = top_k_links_with(&gpu, &z, n, latent, &exclude, &options).unwrap();
+                        let want = top_k_links_cpu(&rounded, n, latent, &exclude, k, mode).unwrap();
+                        let what = format!("{:?} n={n} L={latent} {mode:?} k={k}", gpu.profile().class);
+                        assert_same_links(&got.links, &want, &what);
+                        // The device matrix path rounds the same way.
+                        let gz = gpu.upload_matrix("z", n, latent, &z).unwrap();
+                        let on_device = top_k_links_on_device(&gpu, &gz, latent, &exclude, &options).unwrap();
+                        assert_same_links(&on_device.links, &want, &format!("{what} on device"));
+                    }
+                }
+            }
+        }
+    }
+}
