@@ -713,7 +713,44 @@ mod tests {
         }
         assert!(method(BEST).unwrap().run.is_some());
         let err = method("kmeans").unwrap_err().to_string();
-        assert!(err.contains("s2gc, agc, vgae, gae, dfcn"), "{err}");
+        assert!(err.contains("s2gc, agc, scgc, vgae, gae, dfcn"), "{err}");
+    }
+
+    #[test]
+    fn scgc_settings_are_checked_before_any_device() {
+        let g = graph(true, true);
+        let scgc = |edit: fn(&mut ScgcOptions)| {
+            let mut o = ClusterFitOptions {
+                method: Some("scgc".into()),
+                ..ClusterFitOptions::default()
+            };
+            edit(&mut o.scgc);
+            o
+        };
+        let plan_options = scgc(|_| {});
+        let plan = plan_options.check(&g).unwrap();
+        assert_eq!((plan.method.name, plan.normalize), ("scgc", true));
+        for (edit, setting) in [
+            (
+                (|o: &mut ScgcOptions| o.dim = 0) as fn(&mut ScgcOptions),
+                "dim",
+            ),
+            (|o| o.dim = 5000, "dim"),
+            (|o| o.order = 0, "order"),
+            (|o| o.epochs = 0, "epochs"),
+            (|o| o.lr = f32::NAN, "lr"),
+            (|o| o.neighbour_components = 65, "neighbour_components"),
+        ] {
+            match scgc(edit).check(&g) {
+                Err(Error::InvalidConfig { setting: s, .. }) => assert_eq!(s, setting),
+                other => panic!("{setting}: {other:?}"),
+            }
+        }
+        let err = scgc(|_| {})
+            .check(&graph(false, true))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("scgc filters node features"), "{err}");
     }
 
     #[test]
