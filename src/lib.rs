@@ -128,6 +128,7 @@ pub use cluster::fit::{
     fit as cluster_fit, ClusterFitOptions, ClusterFitOutput, FitEvent, PhaseTime,
     BEST as BEST_CLUSTER_METHOD, METHODS as CLUSTER_METHODS,
 };
+pub use filters::scgc::{ScgcEpoch, ScgcOptions};
 pub use filters::{FilterKind, FilterOptions, OrderStep};
 pub use metrics::{link_metrics, LinkMetrics};
 pub use predict::{

@@ -233,10 +233,10 @@ struct EmbedArgs {
 struct ClusterArgs {
     /// Cluster with a model saved by `run --out DIR` (DIR/model.gvae): k-means on its
     /// embeddings of the graph. Without it, a method trains and clusters (--method).
-    #[arg(long, conflicts_with_all = ["method", "order", "epochs"])]
+    #[arg(long, conflicts_with_all = ["method", "order", "epochs", "dim"])]
     model: Option<PathBuf>,
     /// The clustering method: s2gc (the default: the best label-free method built so
-    /// far), agc, vgae, gae, dfcn.
+    /// far), agc, scgc, vgae, gae, dfcn.
     #[arg(long)]
     method: Option<String>,
     #[command(flatten)]
@@ -250,12 +250,16 @@ struct ClusterArgs {
     /// Seed of everything random (SVD, k-means, training).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// The filter methods' order K (default: chosen by the intra-cluster rule).
+    /// The filter methods' order K (default: chosen by the intra-cluster rule); scgc's
+    /// filter power t (default 2).
     #[arg(long)]
     order: Option<usize>,
-    /// The auto-encoder methods' training epochs (default 200).
+    /// The trained methods' epochs (default: vgae and gae 200, scgc 100).
     #[arg(long)]
     epochs: Option<u32>,
+    /// scgc's embedding columns (default 256).
+    #[arg(long)]
+    dim: Option<usize>,
     /// L2-normalise each embedding row before k-means (the filters always do).
     #[arg(long, value_name = "true|false")]
     normalize_embeddings: Option<bool>,
@@ -751,8 +755,15 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     options.seed = args.seed;
     options.normalize = args.normalize_embeddings;
     options.filter.order = args.order;
+    if let Some(order) = args.order {
+        options.scgc.order = order;
+    }
+    if let Some(dim) = args.dim {
+        options.scgc.dim = dim;
+    }
     if let Some(epochs) = args.epochs {
         options.train.epochs = epochs;
+        options.scgc.epochs = epochs;
     }
     // The method's name is checked before anything is loaded.
     options.method()?;
@@ -831,7 +842,12 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
         print!("{}", output.summary_json()?);
     } else {
         if let Some(order) = output.details.get("order").and_then(|o| o.as_u64()) {
-            println!("{method}: order {order} (chosen without labels)");
+            let how = if args.order.is_some() {
+                "given by --order"
+            } else {
+                "chosen without labels"
+            };
+            println!("{method}: order {order} ({how})");
         }
         print_clustering(&output.clustering);
         if let Some(out) = &args.out {

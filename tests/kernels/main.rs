@@ -26,6 +26,8 @@ mod kmeans_update;
 mod limits;
 mod matmul;
 mod matmul_tn_partial;
+mod normalize_rows;
+mod normalize_rows_backward;
 mod reduce_sum;
 mod reparam_backward;
 mod reparam_kl;
