@@ -121,12 +121,14 @@ pub use run::{
 pub use cluster::{
     cluster_embeddings, cluster_metrics, kmeans, ClusterMetrics, KMeans, KMeansConfig,
 };
+pub use memory::{MemoryEstimate, PhaseEstimate, RunShape};
 
 // Clustering a graph in one call (`gpu-vgae cluster`).
 pub use cluster::fit::{
     fit as cluster_fit, ClusterFitOptions, ClusterFitOutput, FitEvent, PhaseTime,
     BEST as BEST_CLUSTER_METHOD, METHODS as CLUSTER_METHODS,
 };
+pub use filters::scgc::{ScgcEpoch, ScgcOptions};
 pub use filters::{FilterKind, FilterOptions, OrderStep};
 pub use metrics::{link_metrics, LinkMetrics};
 pub use predict::{

@@ -16,15 +16,17 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use gpu_vgae::internal::gpu::AdapterProfile;
+use gpu_vgae::internal::memory::device_memory_is_host;
 use gpu_vgae::internal::output_set::{write_result_file, OutputSet};
 use gpu_vgae::internal::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
-use gpu_vgae::internal::run::{read_pairs, to_json};
+use gpu_vgae::internal::run::{read_pairs, to_json, trace_estimate};
 use gpu_vgae::{
     cluster_fit, data_dir, run as run_pipeline, ClusterFitOptions, ClusterMetrics, ClusterOptions,
     ClusterReport, EmbeddingsDtype, EpochReport, Error, FeatureNormalization, FitEvent, Gpu,
     GpuOptions, Graph, GraphSource, KnownEdges, LinkMetrics, MissingFeatures, ModelKind, Monitor,
     Objective, OutputDir, PhaseTime, Precision, PredictOptions, Result, RunEvent, RunOptions,
-    SavedModel, TopKMode, TrainReport, WriteOptions,
+    RunShape, SavedModel, TopKMode, TrainReport, WriteOptions,
 };
 
 #[derive(Parser)]
@@ -231,10 +233,10 @@ struct EmbedArgs {
 struct ClusterArgs {
     /// Cluster with a model saved by `run --out DIR` (DIR/model.gvae): k-means on its
     /// embeddings of the graph. Without it, a method trains and clusters (--method).
-    #[arg(long, conflicts_with_all = ["method", "order", "epochs"])]
+    #[arg(long, conflicts_with_all = ["method", "order", "epochs", "dim"])]
     model: Option<PathBuf>,
     /// The clustering method: s2gc (the default: the best label-free method built so
-    /// far), agc, vgae, gae, dfcn.
+    /// far), agc, scgc, vgae, gae, dfcn.
     #[arg(long)]
     method: Option<String>,
     #[command(flatten)]
@@ -248,15 +250,19 @@ struct ClusterArgs {
     /// Seed of everything random (SVD, k-means, training).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// The filter methods' order K (default: chosen by the intra-cluster rule).
+    /// The filter methods' order K (default: chosen by the intra-cluster rule); scgc's
+    /// filter power t (default 2).
     #[arg(long)]
     order: Option<usize>,
-    /// The auto-encoder methods' and DFCN's training epochs (default 200).
+    /// The trained methods' epochs (default: vgae, gae and dfcn 200, scgc 100).
     #[arg(long)]
     epochs: Option<u32>,
     /// DFCN's pretrained weights (.npz, README "DFCN"); without it DFCN pretrains.
     #[arg(long, value_name = "FILE.npz", conflicts_with = "model")]
     pretrained: Option<PathBuf>,
+    /// scgc's embedding columns (default 256).
+    #[arg(long)]
+    dim: Option<usize>,
     /// L2-normalise each embedding row before k-means (the filters always do).
     #[arg(long, value_name = "true|false")]
     normalize_embeddings: Option<bool>,
@@ -426,6 +432,10 @@ fn write_options(stop: &Arc<AtomicBool>) -> WriteOptions {
 }
 
 fn open_gpu(args: &DeviceArgs) -> Result<Gpu> {
+    Gpu::new(&gpu_options(args))
+}
+
+fn gpu_options(args: &DeviceArgs) -> GpuOptions {
     let mut options = GpuOptions::from_env();
     if args.adapter.is_some() {
         options.adapter_name.clone_from(&args.adapter);
@@ -433,7 +443,31 @@ fn open_gpu(args: &DeviceArgs) -> Result<Gpu> {
     if args.backend.is_some() {
         options.backend.clone_from(&args.backend);
     }
-    Gpu::new(&options)
+    options
+}
+
+/// The synthetic graph's memory estimate from its shape, before it is generated:
+/// printed (unless quiet) and checked against the available memory, the device's memory
+/// counted as host memory on a CPU adapter (lavapipe). The adapter is only looked up; if
+/// that fails, the device is not counted and opening it reports the failure later.
+fn check_generated_memory(
+    shape: &RunShape,
+    options: &RunOptions,
+    device: &DeviceArgs,
+    talk: bool,
+) -> Result<()> {
+    let device_type = Gpu::probe_device_type(&gpu_options(device)).ok();
+    let device_is_host = device_type.as_deref().is_some_and(device_memory_is_host);
+    let profile = match device_type.as_deref() {
+        Some("Cpu") | None => AdapterProfile::cpu(),
+        Some(_) => AdapterProfile::gpu(),
+    };
+    let estimate = options.memory_estimate(shape, &profile)?;
+    if talk {
+        eprintln!("memory estimate: {}", estimate.summary(device_is_host));
+    }
+    trace_estimate(&estimate, device_is_host);
+    options.check_memory(&estimate, &profile, device_is_host)
 }
 
 /// Prints phases that took more than a second to stderr.
@@ -521,6 +555,12 @@ fn run(args: &RunArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     if args.featureless {
         source.synthetic.features = 0;
     }
+    // The synthetic graph's memory is known before it is generated: estimated, shown and
+    // checked before any large allocation (other graphs once loaded, in the run).
+    let generated = source.generated_shape(args.featureless);
+    if let Some(shape) = &generated {
+        check_generated_memory(shape, &options, &args.device, talk)?;
+    }
     let graph = source.load_timed(&mut slow_phase(!talk))?;
     options.check(&graph)?;
     let gpu = open_gpu(&args.device)?;
@@ -556,6 +596,17 @@ fn run(args: &RunArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     let mut phase = slow_phase(!talk);
     let output = run_pipeline(&gpu, &graph, &options, |event| {
         match event {
+            RunEvent::Memory {
+                estimate,
+                device_is_host,
+            } => {
+                if talk && generated.is_none() {
+                    eprintln!("memory estimate: {}", estimate.summary(device_is_host));
+                }
+                // A signal is heard at the end of an epoch, as it always was (the run
+                // then says after which epoch it stopped).
+                return ControlFlow::Continue(());
+            }
             RunEvent::Epoch(e) => bar.update(e),
             RunEvent::Phase { name, took } => {
                 if name == "train" {
@@ -708,8 +759,15 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     options.normalize = args.normalize_embeddings;
     options.filter.order = args.order;
     options.dfcn_weights.clone_from(&args.pretrained);
+    if let Some(order) = args.order {
+        options.scgc.order = order;
+    }
+    if let Some(dim) = args.dim {
+        options.scgc.dim = dim;
+    }
     if let Some(epochs) = args.epochs {
         options.train.epochs = epochs;
+        options.scgc.epochs = epochs;
     }
     // The method's name is checked before anything is loaded.
     options.method()?;
@@ -788,7 +846,12 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
         print!("{}", output.summary_json()?);
     } else {
         if let Some(order) = output.details.get("order").and_then(|o| o.as_u64()) {
-            println!("{method}: order {order} (chosen without labels)");
+            let how = if args.order.is_some() {
+                "given by --order"
+            } else {
+                "chosen without labels"
+            };
+            println!("{method}: order {order} ({how})");
         }
         print_clustering(&output.clustering);
         if let Some(out) = &args.out {

@@ -7,7 +7,60 @@
 //! or skip the check rather than fail. The resident figures cover the whole process —
 //! host allocations, the driver's mappings, the test harness — not one data structure.
 
+use std::sync::OnceLock;
+
 use crate::error::{Error, Result};
+
+#[path = "memory/estimate.rs"]
+mod estimate;
+
+pub use estimate::{
+    check_fits, estimate_run, MemoryEstimate, PhaseEstimate, RunPlan, RunShape, PROCESS_BASE_BYTES,
+};
+
+/// The most bytes one step of an upload or a readback moves through wgpu's host-visible
+/// staging memory (see [`crate::gpu::GpuArray::write`] and [`crate::gpu::Gpu::read_many`]):
+/// on a CPU adapter that staging is host memory, so a whole-tensor step would hold a
+/// second copy of a tensor of gigabytes.
+pub const TRANSFER_CHUNK_BYTES: u64 = 64 << 20;
+
+/// Whether an adapter of this device type (as [`crate::gpu::AdapterReport::device_type`]
+/// names it) keeps its device memory in the process's host memory: CPU adapters such as
+/// lavapipe do, so their buffers count in the resident set.
+pub fn device_memory_is_host(device_type: &str) -> bool {
+    device_type == "Cpu"
+}
+
+/// Environment variable that makes a run print its memory at the end of every phase
+/// (set and not `0`): see [`trace`].
+pub const TRACE_MEMORY_ENV: &str = "GPU_VGAE_TRACE_MEMORY";
+
+/// Whether [`TRACE_MEMORY_ENV`] asks for memory traces (read once).
+pub fn trace_enabled() -> bool {
+    static ENABLED: OnceLock<bool> = OnceLock::new();
+    *ENABLED.get_or_init(|| {
+        std::env::var_os(TRACE_MEMORY_ENV).is_some_and(|v| !v.is_empty() && v != "0")
+    })
+}
+
+/// With [`TRACE_MEMORY_ENV`] set, prints one line to stderr at the end of `phase`: the
+/// resident set now, its peak so far (a phase that raised it shows as a step from the
+/// previous line; the peak is not reset, so `/usr/bin/time` still sees the whole run's),
+/// and the device memory the buffer pool holds where the caller knows it. Does nothing
+/// otherwise. On lavapipe the device memory is part of the resident set.
+pub fn trace(phase: &str, device_bytes: Option<u64>) {
+    if !trace_enabled() {
+        return;
+    }
+    let device = device_bytes.map_or(String::new(), |b| {
+        format!(", device {}", format_mib(Some(b)))
+    });
+    eprintln!(
+        "memory: {phase:<22} rss {:>12}, peak {:>12}{device}",
+        format_mib(current_rss_bytes()),
+        format_mib(peak_rss_bytes()),
+    );
+}
 
 /// The process's peak resident set size in bytes since it started (or since the last
 /// successful [`reset_peak_rss`]); `None` where it cannot be read (not Linux, no `/proc`).

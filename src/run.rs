@@ -22,7 +22,11 @@ use crate::data::{
     FeatureNormalization, Graph, GraphView, LoadPhase, MissingFeatures, NodeIds,
 };
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
+use crate::gpu::{AdapterProfile, Gpu};
+use crate::memory::{
+    available_memory, check_fits, current_rss_bytes, device_memory_is_host, estimate_run,
+    MemoryEstimate, RunPlan, RunShape,
+};
 use crate::model::{GaeModel, Objective};
 use crate::output_set::{Manifest, OutputDir, OutputSet, WriteOptions};
 use crate::predict::{top_k_links_with, Exclusion, ScoredPair, TopKMode, TopKOptions};
@@ -92,6 +96,24 @@ impl GraphSource {
         self.dataset.is_some() || self.edges.is_some()
     }
 
+    /// The shape of the graph this source generates, known before it is generated (for
+    /// the memory estimate): `Some` for the synthetic graph only. `featureless` trains
+    /// without its features.
+    pub fn generated_shape(&self, featureless: bool) -> Option<RunShape> {
+        if self.is_named() {
+            return None;
+        }
+        let spec = &self.synthetic;
+        let features = spec.features > 0 && !featureless;
+        Some(RunShape {
+            nodes: spec.nodes,
+            edges: (spec.mean_degree * spec.nodes as f64 / 2.0).round() as usize,
+            features: features.then_some((spec.features, spec.nodes * spec.features_per_node)),
+            generated: true,
+            train_labels: None,
+        })
+    }
+
     /// Loads the graph.
     pub fn load(&self) -> Result<Graph> {
         self.load_timed(&mut |_, _| {})
@@ -121,12 +143,15 @@ impl GraphSource {
             let start = Instant::now();
             let g = generate(&self.synthetic)?;
             phase("generate", start.elapsed());
-            let features = g.feature_matrix().cloned();
+            crate::memory::trace("generate", None);
+            let features = (g.features.cols() > 0).then_some(g.features);
+            // The generator's edges are sorted and unique: moved in, not copied or sorted.
             let mut graph =
-                Graph::from_edges(g.num_nodes, &g.edges, features)?.with_labels(g.labels)?;
+                Graph::from_edge_vec(g.num_nodes, g.edges, features)?.with_labels(g.labels)?;
             graph.name = format!("synthetic-sbm-{}", g.num_nodes);
             graph
         };
+        crate::memory::trace("graph", None);
         if let Some(path) = &self.train_labels {
             let labels = read_labels(path, &graph)?;
             graph.train_labels = Some(labels.labels);
@@ -212,7 +237,71 @@ impl Default for RunOptions {
     }
 }
 
+impl RunShape {
+    /// The shape of a run on `graph` (without its features if `featureless`).
+    pub fn of(graph: &Graph, featureless: bool) -> RunShape {
+        RunShape {
+            nodes: graph.num_nodes,
+            edges: graph.num_edges(),
+            features: graph
+                .features
+                .as_ref()
+                .filter(|_| !featureless)
+                .map(|x| (x.cols(), x.nnz())),
+            generated: false,
+            train_labels: graph.train_labels.as_deref().and_then(|labels| {
+                let classes = labels.iter().copied().max().filter(|&c| c >= 0)?;
+                let labelled = labels.iter().filter(|&&l| l >= 0).count();
+                Some((classes as usize + 1, labelled))
+            }),
+        }
+    }
+}
+
 impl RunOptions {
+    /// The memory a run with these options needs on a graph of `shape`, phase by phase
+    /// (see [`crate::memory::estimate_run`]); its schedule planned for `profile`.
+    pub fn memory_estimate(
+        &self,
+        shape: &RunShape,
+        profile: &AdapterProfile,
+    ) -> Result<MemoryEstimate> {
+        estimate_run(shape, &self.plan(), profile)
+    }
+
+    /// Fails with [`Error::InsufficientMemory`] (the estimate, and what would fit) when
+    /// `estimate` exceeds the host memory available now plus what the process already
+    /// holds; device memory counts as host memory where `device_is_host` (a CPU
+    /// adapter). Passes where the available memory is unknown.
+    pub fn check_memory(
+        &self,
+        estimate: &MemoryEstimate,
+        profile: &AdapterProfile,
+        device_is_host: bool,
+    ) -> Result<()> {
+        let Some(available) = available_memory() else {
+            return Ok(());
+        };
+        let held = current_rss_bytes().unwrap_or(0);
+        check_fits(
+            estimate,
+            &self.plan(),
+            profile,
+            device_is_host,
+            available,
+            held,
+        )
+    }
+
+    fn plan(&self) -> RunPlan<'_> {
+        RunPlan {
+            train: &self.train,
+            scaled_features: !self.featureless
+                && self.feature_normalization != FeatureNormalization::None,
+            embeddings: self.embeddings || self.cluster.is_some(),
+        }
+    }
+
     /// Checks every setting against `graph` (no device needed): the training settings,
     /// the conditional prior's labels, and k against the labels and the nodes.
     pub fn check(&self, graph: &Graph) -> Result<()> {
@@ -232,10 +321,19 @@ impl RunOptions {
     }
 }
 
-/// What [`run`]'s callback hears: each epoch, then each later phase as it ends.
+/// What [`run`]'s callback hears: the memory estimate before training, each epoch,
+/// then each later phase as it ends.
 #[derive(Clone, Copy, Debug)]
 #[non_exhaustive]
 pub enum RunEvent<'a> {
+    /// The run's memory estimate, checked against the available memory (before any
+    /// large allocation), and whether the device's memory is host memory.
+    Memory {
+        /// The estimate.
+        estimate: &'a MemoryEstimate,
+        /// Whether the adapter's memory is the host's (a CPU adapter).
+        device_is_host: bool,
+    },
     /// An epoch ended.
     Epoch(&'a EpochReport),
     /// A phase (`"train"`, `"embed"`, `"cluster"`) ended after `took`.
@@ -401,14 +499,44 @@ pub fn run<P: Progress>(
     mut progress: impl FnMut(RunEvent<'_>) -> P,
 ) -> Result<RunOutput> {
     options.check(graph)?;
+    let device_is_host = device_memory_is_host(&gpu.report().device_type);
+    let estimate =
+        options.memory_estimate(&RunShape::of(graph, options.featureless), gpu.profile())?;
+    trace_estimate(&estimate, device_is_host);
+    if progress(RunEvent::Memory {
+        estimate: &estimate,
+        device_is_host,
+    })
+    .stop()
+    {
+        return Err(Error::Interrupted {
+            message: "stopped before training".into(),
+        });
+    }
+    options.check_memory(&estimate, gpu.profile(), device_is_host)?;
     let features = model_features(graph, options.featureless, options.feature_normalization)?;
     let view = model_view(graph, features.as_deref());
     let start = Instant::now();
-    let trained = train(gpu, view, &options.train, |e| progress(RunEvent::Epoch(e)))?;
+    let mut trained = train(gpu, view, &options.train, |e| progress(RunEvent::Epoch(e)))?;
+    // Memory at a million nodes: the split goes before the weights are read back beside
+    // the training model; the training model's buffers go before the encoder's are made,
+    // and the pool gives their memory back rather than keeping it for other sizes.
+    let split = &mut trained.split;
+    for list in [
+        &mut split.train,
+        &mut split.val_pos,
+        &mut split.val_neg,
+        &mut split.test_pos,
+        &mut split.test_neg,
+    ] {
+        drop(std::mem::take(list));
+    }
     let model = trained.saved_model(graph, options.feature_normalization)?;
+    crate::memory::trace("weights read", Some(gpu.pool_bytes()));
     let report = trained.report;
-    // The training model's buffers go before the encoder's are made.
     drop(trained.model);
+    gpu.trim_pool();
+    crate::memory::trace("training model freed", Some(gpu.pool_bytes()));
     let mut phase = |name: &'static str, took: Duration| -> Result<()> {
         if progress(RunEvent::Phase { name, took }).stop() {
             return Err(Error::Interrupted {
@@ -421,6 +549,7 @@ pub fn run<P: Progress>(
     let embeddings = if options.embeddings || options.cluster.is_some() {
         let start = Instant::now();
         let embeddings = encode(gpu, &model, view)?;
+        crate::memory::trace("embed", Some(gpu.pool_bytes()));
         phase("embed", start.elapsed())?;
         Some(embeddings)
     } else {
@@ -448,6 +577,16 @@ pub fn run<P: Progress>(
         clustering,
         graph: GraphSummary::of(graph),
     })
+}
+
+/// With `GPU_VGAE_TRACE_MEMORY` set, prints the estimate phase by phase.
+pub fn trace_estimate(estimate: &MemoryEstimate, device_is_host: bool) {
+    if crate::memory::trace_enabled() {
+        eprint!(
+            "memory estimate by phase:\n{}",
+            estimate.table(device_is_host)
+        );
+    }
 }
 
 /// The features a model reads: none (featureless), the graph's, or the graph's scaled.

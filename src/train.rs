@@ -255,6 +255,7 @@ pub fn train<P: Progress>(
         options.test_fraction,
         seed,
     )?;
+    crate::memory::trace("split", None);
     let mut notes = Vec::new();
     if let Some(negatives) = &options.held_out_negatives {
         split.use_negatives(graph.edges(), negatives)?;
@@ -285,7 +286,10 @@ pub fn train<P: Progress>(
     let test_pairs = [split.test_pos.as_slice(), split.test_neg.as_slice()].concat();
     let val_scorer = model.pair_scorer(&val_pairs)?;
     let test_scorer = model.pair_scorer(&test_pairs)?;
+    // On the device now; the split keeps its own lists.
+    drop((val_pairs, test_pairs));
     let setup_seconds = setup_start.elapsed().as_secs_f64();
+    crate::memory::trace("model", Some(gpu.pool_bytes()));
 
     let evaluate = |model: &GaeModel, scorer, positives: usize| -> Result<Option<LinkMetrics>> {
         if positives == 0 {
@@ -311,6 +315,11 @@ pub fn train<P: Progress>(
     for epoch in 1..=options.epochs {
         model.train_epoch()?;
         epochs_run = epoch;
+        if epoch == 1 && crate::memory::trace_enabled() {
+            // Every buffer has been touched once the first epoch has run.
+            gpu.wait()?;
+            crate::memory::trace("epoch 1", Some(gpu.pool_bytes()));
+        }
         let is_eval =
             epoch == options.epochs || (options.eval_every > 0 && epoch % options.eval_every == 0);
         let (mut loss, mut val) = (None, None);
@@ -364,6 +373,7 @@ pub fn train<P: Progress>(
     let val = evaluate(&model, &val_scorer, split.val_pos.len())?;
     let test = evaluate(&model, &test_scorer, split.test_pos.len())?;
     let eval_seconds = (eval_time + eval_start.elapsed()).as_secs_f64();
+    crate::memory::trace("evaluation", Some(gpu.pool_bytes()));
     let report = TrainReport {
         options: options.clone(),
         num_nodes,

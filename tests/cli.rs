@@ -1379,7 +1379,7 @@ fn cluster_refuses_bad_settings_before_any_device() {
             &["--dataset", "cora", "--method", "kmeans"],
             &[
                 "unknown clustering method `kmeans`",
-                "s2gc, agc, vgae, gae, dfcn",
+                "s2gc, agc, scgc, vgae, gae, dfcn",
             ],
         ),
         (

@@ -97,6 +97,21 @@ fn filtered_reference(
 }
 
 /// |u_a · u_b| per column: 1 where both found the same singular vector (up to sign).
+/// ‖Aᵀ B‖²_F for two n × r matrices with orthonormal columns: r when they span the
+/// same subspace, whatever the basis.
+fn subspace_agreement(a: &[f32], b: &[f32], n: usize, r: usize) -> f64 {
+    let mut total = 0f64;
+    for p in 0..r {
+        for q in 0..r {
+            let dot: f64 = (0..n)
+                .map(|i| f64::from(a[i * r + p]) * f64::from(b[i * r + q]))
+                .sum();
+            total += dot * dot;
+        }
+    }
+    total
+}
+
 fn column_agreement(a: &[f32], b: &[f32], n: usize, r: usize) -> Vec<f64> {
     (0..r)
         .map(|c| {
@@ -111,7 +126,6 @@ fn column_agreement(a: &[f32], b: &[f32], n: usize, r: usize) -> Vec<f64> {
 gpu_test! {
     /// The GPU's vectors at a fixed order equal the randomised SVD of the dense f64 X̄
     /// (same test matrix), for S²GC with and without self loops, α = 0 and 0.05, and AGC.
-    #[ignore = "test data under revision on the labelfree branch: singular values not separated, a zero filtered row"]
     fn filtered_vectors_match_the_dense_reference() {
         let gpu = common::gpu();
         let graph = community_graph(150, 4);
@@ -139,13 +153,19 @@ gpu_test! {
             };
             let wide = SvdSettings { components: 6, ..svd };
             let (_, singular, _) = top_left_singular_vectors(&mut host, &wide, 5).unwrap();
-            // The comparison needs separated singular values.
-            for c in 0..4 {
-                assert!(singular[c] > 1.02 * singular[c + 1], "{kind:?} K={order}: {singular:?}");
-            }
+            // The top-4 subspace is determined when the 4th singular value stands apart
+            // from the 5th; single columns only where their own values stand apart
+            // (near-equal values, e.g. 9.26 and 9.15 at K = 5, mix their columns).
+            assert!(singular[3] > 1.02 * singular[4], "{kind:?} K={order}: {singular:?}");
             let (host_u, _, _) = top_left_singular_vectors(&mut host, &svd, 5).unwrap();
-            for (c, agreement) in column_agreement(&gpu_u, &host_u, n, 4).iter().enumerate() {
-                assert!(*agreement > 1.0 - 1e-3, "{kind:?} K={order} column {c}: {agreement}");
+            let span = subspace_agreement(&gpu_u, &host_u, n, 4);
+            assert!(span > 4.0 - 4e-3, "{kind:?} K={order}: subspace agreement {span} of 4");
+            let agreement = column_agreement(&gpu_u, &host_u, n, 4);
+            for c in 0..4 {
+                let apart = |a: f64, b: f64| a > 1.02 * b;
+                if (c == 0 || apart(singular[c - 1], singular[c])) && apart(singular[c], singular[c + 1]) {
+                    assert!(agreement[c] > 1.0 - 1e-3, "{kind:?} K={order} column {c}: {agreement:?}");
+                }
             }
         }
     }
@@ -155,7 +175,6 @@ gpu_test! {
     /// The order rule: the intra-cluster distance falls strictly up to the chosen order,
     /// and the next one tried (if any) is not lower; the clustering returned is the
     /// chosen order's, its intra distance the recorded one; fixed orders try one order.
-    #[ignore = "test data under revision on the labelfree branch: singular values not separated, a zero filtered row"]
     fn the_order_is_the_last_before_the_intra_distance_stops_falling() {
         let gpu = common::gpu();
         let graph = community_graph(300, 3);
@@ -172,12 +191,20 @@ gpu_test! {
         }
         assert!(h.len() <= chosen + 2, "nothing is tried after the stop: {h:?}");
         let n = graph.num_nodes;
-        let intra = intra_cluster_distance(&out.embeddings, out.dim, &out.kmeans.labels, 3);
-        assert_eq!(intra, h[chosen].intra);
-        // Unit rows (none of this graph's filtered rows is zero).
-        for row in out.embeddings.chunks_exact(out.dim) {
+        // The clustering returned is the chosen order's, whose intra distance (a mean
+        // over the restarts) is near its best restart's.
+        assert_eq!(out.kmeans.inertia, h[chosen].inertia);
+        let best = intra_cluster_distance(&out.embeddings, out.dim, &out.kmeans.labels, 3);
+        assert!((best - h[chosen].intra).abs() < 0.5 * h[chosen].intra, "{best} vs {h:?}");
+        // Unit rows, but for the last node's (isolated and without features: its
+        // filtered row is zero, and stays zero).
+        for (i, row) in out.embeddings.chunks_exact(out.dim).enumerate() {
             let norm: f64 = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-            assert!((norm - 1.0).abs() < 1e-5);
+            if i + 1 == n {
+                assert_eq!(norm, 0.0, "the isolated featureless node");
+            } else {
+                assert!((norm - 1.0).abs() < 1e-5, "row {i}: {norm}");
+            }
         }
         assert_eq!(out.embeddings, l2_rows(out.embeddings.clone(), out.dim));
         let m = cluster_metrics(graph.labels.as_ref().unwrap(), &out.kmeans.labels).unwrap();

@@ -178,3 +178,50 @@ fn an_unknown_backend_is_refused_before_looking_for_adapters() {
         }
     }
 }
+
+gpu_test! {
+    fn chunked_writes_and_windowed_reads_move_every_element() {
+        let gpu = common::gpu();
+        // Awkward lengths against chunks of a few words: one element, less than a
+        // chunk, exactly a chunk, a chunk and a bit, many chunks.
+        for len in [1usize, 5, 16, 17, 1000] {
+            let values: Vec<u32> = (0..len as u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
+            for chunk_bytes in [1u64, 4, 64, 68, 1 << 20] {
+                let array = gpu.alloc::<u32>("chunked", len).unwrap();
+                array.write_in_chunks(&gpu, &values, chunk_bytes).unwrap();
+                let back = gpu.read_many_in_windows(&[&array], chunk_bytes).unwrap();
+                assert_eq!(back, vec![values.clone()], "len {len}, chunks of {chunk_bytes}");
+            }
+        }
+        // Several arrays read in windows, one of them empty, and 2-byte elements whose
+        // odd count ends mid-word.
+        let halves: Vec<half::f16> = (0..37).map(|i| half::f16::from_f32(i as f32 - 3.5)).collect();
+        let a = gpu.alloc::<half::f16>("a", 37).unwrap();
+        let b = gpu.alloc::<half::f16>("b", 0).unwrap();
+        let c = gpu.alloc::<half::f16>("c", 11).unwrap();
+        a.write_in_chunks(&gpu, &halves, 8).unwrap();
+        b.write_in_chunks(&gpu, &[], 8).unwrap();
+        c.write_in_chunks(&gpu, &halves[..11], 8).unwrap();
+        for window in [2u64, 8, 12, 1 << 20] {
+            let back = gpu.read_many_in_windows(&[&a, &b, &c], window).unwrap();
+            assert_eq!(back, vec![halves.clone(), Vec::new(), halves[..11].to_vec()], "{window}");
+        }
+    }
+}
+
+gpu_test! {
+    fn cleared_arrays_read_back_as_zeros() {
+        let gpu = common::gpu();
+        for len in [1usize, 3, 64, 1001] {
+            let array = gpu.alloc::<f32>("cleared", len).unwrap();
+            array.write(&gpu, &vec![7.5; len]).unwrap();
+            array.clear(&gpu).unwrap();
+            assert_eq!(gpu.read(&array).unwrap(), vec![0.0; len], "len {len}");
+            let halves = gpu.alloc::<half::f16>("cleared halves", len).unwrap();
+            halves.write(&gpu, &vec![half::f16::ONE; len]).unwrap();
+            halves.clear(&gpu).unwrap();
+            assert_eq!(gpu.read(&halves).unwrap(), vec![half::f16::ZERO; len], "len {len}");
+        }
+        assert_eq!(gpu.read(&gpu.zeros::<u32>("zeros", 9).unwrap()).unwrap(), vec![0; 9]);
+    }
+}

@@ -13,6 +13,7 @@
 //! |---|---|
 //! | `s2gc` | S²GC low-pass filter + randomised SVD + k-means, order by the intra-cluster rule ([`crate::filters`]) |
 //! | `agc` | AGC's filter, the same pipeline |
+//! | `scgc` | SCGC's objective trained on the filtered features, k-means on the embedding ([`crate::filters::scgc`]) |
 //! | `vgae`, `gae` | train the auto-encoder (`gpu-vgae run`'s defaults), k-means on μ |
 //! | `dfcn` | DFCN (Tu et al. 2021, [`crate::dfcn`]): PCA to 100 columns, pretraining (or `dfcn_weights`), 200 epochs, k-means on the last epoch's Z̃ |
 //!
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{kmeans_gpu, KMeans, KMeansConfig};
+use super::{kmeans, kmeans_gpu, KMeans, KMeansConfig};
 use crate::data::Graph;
 use crate::dfcn::pca::pca_scores;
 use crate::dfcn::{
@@ -33,6 +34,7 @@ use crate::dfcn::{
     Stage,
 };
 use crate::error::{Error, Result};
+use crate::filters::scgc::{scgc_embed, ScgcEpoch, ScgcOptions};
 use crate::filters::{
     filter_cluster, graph_features, l2_rows, FilterKind, FilterOptions, OrderStep,
 };
@@ -91,6 +93,15 @@ pub static METHODS: &[Method] = &[
         pair_terms: false,
         always_normalized: true,
         run: Some(run_filter),
+    },
+    Method {
+        name: "scgc",
+        summary: "SCGC's objective (two linear views, ‖Z₁Z₂ᵀ − T‖², T the graph and the \
+                  features' 10 nearest neighbours) trained on Ã²X, k-means on the embedding",
+        needs_features: true,
+        pair_terms: false,
+        always_normalized: true,
+        run: Some(run_scgc),
     },
     Method {
         name: "vgae",
@@ -160,6 +171,8 @@ pub struct ClusterFitOptions {
     /// The auto-encoders' training (the kind is taken from the method's name, the seed
     /// from `seed`).
     pub train: TrainOptions,
+    /// The `scgc` method's settings.
+    pub scgc: ScgcOptions,
     /// The most node-pair evaluations (N² × epochs) a method with N² terms may do: a
     /// graph above it is refused before training. 10¹¹ by default, Pubmed's 200 dense
     /// epochs (7.8·10¹⁰) fit; on lavapipe that is about a quarter of an hour.
@@ -178,6 +191,7 @@ impl Default for ClusterFitOptions {
             normalize: None,
             filter: FilterOptions::default(),
             train: TrainOptions::default(),
+            scgc: ScgcOptions::default(),
             max_pair_evaluations: 100_000_000_000,
             dfcn_weights: None,
         }
@@ -242,6 +256,7 @@ impl ClusterFitOptions {
             });
         }
         self.filter.validate()?;
+        self.scgc.validate()?;
         let normalize = match method.always_normalized {
             true => {
                 if self.normalize == Some(false) {
@@ -324,6 +339,8 @@ pub enum FitEvent<'a> {
     Epoch(&'a EpochReport),
     /// A filter order was tried (filter methods).
     Order(&'a OrderStep),
+    /// A training epoch of `scgc` ended.
+    ScgcEpoch(&'a ScgcEpoch),
     /// A phase ended after `took`.
     Phase {
         /// Its name.
@@ -414,13 +431,14 @@ pub fn fit<P: Progress>(
         Some(k) => k,
         None => {
             let start = Instant::now();
-            let k = kmeans_gpu(
-                gpu,
-                &e.values,
-                e.rows,
-                e.cols,
-                &KMeansConfig::new(plan.k).with_seed(options.seed),
-            )?;
+            let config = KMeansConfig::new(plan.k).with_seed(options.seed);
+            // The GPU kernels hold a point in registers (at most 64 columns); wider
+            // embeddings (scgc's) cluster on the host, the same algorithm and seeds.
+            let k = if e.cols <= crate::kernels::MAX_LATENT {
+                kmeans_gpu(gpu, &e.values, e.rows, e.cols, &config)?
+            } else {
+                kmeans(&e.values, e.rows, e.cols, &config)?
+            };
             phase(&mut hear, "kmeans", start.elapsed())?;
             timings.push(PhaseTime {
                 phase: "kmeans".into(),
@@ -534,6 +552,49 @@ fn run_filter(
     })
 }
 
+/// `scgc`: [`scgc_embed`]; k-means follows in [`fit`].
+fn run_scgc(
+    gpu: &Gpu,
+    graph: &Graph,
+    plan: &Plan<'_>,
+    hear: &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
+) -> Result<MethodResult> {
+    let o = &plan.options.scgc;
+    let start = Instant::now();
+    let outcome = scgc_embed(gpu, graph, plan.options.seed, o, &mut |epoch| {
+        hear(FitEvent::ScgcEpoch(epoch))
+    })?;
+    let took = start.elapsed();
+    phase(hear, "train", took)?;
+    let hyperparameters = json!({ "scgc": {
+        "filter": "A~^t X, A~ = D~^-1/2 (A + I) D~^-1/2",
+        "order": o.order,
+        "encoders": "two linear layers (views), rows L2-normalised",
+        "dim": o.dim,
+        "loss": "||Z1 Z2^T - T||_F^2 / N^2",
+        "target": if o.neighbours > 0 { "min(A + K, 1) + I, K: each node's nearest neighbours by cosine of its row of U S (top singular triplets of A~^t X), symmetrised" } else { "A + I" },
+        "neighbours": o.neighbours,
+        "neighbour_components": o.neighbour_components,
+        "optimizer": "Adam",
+        "lr": o.lr,
+        "epochs": o.epochs,
+        "epoch_clustered": "the last",
+        "init": "U(-1/sqrt(F), 1/sqrt(F)) for W and b, seeded",
+        "embedding": "mean of the two views' rows, L2-normalised",
+    }});
+    Ok(MethodResult {
+        embeddings: Embeddings {
+            rows: graph.num_nodes,
+            cols: outcome.dim,
+            values: outcome.embeddings,
+        },
+        kmeans: None,
+        hyperparameters,
+        details: json!({ "final_loss": outcome.final_loss }),
+        phases: vec![("train", took.as_secs_f64())],
+    })
+}
+
 /// `dfcn`: PCA of the features, pretraining (or the given weights), DFCN's epochs
 /// ([`crate::dfcn`]); the last epoch's Z̃ (L2-normalised if asked) is what is clustered.
 fn run_dfcn(
@@ -619,6 +680,8 @@ fn run_autoencoder(
     options.embeddings = true;
     let mut phases = Vec::new();
     let output = run(gpu, graph, &options, |event| match event {
+        // The run checks its memory estimate itself; a fit has no use for the figures.
+        RunEvent::Memory { .. } => ControlFlow::Continue(()),
         RunEvent::Epoch(e) => hear(FitEvent::Epoch(e)),
         RunEvent::Phase { name, took } => {
             phases.push((name, took.as_secs_f64()));
@@ -754,7 +817,44 @@ mod tests {
         }
         assert!(method(BEST).unwrap().run.is_some());
         let err = method("kmeans").unwrap_err().to_string();
-        assert!(err.contains("s2gc, agc, vgae, gae, dfcn"), "{err}");
+        assert!(err.contains("s2gc, agc, scgc, vgae, gae, dfcn"), "{err}");
+    }
+
+    #[test]
+    fn scgc_settings_are_checked_before_any_device() {
+        let g = graph(true, true);
+        let scgc = |edit: fn(&mut ScgcOptions)| {
+            let mut o = ClusterFitOptions {
+                method: Some("scgc".into()),
+                ..ClusterFitOptions::default()
+            };
+            edit(&mut o.scgc);
+            o
+        };
+        let plan_options = scgc(|_| {});
+        let plan = plan_options.check(&g).unwrap();
+        assert_eq!((plan.method.name, plan.normalize), ("scgc", true));
+        for (edit, setting) in [
+            (
+                (|o: &mut ScgcOptions| o.dim = 0) as fn(&mut ScgcOptions),
+                "dim",
+            ),
+            (|o| o.dim = 5000, "dim"),
+            (|o| o.order = 0, "order"),
+            (|o| o.epochs = 0, "epochs"),
+            (|o| o.lr = f32::NAN, "lr"),
+            (|o| o.neighbour_components = 65, "neighbour_components"),
+        ] {
+            match scgc(edit).check(&g) {
+                Err(Error::InvalidConfig { setting: s, .. }) => assert_eq!(s, setting),
+                other => panic!("{setting}: {other:?}"),
+            }
+        }
+        let err = scgc(|_| {})
+            .check(&graph(false, true))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("scgc filters node features"), "{err}");
     }
 
     #[test]

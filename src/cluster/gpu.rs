@@ -51,6 +51,19 @@ pub fn kmeans_gpu(
     dim: usize,
     config: &KMeansConfig,
 ) -> Result<KMeans> {
+    kmeans_gpu_observed(gpu, points, n, dim, config, &mut |_| {})
+}
+
+/// [`kmeans_gpu`], handing the final labels of every run (restart) to `observe` as it
+/// ends: what a criterion averaged over the restarts needs (the filters' order rule).
+pub fn kmeans_gpu_observed(
+    gpu: &Gpu,
+    points: &[f32],
+    n: usize,
+    dim: usize,
+    config: &KMeansConfig,
+    observe: &mut dyn FnMut(&[u32]),
+) -> Result<KMeans> {
     check_points(points, n, dim)?;
     let trials = check_config(config, n)?;
     if dim > MAX_DIM {
@@ -73,7 +86,9 @@ pub fn kmeans_gpu(
     let mut device = DeviceKMeans::new(gpu, points, n, dim, k, trials)?;
     best_of_runs(config, dim, |rng| {
         let init = plusplus(&mut device, n, k, trials, rng)?;
-        device.lloyd(centroids_of(points, dim, &init), config.max_iter)
+        let run = device.lloyd(centroids_of(points, dim, &init), config.max_iter)?;
+        observe(&run.labels);
+        Ok(run)
     })
 }
 

@@ -126,7 +126,7 @@ mod hungarian;
 mod kmeans;
 mod metrics;
 
-pub use gpu::{cluster_embeddings, kmeans_gpu};
+pub use gpu::{cluster_embeddings, kmeans_gpu, kmeans_gpu_observed};
 pub use hungarian::linear_sum_assignment;
 pub use kmeans::{
     assign, kmeans, kmeans_plusplus, lloyd, update, KMeans, KMeansConfig, KMeansRun, Lloyd,

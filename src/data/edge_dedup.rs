@@ -5,6 +5,12 @@
 use super::EdgeStats;
 use crate::parallel::{self, map_parts};
 
+/// Whether `pairs` are already what [`normalise`] makes of them: every pair `(i, j)` with
+/// `i < j`, in strictly increasing order (so sorted and unique). One pass, no memory.
+pub(super) fn is_normalised(pairs: &[(u32, u32)]) -> bool {
+    pairs.iter().all(|&(i, j)| i < j) && pairs.windows(2).all(|w| w[0] < w[1])
+}
+
 /// Orients (`i < j`), sorts and deduplicates pairs, counting what it drops; ids must be
 /// below `num_nodes`.
 ///
@@ -198,6 +204,28 @@ mod tests {
         let mut pairs = vec![(top, 0), (0, top), (top, top - 1), (top, top - 1), (5, 5)];
         pairs.extend((0..5000).map(|k| (top - k, k)));
         assert_eq!(normalise(1 << 31, pairs.clone()), normalise_wide(&[&pairs]));
+    }
+
+    /// Exactly the lists that normalisation leaves unchanged with nothing removed.
+    #[test]
+    fn normalised_lists_are_recognised() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for len in [0usize, 1, 2, 5, 40] {
+            for _ in 0..200 {
+                let pairs: Vec<(u32, u32)> = (0..len)
+                    .map(|_| (rng.random_range(0..6), rng.random_range(0..6)))
+                    .collect();
+                let (edges, stats) = normalise(6, pairs.clone());
+                let unchanged = edges == pairs && stats.input_pairs == edges.len();
+                assert_eq!(is_normalised(&pairs), unchanged, "{pairs:?}");
+            }
+        }
+        assert!(is_normalised(&[(0, 1), (0, 2), (1, 2)]));
+        assert!(!is_normalised(&[(0, 2), (0, 1)]));
+        assert!(!is_normalised(&[(0, 1), (0, 1)]));
+        assert!(!is_normalised(&[(1, 0)]));
+        assert!(!is_normalised(&[(3, 3)]));
     }
 
     #[test]

@@ -220,7 +220,8 @@ impl Graph {
     }
 
     /// [`Graph::from_edges`] taking the pairs by value: they are normalised in place
-    /// (plus one scratch buffer of the same size for the sort).
+    /// (plus one scratch buffer of the same size for the sort), or kept as they are when
+    /// they already are (`i < j`, strictly increasing).
     pub(crate) fn from_edge_vec(
         num_nodes: usize,
         pairs: Vec<(u32, u32)>,
@@ -258,7 +259,17 @@ impl Graph {
                 });
             }
         }
-        let (edges, edge_stats) = edge_dedup::normalise(num_nodes, pairs);
+        // Pairs that are already normalised (the synthetic generator's, a sorted edge
+        // list) stay where they are: no scratch copy for the sort.
+        let (edges, edge_stats) = if edge_dedup::is_normalised(&pairs) {
+            let stats = EdgeStats {
+                input_pairs: pairs.len(),
+                ..EdgeStats::default()
+            };
+            (pairs, stats)
+        } else {
+            edge_dedup::normalise(num_nodes, pairs)
+        };
         if edges.is_empty() {
             return Err(Error::InvalidGraph {
                 message: format!("the graph has no edges ({edge_stats})"),

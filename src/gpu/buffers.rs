@@ -10,6 +10,7 @@ use bytemuck::Pod;
 
 use super::context::Gpu;
 use crate::error::{Error, Result};
+use crate::memory::TRANSFER_CHUNK_BYTES;
 use crate::sparse::Csr;
 
 /// Smallest buffer the pool hands out: avoids zero-sized bindings and many tiny classes.
@@ -51,6 +52,26 @@ pub(crate) struct BufferPool {
     shared: Arc<PoolShared>,
 }
 
+/// Buffers of this size and more get finer size classes (see [`pool_class_bytes`]).
+const LARGE_BUFFER_BYTES: u64 = 64 << 20;
+
+/// The bytes the pool allocates for a request of `bytes` on a device whose buffers may
+/// hold `limit`: eight classes per power of two below [`LARGE_BUFFER_BYTES`], so reuse
+/// stays likely while the padding stays under a quarter of the request (plain powers of
+/// two could double it); 64 from there on, where a buffer is one of the few of its size
+/// (a tensor of N rows) and such padding would be gigabytes at 10⁷ nodes (under 1/32).
+pub fn pool_class_bytes(bytes: u64, limit: u64) -> u64 {
+    let wanted = bytes.max(MIN_BUFFER_BYTES);
+    let classes = if wanted < LARGE_BUFFER_BYTES { 8 } else { 64 };
+    let step = (wanted.next_power_of_two() / classes).max(MIN_BUFFER_BYTES);
+    let class = wanted.div_ceil(step) * step;
+    if class <= limit {
+        class
+    } else {
+        wanted.div_ceil(MIN_BUFFER_BYTES) * MIN_BUFFER_BYTES
+    }
+}
+
 impl BufferPool {
     pub(crate) fn new(device: wgpu::Device, limits: &wgpu::Limits) -> Self {
         BufferPool {
@@ -67,17 +88,8 @@ impl BufferPool {
         self.shared.bytes_held.load(Ordering::Relaxed)
     }
 
-    /// Eight classes per power of two: reuse stays likely while padding wastes at most
-    /// 12.5% (plain powers of two could waste half of a large buffer).
     fn size_class(&self, bytes: u64, limit: u64) -> u64 {
-        let wanted = bytes.max(MIN_BUFFER_BYTES);
-        let step = (wanted.next_power_of_two() / 8).max(MIN_BUFFER_BYTES);
-        let class = wanted.div_ceil(step) * step;
-        if class <= limit {
-            class
-        } else {
-            wanted.div_ceil(MIN_BUFFER_BYTES) * MIN_BUFFER_BYTES
-        }
+        pool_class_bytes(bytes, limit)
     }
 
     fn acquire(&self, label: &str, bytes: u64, kind: BufferKind) -> Result<GpuBuffer> {
@@ -263,7 +275,20 @@ impl<T: Pod> GpuArray<T> {
     }
 
     /// Overwrites the array's contents from the host (queued before the next submission).
+    ///
+    /// wgpu stages a queued write in host-visible memory until a submission has copied
+    /// it; an array of more than [`TRANSFER_CHUNK_BYTES`] is written a chunk at a time,
+    /// each chunk submitted and waited for, so the staging never holds more than one
+    /// chunk (rather than a second copy of the whole tensor, which on a CPU adapter is a
+    /// second copy in host memory).
     pub fn write(&self, gpu: &Gpu, data: &[T]) -> Result<()> {
+        self.write_in_chunks(gpu, data, TRANSFER_CHUNK_BYTES)
+    }
+
+    /// [`GpuArray::write`] with chunks of at most `chunk_bytes` (rounded down to whole
+    /// 4-byte words, at least one): a write that needs more than one chunk submits and
+    /// waits for each. Tests pass small chunks; everything else goes through `write`.
+    pub fn write_in_chunks(&self, gpu: &Gpu, data: &[T], chunk_bytes: u64) -> Result<()> {
         if data.len() != self.len {
             return Err(Error::InvalidArgument {
                 argument: "data",
@@ -275,18 +300,46 @@ impl<T: Pod> GpuArray<T> {
             });
         }
         let bytes: &[u8] = bytemuck::cast_slice(data);
-        if bytes.len().is_multiple_of(4) {
-            if !bytes.is_empty() {
-                gpu.queue().write_buffer(self.buffer.raw(), 0, bytes);
+        let chunk = usize::try_from(chunk_bytes / 4)
+            .unwrap_or(usize::MAX / 4)
+            .max(1)
+            * 4;
+        let several = bytes.len() > chunk;
+        for (k, piece) in bytes.chunks(chunk).enumerate() {
+            let offset = (k * chunk) as u64;
+            if piece.len().is_multiple_of(4) {
+                gpu.queue().write_buffer(self.buffer.raw(), offset, piece);
+            } else {
+                // Copies move whole 4-byte words: an odd count of 2-byte elements (f16)
+                // ends with a zero pad, inside the buffer (pool buffers are whole
+                // multiples of 256 bytes).
+                let mut padded = piece.to_vec();
+                padded.resize(piece.len().next_multiple_of(4), 0);
+                gpu.queue().write_buffer(self.buffer.raw(), offset, &padded);
             }
-        } else {
-            // Copies move whole 4-byte words: an odd count of 2-byte elements (f16)
-            // goes with a zero pad, inside the buffer (pool buffers are whole multiples
-            // of 256 bytes).
-            let mut padded = bytes.to_vec();
-            padded.resize(bytes.len().next_multiple_of(4), 0);
-            gpu.queue().write_buffer(self.buffer.raw(), 0, &padded);
+            if several {
+                gpu.flush_writes()?;
+            }
         }
+        Ok(())
+    }
+
+    /// Sets every element to zero bytes on the device (submitted at once), with no host
+    /// copy or staging.
+    pub fn clear(&self, gpu: &Gpu) -> Result<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        // Copies and clears cover whole words; pool buffers are whole multiples of 256
+        // bytes, so the rounding stays inside the buffer.
+        let size = self.bytes().div_ceil(4) * 4;
+        let mut encoder = gpu
+            .device()
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("gpu_vgae.clear"),
+            });
+        encoder.clear_buffer(self.buffer.raw(), 0, Some(size));
+        gpu.queue().submit(Some(encoder.finish()));
         Ok(())
     }
 }
@@ -467,7 +520,7 @@ impl Gpu {
     /// An array of `len` zeros.
     pub fn zeros<T: Pod>(&self, label: &str, len: usize) -> Result<GpuArray<T>> {
         let array = self.alloc::<T>(label, len)?;
-        array.write(self, &vec![T::zeroed(); len])?;
+        array.clear(self)?;
         Ok(array)
     }
 
@@ -535,16 +588,76 @@ impl Gpu {
         Ok(out.pop().unwrap_or_default())
     }
 
-    /// Reads several arrays back with one submission: copy each into a pooled staging
-    /// buffer, submit once inside an error scope, then map them all. A failed submission
-    /// returns an error, never stale bytes.
+    /// Reads several arrays back: with one submission when together they fit in
+    /// [`TRANSFER_CHUNK_BYTES`] (copy each into a pooled staging buffer, submit once
+    /// inside an error scope, then map them all), else a window of at most that size at
+    /// a time, so the staging memory (pooled, and on a CPU adapter host memory) never
+    /// grows to a copy of a whole large tensor. A failed submission returns an error,
+    /// never stale bytes.
     pub fn read_many<T: Pod>(&self, arrays: &[&GpuArray<T>]) -> Result<Vec<Vec<T>>> {
-        let mut staging = Vec::with_capacity(arrays.len());
+        self.read_many_in_windows(arrays, TRANSFER_CHUNK_BYTES)
+    }
+
+    /// [`Gpu::read_many`] with windows of at most `window_bytes` (at least four
+    /// elements). Tests pass small windows; everything else goes through `read_many`.
+    pub fn read_many_in_windows<T: Pod>(
+        &self,
+        arrays: &[&GpuArray<T>],
+        window_bytes: u64,
+    ) -> Result<Vec<Vec<T>>> {
+        let total: u64 = arrays.iter().map(|a| a.bytes()).sum();
+        if total <= window_bytes {
+            let windows: Vec<(&GpuBuffer, u64, u64)> =
+                arrays.iter().map(|a| (&a.buffer, 0, a.bytes())).collect();
+            let mut out = Vec::with_capacity(arrays.len());
+            self.read_windows(&windows, |_, bytes| {
+                out.push(bytemuck::pod_collect_to_vec(bytes));
+            })?;
+            return Ok(out);
+        }
+        let size = std::mem::size_of::<T>().max(1);
+        // Whole elements and whole words per window.
+        let window_len =
+            (usize::try_from(window_bytes).unwrap_or(usize::MAX) / (4 * size)).max(1) * 4;
+        let mut out = Vec::with_capacity(arrays.len());
         for array in arrays {
-            let bytes = array.bytes().div_ceil(4) * 4;
+            let mut values: Vec<T> = Vec::new();
+            values.try_reserve_exact(array.len).map_err(|_| {
+                crate::memory::allocation_failed(
+                    format!("reading back {} values of {size} bytes", array.len),
+                    array.bytes(),
+                )
+            })?;
+            for start in (0..array.len).step_by(window_len) {
+                let len = window_len.min(array.len - start);
+                let window = [(&array.buffer, (start * size) as u64, (len * size) as u64)];
+                self.read_windows(&window, |_, bytes| {
+                    // Mapped memory is aligned for any element type; the copy through a
+                    // temporary vector is only a fallback.
+                    match bytemuck::try_cast_slice::<u8, T>(bytes) {
+                        Ok(elements) => values.extend_from_slice(elements),
+                        Err(_) => values.extend(bytemuck::pod_collect_to_vec::<u8, T>(bytes)),
+                    }
+                })?;
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    /// Copies each `(buffer, offset, bytes)` window into a pooled staging buffer, submits
+    /// once inside an error scope, maps them all and hands `sink` each window's bytes in
+    /// order (an empty window gets an empty slice).
+    fn read_windows(
+        &self,
+        windows: &[(&GpuBuffer, u64, u64)],
+        mut sink: impl FnMut(usize, &[u8]),
+    ) -> Result<()> {
+        let mut staging = Vec::with_capacity(windows.len());
+        for &(_, _, bytes) in windows {
             staging.push(self.inner.pool.acquire(
                 "gpu_vgae.staging",
-                bytes,
+                bytes.div_ceil(4) * 4,
                 BufferKind::Staging,
             )?);
         }
@@ -554,11 +667,11 @@ impl Gpu {
                     .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                         label: Some("gpu_vgae.readback"),
                     });
-            for (array, stage) in arrays.iter().zip(&staging) {
+            for (&(buffer, offset, _), stage) in windows.iter().zip(&staging) {
                 if stage.bytes() > 0 {
                     encoder.copy_buffer_to_buffer(
-                        array.buffer.raw(),
-                        0,
+                        buffer.raw(),
+                        offset,
                         stage.raw(),
                         0,
                         stage.bytes(),
@@ -584,28 +697,68 @@ impl Gpu {
         for (index, result) in receiver.iter() {
             result.map_err(|e| Error::Readback(format!("staging buffer {index}: {e}")))?;
         }
-        let mut out = Vec::with_capacity(arrays.len());
-        for (array, stage) in arrays.iter().zip(&staging) {
-            if array.len == 0 {
-                out.push(Vec::new());
+        for (index, (&(_, _, bytes), stage)) in windows.iter().zip(&staging).enumerate() {
+            if bytes == 0 {
+                sink(index, &[]);
                 continue;
             }
-            let values = {
+            {
                 let view = stage
                     .raw()
                     .get_mapped_range(0..stage.bytes())
                     .map_err(|e| Error::Readback(e.to_string()))?;
-                let bytes = &view[..array.len * std::mem::size_of::<T>()];
-                bytemuck::pod_collect_to_vec(bytes)
-            };
+                sink(index, &view[..bytes as usize]);
+            }
             stage.raw().unmap();
-            out.push(values);
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Submits the writes queued so far and waits for them, which releases their staging
+    /// memory.
+    pub fn flush_writes(&self) -> Result<()> {
+        self.queue().submit(std::iter::empty());
+        self.wait()
     }
 
     /// Releases the pool's cached buffers (live ones stay).
     pub fn trim_pool(&self) {
         self.inner.pool.trim();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Classes hold the request in whole 256-byte units, grow with it, and pad it by
+    /// less than a quarter below 64 MiB and a 32nd from there on; past the device's
+    /// limit the request is only rounded to 256 bytes.
+    #[test]
+    fn size_classes_bound_their_padding() {
+        let mut previous = 0;
+        let sizes = (4..40u32).flat_map(|shift| {
+            let base = 1u64 << shift;
+            [base - 1, base, base + 1, base + base / 3, 3 * base - 7]
+        });
+        let mut sizes: Vec<u64> = sizes.collect();
+        sizes.sort_unstable();
+        for bytes in sizes {
+            let class = pool_class_bytes(bytes, u64::MAX);
+            assert!(class >= bytes.max(MIN_BUFFER_BYTES), "{bytes}");
+            assert_eq!(class % MIN_BUFFER_BYTES, 0, "{bytes}");
+            assert!(class >= previous, "{bytes}: classes shrink");
+            previous = class;
+            let waste = (class - bytes) as f64 / bytes as f64;
+            if bytes >= LARGE_BUFFER_BYTES {
+                assert!(waste < 1.0 / 32.0, "{bytes}: {waste}");
+            } else if bytes >= 8 * MIN_BUFFER_BYTES {
+                assert!(waste < 1.0 / 4.0, "{bytes}: {waste}");
+            }
+        }
+        // 10⁷ rows of 32 floats: 2.2% of padding (eight classes: 4.9%).
+        assert_eq!(pool_class_bytes(1_280_000_000, u64::MAX), 1_308_622_848);
+        assert_eq!(pool_class_bytes(4097, u64::MAX), 5120);
+        assert_eq!(pool_class_bytes(4097, 4500), 4352);
     }
 }

@@ -213,6 +213,23 @@ impl Gpu {
         Self::new(&GpuOptions::from_env())
     }
 
+    /// The device type (`Cpu`, `DiscreteGpu`, … as [`AdapterReport::device_type`] gives
+    /// it) of the adapter [`Gpu::new`] would open with `options`, found without opening a
+    /// device: the memory check needs it before a graph is built (a CPU adapter's device
+    /// memory is host memory).
+    pub fn probe_device_type(options: &GpuOptions) -> Result<String> {
+        pollster::block_on(async {
+            let backends = options.backends()?;
+            let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+                backends,
+                ..wgpu::InstanceDescriptor::new_without_display_handle()
+            });
+            let adapters = instance.enumerate_adapters(backends).await;
+            let adapter = choose_adapter(adapters, options)?;
+            Ok(format!("{:?}", adapter.get_info().device_type))
+        })
+    }
+
     async fn new_async(options: &GpuOptions) -> Result<Gpu> {
         let backends = options.backends()?;
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {

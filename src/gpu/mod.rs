@@ -10,7 +10,7 @@ mod recording;
 mod timing;
 pub mod windows;
 
-pub use buffers::{GpuArray, GpuBuffer, GpuCsr, GpuMatrix};
+pub use buffers::{pool_class_bytes, GpuArray, GpuBuffer, GpuCsr, GpuMatrix};
 pub use context::{AdapterReport, Gpu, GpuOptions, ADAPTER_ENV, BACKEND_ENV};
 pub use pipelines::{
     BindingDef, BindingKind, KernelDef, ParamScalar, ParamsLayout, Pipeline, Scalar,

@@ -121,6 +121,8 @@ registry! {
     scatter_rows::SCATTER_ROWS => ScatterRows(ScatterRowsStep),
     topk_rows::TOPK_ROWS,
     convert_rows::CONVERT_ROWS => ConvertRows(ConvertRowsStep),
+    normalize_rows::NORMALIZE_ROWS,
+    normalize_rows_backward::NORMALIZE_ROWS_BACKWARD,
     adam::ADAM => Adam(AdamStep),
     kmeans_assign::KMEANS_ASSIGN,
     kmeans_distances::KMEANS_DISTANCES,

@@ -151,14 +151,11 @@ impl DeviceTensors {
         for (index, spec) in device.schedule.tensors().iter().enumerate() {
             if matches!(spec.role, Role::State | Role::Output | Role::Parameter) {
                 let id = TensorId::from_index(index);
+                // Cleared on the device: no host vector of zeros, no staging.
                 match spec.elem {
-                    Elem::F32 => device
-                        .array::<f32>(id)?
-                        .write(gpu, &vec![0.0; spec.len()])?,
-                    Elem::U32 => device.array::<u32>(id)?.write(gpu, &vec![0; spec.len()])?,
-                    Elem::F16 => device
-                        .array::<half::f16>(id)?
-                        .write(gpu, &vec![half::f16::ZERO; spec.len()])?,
+                    Elem::F32 => device.array::<f32>(id)?.clear(gpu)?,
+                    Elem::U32 => device.array::<u32>(id)?.clear(gpu)?,
+                    Elem::F16 => device.array::<half::f16>(id)?.clear(gpu)?,
                 }
             }
         }
@@ -451,9 +448,13 @@ impl GaeModel {
             check_f16(gpu)?;
         }
         let device = DeviceTensors::new(gpu, schedule, &sparse, share_memory)?;
+        // The host's copies go as soon as they are on the device (Â alone is 8 bytes per
+        // entry: gigabytes at 10⁸ edges).
+        drop(sparse);
         if let (Some(labels), Ok(training)) = (&label_pairs, handles.training()) {
             device.write_pairs(training.pairs, labels)?;
         }
+        drop(label_pairs);
         if let (Some(p), Some(data)) = (handles.prior(), &prior) {
             device
                 .array::<u32>(p.class_of)?
@@ -494,7 +495,7 @@ impl GaeModel {
             let means = self.array::<f32>(p.class_means)?;
             match &weights.class_means {
                 Some(values) => means.write(gpu, values)?,
-                None => means.write(gpu, &vec![0.0; means.len()])?,
+                None => means.clear(gpu)?,
             }
         }
         Ok(())
@@ -732,7 +733,7 @@ impl GaeModel {
         let prior_moments = training.prior.iter().flat_map(|p| p.moments);
         for moment in training.moments.iter().copied().chain(prior_moments) {
             let array = self.array::<f32>(moment)?;
-            array.write(self.gpu(), &vec![0.0; array.len()])?;
+            array.clear(self.gpu())?;
         }
         Ok(())
     }

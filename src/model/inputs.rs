@@ -17,28 +17,67 @@ use crate::gpu::AdapterProfile;
 use crate::kernels::decoder_pairs::{PairRows, WeightedPair};
 use crate::memory::check_host_memory;
 use crate::sparse::Csr;
-use crate::split::{sample_training_negatives, EdgeSet};
+use crate::split::{sample_training_negatives, try_with_capacity, EdgeSet};
 
 /// Â = D^-1/2 (A + I) D^-1/2 over the graph's undirected edges, D the degree matrix
-/// of A + I. Isolated nodes get Â_ii = 1.
+/// of A + I. Isolated nodes get Â_ii = 1. Entry (i, j) is `(d_i · d_j) as f32` with
+/// d = 1/√degree in f64, every row's columns ascending.
+///
+/// Built straight into CSR form: degrees, row offsets, then each edge written into both
+/// of its rows and each row sorted, so the only large buffers are the result's own (8
+/// bytes per entry), not a list of (row, column, value) triplets and its sorted copy.
 pub fn normalized_adjacency(graph: &GraphView<'_>) -> Result<Csr> {
     let (num_nodes, edges) = (graph.num_nodes(), graph.edges());
-    let mut degree = vec![1f64; num_nodes];
+    let nnz = num_nodes as u64 + 2 * edges.len() as u64;
+    if nnz > u64::from(u32::MAX) {
+        return Err(Error::TooLarge {
+            what: "the entries of the normalized adjacency (CSR offsets are u32)".into(),
+            size: nnz,
+            limit: u64::from(u32::MAX),
+        });
+    }
+    // Entries per row: the diagonal and one per incident edge (the degree of A + I).
+    let mut row_ptr: Vec<u32> = try_with_capacity(num_nodes + 1)?;
+    row_ptr.push(0);
+    row_ptr.resize(num_nodes + 1, 1);
     for &(i, j) in edges {
-        degree[i as usize] += 1.0;
-        degree[j as usize] += 1.0;
+        row_ptr[i as usize + 1] += 1;
+        row_ptr[j as usize + 1] += 1;
     }
-    let inv_sqrt: Vec<f64> = degree.iter().map(|d| 1.0 / d.sqrt()).collect();
-    let mut triplets = Vec::with_capacity(2 * edges.len() + num_nodes);
-    for (i, d) in inv_sqrt.iter().enumerate() {
-        triplets.push((i as u32, i as u32, (d * d) as f32));
+    let inv_sqrt: Vec<f64> = row_ptr[1..]
+        .iter()
+        .map(|&d| 1.0 / f64::from(d).sqrt())
+        .collect();
+    for r in 0..num_nodes {
+        row_ptr[r + 1] += row_ptr[r];
+    }
+    // Each row filled from its front: the diagonal first, then the neighbours.
+    let mut col_idx: Vec<u32> = try_with_capacity(nnz as usize)?;
+    col_idx.resize(nnz as usize, 0);
+    let mut next: Vec<u32> = row_ptr[..num_nodes].to_vec();
+    for (r, slot) in next.iter_mut().enumerate() {
+        col_idx[*slot as usize] = r as u32;
+        *slot += 1;
     }
     for &(i, j) in edges {
-        let w = (inv_sqrt[i as usize] * inv_sqrt[j as usize]) as f32;
-        triplets.push((i, j, w));
-        triplets.push((j, i, w));
+        col_idx[next[i as usize] as usize] = j;
+        next[i as usize] += 1;
+        col_idx[next[j as usize] as usize] = i;
+        next[j as usize] += 1;
     }
-    Csr::from_triplets(num_nodes, num_nodes, &triplets)
+    drop(next);
+    let mut values: Vec<f32> = try_with_capacity(nnz as usize)?;
+    for r in 0..num_nodes {
+        let row = &mut col_idx[row_ptr[r] as usize..row_ptr[r + 1] as usize];
+        row.sort_unstable();
+        // (d_i · d_j) as f32, the same product in both directions (f64 multiplication
+        // commutes exactly) and on the diagonal.
+        values.extend(
+            row.iter()
+                .map(|&c| (inv_sqrt[r] * inv_sqrt[c as usize]) as f32),
+        );
+    }
+    Csr::new(num_nodes, num_nodes, row_ptr, col_idx, values)
 }
 
 /// The dense objective's constants (DESIGN.md §2a) for N nodes and E directed train
@@ -307,6 +346,7 @@ impl<'a> ModelSetup<'a> {
                 EpochInputs::Subgraph(sampler)
             }
         };
+        crate::memory::trace("epoch sampler", None);
         let (schedule, handles) = vgae::training(config, &shape, profile)?;
         // The host holds the weights (initialisation, read-back) and the inputs.
         let host_bytes = schedule
@@ -336,6 +376,7 @@ impl<'a> ModelSetup<'a> {
         if let Some(x) = graph.features() {
             sparse.extend([Cow::Borrowed(x), Cow::Owned(x.transpose())]);
         }
+        crate::memory::trace("adjacency", None);
         let dense_weights = handles.training.as_ref().and_then(|t| t.dense_weights);
         let label_pairs = match dense_weights {
             Some(weights) if config.objective == Objective::Dense => {
@@ -420,6 +461,51 @@ mod tests {
         assert!(close(d[4], 1.0 / 3.0));
         assert!(close(d[3], 1.0 / 6f64.sqrt()));
         assert!(close(d[2], 0.0));
+    }
+
+    /// The triplet construction the direct one replaced: every entry listed, sorted and
+    /// gathered by `Csr::from_triplets`.
+    fn adjacency_from_triplets(graph: &GraphView<'_>) -> Csr {
+        let (num_nodes, edges) = (graph.num_nodes(), graph.edges());
+        let mut degree = vec![1f64; num_nodes];
+        for &(i, j) in edges {
+            degree[i as usize] += 1.0;
+            degree[j as usize] += 1.0;
+        }
+        let inv_sqrt: Vec<f64> = degree.iter().map(|d| 1.0 / d.sqrt()).collect();
+        let mut triplets = Vec::new();
+        for (i, d) in inv_sqrt.iter().enumerate() {
+            triplets.push((i as u32, i as u32, (d * d) as f32));
+        }
+        for &(i, j) in edges {
+            let w = (inv_sqrt[i as usize] * inv_sqrt[j as usize]) as f32;
+            triplets.push((i, j, w));
+            triplets.push((j, i, w));
+        }
+        Csr::from_triplets(num_nodes, num_nodes, &triplets).unwrap()
+    }
+
+    #[test]
+    fn direct_adjacency_equals_the_triplet_construction_bit_for_bit() {
+        use rand::seq::SliceRandom;
+        use rand::SeedableRng;
+        let mut rng = StdRng::seed_from_u64(5);
+        for (n, m) in [(1, 0), (2, 1), (7, 0), (50, 120), (300, 2000), (1000, 400)] {
+            // Random distinct pairs i < j in random order (the split's training edges are
+            // shuffled), some nodes isolated.
+            let mut pairs: Vec<(u32, u32)> = (0..n as u32)
+                .flat_map(|i| (i + 1..n as u32).map(move |j| (i, j)))
+                .collect();
+            pairs.shuffle(&mut rng);
+            pairs.truncate(m);
+            let graph = view(n, &pairs);
+            let direct = normalized_adjacency(&graph).unwrap();
+            let reference = adjacency_from_triplets(&graph);
+            assert_eq!(direct.row_ptr(), reference.row_ptr(), "n {n}, m {m}");
+            assert_eq!(direct.col_idx(), reference.col_idx(), "n {n}, m {m}");
+            let bits = |c: &Csr| c.values().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&direct), bits(&reference), "n {n}, m {m}");
+        }
     }
 
     #[test]

@@ -151,12 +151,24 @@ pub enum Role {
     /// Lives from its first write to its last read within an epoch, so its memory can
     /// serve other scratch tensors outside that interval.
     Scratch,
+    /// A gradient: written whole by the backward pass, read by the optimizer and by the
+    /// host after the backward pass ([`crate::model::GaeModel::gradients`]). It may take
+    /// the memory of scratch tensors whose last use comes before its first write (dW0
+    /// of a featureless model is N × hidden), but keeps it to the end of the epoch, so
+    /// its value stays readable until the next epoch's forward pass.
+    Gradient,
 }
 
 impl Role {
-    /// Whether the tensor keeps its own memory for the model's whole life.
+    /// Whether the tensor keeps its memory to itself from its first write on (its
+    /// value survives the epoch); everything but scratch.
     pub fn is_persistent(self) -> bool {
         self != Role::Scratch
+    }
+
+    /// Whether the tensor may take a slot that earlier tensors have finished with.
+    pub fn reuses_memory(self) -> bool {
+        matches!(self, Role::Scratch | Role::Gradient)
     }
 }
 
@@ -644,10 +656,11 @@ impl Builder {
 }
 
 /// Where each tensor lives on the device: tensors sharing a slot share a buffer.
-/// Persistent tensors have a slot of their own; a scratch tensor takes the smallest
-/// free slot that fits, free meaning that every tensor placed there before was last
-/// used by an earlier step (so reuse follows from the lifetimes the schedule makes
-/// explicit, whatever the order of its lines).
+/// Inputs, parameters, state and outputs have a slot of their own; a scratch tensor or
+/// a gradient takes the smallest free slot that fits, free meaning that every tensor
+/// placed there before was last used by an earlier step (so reuse follows from the
+/// lifetimes the schedule makes explicit, whatever the order of its lines). A slot
+/// taken by a gradient stays its own for the rest of the epoch.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MemoryPlan {
     /// Slot of every tensor.
@@ -679,7 +692,7 @@ impl MemoryPlan {
         for t in order {
             let spec = &schedule.tensors[t];
             let bytes = spec.device_bytes();
-            let shareable = share && spec.role == Role::Scratch && first[t] != usize::MAX;
+            let shareable = share && spec.role.reuses_memory() && first[t] != usize::MAX;
             let reuse = if shareable {
                 (0..slot_bytes.len())
                     .filter(|&s| busy_until[s] < first[t] && slot_bytes[s] >= bytes)
@@ -762,6 +775,41 @@ pub(crate) mod tests {
         host.run_phases(&Phase::ALL).unwrap();
         // relu(A·W) = [11 14; 0 0; 0.5 1]; rows 2 and 0 sum to [11.5 15].
         assert_eq!(host.f32(sum).unwrap(), &[11.5, 15.0]);
+    }
+
+    /// A chain s1 = A·w, s2 = A·s1, g = A·s2, t1 = A·g, t2 = A·t1 with `g` of `role`;
+    /// the slots of s1, g and t2.
+    fn chain_slots(role: Role) -> [usize; 3] {
+        let mut b = Builder::default();
+        let a = b.sparse("a", 4, 4, 4);
+        let w = b.f32("w", 4, 2, Role::Parameter);
+        let mut chain = |name: &str, input: TensorId, role: Role| {
+            let out = b.f32(name, 4, 2, role);
+            b.push(SpmmStep::plain(a, input, out));
+            out
+        };
+        let s1 = chain("s1", w, Role::Scratch);
+        let s2 = chain("s2", s1, Role::Scratch);
+        let g = chain("g", s2, role);
+        let t1 = chain("t1", g, Role::Scratch);
+        let t2 = chain("t2", t1, Role::Scratch);
+        let plan = MemoryPlan::new(&b.finish(), true);
+        [s1, g, t2].map(|t| plan.slot_of[t.index()])
+    }
+
+    /// A gradient takes the memory of a scratch tensor that is done before it is
+    /// written, and nothing takes the gradient's memory after its last use (the host
+    /// reads it after the epoch); a scratch tensor in its place would lend it out.
+    #[test]
+    fn gradients_reuse_finished_scratch_and_keep_their_slot() {
+        let [s1, g, t2] = chain_slots(Role::Gradient);
+        assert_eq!(g, s1);
+        assert_ne!(t2, g);
+        let [_, g, t2] = chain_slots(Role::Scratch);
+        assert_eq!(t2, g);
+        let [s1, g, t2] = chain_slots(Role::Output);
+        assert_ne!(g, s1);
+        assert_ne!(t2, g);
     }
 
     #[test]

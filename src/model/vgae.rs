@@ -615,7 +615,7 @@ impl<'a> VgaeBuilder<'a> {
             b: dy,
             partial,
         });
-        let dw1 = b.f32("dw1", h, c, Role::Output);
+        let dw1 = b.f32("dw1", h, c, Role::Gradient);
         b.column_sums(partial, dw1);
         // dQ = (dY·W1ᵀ) ∘ 1[Q > 0], with H1 = relu(Q) > 0 exactly where Q > 0.
         let dq = b.scratch("dq", n, h);
@@ -631,12 +631,12 @@ impl<'a> VgaeBuilder<'a> {
             Some(x_t) => {
                 let dp = b.scratch("dp", n, h);
                 b.push(SpmmStep::plain(a_hat, dq, dp));
-                let dw0 = b.f32("dw0", f, h, Role::Output);
+                let dw0 = b.f32("dw0", f, h, Role::Gradient);
                 b.push(SpmmStep::plain(x_t, dp, dw0));
                 dw0
             }
             None => {
-                let dw0 = b.f32("dw0", f, h, Role::Output);
+                let dw0 = b.f32("dw0", f, h, Role::Gradient);
                 b.push(SpmmStep::plain(a_hat, dq, dw0));
                 dw0
             }
@@ -797,7 +797,7 @@ mod tests {
             for id in reads {
                 let t = schedule.tensor(id);
                 assert!(
-                    t.role != Role::Scratch || written[id.index()],
+                    !t.role.reuses_memory() || written[id.index()],
                     "{name}: step {index} reads {} before any step writes it",
                     t.name
                 );

@@ -138,12 +138,22 @@ pub(crate) struct PairTable {
 }
 
 impl PairTable {
-    /// A table that holds `capacity` keys without growing.
-    pub(crate) fn with_capacity(capacity: usize) -> Result<Self> {
-        let slots = capacity
+    /// The slots of a table for `capacity` keys (`None` past `usize`).
+    fn slots_for(capacity: usize) -> Option<usize> {
+        capacity
             .checked_mul(LOAD_DEN)
             .map(|s| (s / LOAD_NUM).max(8) + 1)
-            .ok_or_else(|| too_many_pairs(capacity))?;
+    }
+
+    /// Bytes of a table made for `capacity` keys (about 12.8 per key), for memory
+    /// estimates.
+    pub(crate) fn bytes_for(capacity: usize) -> u64 {
+        Self::slots_for(capacity).map_or(u64::MAX, |slots| slots as u64 * 8)
+    }
+
+    /// A table that holds `capacity` keys without growing.
+    pub(crate) fn with_capacity(capacity: usize) -> Result<Self> {
+        let slots = Self::slots_for(capacity).ok_or_else(|| too_many_pairs(capacity))?;
         let mut table = Vec::new();
         table
             .try_reserve_exact(slots)
@@ -288,6 +298,18 @@ pub(crate) const TOUCH_BATCH: usize = 64;
 mod tests {
     use super::super::fixtures::*;
     use super::*;
+
+    #[test]
+    fn estimated_bytes_are_the_tables_own() {
+        for capacity in [0, 1, 5, 8, 1000, 123_457] {
+            let table = PairTable::with_capacity(capacity).unwrap();
+            assert_eq!(
+                PairTable::bytes_for(capacity),
+                8 * table.slots.len() as u64,
+                "{capacity}"
+            );
+        }
+    }
 
     #[test]
     fn edge_set_is_undirected_and_range_checked() {

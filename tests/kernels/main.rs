@@ -33,6 +33,8 @@ mod lincomb;
 mod matmul;
 mod matmul_tn_partial;
 mod mse_grad;
+mod normalize_rows;
+mod normalize_rows_backward;
 mod pair_mse;
 mod pair_mse_sparse;
 mod reduce_sum;
