@@ -3,9 +3,9 @@
 //!     cargo run --release --example link_prediction               # embedded synthetic graph
 //!     cargo run --release --example link_prediction -- datasets/planetoid cora
 
-use gpu_vgae::{
-    synthetic_graph, train, GaeModel, Gpu, Graph, GraphView, SyntheticSpec, TrainOptions, Weights,
-};
+use gpu_vgae::internal::data::GraphView;
+use gpu_vgae::internal::model::Weights;
+use gpu_vgae::{synthetic_graph, train, GaeModel, Gpu, Graph, SyntheticSpec, TrainOptions};
 
 fn main() -> Result<(), gpu_vgae::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();

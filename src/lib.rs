@@ -88,50 +88,35 @@ pub(crate) use internal::{
     parallel, predict, run, saved, sparse, split, svg, synthetic, train,
 };
 
-pub use error::{format_bytes, Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result};
 
 // The device.
-pub use gpu::{AdapterReport, Gpu, GpuOptions};
+pub use gpu::{Gpu, GpuOptions};
 
 // Graphs.
 pub use data::{
     data_dir, load_edge_list, load_planetoid, read_features, read_labels, EdgeListOptions,
-    EdgeStats, FeatureLayout, FeatureNormalization, Features, Graph, GraphView, MissingFeatures,
-    NodeIds, NodeLabels, PLANETOID_DATASETS,
+    FeatureNormalization, Features, Graph, MissingFeatures, NodeLabels,
 };
 pub use sparse::Csr;
-pub use synthetic::{generate as synthetic_graph, SyntheticGraph, SyntheticSpec};
+pub use synthetic::{generate as synthetic_graph, SyntheticSpec};
 
 // Models and training.
-pub use kernels::adam::AdamConfig;
-pub use model::{GaeModel, LossParts, ModelConfig, ModelKind, Objective, Precision, Weights};
+pub use model::{GaeModel, ModelConfig, ModelKind, Objective, Precision};
 pub use saved::SavedModel;
-pub use train::{
-    train, EpochRecord, EpochReport, Monitor, Progress, TrainOptions, TrainReport, Trained,
-};
+pub use train::{train, EpochReport, Monitor, Progress, TrainOptions, TrainReport, Trained};
 
-// The command line's tasks: a whole run, and what a saved model does.
-pub use output_set::{verify_output, EmbeddingsDtype, Manifest, OutputDir, WriteOptions};
+// A whole run (`gpu-vgae run`) and its files.
+pub use output_set::{EmbeddingsDtype, OutputDir, WriteOptions};
 pub use run::{
-    run, ClusterOptions, ClusterReport, Embeddings, GraphSource, KnownEdges, PredictOptions,
-    Prediction, RunEvent, RunOptions, RunOutput,
+    run, ClusterOptions, Embeddings, GraphSource, KnownEdges, PredictOptions, RunEvent, RunOptions,
+    RunOutput,
 };
 
-// Using what was trained.
-pub use cluster::{
-    cluster_embeddings, cluster_metrics, kmeans, ClusterMetrics, KMeans, KMeansConfig,
-};
-pub use memory::{MemoryEstimate, PhaseEstimate, RunShape};
+// Using what was trained: links.
+pub use metrics::link_metrics;
+pub use predict::{score_links, score_pairs, top_k_links, ScoredPair, TopKMode, TopKOptions};
 
-// Clustering a graph in one call (`gpu-vgae cluster`).
-pub use cluster::fit::{
-    fit as cluster_fit, ClusterFitOptions, ClusterFitOutput, FitEvent, PhaseTime,
-    BEST as BEST_CLUSTER_METHOD, METHODS as CLUSTER_METHODS,
-};
-pub use filters::scgc::{ScgcEpoch, ScgcOptions};
-pub use filters::{FilterKind, FilterOptions, OrderStep};
-pub use metrics::{link_metrics, LinkMetrics};
-pub use predict::{
-    score_links, score_pairs, top_k_links, Exclusion, ScoredPair, TopKMode, TopKOptions,
-    TopKOutcome,
-};
+// Clustering: k-means on embeddings, and a graph clustered in one call (`gpu-vgae cluster`).
+pub use cluster::fit::{fit as cluster_fit, ClusterFitOptions, ClusterFitOutput, FitEvent};
+pub use cluster::{cluster_embeddings, cluster_metrics, kmeans, KMeansConfig};

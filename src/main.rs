@@ -16,17 +16,21 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use gpu_vgae::internal::cluster::fit::PhaseTime;
+use gpu_vgae::internal::cluster::ClusterMetrics;
 use gpu_vgae::internal::gpu::AdapterProfile;
 use gpu_vgae::internal::memory::device_memory_is_host;
+use gpu_vgae::internal::memory::RunShape;
+use gpu_vgae::internal::metrics::LinkMetrics;
 use gpu_vgae::internal::output_set::{write_result_file, OutputSet};
 use gpu_vgae::internal::profile::{plot_svg, run_plan, table, EpochPlan, PlanEvent};
+use gpu_vgae::internal::run::ClusterReport;
 use gpu_vgae::internal::run::{read_pairs, to_json, trace_estimate};
 use gpu_vgae::{
-    cluster_fit, data_dir, run as run_pipeline, ClusterFitOptions, ClusterMetrics, ClusterOptions,
-    ClusterReport, EmbeddingsDtype, EpochReport, Error, FeatureNormalization, FitEvent, Gpu,
-    GpuOptions, Graph, GraphSource, KnownEdges, LinkMetrics, MissingFeatures, ModelKind, Monitor,
-    Objective, OutputDir, PhaseTime, Precision, PredictOptions, Result, RunEvent, RunOptions,
-    RunShape, SavedModel, TopKMode, TrainReport, WriteOptions,
+    cluster_fit, data_dir, run as run_pipeline, ClusterFitOptions, ClusterOptions, EmbeddingsDtype,
+    EpochReport, Error, FeatureNormalization, FitEvent, Gpu, GpuOptions, Graph, GraphSource,
+    KnownEdges, MissingFeatures, ModelKind, Monitor, Objective, OutputDir, Precision,
+    PredictOptions, Result, RunEvent, RunOptions, SavedModel, TopKMode, TrainReport, WriteOptions,
 };
 
 #[derive(Parser)]

@@ -141,7 +141,7 @@ fn out_files_are_complete_and_readable() {
     assert_eq!(model.header.metrics.epochs_run, 5);
     // The set: these files and nothing else, each as manifest.json lists it; nothing
     // next to the directory (no lock, no staging directory).
-    let manifest = gpu_vgae::verify_output(&out).unwrap();
+    let manifest = gpu_vgae::internal::output_set::verify_output(&out).unwrap();
     let mut names: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
     names.sort_unstable();
     assert_eq!(
@@ -171,7 +171,7 @@ fn out_files_are_complete_and_readable() {
         std::fs::read(again.join("embeddings.npy")).unwrap(),
         std::fs::read(out.join("embeddings.npy")).unwrap()
     );
-    gpu_vgae::verify_output(&again).unwrap();
+    gpu_vgae::internal::output_set::verify_output(&again).unwrap();
     // --json prints one JSON document on stdout.
     let o = gpu_vgae(&["run", "--synthetic-nodes", "100", "--epochs", "2", "--json"]);
     assert_eq!(o.code, 0, "stderr: {}", o.stderr);
@@ -690,7 +690,7 @@ fn library_model(dir: &Path, name: &str, edges: &str, features: usize) -> String
     };
     let model = gpu_vgae::SavedModel::new(
         config.clone(),
-        gpu_vgae::Weights::glorot(&config, width),
+        gpu_vgae::internal::model::Weights::glorot(&config, width),
         features == 0,
         gpu_vgae::FeatureNormalization::None,
         TrainingGraph {
@@ -710,7 +710,7 @@ fn library_model(dir: &Path, name: &str, edges: &str, features: usize) -> String
             test: None,
             epochs_run: 0,
             best_epoch: 0,
-            final_loss: gpu_vgae::LossParts {
+            final_loss: gpu_vgae::internal::model::LossParts {
                 reconstruction: 0.0,
                 kl: 0.0,
                 total: 0.0,
@@ -931,7 +931,7 @@ gpu_test! {
         let o = gpu_vgae(&["run", "--synthetic-nodes", "80", "--epochs", "2", "--quiet",
                            "--out", out_s]);
         assert_eq!(o.code, 0, "stderr: {}", o.stderr);
-        gpu_vgae::verify_output(&out).unwrap();
+        gpu_vgae::internal::output_set::verify_output(&out).unwrap();
         assert!(!out.join("clusters.csv").exists() && !out.join("node_ids.txt").exists());
         // embed: a set with node_ids.txt of a named graph, replaced by one of a
         // Planetoid-style graph (no ids).
@@ -946,7 +946,7 @@ gpu_test! {
                            &synthetic_features(&dir, 80), "--out",
                            embedded.to_str().unwrap()]);
         assert_eq!(o.code, 0, "stderr: {}", o.stderr);
-        let manifest = gpu_vgae::verify_output(&embedded).unwrap();
+        let manifest = gpu_vgae::internal::output_set::verify_output(&embedded).unwrap();
         let names: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["embeddings.npy"], "node ids 0..N-1 need no node_ids.txt");
         assert!(!embedded.join("node_ids.txt").exists());
@@ -1019,7 +1019,7 @@ gpu_test! {
         let o = gpu_vgae(&["run", "--synthetic-nodes", "80", "--epochs", "2", "--quiet",
                            "--out", out_s]);
         assert_eq!(o.code, 0, "stderr: {}", o.stderr);
-        let before = gpu_vgae::verify_output(&out).unwrap();
+        let before = gpu_vgae::internal::output_set::verify_output(&out).unwrap();
         let second = binary(&["run", "--synthetic-nodes", "100", "--epochs", "2", "--quiet",
                               "--cluster", "--out", out_s],
                             &[("GPU_VGAE_TEST_WRITE_DELAY_MS", "500")])
@@ -1037,7 +1037,7 @@ gpu_test! {
         let o = finish(second);
         assert_eq!(o.code, 130, "stderr: {}", o.stderr);
         assert!(o.stderr.contains("interrupted: stopped while writing"), "{}", o.stderr);
-        assert_eq!(gpu_vgae::verify_output(&out).unwrap(), before);
+        assert_eq!(gpu_vgae::internal::output_set::verify_output(&out).unwrap(), before);
         assert_eq!(entries(&dir), ["out/"]);
     }
 }
@@ -1077,7 +1077,7 @@ gpu_test! {
         assert_eq!(code.trim(), "1", "{log}");
         assert!(log.contains("No space left on device"), "{log}");
         assert!(!log.contains("panicked"), "{log}");
-        let manifest = gpu_vgae::verify_output(&copy.join("out")).unwrap();
+        let manifest = gpu_vgae::internal::output_set::verify_output(&copy.join("out")).unwrap();
         assert!(manifest.command.iter().any(|a| a == "--featureless"), "the first run's set");
         assert_eq!(entries(&copy), ["out/"]);
     }
@@ -1273,7 +1273,7 @@ gpu_test! {
         let (header, mu) = read_npy_values(&out.join("embeddings.npy"));
         assert!(header.contains("'descr': '<f2'") && header.contains("'shape': (150, 16)"), "{header}");
         assert_eq!(mu.len(), 150 * 16);
-        let manifest = gpu_vgae::verify_output(&out).unwrap();
+        let manifest = gpu_vgae::internal::output_set::verify_output(&out).unwrap();
         let entry = manifest.files.iter().find(|f| f.name == "embeddings.npy").unwrap();
         assert_eq!(entry.bytes, std::fs::metadata(out.join("embeddings.npy")).unwrap().len());
         assert_eq!(entry.bytes as usize, 10 + header.len() + 150 * 16 * 2);
@@ -1284,7 +1284,7 @@ gpu_test! {
                                "--features", &features, "--embeddings-dtype", dtype,
                                "--out", dir.join(name).to_str().unwrap()]);
             assert_eq!(o.code, 0, "stderr: {}", o.stderr);
-            gpu_vgae::verify_output(&dir.join(name)).unwrap();
+            gpu_vgae::internal::output_set::verify_output(&dir.join(name)).unwrap();
         }
         assert_eq!(
             std::fs::read(dir.join("again16").join("embeddings.npy")).unwrap(),

@@ -8,10 +8,11 @@ mod common;
 use std::ops::ControlFlow;
 
 use common::gpu;
+use gpu_vgae::internal::data::GraphView;
 use gpu_vgae::internal::metrics::link_metrics;
 use gpu_vgae::internal::split::split_edges_with;
 use gpu_vgae::internal::synthetic::{generate, SyntheticGraph, SyntheticSpec};
-use gpu_vgae::{train, Error, GraphView, TrainOptions};
+use gpu_vgae::{train, Error, TrainOptions};
 
 fn small_graph() -> SyntheticGraph {
     let mut spec = SyntheticSpec::default();

@@ -26,12 +26,10 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use gpu_vgae::{
-    cluster_embeddings, cluster_fit, cluster_metrics, data_dir, link_metrics, load_planetoid,
-    score_pairs, top_k_links, train, ClusterFitOptions, Csr, EpochReport, Error, ErrorKind,
-    Exclusion, FeatureLayout, FeatureNormalization, GaeModel, Gpu, GpuOptions, Graph, GraphView,
-    ModelKind, Monitor, Objective, SavedModel, TopKMode, TrainOptions, Trained,
-};
+use gpu_vgae::{cluster_embeddings, cluster_fit, cluster_metrics, data_dir, link_metrics, load_planetoid, score_pairs, top_k_links, train, ClusterFitOptions, Csr, EpochReport, Error, ErrorKind, FeatureNormalization, GaeModel, Gpu, GpuOptions, Graph, ModelKind, Monitor, Objective, SavedModel, TopKMode, TrainOptions, Trained};
+use gpu_vgae::internal::predict::Exclusion;
+use gpu_vgae::internal::data::FeatureLayout;
+use gpu_vgae::internal::data::GraphView;
 
 type Result<T, E = Error> = std::result::Result<T, E>;
 

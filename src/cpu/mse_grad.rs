@@ -1,6 +1,6 @@
 //! Twin of `shaders/mse_grad.wgsl`.
 
-/// (grad, loss_rows): grad = scale·w_i·(a − b) (+ previous), loss_rows[i] =
+/// (grad, loss_rows): grad = scale·w_i·(a − b) (+ previous), `loss_rows[i]` =
 /// w_i·Σ_c (a − b)² in column order, for a, b (rows × cols), w = `weights` or 1.
 pub fn mse_grad(
     a: &[f32],

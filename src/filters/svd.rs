@@ -6,7 +6,7 @@
 //! m × l) computed on the GPU; everything of width l = r + oversamples (the QR of the
 //! thin products, the l × l eigenproblem) is done here in `f64`, where it costs
 //! O((m + n)·l²). So a filtered feature matrix can be a sum of a sparse and a dense
-//! term that is never formed (see [`super::Filtered`]).
+//! term that is never formed (see the filters module).
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;

@@ -56,7 +56,7 @@ pub(crate) struct BufferPool {
 const LARGE_BUFFER_BYTES: u64 = 64 << 20;
 
 /// The bytes the pool allocates for a request of `bytes` on a device whose buffers may
-/// hold `limit`: eight classes per power of two below [`LARGE_BUFFER_BYTES`], so reuse
+/// hold `limit`: eight classes per power of two below `LARGE_BUFFER_BYTES`, so reuse
 /// stays likely while the padding stays under a quarter of the request (plain powers of
 /// two could double it); 64 from there on, where a buffer is one of the few of its size
 /// (a tensor of N rows) and such padding would be gigabytes at 10⁷ nodes (under 1/32).

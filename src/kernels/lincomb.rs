@@ -32,7 +32,7 @@ kernel_params! {
     }
 }
 
-/// The terms of a linear combination: out = alpha·(scale[0])·x + beta·y (+ out).
+/// The terms of a linear combination: out = alpha·(`scale[0]`)·x + beta·y (+ out).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Combination {
     /// α.
@@ -43,7 +43,7 @@ pub struct Combination {
     pub accumulate: bool,
 }
 
-/// out = alpha·s·x + beta·y (+ out when `accumulate`), s = scale[0] where given (else
+/// out = alpha·s·x + beta·y (+ out when `accumulate`), s = `scale[0]` where given (else
 /// 1); y optional. All arrays of one length. One dispatch per window of elements where
 /// they exceed one storage binding.
 pub fn lincomb(

@@ -32,7 +32,7 @@ kernel_params! {
     }
 }
 
-/// grad = scale·w_i·(a − b) (+ grad when `accumulate`) and loss_rows[i] =
+/// grad = scale·w_i·(a − b) (+ grad when `accumulate`) and `loss_rows[i]` =
 /// w_i·Σ_c (a − b)², w = `weights` (rows) or 1, for a, b, grad (rows × cols). One
 /// dispatch per window of rows where a matrix exceeds one storage binding.
 #[allow(clippy::too_many_arguments)]

@@ -1,4 +1,4 @@
-//! `shaders/row_dot.wgsl`: out[i] = x_i · y_i (DFCN's attention backward: d_i =
+//! `shaders/row_dot.wgsl`: `out[i]` = x_i · y_i (DFCN's attention backward: d_i =
 //! dZ̃_i · zs_i, summed to ∂L/∂γ).
 
 use serde::Serialize;
@@ -30,7 +30,7 @@ kernel_params! {
     }
 }
 
-/// out[i] = Σ_c x[i, c]·y[i, c] for x, y (rows × cols). One dispatch per window of rows
+/// `out[i]` = Σ_c x[i, c]·y[i, c] for x, y (rows × cols). One dispatch per window of rows
 /// where a matrix exceeds one storage binding.
 pub fn row_dot(gpu: &Gpu, x: &GpuMatrix, y: &GpuMatrix, out: &GpuArray<f32>) -> Result<Vec<Dispatch>> {
     let (rows, cols) = (x.rows(), x.cols());
@@ -89,7 +89,7 @@ use crate::cpu;
 use crate::model::schedule::{Accesses, Schedule, ScheduleOp, TensorId};
 use crate::model::{CpuStepContext, GpuStepContext};
 
-/// `row_dot` in a schedule: out[i] = x_i · y_i.
+/// `row_dot` in a schedule: `out[i]` = x_i · y_i.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RowDotStep {
     /// rows × cols.
