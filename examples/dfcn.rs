@@ -10,7 +10,9 @@
 //!
 //! `--input FILE.npy` replaces our PCA by the given N × d float array (e.g. the
 //! reference's scikit-learn PCA output), to tell the input's part in a gap from the
-//! training's.
+//! training's. `--centres FILE.npy` starts from the given K × L float centres (e.g. the
+//! reference's scikit-learn k-means on its starting Z̃) instead of our k-means, to tell
+//! the starting centres' part in a gap from the training's.
 //!
 //! A scale run on a dataset without features (Pubmed as we have it): `--random 100`
 //! draws 100 Gaussian feature columns and starts from a fresh initialisation (the
@@ -24,7 +26,7 @@ use std::time::Instant;
 
 use gpu_vgae::internal::dfcn::pca::pca_scores;
 use gpu_vgae::internal::dfcn::{
-    pretrain, train, DfcnConfig, DfcnInputs, DfcnModel, DfcnWeights, PretrainConfig, Stage,
+    pretrain, train_from, DfcnConfig, DfcnInputs, DfcnModel, DfcnWeights, PretrainConfig, Stage,
 };
 use gpu_vgae::{Error, Gpu, GraphSource};
 use rand::rngs::StdRng;
@@ -41,6 +43,7 @@ fn main() -> Result<(), Error> {
     let mut from_scratch = false;
     let mut random_features = 0usize;
     let mut input: Option<PathBuf> = None;
+    let mut centres_path: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -65,6 +68,7 @@ fn main() -> Result<(), Error> {
             "--pretrain" => from_scratch = true,
             "--random" => random_features = number(value()?)? as usize,
             "--input" => input = Some(value()?.into()),
+            "--centres" => centres_path = Some(value()?.into()),
             other => {
                 return Err(Error::InvalidArgument {
                     argument: "args",
@@ -129,6 +133,22 @@ fn main() -> Result<(), Error> {
     config.epochs = epochs;
     config.seed = seed;
     let inputs = DfcnInputs::new(graph.num_nodes, &graph.edges, x)?;
+    let centres = match &centres_path {
+        Some(path) => {
+            let array = gpu_vgae::internal::data::arrays::npy::read_npy(path)?;
+            match (array.matrix_shape(), array.to_f32()) {
+                (Some(shape), Some(values)) if shape == (clusters, config.latent) => Some(values),
+                _ => {
+                    return Err(Error::Format {
+                        path: path.clone(),
+                        line: None,
+                        message: format!("not a {clusters} × {} float matrix", config.latent),
+                    })
+                }
+            }
+        }
+        None => None,
+    };
     let gpu = Gpu::from_env()?;
     let weights = match &weights_path {
         Some(path) => DfcnWeights::from_npz(path, &config, inputs.features)?,
@@ -162,9 +182,14 @@ fn main() -> Result<(), Error> {
         model.device_bytes().unwrap_or(0) as f64 / 1e6,
         (inputs.nodes as f64).powi(2) * 4.0 / 1e6
     );
-    let run = train(&mut model, Some(&labels), eval_every, |r| {
-        if let Some(m) = r.metrics {
-            println!(
+    let run = train_from(
+        &mut model,
+        centres.as_deref(),
+        Some(&labels),
+        eval_every,
+        |r| {
+            if let Some(m) = r.metrics {
+                println!(
                 "epoch {:>3}: loss {:.5} (x {:.5} ax {:.5} adj {:.5} kl {:.5})  ACC {:.2} NMI {:.2} ARI {:.2} F1 {:.2}",
                 r.epoch,
                 r.loss.total,
@@ -177,13 +202,19 @@ fn main() -> Result<(), Error> {
                 100.0 * m.ari,
                 100.0 * m.f1
             );
-        }
-    })?;
+            }
+        },
+    )?;
     let wall = start.elapsed().as_secs_f64();
     let train_s = wall - pca_s - pretrain_s;
     if let Some(m) = run.initial {
+        let start = if centres.is_some() {
+            "the given centres"
+        } else {
+            "k-means"
+        };
         println!(
-            "k-means on the starting Z~: ACC {:.2} NMI {:.2} ARI {:.2} F1 {:.2}",
+            "{start} on the starting Z~: ACC {:.2} NMI {:.2} ARI {:.2} F1 {:.2}",
             100.0 * m.acc,
             100.0 * m.nmi,
             100.0 * m.ari,
@@ -203,6 +234,8 @@ fn main() -> Result<(), Error> {
     if let Some(path) = json {
         let text = serde_json::json!({
             "dataset": dataset,
+            "input": input,
+            "centres": centres_path,
             "seed": seed,
             "epochs": epochs,
             "wall_s": wall,

@@ -3,9 +3,12 @@
 #[macro_use]
 mod common;
 
+use gpu_vgae::internal::cluster::{kmeans, KMeansConfig};
 use gpu_vgae::internal::dfcn::{
-    pretrain, DfcnConfig, DfcnInputs, DfcnModel, DfcnWeights, PretrainConfig, Stage,
+    pretrain, train, train_from, DfcnConfig, DfcnInputs, DfcnModel, DfcnWeights, PretrainConfig,
+    Stage,
 };
+use gpu_vgae::Error;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -141,6 +144,42 @@ fn the_whole_model_gradient_matches_finite_differences() {
 }
 
 /// The pretraining recipe runs its three stages and lowers each stage's loss.
+/// Training from given centres equal to k-means' on the starting Z̃ is the default run,
+/// record for record; centres of the wrong shape are refused.
+#[test]
+fn training_from_the_k_means_centres_is_the_default_run() {
+    let (mut config, inputs, weights) = fixture();
+    config.epochs = 3;
+    let labels: Vec<i32> = (0..inputs.nodes)
+        .map(|i| (i * 3 / inputs.nodes) as i32)
+        .collect();
+    let model = || DfcnModel::on_host(&config, Stage::Dfcn, &inputs, &weights, 1).unwrap();
+    let default = train(&mut model(), Some(&labels), 1, |_| {}).unwrap();
+
+    let mut probe = model();
+    probe.forward().unwrap();
+    let mut kmeans_config = KMeansConfig::new(config.clusters).with_seed(config.seed);
+    kmeans_config.n_init = config.kmeans_init;
+    let z = probe.z_tilde().unwrap();
+    let centres = kmeans(&z, inputs.nodes, config.latent, &kmeans_config)
+        .unwrap()
+        .centroids;
+    let given = train_from(&mut model(), Some(&centres), Some(&labels), 1, |_| {}).unwrap();
+    assert_eq!(given.epochs, default.epochs);
+    assert_eq!(given.embeddings, default.embeddings);
+    assert!(given.epochs.iter().all(|r| r.metrics.is_some()));
+
+    let short = &centres[..centres.len() - 1];
+    let refused = train_from(&mut model(), Some(short), Some(&labels), 1, |_| {});
+    assert!(matches!(
+        refused,
+        Err(Error::InvalidArgument {
+            argument: "centers",
+            ..
+        })
+    ));
+}
+
 #[test]
 fn pretraining_lowers_every_stage_loss() {
     let (mut config, inputs, _) = fixture();

@@ -36,7 +36,9 @@ use crate::error::{Error, Result};
 use crate::kernels::adam::AdamConfig;
 use crate::sparse::Csr;
 
-pub use model::{pretrain, train, DfcnLoss, DfcnModel, DfcnRun, EpochRecord, PretrainConfig};
+pub use model::{
+    pretrain, train, train_from, DfcnLoss, DfcnModel, DfcnRun, EpochRecord, PretrainConfig,
+};
 pub use schedule::Stage;
 
 /// DFCN's settings; the defaults are the reference's Citeseer settings.

@@ -8,7 +8,7 @@ use rand::SeedableRng;
 
 use super::schedule::{self, DfcnHandles, Stage, GAMMA_PARAM};
 use super::{DfcnConfig, DfcnInputs, DfcnWeights};
-use crate::cluster::{cluster_metrics, kmeans, ClusterMetrics, KMeansConfig};
+use crate::cluster::{assign, cluster_metrics, kmeans, ClusterMetrics, KMeansConfig};
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Recording, StepParams};
 use crate::kernels::pair_mse::ColumnSplits;
@@ -404,6 +404,21 @@ pub fn train(
     model: &mut DfcnModel,
     labels: Option<&[i32]>,
     eval_every: usize,
+    progress: impl FnMut(&EpochRecord),
+) -> Result<DfcnRun> {
+    train_from(model, None, labels, eval_every, progress)
+}
+
+/// [`train`], starting from the given centres (K × L, row-major; e.g. another
+/// implementation's k-means on the same Z̃) instead of k-means on the starting Z̃; the
+/// initial score is then that of each node's nearest given centre. `None` is [`train`].
+///
+/// Errors (`Error::InvalidArgument`) if `centers` is not K × L.
+pub fn train_from(
+    model: &mut DfcnModel,
+    centers: Option<&[f32]>,
+    labels: Option<&[i32]>,
+    eval_every: usize,
     mut progress: impl FnMut(&EpochRecord),
 ) -> Result<DfcnRun> {
     if model.handles.stage != Stage::Dfcn {
@@ -418,11 +433,27 @@ pub fn train(
     };
     model.forward()?;
     let mut embeddings = model.z_tilde()?;
-    let start = kmeans(&embeddings, n, l, &kmeans_config)?;
-    model.set_centers(&start.centroids)?;
-    let initial = score(&start.labels)?;
+    let start_clusters = match centers {
+        Some(given) => {
+            let k = config.clusters;
+            if given.len() != k * l {
+                return Err(Error::InvalidArgument {
+                    argument: "centers",
+                    message: format!("{} values, not {k} × {l} centres", given.len()),
+                });
+            }
+            model.set_centers(given)?;
+            assign(&embeddings, n, l, given, k)?.0
+        }
+        None => {
+            let start = kmeans(&embeddings, n, l, &kmeans_config)?;
+            model.set_centers(&start.centroids)?;
+            start.labels
+        }
+    };
+    let initial = score(&start_clusters)?;
     let mut epochs = Vec::new();
-    let mut clusters = start.labels;
+    let mut clusters = start_clusters;
     for epoch in 1..=config.epochs {
         model.train_epoch()?;
         let loss = model.loss()?;
