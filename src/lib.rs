@@ -115,7 +115,7 @@ pub use run::{
 
 // Using what was trained: links.
 pub use metrics::link_metrics;
-pub use predict::{score_links, score_pairs, top_k_links, ScoredPair, TopKMode, TopKOptions};
+pub use predict::{score_links, score_pairs, top_k_links, Exclusion, ScoredPair, TopKMode};
 
 // Clustering: k-means on embeddings, and a graph clustered in one call (`gpu-vgae cluster`).
 pub use cluster::fit::{fit as cluster_fit, ClusterFitOptions, ClusterFitOutput, FitEvent};
