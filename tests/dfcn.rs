@@ -145,7 +145,8 @@ fn the_whole_model_gradient_matches_finite_differences() {
 
 /// The pretraining recipe runs its three stages and lowers each stage's loss.
 /// Training from given centres equal to k-means' on the starting Z̃ is the default run,
-/// record for record; centres of the wrong shape are refused.
+/// record for record; other centres change the run; centres of the wrong shape are
+/// refused.
 #[test]
 fn training_from_the_k_means_centres_is_the_default_run() {
     let (mut config, inputs, weights) = fixture();
@@ -168,6 +169,10 @@ fn training_from_the_k_means_centres_is_the_default_run() {
     assert_eq!(given.epochs, default.epochs);
     assert_eq!(given.embeddings, default.embeddings);
     assert!(given.epochs.iter().all(|r| r.metrics.is_some()));
+    // Other centres give another target P, hence another KL from the first epoch.
+    let moved: Vec<f32> = centres.iter().map(|c| c + 0.5).collect();
+    let other = train_from(&mut model(), Some(&moved), Some(&labels), 1, |_| {}).unwrap();
+    assert_ne!(other.epochs[0].loss.kl, default.epochs[0].loss.kl);
 
     let short = &centres[..centres.len() - 1];
     let refused = train_from(&mut model(), Some(short), Some(&labels), 1, |_| {});
