@@ -21,6 +21,7 @@
 //! Unlabelled nodes (Citeseer's 15 padded ones) count as class 0, as the reference's
 //! label file writes them.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -166,6 +167,7 @@ fn main() -> Result<(), Error> {
                         loss.total
                     );
                 }
+                ControlFlow::Continue(())
             },
         )?,
     };
@@ -203,6 +205,7 @@ fn main() -> Result<(), Error> {
                 100.0 * m.f1
             );
             }
+            ControlFlow::Continue(())
         },
     )?;
     let wall = start.elapsed().as_secs_f64();

@@ -11,6 +11,7 @@ use gpu_vgae::internal::dfcn::{
 use gpu_vgae::Error;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::ops::ControlFlow;
 
 /// A small graph (two loose communities, an isolated node), random features and a
 /// narrow model.
@@ -155,7 +156,13 @@ fn training_from_the_k_means_centres_is_the_default_run() {
         .map(|i| (i * 3 / inputs.nodes) as i32)
         .collect();
     let model = || DfcnModel::on_host(&config, Stage::Dfcn, &inputs, &weights, 1).unwrap();
-    let default = train(&mut model(), Some(&labels), 1, |_| {}).unwrap();
+    let default = train(
+        &mut model(),
+        Some(&labels),
+        1,
+        |_| ControlFlow::Continue(()),
+    )
+    .unwrap();
 
     let mut probe = model();
     probe.forward().unwrap();
@@ -165,17 +172,25 @@ fn training_from_the_k_means_centres_is_the_default_run() {
     let centres = kmeans(&z, inputs.nodes, config.latent, &kmeans_config)
         .unwrap()
         .centroids;
-    let given = train_from(&mut model(), Some(&centres), Some(&labels), 1, |_| {}).unwrap();
+    let given = train_from(&mut model(), Some(&centres), Some(&labels), 1, |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
     assert_eq!(given.epochs, default.epochs);
     assert_eq!(given.embeddings, default.embeddings);
     assert!(given.epochs.iter().all(|r| r.metrics.is_some()));
     // Other centres give another target P, hence another KL from the first epoch.
     let moved: Vec<f32> = centres.iter().map(|c| c + 0.5).collect();
-    let other = train_from(&mut model(), Some(&moved), Some(&labels), 1, |_| {}).unwrap();
+    let other = train_from(&mut model(), Some(&moved), Some(&labels), 1, |_| {
+        ControlFlow::Continue(())
+    })
+    .unwrap();
     assert_ne!(other.epochs[0].loss.kl, default.epochs[0].loss.kl);
 
     let short = &centres[..centres.len() - 1];
-    let refused = train_from(&mut model(), Some(short), Some(&labels), 1, |_| {});
+    let refused = train_from(&mut model(), Some(short), Some(&labels), 1, |_| {
+        ControlFlow::Continue(())
+    });
     assert!(matches!(
         refused,
         Err(Error::InvalidArgument {
@@ -197,7 +212,8 @@ fn pretraining_lowers_every_stage_loss() {
     };
     let mut seen: Vec<(Stage, usize, f64)> = Vec::new();
     let weights = pretrain(None, &config, &recipe, &inputs, 5, |stage, epoch, loss| {
-        seen.push((stage, epoch, loss.total))
+        seen.push((stage, epoch, loss.total));
+        ControlFlow::Continue(())
     })
     .unwrap();
     assert_eq!(seen.len(), 24);
@@ -341,5 +357,52 @@ fn every_stage_schedule_writes_its_scratch_before_reading_it() {
                 written[id.index()] = true;
             }
         }
+    }
+}
+
+/// A progress callback's `Break` stops training and each pretraining stage with
+/// `Error::Interrupted` after the epoch that asked (how `gpu-vgae cluster --method dfcn`
+/// hears Ctrl-C).
+#[test]
+fn a_break_from_the_callback_stops_training_and_pretraining() {
+    let (mut config, inputs, weights) = fixture();
+    config.epochs = 5;
+    let mut model = DfcnModel::on_host(&config, Stage::Dfcn, &inputs, &weights, 1).unwrap();
+    let mut heard = 0;
+    let result = train(&mut model, None, 0, |record| {
+        heard += 1;
+        if record.epoch == 2 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    assert!(
+        matches!(result, Err(Error::Interrupted { .. })),
+        "{result:?}"
+    );
+    assert_eq!(heard, 2, "no epoch runs after the break");
+
+    for stop_stage in [Stage::Ae, Stage::Igae, Stage::Joint] {
+        let recipe = PretrainConfig {
+            ae_epochs: 2,
+            ae_batch: 64,
+            igae_epochs: 2,
+            joint_epochs: 2,
+        };
+        let mut last = None;
+        let result = pretrain(None, &config, &recipe, &inputs, 5, |stage, epoch, _| {
+            last = Some((stage, epoch));
+            if stage == stop_stage {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert!(
+            matches!(result, Err(Error::Interrupted { .. })),
+            "{stop_stage:?}: {result:?}"
+        );
+        assert_eq!(last, Some((stop_stage, 1)));
     }
 }

@@ -341,6 +341,14 @@ pub enum FitEvent<'a> {
     Order(&'a OrderStep),
     /// A training epoch of `scgc` ended.
     ScgcEpoch(&'a ScgcEpoch),
+    /// An epoch of `dfcn` ended: of its pretraining stages (`Ae`, `Igae`, `Joint`) or of
+    /// its training (`Dfcn`).
+    DfcnEpoch {
+        /// The stage.
+        stage: Stage,
+        /// The epoch within the stage, from 1.
+        epoch: usize,
+    },
     /// A phase ended after `took`.
     Phase {
         /// Its name.
@@ -622,7 +630,14 @@ fn run_dfcn(
     let start = Instant::now();
     let weights = match &plan.options.dfcn_weights {
         Some(path) => DfcnWeights::from_npz(path, &config, inputs.features)?,
-        None => pretrain(Some(gpu), &config, &recipe, &inputs, seed, |_, _, _| {})?,
+        None => pretrain(
+            Some(gpu),
+            &config,
+            &recipe,
+            &inputs,
+            seed,
+            |stage, epoch, _| hear(FitEvent::DfcnEpoch { stage, epoch }),
+        )?,
     };
     let weights_phase = match plan.options.dfcn_weights {
         Some(_) => "load weights",
@@ -632,7 +647,12 @@ fn run_dfcn(
     phases.push((weights_phase, start.elapsed().as_secs_f64()));
     let start = Instant::now();
     let mut model = DfcnModel::new(gpu, &config, Stage::Dfcn, &inputs, &weights)?;
-    let run = dfcn_train(&mut model, None, 0, |_| {})?;
+    let run = dfcn_train(&mut model, None, 0, |record| {
+        hear(FitEvent::DfcnEpoch {
+            stage: Stage::Dfcn,
+            epoch: record.epoch,
+        })
+    })?;
     phase(hear, "train", start.elapsed())?;
     phases.push(("train", start.elapsed().as_secs_f64()));
     let mut values = run.embeddings;

@@ -1,6 +1,7 @@
 //! DFCN's schedule on a device or on the CPU twins, and the reference's training loop.
 
 use serde::Serialize;
+use std::ops::ControlFlow;
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -404,7 +405,7 @@ pub fn train(
     model: &mut DfcnModel,
     labels: Option<&[i32]>,
     eval_every: usize,
-    progress: impl FnMut(&EpochRecord),
+    progress: impl FnMut(&EpochRecord) -> ControlFlow<()>,
 ) -> Result<DfcnRun> {
     train_from(model, None, labels, eval_every, progress)
 }
@@ -419,7 +420,7 @@ pub fn train_from(
     centers: Option<&[f32]>,
     labels: Option<&[i32]>,
     eval_every: usize,
-    mut progress: impl FnMut(&EpochRecord),
+    mut progress: impl FnMut(&EpochRecord) -> ControlFlow<()>,
 ) -> Result<DfcnRun> {
     if model.handles.stage != Stage::Dfcn {
         return Err(model.not_in_stage("KL term to train with"));
@@ -476,8 +477,13 @@ pub fn train_from(
             loss,
             metrics,
         };
-        progress(&record);
+        let stop = progress(&record).is_break();
         epochs.push(record);
+        if stop {
+            return Err(Error::Interrupted {
+                message: format!("DFCN stopped at epoch {epoch} of {}", config.epochs),
+            });
+        }
     }
     Ok(DfcnRun {
         initial,
@@ -513,6 +519,13 @@ impl Default for PretrainConfig {
     }
 }
 
+/// The error a progress callback's `Break` turns into during pretraining.
+fn pretraining_stopped(stage: Stage, epoch: usize) -> Error {
+    Error::Interrupted {
+        message: format!("DFCN pretraining stopped at epoch {epoch} of its {stage:?} stage"),
+    }
+}
+
 /// Pretrains from a fresh initialisation ([`DfcnWeights::init`] with `seed`) on `gpu`
 /// (or on the CPU twins without one); `progress` hears every stage epoch's last loss.
 pub fn pretrain(
@@ -521,7 +534,7 @@ pub fn pretrain(
     recipe: &PretrainConfig,
     inputs: &DfcnInputs,
     seed: u64,
-    mut progress: impl FnMut(Stage, usize, &DfcnLoss),
+    mut progress: impl FnMut(Stage, usize, &DfcnLoss) -> ControlFlow<()>,
 ) -> Result<DfcnWeights> {
     let make = |stage: Stage, weights: &DfcnWeights| match gpu {
         Some(gpu) => DfcnModel::new(gpu, config, stage, inputs, weights),
@@ -537,7 +550,9 @@ pub fn pretrain(
             model.set_batch(batch)?;
             model.train_epoch()?;
         }
-        progress(Stage::Ae, epoch, &model.loss()?);
+        if progress(Stage::Ae, epoch, &model.loss()?).is_break() {
+            return Err(pretraining_stopped(Stage::Ae, epoch));
+        }
     }
     weights = model.weights()?;
     for (stage, epochs) in [
@@ -547,7 +562,9 @@ pub fn pretrain(
         let mut model = make(stage, &weights)?;
         for epoch in 1..=epochs {
             model.train_epoch()?;
-            progress(stage, epoch, &model.loss()?);
+            if progress(stage, epoch, &model.loss()?).is_break() {
+                return Err(pretraining_stopped(stage, epoch));
+            }
         }
         weights = model.weights()?;
     }
