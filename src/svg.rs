@@ -428,34 +428,7 @@ fn jacobi_eigen(mut a: Vec<f64>, dim: usize) -> (Vec<f64>, Vec<f64>) {
         if off <= 1e-24 * scale.max(f64::MIN_POSITIVE) {
             break;
         }
-        for p in 0..dim {
-            for q in p + 1..dim {
-                let apq = a[p * dim + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                let theta = (a[q * dim + q] - a[p * dim + p]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..dim {
-                    let (akp, akq) = (a[k * dim + p], a[k * dim + q]);
-                    a[k * dim + p] = c * akp - s * akq;
-                    a[k * dim + q] = s * akp + c * akq;
-                }
-                for k in 0..dim {
-                    let (apk, aqk) = (a[p * dim + k], a[q * dim + k]);
-                    a[p * dim + k] = c * apk - s * aqk;
-                    a[q * dim + k] = s * apk + c * aqk;
-                }
-                for k in 0..dim {
-                    let (vkp, vkq) = (v[k * dim + p], v[k * dim + q]);
-                    v[k * dim + p] = c * vkp - s * vkq;
-                    v[k * dim + q] = s * vkp + c * vkq;
-                }
-            }
-        }
+        crate::filters::svd::jacobi_sweep(&mut a, &mut v, dim);
     }
     ((0..dim).map(|i| a[i * dim + i]).collect(), v)
 }

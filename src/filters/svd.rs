@@ -169,36 +169,42 @@ pub(crate) fn symmetric_eigen(matrix: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) 
         if off <= 1e-30 * total.max(f64::MIN_POSITIVE) {
             break;
         }
-        for p in 0..n {
-            for q in p + 1..n {
-                let apq = a[p * n + q];
-                if apq == 0.0 {
-                    continue;
-                }
-                let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let (akp, akq) = (a[k * n + p], a[k * n + q]);
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
-                }
-                for k in 0..n {
-                    let (apk, aqk) = (a[p * n + k], a[q * n + k]);
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-                for k in 0..n {
-                    let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
-                    v[k * n + p] = c * vkp - s * vkq;
-                    v[k * n + q] = s * vkp + c * vkq;
-                }
+        jacobi_sweep(&mut a, &mut v, n);
+    }
+    ((0..n).map(|i| a[i * n + i]).collect(), v)
+}
+
+/// One cyclic sweep of Jacobi rotations over every pair p < q of the symmetric n × n
+/// matrix `a` (row-major), zeroing a_pq in turn and accumulating the rotations in `v`.
+pub(crate) fn jacobi_sweep(a: &mut [f64], v: &mut [f64], n: usize) {
+    for p in 0..n {
+        for q in p + 1..n {
+            let apq = a[p * n + q];
+            if apq == 0.0 {
+                continue;
+            }
+            let theta = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+            let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+            let t = if theta == 0.0 { 1.0 } else { t };
+            let c = 1.0 / (t * t + 1.0).sqrt();
+            let s = t * c;
+            for k in 0..n {
+                let (akp, akq) = (a[k * n + p], a[k * n + q]);
+                a[k * n + p] = c * akp - s * akq;
+                a[k * n + q] = s * akp + c * akq;
+            }
+            for k in 0..n {
+                let (apk, aqk) = (a[p * n + k], a[q * n + k]);
+                a[p * n + k] = c * apk - s * aqk;
+                a[q * n + k] = s * apk + c * aqk;
+            }
+            for k in 0..n {
+                let (vkp, vkq) = (v[k * n + p], v[k * n + q]);
+                v[k * n + p] = c * vkp - s * vkq;
+                v[k * n + q] = s * vkp + c * vkq;
             }
         }
     }
-    ((0..n).map(|i| a[i * n + i]).collect(), v)
 }
 
 /// A dense host matrix as an [`Operator`] (the reference the tests compare with).
