@@ -11,7 +11,7 @@ use super::schedule::{self, DfcnHandles, Stage, GAMMA_PARAM};
 use super::{DfcnConfig, DfcnInputs, DfcnWeights};
 use crate::cluster::{assign, cluster_metrics, kmeans, ClusterMetrics, KMeansConfig};
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, Recording, StepParams};
+use crate::gpu::{Gpu, KernelTiming, Recording, StepParams};
 use crate::kernels::pair_mse::ColumnSplits;
 use crate::model::schedule::{Phase, TensorId};
 use crate::model::{DeviceTensors, HostTensors};
@@ -351,6 +351,31 @@ impl DfcnModel {
         self.run(&Phase::ALL, self.epoch)?;
         self.epoch += 1;
         Ok(())
+    }
+
+    /// One epoch (forward, backward, Adam) with every dispatch timed by GPU timestamps
+    /// (see [`Gpu::run_timed`]); `Ok(None)` on the host or where the device has no
+    /// timestamp queries (nothing runs then).
+    pub fn train_epoch_timed(&mut self) -> Result<Option<Vec<KernelTiming>>> {
+        let Backend::Device {
+            tensors,
+            recordings,
+        } = &mut self.backend
+        else {
+            return Ok(None);
+        };
+        if !tensors.gpu().timestamps_supported() {
+            return Ok(None);
+        }
+        tensors
+            .step()
+            .write(tensors.gpu(), StepParams::for_epoch(self.epoch));
+        let mut timings = Vec::new();
+        for recording in recordings.iter() {
+            timings.extend(tensors.gpu().run_timed(recording)?.unwrap_or_default());
+        }
+        self.epoch += 1;
+        Ok(Some(timings))
     }
 
     /// Z̃ of the most recent forward pass (N × L).
