@@ -27,7 +27,10 @@
 //! (Ã), `normalize_rows`; the Grams by `matmul_tn_partial` + `reduce_sum`; then
 //! `matmul` (Z_v G_u), `spmm` (T Z_u), `normalize_rows_backward` (dH_v), `reduce_sum`
 //! (db_v), t × `spmm` (Ã dH), `spmm` (Xᵀ ·) = dW_v, and `adam` on W_v and b_v: one
-//! submission per epoch, nothing read back until the end. [`loss_and_gradients`] is the
+//! submission per epoch, nothing read back until the end. The dense buffers (W, its
+//! gradient and Adam's moments, F × d each per view; six N × d activations) are
+//! estimated from the shape ([`dense_buffer_bytes`]) and checked against the available
+//! memory on a CPU adapter before anything runs. [`loss_and_gradients`] is the
 //! host reference in `f64` that the tests check the device's gradients and the
 //! finite differences against.
 
