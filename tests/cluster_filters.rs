@@ -125,7 +125,10 @@ fn column_agreement(a: &[f32], b: &[f32], n: usize, r: usize) -> Vec<f64> {
 
 /// Asserts that the GPU's top-4 singular vectors of X̄ at a fixed order are the
 /// randomised SVD of the dense f64 X̄ (same test matrix): the same subspace, and the
-/// same columns where their singular values stand apart.
+/// same columns where their singular values stand apart. Also, without oversamples or
+/// power iterations, that they span X̄Ω for the same Gaussian Ω: a direct check of the
+/// filter's products, which a slightly different X̄ (another α's weight, a power left
+/// out) fails, where the top singular subspace may hardly move.
 fn assert_matches_dense_reference(
     gpu: &gpu_vgae::Gpu,
     graph: &Graph,
@@ -170,6 +173,19 @@ fn assert_matches_dense_reference(
     assert!(
         span > 4.0 - 4e-3,
         "{kind:?} K={order}: subspace agreement {span} of 4"
+    );
+    let sketch = SvdSettings {
+        components: 4,
+        oversamples: 0,
+        power_iterations: 0,
+    };
+    options.svd = sketch;
+    let (gpu_range, _) = filtered_singular_vectors(gpu, graph, order, &options, 5).unwrap();
+    let (host_range, _, _) = top_left_singular_vectors(&mut host, &sketch, 5).unwrap();
+    let span = subspace_agreement(&gpu_range, &host_range, n, 4);
+    assert!(
+        span > 4.0 - 1e-4,
+        "{kind:?} K={order}: X̄Ω's range agreement {span} of 4"
     );
     let agreement = column_agreement(&gpu_u, &host_u, n, 4);
     for c in 0..4 {
