@@ -123,50 +123,112 @@ fn column_agreement(a: &[f32], b: &[f32], n: usize, r: usize) -> Vec<f64> {
         .collect()
 }
 
+/// Asserts that the GPU's top-4 singular vectors of X̄ at a fixed order are the
+/// randomised SVD of the dense f64 X̄ (same test matrix): the same subspace, and the
+/// same columns where their singular values stand apart. Also, without oversamples or
+/// power iterations, that they span X̄Ω for the same Gaussian Ω: a direct check of the
+/// filter's products, which a slightly different X̄ (another α's weight, a power left
+/// out) fails, where the top singular subspace may hardly move.
+fn assert_matches_dense_reference(
+    gpu: &gpu_vgae::Gpu,
+    graph: &Graph,
+    kind: FilterKind,
+    order: usize,
+    alpha: f64,
+    loops: bool,
+) {
+    let n = graph.num_nodes;
+    let svd = SvdSettings {
+        components: 4,
+        ..SvdSettings::default()
+    };
+    let mut options = FilterOptions::default();
+    options.kind = kind;
+    options.alpha = alpha;
+    options.self_loops = loops;
+    options.svd = svd;
+    let (gpu_u, r) = filtered_singular_vectors(gpu, graph, order, &options, 5).unwrap();
+    assert_eq!(r, 4);
+    let reference = filtered_reference(graph, kind, order, alpha, loops);
+    let f = reference.len() / n;
+    let mut host = HostDense {
+        rows: n,
+        cols: f,
+        values: reference.iter().map(|&v| v as f32).collect(),
+    };
+    let wide = SvdSettings {
+        components: 6,
+        ..svd
+    };
+    let (_, singular, _) = top_left_singular_vectors(&mut host, &wide, 5).unwrap();
+    // The top-4 subspace is determined when the 4th singular value stands apart
+    // from the 5th; single columns only where their own values stand apart
+    // (near-equal values, e.g. 9.26 and 9.15 at K = 5, mix their columns).
+    assert!(
+        singular[3] > 1.02 * singular[4],
+        "{kind:?} K={order}: {singular:?}"
+    );
+    let (host_u, _, _) = top_left_singular_vectors(&mut host, &svd, 5).unwrap();
+    let span = subspace_agreement(&gpu_u, &host_u, n, 4);
+    assert!(
+        span > 4.0 - 4e-3,
+        "{kind:?} K={order}: subspace agreement {span} of 4"
+    );
+    let sketch = SvdSettings {
+        components: 4,
+        oversamples: 0,
+        power_iterations: 0,
+    };
+    options.svd = sketch;
+    let (gpu_range, _) = filtered_singular_vectors(gpu, graph, order, &options, 5).unwrap();
+    let (host_range, _, _) = top_left_singular_vectors(&mut host, &sketch, 5).unwrap();
+    let span = subspace_agreement(&gpu_range, &host_range, n, 4);
+    assert!(
+        span > 4.0 - 1e-4,
+        "{kind:?} K={order}: X̄Ω's range agreement {span} of 4"
+    );
+    let agreement = column_agreement(&gpu_u, &host_u, n, 4);
+    for c in 0..4 {
+        let apart = |a: f64, b: f64| a > 1.02 * b;
+        if (c == 0 || apart(singular[c - 1], singular[c])) && apart(singular[c], singular[c + 1]) {
+            assert!(
+                agreement[c] > 1.0 - 1e-3,
+                "{kind:?} K={order} column {c}: {agreement:?}"
+            );
+        }
+    }
+}
+
 gpu_test! {
     /// The GPU's vectors at a fixed order equal the randomised SVD of the dense f64 X̄
     /// (same test matrix), for S²GC with and without self loops, α = 0 and 0.05, and AGC.
     fn filtered_vectors_match_the_dense_reference() {
         let gpu = common::gpu();
         let graph = community_graph(150, 4);
-        let n = graph.num_nodes;
-        let svd = SvdSettings { components: 4, ..SvdSettings::default() };
         for (kind, order, alpha, loops) in [
             (FilterKind::S2gc, 1, 0.05, true),
             (FilterKind::S2gc, 5, 0.05, true),
             (FilterKind::S2gc, 4, 0.0, false),
             (FilterKind::Agc, 6, 0.0, true),
         ] {
-            let mut options = FilterOptions::default();
-            options.kind = kind;
-            options.alpha = alpha;
-            options.self_loops = loops;
-            options.svd = svd;
-            let (gpu_u, r) = filtered_singular_vectors(&gpu, &graph, order, &options, 5).unwrap();
-            assert_eq!(r, 4);
-            let reference = filtered_reference(&graph, kind, order, alpha, loops);
-            let f = reference.len() / n;
-            let mut host = HostDense {
-                rows: n,
-                cols: f,
-                values: reference.iter().map(|&v| v as f32).collect(),
-            };
-            let wide = SvdSettings { components: 6, ..svd };
-            let (_, singular, _) = top_left_singular_vectors(&mut host, &wide, 5).unwrap();
-            // The top-4 subspace is determined when the 4th singular value stands apart
-            // from the 5th; single columns only where their own values stand apart
-            // (near-equal values, e.g. 9.26 and 9.15 at K = 5, mix their columns).
-            assert!(singular[3] > 1.02 * singular[4], "{kind:?} K={order}: {singular:?}");
-            let (host_u, _, _) = top_left_singular_vectors(&mut host, &svd, 5).unwrap();
-            let span = subspace_agreement(&gpu_u, &host_u, n, 4);
-            assert!(span > 4.0 - 4e-3, "{kind:?} K={order}: subspace agreement {span} of 4");
-            let agreement = column_agreement(&gpu_u, &host_u, n, 4);
-            for c in 0..4 {
-                let apart = |a: f64, b: f64| a > 1.02 * b;
-                if (c == 0 || apart(singular[c - 1], singular[c])) && apart(singular[c], singular[c + 1]) {
-                    assert!(agreement[c] > 1.0 - 1e-3, "{kind:?} K={order} column {c}: {agreement:?}");
-                }
-            }
+            assert_matches_dense_reference(&gpu, &graph, kind, order, alpha, loops);
+        }
+    }
+}
+
+gpu_test! {
+    /// Identity features (Pubmed here: F = N, X̄ = F(T̃) itself), as the benches give
+    /// a graph without features: the same agreement with the dense reference, the
+    /// products' width (N) no longer the features'.
+    fn identity_features_match_the_dense_reference() {
+        let gpu = common::gpu();
+        let g = community_graph(120, 4);
+        let n = g.num_nodes;
+        let identity: Vec<(u32, u32, f32)> = (0..n as u32).map(|i| (i, i, 1.0)).collect();
+        let x = gpu_vgae::Csr::from_triplets(n, n, &identity).unwrap();
+        let graph = Graph::from_edges(n, &g.edges, Some(x)).unwrap();
+        for (kind, order) in [(FilterKind::S2gc, 3), (FilterKind::Agc, 4)] {
+            assert_matches_dense_reference(&gpu, &graph, kind, order, 0.05, true);
         }
     }
 }

@@ -7,8 +7,10 @@ mod common;
 
 use gpu_vgae::internal::cluster::cluster_metrics;
 use gpu_vgae::internal::filters::scgc::{
-    initial_params, loss_and_gradients, scgc_embed, DeviceScgc, ScgcGraph, ScgcOptions, ViewParams,
+    check_dense_buffers, dense_buffer_bytes, initial_params, loss_and_gradients, scgc_embed,
+    DeviceScgc, ScgcGraph, ScgcOptions, ViewParams,
 };
+use gpu_vgae::internal::memory::available_memory;
 use gpu_vgae::{synthetic_graph, Graph, SyntheticSpec};
 
 /// A small community graph with features.
@@ -223,5 +225,48 @@ gpu_test! {
         for &(a, b) in graph.edges.iter().chain(&pairs) {
             assert_eq!(t[a as usize * n + b as usize], 1.0);
         }
+    }
+}
+
+gpu_test! {
+    /// The memory estimate checked before training is the views' dense buffers as
+    /// allocated, for features narrower and wider than N (identity-like) and N past one
+    /// Gram chunk (256 rows).
+    fn the_dense_buffer_estimate_is_what_is_allocated() {
+        let gpu = common::gpu();
+        for (nodes, features, dim) in [(70, 11, 5), (300, 400, 8)] {
+            let graph = small_graph(nodes, 3, features, 7);
+            let host = ScgcGraph::new(&graph).unwrap();
+            let params = initial_params(features, dim, 9);
+            let device = DeviceScgc::new(&gpu, &host, &options(2, dim), &params).unwrap();
+            assert_eq!(device.dense_bytes(), dense_buffer_bytes(nodes, features, dim), "{nodes} x {features}, d = {dim}");
+        }
+    }
+}
+
+/// A shape whose buffers exceed the available memory is refused on a CPU adapter (whose
+/// device memory is host memory), with the figures; a GPU is left to report its own
+/// failures; Pubmed with identity features (0.45 GB) passes where that much is free.
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "the available memory is read from /proc/meminfo"
+)]
+fn buffers_beyond_the_available_memory_are_refused() {
+    let available = available_memory().expect("MemAvailable in /proc/meminfo");
+    // Identity features: 2 views × 10·N·d floats > available.
+    let nodes = (available / (2 * 10 * 256 * 4) + 1) as usize;
+    assert!(dense_buffer_bytes(nodes, nodes, 256) > available);
+    let err = check_dense_buffers(true, nodes, nodes, 256).unwrap_err();
+    assert!(
+        matches!(err, gpu_vgae::Error::InsufficientMemory { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("scgc"), "{err}");
+    check_dense_buffers(false, nodes, nodes, 256).unwrap();
+    let pubmed = dense_buffer_bytes(19_717, 19_717, 256);
+    assert!((440_000_000..460_000_000).contains(&pubmed), "{pubmed}");
+    if available > pubmed {
+        check_dense_buffers(true, 19_717, 19_717, 256).unwrap();
     }
 }

@@ -22,20 +22,23 @@
 //!   an N × l matrix;
 //! - X̄ᵀ·B = Xᵀ·(F(T)·B): K SpMMs on B, then one SpMM by the sparse Xᵀ.
 //!
-//! S²GC keeps the current power and the running sum stacked as one 2N × l matrix
-//! [P; S] and advances both with one SpMM by the block matrix [[T̃, 0], [T̃, I]]
-//! ([P; S] ↦ [T̃P; S + T̃P]), starting from [v; β·v] with β = αK/(1 − α) so that the
-//! sum ends as α·v + (1 − α)/K·Σ T̃ᵏv up to the factor (1 − α)/K (no elementwise
-//! kernel needed). AGC advances v by G, K times. The thin QR and the l × l
-//! eigenproblem of the SVD are done on the host in `f64`.
+//! S²GC keeps the current power P and the running sum S (N × l each, started at v
+//! and β·v, β = αK/(1 − α)) and advances them with one SpMM by T̃ and one add
+//! (P ↦ T̃P, S ↦ S + T̃P), so that S ends as α·v + (1 − α)/K·Σ T̃ᵏv up to the factor
+//! (1 − α)/K. AGC advances v by G, K times. The thin matrices live on the device
+//! padded to a multiple of 4 columns (l = 26 → 28: the SpMM's vec4 layout). The thin
+//! QR and the l × l eigenproblem of the SVD are done on the host in `f64`.
 //!
 //! Cost per order K: 2·(power iterations + 1) = 16 products, each one sparse product
 //! (nnz(X)·l) and K graph products (nnz(T̃)·l): O(K·nnz(T̃)·l) per product rather than
 //! the O(N·F·l) of products with a dense X̄, and memory O(nnz + (N + F)·l) whatever the
 //! feature width — so wide features need no projection first: no N × F matrix is ever
-//! made (Citeseer's would be 49 MB; a million nodes with 10,000 features, 40 GB). The
-//! search over K = 1, 2, … costs O(K²) graph products in all; for Citeseer (nnz(T̃) =
-//! 12,431, K ≈ 20) that is a few thousand small dispatches.
+//! made (Citeseer's would be 49 MB; a million nodes with 10,000 features, 40 GB), and
+//! identity features (a graph without any, F = N) cost what a sparse X with N
+//! non-zeros costs. The search over K = 1, 2, … costs O(K²) graph products in all:
+//! for Citeseer (nnz(T̃) = 12,431, K ≈ 20) a few thousand small dispatches; Pubmed
+//! (nnz(T̃) = 108,365) runs to K ≈ 40-60, about 16·K²/2 ≈ 13,000-29,000 SpMMs
+//! (benches/ACCURACY.md, "Label-free clustering").
 //!
 //! # Choosing the order without labels
 //! For K = 1, 2, … (at most `max_order`, 60): X̄_K, its top `components` (16) left
@@ -65,6 +68,7 @@ use crate::cluster::{kmeans_gpu_observed, KMeans, KMeansConfig};
 use crate::data::Graph;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuCsr, Recording};
+use crate::kernels::lincomb::{lincomb, Combination};
 use crate::kernels::spmm::spmm;
 use crate::sparse::Csr;
 use svd::{top_left_singular_vectors, Operator, SvdSettings};
@@ -336,7 +340,7 @@ struct FilterOperator<'a> {
     gpu: &'a Gpu,
     x: &'a GpuCsr,
     xt: &'a GpuCsr,
-    /// S²GC: [[T̃, 0], [T̃, I]] (2N × 2N); AGC: G (N × N).
+    /// S²GC: T̃; AGC: G (N × N each).
     step: &'a GpuCsr,
     kind: FilterKind,
     order: usize,
@@ -345,49 +349,71 @@ struct FilterOperator<'a> {
 
 impl FilterOperator<'_> {
     /// F(T)·v for v (N × l): S²GC's α·v + (1 − α)/K·Σ_{k=1..K} T̃ᵏv, AGC's Gᴷv. S²GC
-    /// runs the stacked step K times from [v; β·v], β = αK/(1 − α), so the bottom half
-    /// ends as β·v + Σ T̃ᵏv = F(T)v · K/(1 − α).
+    /// starts the sum at β·v, β = αK/(1 − α), and adds each power T̃ᵏv after its SpMM,
+    /// so the sum ends as β·v + Σ T̃ᵏv = F(T)v · K/(1 − α): to the bit what one SpMM by
+    /// the stacked [[T̃, 0], [T̃, I]] on [P; S] gives (each row's entries summed in
+    /// column order, then S's element added), at half its SpMM work.
     fn smooth(&self, v: &[f64], l: usize) -> Result<Vec<f64>> {
         let gpu = self.gpu;
         let n = v.len() / l.max(1);
-        let (start, rows, scale) = match self.kind {
+        let width = padded_width(l);
+        let mut power = gpu.upload_matrix(
+            "gpu_vgae.filter.power",
+            n,
+            width,
+            &padded(v.iter().map(|&x| x as f32), l, width),
+        )?;
+        let mut next = gpu.alloc_matrix("gpu_vgae.filter.power", n, width)?;
+        let mut rec = Recording::new("filter.smooth");
+        let (result, scale) = match self.kind {
             FilterKind::S2gc => {
                 let weight = (1.0 - self.alpha) / self.order as f64;
                 let beta = self.alpha / weight;
-                let start: Vec<f32> = v
-                    .iter()
-                    .map(|&x| x as f32)
-                    .chain(v.iter().map(|&x| (beta * x) as f32))
-                    .collect();
-                (start, 2 * n, weight)
+                let sum = gpu.upload_matrix(
+                    "gpu_vgae.filter.sum",
+                    n,
+                    width,
+                    &padded(v.iter().map(|&x| (beta * x) as f32), l, width),
+                )?;
+                let add = Combination {
+                    alpha: 1.0,
+                    beta: 0.0,
+                    accumulate: true,
+                };
+                for _ in 0..self.order {
+                    rec.extend(spmm(gpu, self.step, &power, &next)?);
+                    rec.extend(lincomb(gpu, next.data(), None, None, add, sum.data())?);
+                    std::mem::swap(&mut power, &mut next);
+                }
+                (sum, weight)
             }
-            FilterKind::Agc => (v.iter().map(|&x| x as f32).collect(), n, 1.0),
+            FilterKind::Agc => {
+                for _ in 0..self.order {
+                    rec.extend(spmm(gpu, self.step, &power, &next)?);
+                    std::mem::swap(&mut power, &mut next);
+                }
+                (power, 1.0)
+            }
         };
-        let mut current = gpu.upload_matrix("gpu_vgae.filter.state", rows, l, &start)?;
-        let mut next = gpu.alloc_matrix("gpu_vgae.filter.state", rows, l)?;
-        let mut rec = Recording::new("filter.smooth");
-        for _ in 0..self.order {
-            rec.extend(spmm(gpu, self.step, &current, &next)?);
-            std::mem::swap(&mut current, &mut next);
-        }
         gpu.submit(&rec)?;
-        let state = gpu.read(current.data())?;
-        let result = match self.kind {
-            FilterKind::S2gc => &state[n * l..],
-            FilterKind::Agc => &state[..],
-        };
-        Ok(scaled(result, scale))
+        Ok(unpadded(&gpu.read(result.data())?, width, l, scale))
     }
 
     /// a · b on the device (a sparse, b thin).
     fn sparse_product(&self, a: &GpuCsr, b: &[f32], l: usize) -> Result<Vec<f64>> {
         let gpu = self.gpu;
-        let b_gpu = gpu.upload_matrix("gpu_vgae.filter.thin", a.cols(), l, b)?;
-        let out = gpu.alloc_matrix("gpu_vgae.filter.product", a.rows(), l)?;
+        let width = padded_width(l);
+        let b_gpu = gpu.upload_matrix(
+            "gpu_vgae.filter.thin",
+            a.cols(),
+            width,
+            &padded(b.iter().copied(), l, width),
+        )?;
+        let out = gpu.alloc_matrix("gpu_vgae.filter.product", a.rows(), width)?;
         let mut rec = Recording::new("filter.features");
         rec.extend(spmm(gpu, a, &b_gpu, &out)?);
         gpu.submit(&rec)?;
-        Ok(scaled(&gpu.read(out.data())?, 1.0))
+        Ok(unpadded(&gpu.read(out.data())?, width, l, 1.0))
     }
 }
 
@@ -427,7 +453,7 @@ struct FilterInputs {
 impl FilterInputs {
     fn new(gpu: &Gpu, graph: &Graph, x: &Csr, options: &FilterOptions) -> Result<Self> {
         let step = match options.kind {
-            FilterKind::S2gc => stacked_step(&sym_normalized(graph, options.self_loops)?)?,
+            FilterKind::S2gc => sym_normalized(graph, options.self_loops)?,
             FilterKind::Agc => lazy_walk(&sym_normalized(graph, true)?)?,
         };
         Ok(FilterInputs {
@@ -493,21 +519,33 @@ fn lazy_walk(t: &Csr) -> Result<Csr> {
     Csr::from_triplets(t.rows(), t.cols(), &triplets)
 }
 
-/// The 2N × 2N block matrix [[T, 0], [T, I]]: [P; S] ↦ [T·P; S + T·P]. Each row of the
-/// bottom block holds T's entries (columns < N) before its identity entry (N + i), so
-/// the SpMM adds S_i after the products.
-fn stacked_step(t: &Csr) -> Result<Csr> {
-    let n = t.rows() as u32;
-    let mut triplets = Vec::with_capacity(2 * t.nnz() + t.rows());
-    for r in 0..t.rows() {
-        for e in t.row_range(r) {
-            let (c, v) = (t.col_idx()[e], t.values()[e]);
-            triplets.push((r as u32, c, v));
-            triplets.push((n + r as u32, c, v));
-        }
-        triplets.push((n + r as u32, n + r as u32, 1.0));
+/// Columns of the device's copies of a thin matrix of `l` columns: the next multiple of
+/// 4, so that the SpMM reads and writes whole vec4s (its ALIGNED layout) rather than
+/// element by element. The padding columns stay zero and are never read back; each
+/// output column sums its entries in the same order whatever the width.
+fn padded_width(l: usize) -> usize {
+    l.div_ceil(4) * 4
+}
+
+/// `values` (rows × l, row-major) as rows × `width` with zero columns on the right.
+fn padded(values: impl Iterator<Item = f32>, l: usize, width: usize) -> Vec<f32> {
+    let values: Vec<f32> = values.collect();
+    let mut out = vec![0f32; values.len() / l.max(1) * width];
+    for (row, src) in out
+        .chunks_exact_mut(width)
+        .zip(values.chunks_exact(l.max(1)))
+    {
+        row[..l].copy_from_slice(src);
     }
-    Csr::from_triplets(2 * t.rows(), 2 * t.cols(), &triplets)
+    out
+}
+
+/// The first `l` of each row of `width` columns, times `weight`, in `f64`.
+fn unpadded(values: &[f32], width: usize, l: usize, weight: f64) -> Vec<f64> {
+    values
+        .chunks_exact(width.max(1))
+        .flat_map(|row| row[..l].iter().map(move |&v| f64::from(v) * weight))
+        .collect()
 }
 
 fn scaled(values: &[f32], weight: f64) -> Vec<f64> {
@@ -534,20 +572,15 @@ mod tests {
     }
 
     #[test]
-    fn the_stacked_step_sums_the_powers() {
-        // Path 0-1-2 without loops: [[T, 0], [T, I]] against T itself.
-        let g = Graph::from_edges(3, &[(0, 1), (1, 2)], None).unwrap();
-        let t = sym_normalized(&g, false).unwrap();
-        let m = stacked_step(&t).unwrap().to_dense();
-        let td = t.to_dense();
-        for i in 0..3 {
-            for j in 0..3 {
-                assert_eq!(m[i * 6 + j], td[i * 3 + j]);
-                assert_eq!(m[i * 6 + 3 + j], 0.0);
-                assert_eq!(m[(3 + i) * 6 + j], td[i * 3 + j]);
-                assert_eq!(m[(3 + i) * 6 + 3 + j], if i == j { 1.0 } else { 0.0 });
-            }
-        }
-        assert!((td[1] - (0.5f32).sqrt()).abs() < 1e-7);
+    fn padding_round_trips_the_thin_matrix() {
+        let v = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+        assert_eq!(padded_width(3), 4);
+        assert_eq!(padded_width(8), 8);
+        let p = padded(v.iter().copied(), 3, 4);
+        assert_eq!(p, vec![1.0, 2.0, 3.0, 0.0, 4.0, 5.0, 6.0, 0.0]);
+        assert_eq!(
+            unpadded(&p, 4, 3, 2.0),
+            vec![2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
+        );
     }
 }

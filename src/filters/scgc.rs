@@ -27,7 +27,10 @@
 //! (Ã), `normalize_rows`; the Grams by `matmul_tn_partial` + `reduce_sum`; then
 //! `matmul` (Z_v G_u), `spmm` (T Z_u), `normalize_rows_backward` (dH_v), `reduce_sum`
 //! (db_v), t × `spmm` (Ã dH), `spmm` (Xᵀ ·) = dW_v, and `adam` on W_v and b_v: one
-//! submission per epoch, nothing read back until the end. [`loss_and_gradients`] is the
+//! submission per epoch, nothing read back until the end. The dense buffers (W, its
+//! gradient and Adam's moments, F × d each per view; six N × d activations) are
+//! estimated from the shape ([`dense_buffer_bytes`]) and checked against the available
+//! memory on a CPU adapter before anything runs. [`loss_and_gradients`] is the
 //! host reference in `f64` that the tests check the device's gradients and the
 //! finite differences against.
 
@@ -452,6 +455,9 @@ pub fn scgc_embed(
     progress: &mut dyn FnMut(&ScgcEpoch) -> ControlFlow<()>,
 ) -> Result<ScgcOutcome> {
     options.validate()?;
+    let features = graph_features(graph, "scgc")?.cols();
+    let device_is_host = crate::memory::device_memory_is_host(&gpu.report().device_type);
+    check_dense_buffers(device_is_host, graph.num_nodes, features, options.dim)?;
     let host = ScgcGraph::new(graph)?;
     let neighbours = filtered_neighbours(
         gpu,
@@ -494,6 +500,43 @@ pub fn scgc_embed(
         dim: options.dim,
         final_loss,
     })
+}
+
+/// Bytes of the dense f32 buffers [`scgc_embed`] trains with, from the shape alone: per
+/// view W, its gradient and Adam's two moments (4·F·d), six N × d activations (the two
+/// SpMM chain buffers, Z, Z_v G_u, T Z_u, dH), the Gram and its partial blocks
+/// ((chunks + 1)·d²), the row norms (N), and b with its gradient and moments (4·d). The
+/// sparse operators (O(nnz)) are not counted. With identity features (F = N) W is an
+/// N × d table: Pubmed (N = F = 19,717, d = 256) 0.45 GB, a million nodes 22 GB.
+pub fn dense_buffer_bytes(nodes: usize, features: usize, dim: usize) -> u64 {
+    let (n, f, d) = (nodes as u64, features as u64, dim as u64);
+    let per_view = 4 * f * d + 6 * n * d + (chunks(nodes) as u64 + 1) * d * d + n + 4 * d;
+    2 * per_view * 4
+}
+
+/// Refuses ([`Error::InsufficientMemory`]) before the neighbour search and training when
+/// the dense buffers exceed the host memory available now, on an adapter whose device
+/// memory is host memory (a CPU adapter such as lavapipe); a GPU reports its own
+/// allocation failures.
+pub fn check_dense_buffers(
+    device_is_host: bool,
+    nodes: usize,
+    features: usize,
+    dim: usize,
+) -> Result<()> {
+    if !device_is_host {
+        return Ok(());
+    }
+    crate::memory::check_host_memory(
+        || {
+            format!(
+                "scgc's buffers ({nodes} nodes, {features} feature columns, d = {dim}: two \
+                 views' F × d weights with their gradients and Adam's moments, and N × d \
+                 activations)"
+            )
+        },
+        dense_buffer_bytes(nodes, features, dim),
+    )
 }
 
 /// One view on the device.
@@ -587,6 +630,33 @@ impl<'a> DeviceScgc<'a> {
             step: gpu.step_buffer(StepParams::for_epoch(0)),
             views: [view(&params[0])?, view(&params[1])?],
         })
+    }
+
+    /// Bytes of the views' dense buffers as allocated (what [`dense_buffer_bytes`]
+    /// estimates).
+    pub fn dense_bytes(&self) -> u64 {
+        let words: usize = self
+            .views
+            .iter()
+            .map(|v| {
+                let matrices = [
+                    &v.w,
+                    &v.chain[0],
+                    &v.chain[1],
+                    &v.z,
+                    &v.gram,
+                    &v.y,
+                    &v.q,
+                    &v.dh,
+                    &v.dw,
+                ];
+                let arrays = [&v.b, &v.norm, &v.gram_partial, &v.db];
+                matrices.iter().map(|m| m.data().len()).sum::<usize>()
+                    + arrays.iter().map(|a| a.len()).sum::<usize>()
+                    + v.moments.iter().map(|a| a.len()).sum::<usize>()
+            })
+            .sum();
+        words as u64 * 4
     }
 
     /// The forward pass: Z_v, their norms and Grams.

@@ -113,42 +113,56 @@ fn to_f32(values: &[f64]) -> Vec<f32> {
 
 /// An orthonormal basis of the columns of `y` (rows × cols, row-major): modified
 /// Gram–Schmidt applied twice ("twice is enough"), in `f64`. A column that is (within
-/// rounding) in the span of the earlier ones becomes zero.
-pub(crate) fn orthonormal_columns(mut y: Vec<f64>, rows: usize, cols: usize) -> Vec<f64> {
+/// rounding) in the span of the earlier ones becomes zero. Worked on a column-major
+/// copy, so that each dot product and update walks contiguous memory (Pubmed's
+/// 19,717-row products: 26 columns strided by 26 doubles missed the cache); every sum
+/// runs over the rows in the same order as on the row-major matrix.
+pub(crate) fn orthonormal_columns(y: Vec<f64>, rows: usize, cols: usize) -> Vec<f64> {
     let scale: f64 = y
         .iter()
         .map(|v| v * v)
         .sum::<f64>()
         .sqrt()
         .max(f64::MIN_POSITIVE);
+    let mut columns = vec![0f64; rows * cols];
+    for (r, row) in y.chunks_exact(cols.max(1)).enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            columns[j * rows + r] = v;
+        }
+    }
     for j in 0..cols {
-        let before = column_norm(&y, rows, cols, j);
+        let (done, rest) = columns.split_at_mut(j * rows);
+        let column = &mut rest[..rows];
+        let before = norm(column);
         for _pass in 0..2 {
-            for i in 0..j {
-                let mut dot = 0f64;
-                for r in 0..rows {
-                    dot += y[r * cols + i] * y[r * cols + j];
-                }
-                for r in 0..rows {
-                    y[r * cols + j] -= dot * y[r * cols + i];
+            for earlier in done.chunks_exact(rows.max(1)) {
+                let dot = earlier
+                    .iter()
+                    .zip(column.iter())
+                    .fold(0f64, |s, (a, b)| s + a * b);
+                for (v, &e) in column.iter_mut().zip(earlier) {
+                    *v -= dot * e;
                 }
             }
         }
-        let norm = column_norm(&y, rows, cols, j);
+        let after = norm(column);
         // Dependent: what is left is rounding noise of the earlier columns.
-        let keep = norm > 1e-10 * before.max(1e-300) && norm > 1e-14 * scale;
-        for r in 0..rows {
-            y[r * cols + j] = if keep { y[r * cols + j] / norm } else { 0.0 };
+        let keep = after > 1e-10 * before.max(1e-300) && after > 1e-14 * scale;
+        for v in column.iter_mut() {
+            *v = if keep { *v / after } else { 0.0 };
         }
     }
-    y
+    let mut out = y;
+    for (r, row) in out.chunks_exact_mut(cols.max(1)).enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = columns[j * rows + r];
+        }
+    }
+    out
 }
 
-fn column_norm(y: &[f64], rows: usize, cols: usize, j: usize) -> f64 {
-    (0..rows)
-        .map(|r| y[r * cols + j] * y[r * cols + j])
-        .sum::<f64>()
-        .sqrt()
+fn norm(column: &[f64]) -> f64 {
+    column.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
 /// Eigenvalues and eigenvectors (columns of the returned n × n row-major matrix) of a
