@@ -14,6 +14,9 @@
 //! reference's scikit-learn k-means on its starting Z̃) instead of our k-means, to tell
 //! the starting centres' part in a gap from the training's.
 //!
+//! `--profile E` times E DFCN epochs (after one untimed) dispatch by dispatch with GPU timestamps (no
+//! centres' k-means, no clustering), prints each dispatch's mean time and exits.
+//!
 //! A scale run on a dataset without features (Pubmed as we have it): `--random 100`
 //! draws 100 Gaussian feature columns and starts from a fresh initialisation (the
 //! scores mean nothing; the time and memory do).
@@ -45,6 +48,7 @@ fn main() -> Result<(), Error> {
     let mut random_features = 0usize;
     let mut input: Option<PathBuf> = None;
     let mut centres_path: Option<PathBuf> = None;
+    let mut profile_epochs = 0usize;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -70,6 +74,7 @@ fn main() -> Result<(), Error> {
             "--random" => random_features = number(value()?)? as usize,
             "--input" => input = Some(value()?.into()),
             "--centres" => centres_path = Some(value()?.into()),
+            "--profile" => profile_epochs = number(value()?)? as usize,
             other => {
                 return Err(Error::InvalidArgument {
                     argument: "args",
@@ -184,6 +189,9 @@ fn main() -> Result<(), Error> {
         model.device_bytes().unwrap_or(0) as f64 / 1e6,
         (inputs.nodes as f64).powi(2) * 4.0 / 1e6
     );
+    if profile_epochs > 0 {
+        return profile(&mut model, profile_epochs);
+    }
     let run = train_from(
         &mut model,
         centres.as_deref(),
@@ -249,6 +257,38 @@ fn main() -> Result<(), Error> {
             "history": run.epochs,
         });
         std::fs::write(&path, text.to_string()).map_err(|source| Error::Io { path, source })?;
+    }
+    Ok(())
+}
+
+/// Times `epochs` epochs dispatch by dispatch and prints each dispatch's mean time,
+/// slowest first, with its share of the epoch.
+fn profile(model: &mut DfcnModel, epochs: usize) -> Result<(), Error> {
+    // A first epoch untimed: llvmpipe compiles each shader at its first dispatch.
+    model.train_epoch()?;
+    let mut totals: Vec<(String, f64)> = Vec::new();
+    let wall = Instant::now();
+    for _ in 0..epochs {
+        let Some(timings) = model.train_epoch_timed()? else {
+            println!("this adapter has no timestamp queries");
+            return Ok(());
+        };
+        if totals.is_empty() {
+            totals = timings.iter().map(|t| (t.label.clone(), 0.0)).collect();
+        }
+        for (total, t) in totals.iter_mut().zip(&timings) {
+            total.1 += t.nanos / 1e6 / epochs as f64;
+        }
+    }
+    let epoch_ms: f64 = totals.iter().map(|t| t.1).sum();
+    println!(
+        "{} dispatches, {epoch_ms:.1} ms of GPU time an epoch ({:.1} ms wall an epoch, timed passes included)",
+        totals.len(),
+        wall.elapsed().as_secs_f64() * 1e3 / epochs as f64
+    );
+    totals.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (label, ms) in &totals {
+        println!("{ms:>9.2} ms {:>5.1} %  {label}", 100.0 * ms / epoch_ms);
     }
     Ok(())
 }

@@ -200,6 +200,70 @@ fn training_from_the_k_means_centres_is_the_default_run() {
     ));
 }
 
+/// The AE stage's gathered mini-batch (the schedule holds the batch's rows alone) gives
+/// the losses, gradients and Adam steps of the full pass over every row with the rows
+/// outside the batch weighted 0, for a full batch and for a short one (padding rows);
+/// a batch larger than the schedule or with a repeated row is refused.
+#[test]
+fn a_gathered_ae_batch_equals_the_weighted_full_pass() {
+    let (config, inputs, weights) = fixture();
+    for batch in [vec![12usize, 3, 0, 8, 11, 4], vec![7, 13, 2, 5]] {
+        let mut full = DfcnModel::on_host(&config, Stage::Ae, &inputs, &weights, 1).unwrap();
+        let mut gathered = DfcnModel::ae_batches(None, &config, &inputs, &weights, 6).unwrap();
+        for model in [&mut full, &mut gathered] {
+            model.set_batch(&batch).unwrap();
+        }
+        for step in 0..3 {
+            full.forward_backward().unwrap();
+            gathered.forward_backward().unwrap();
+            let (lf, lg) = (full.loss().unwrap(), gathered.loss().unwrap());
+            assert!(
+                (lf.features - lg.features).abs() <= 1e-6 * lf.features,
+                "{batch:?} step {step}: loss {} full, {} gathered",
+                lf.features,
+                lg.features
+            );
+            let (gf, gg) = (full.gradients().unwrap(), gathered.gradients().unwrap());
+            for ((spec, f), g) in gf.specs.iter().zip(&gf.values).zip(&gg.values) {
+                let scale = f.iter().fold(0f32, |m, v| m.max(v.abs()));
+                for (e, (a, b)) in f.iter().zip(g).enumerate() {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * scale,
+                        "{batch:?} step {step}: d {}[{e}] = {a} full, {b} gathered",
+                        spec.name
+                    );
+                }
+            }
+            full.train_epoch().unwrap();
+            gathered.train_epoch().unwrap();
+        }
+        let (wf, wg) = (full.weights().unwrap(), gathered.weights().unwrap());
+        assert_ne!(wf, weights);
+        for ((spec, f), g) in wf.specs.iter().zip(&wf.values).zip(&wg.values) {
+            for (a, b) in f.iter().zip(g) {
+                assert!(
+                    (a - b).abs() <= 1e-6 * a.abs().max(1.0),
+                    "{}: {a} vs {b}",
+                    spec.name
+                );
+            }
+        }
+    }
+    let mut gathered = DfcnModel::ae_batches(None, &config, &inputs, &weights, 4).unwrap();
+    for bad in [vec![0usize, 1, 2, 3, 4], vec![1, 2, 1], vec![14]] {
+        assert!(
+            matches!(
+                gathered.set_batch(&bad),
+                Err(Error::InvalidArgument {
+                    argument: "rows",
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+    }
+}
+
 #[test]
 fn pretraining_lowers_every_stage_loss() {
     let (mut config, inputs, _) = fixture();
@@ -282,6 +346,35 @@ gpu_test! {
                 for (a, b) in d.iter().zip(h) {
                     assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{stage:?} {}: {a} vs {b}", spec.name);
                 }
+            }
+        }
+    }
+}
+
+gpu_test! {
+    /// The AE stage's gathered mini-batches on the device give the twins' losses and
+    /// gradients, a short last batch included.
+    fn gathered_ae_batches_on_the_device_match_the_twins() {
+        let (config, inputs, weights) = fixture();
+        for gpu in common::gpu_profiles() {
+            let mut device = DfcnModel::ae_batches(Some(&gpu), &config, &inputs, &weights, 5).unwrap();
+            let mut host = DfcnModel::ae_batches(None, &config, &inputs, &weights, 5).unwrap();
+            for batch in [vec![9usize, 1, 13, 4, 0], vec![6, 2, 11]] {
+                device.set_batch(&batch).unwrap();
+                host.set_batch(&batch).unwrap();
+                device.forward_backward().unwrap();
+                host.forward_backward().unwrap();
+                let (ld, lh) = (device.loss().unwrap().features, host.loss().unwrap().features);
+                assert!((ld - lh).abs() <= 1e-5 * lh, "{batch:?}: loss {ld} vs {lh}");
+                let (gd, gh) = (device.gradients().unwrap(), host.gradients().unwrap());
+                for ((spec, d), h) in gd.specs.iter().zip(&gd.values).zip(&gh.values) {
+                    let scale = h.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+                    for (e, (a, b)) in d.iter().zip(h).enumerate() {
+                        assert!((a - b).abs() <= 1e-4 * scale, "{batch:?}: d {}[{e}] = {a} vs {b}", spec.name);
+                    }
+                }
+                device.train_epoch().unwrap();
+                host.train_epoch().unwrap();
             }
         }
     }

@@ -11,10 +11,11 @@ use super::schedule::{self, DfcnHandles, Stage, GAMMA_PARAM};
 use super::{DfcnConfig, DfcnInputs, DfcnWeights};
 use crate::cluster::{assign, cluster_metrics, kmeans, ClusterMetrics, KMeansConfig};
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, Recording, StepParams};
+use crate::gpu::{Gpu, KernelTiming, Recording, StepParams};
 use crate::kernels::pair_mse::ColumnSplits;
 use crate::model::schedule::{Phase, TensorId};
 use crate::model::{DeviceTensors, HostTensors};
+use crate::sparse::Csr;
 
 /// Where the schedule runs.
 enum Backend {
@@ -48,12 +49,17 @@ pub struct DfcnModel {
     config: DfcnConfig,
     nodes: usize,
     features: usize,
+    /// The schedule's rows: a mini-batch's in the AE stage, N otherwise.
+    rows: usize,
+    /// The AE stage's X (N × d), which each mini-batch's rows are gathered from.
+    batch_source: Option<Vec<f32>>,
     a_hat_sq_sum: f64,
     epoch: u32,
 }
 
 impl DfcnModel {
-    /// The model of `stage` on `gpu` with `weights`.
+    /// The model of `stage` on `gpu` with `weights` (the AE stage's batches may hold
+    /// every row).
     pub fn new(
         gpu: &Gpu,
         config: &DfcnConfig,
@@ -61,21 +67,75 @@ impl DfcnModel {
         inputs: &DfcnInputs,
         weights: &DfcnWeights,
     ) -> Result<Self> {
-        let layout = ColumnSplits::new(inputs.nodes, gpu.profile(), None);
+        Self::on_device(gpu, config, stage, inputs, weights, inputs.nodes)
+    }
+
+    /// The model of `stage` on the host (every step's CPU twin), with `splits` column
+    /// splits (the AE stage's batches may hold every row).
+    pub fn on_host(
+        config: &DfcnConfig,
+        stage: Stage,
+        inputs: &DfcnInputs,
+        weights: &DfcnWeights,
+        splits: usize,
+    ) -> Result<Self> {
+        Self::on_host_rows(config, stage, inputs, weights, splits, inputs.nodes)
+    }
+
+    /// The AE stage on `gpu` (or on the CPU twins without one) for mini-batches of at
+    /// most `batch_rows` rows: each step computes the batch's rows alone (the AE has no
+    /// graph terms, so this is exactly the full pass with the other rows weighted 0).
+    pub fn ae_batches(
+        gpu: Option<&Gpu>,
+        config: &DfcnConfig,
+        inputs: &DfcnInputs,
+        weights: &DfcnWeights,
+        batch_rows: usize,
+    ) -> Result<Self> {
+        let rows = batch_rows.clamp(1, inputs.nodes.max(1));
+        match gpu {
+            Some(gpu) => Self::on_device(gpu, config, Stage::Ae, inputs, weights, rows),
+            None => Self::on_host_rows(config, Stage::Ae, inputs, weights, 1, rows),
+        }
+    }
+
+    /// The schedule's rows: `batch_rows` in the AE stage, every node otherwise.
+    fn schedule_rows(stage: Stage, inputs: &DfcnInputs, batch_rows: usize) -> usize {
+        if stage == Stage::Ae {
+            batch_rows
+        } else {
+            inputs.nodes
+        }
+    }
+
+    /// The graph's CSR inputs the schedule of `stage` declares.
+    fn sparse_inputs(stage: Stage, inputs: &DfcnInputs) -> Vec<&Csr> {
+        if stage == Stage::Ae {
+            Vec::new()
+        } else {
+            vec![&inputs.a_hat, &inputs.a_hat_t, &inputs.a_sym]
+        }
+    }
+
+    fn on_device(
+        gpu: &Gpu,
+        config: &DfcnConfig,
+        stage: Stage,
+        inputs: &DfcnInputs,
+        weights: &DfcnWeights,
+        batch_rows: usize,
+    ) -> Result<Self> {
+        let rows = Self::schedule_rows(stage, inputs, batch_rows);
+        let layout = ColumnSplits::new(rows, gpu.profile(), None);
         let (sched, handles) = schedule::training(
             config,
             stage,
-            inputs.nodes,
+            rows,
             inputs.features,
             inputs.a_hat.nnz(),
             layout,
         );
-        let tensors = DeviceTensors::new(
-            gpu,
-            sched,
-            &[&inputs.a_hat, &inputs.a_hat_t, &inputs.a_sym],
-            true,
-        )?;
+        let tensors = DeviceTensors::new(gpu, sched, &Self::sparse_inputs(stage, inputs), true)?;
         let recordings = Phase::ALL
             .iter()
             .map(|&p| tensors.record_phase(p))
@@ -89,43 +149,42 @@ impl DfcnModel {
             config,
             inputs,
             weights,
+            rows,
         )
     }
 
-    /// The model of `stage` on the host (every step's CPU twin), with `splits` column
-    /// splits.
-    pub fn on_host(
+    fn on_host_rows(
         config: &DfcnConfig,
         stage: Stage,
         inputs: &DfcnInputs,
         weights: &DfcnWeights,
         splits: usize,
+        batch_rows: usize,
     ) -> Result<Self> {
+        let rows = Self::schedule_rows(stage, inputs, batch_rows);
         let layout = ColumnSplits {
-            splits: splits.clamp(1, inputs.nodes),
+            splits: splits.clamp(1, rows),
         };
         let (sched, handles) = schedule::training(
             config,
             stage,
-            inputs.nodes,
+            rows,
             inputs.features,
             inputs.a_hat.nnz(),
             layout,
         );
-        let host = HostTensors::new(
-            sched,
-            vec![
-                inputs.a_hat.clone(),
-                inputs.a_hat_t.clone(),
-                inputs.a_sym.clone(),
-            ],
-        )?;
+        let sparse = Self::sparse_inputs(stage, inputs)
+            .into_iter()
+            .cloned()
+            .collect();
+        let host = HostTensors::new(sched, sparse)?;
         Self::finish(
             Backend::Host(Box::new(host)),
             handles,
             config,
             inputs,
             weights,
+            rows,
         )
     }
 
@@ -135,17 +194,22 @@ impl DfcnModel {
         config: &DfcnConfig,
         inputs: &DfcnInputs,
         weights: &DfcnWeights,
+        rows: usize,
     ) -> Result<Self> {
+        let batches = handles.stage == Stage::Ae;
         let mut model = DfcnModel {
             backend,
             handles,
             config: config.clone(),
             nodes: inputs.nodes,
             features: inputs.features,
+            rows,
+            batch_source: batches.then(|| inputs.x.clone()),
             a_hat_sq_sum: inputs.a_hat_sq_sum,
             epoch: 0,
         };
-        model.write(model.handles.x, &inputs.x)?;
+        // The AE stage starts on X's first rows, every weight 0 until a batch is set.
+        model.write(model.handles.x, &inputs.x[..rows * inputs.features])?;
         model.set_weights(weights)?;
         Ok(model)
     }
@@ -289,6 +353,31 @@ impl DfcnModel {
         Ok(())
     }
 
+    /// One epoch (forward, backward, Adam) with every dispatch timed by GPU timestamps
+    /// (see [`Gpu::run_timed`]); `Ok(None)` on the host or where the device has no
+    /// timestamp queries (nothing runs then).
+    pub fn train_epoch_timed(&mut self) -> Result<Option<Vec<KernelTiming>>> {
+        let Backend::Device {
+            tensors,
+            recordings,
+        } = &mut self.backend
+        else {
+            return Ok(None);
+        };
+        if !tensors.gpu().timestamps_supported() {
+            return Ok(None);
+        }
+        tensors
+            .step()
+            .write(tensors.gpu(), StepParams::for_epoch(self.epoch));
+        let mut timings = Vec::new();
+        for recording in recordings.iter() {
+            timings.extend(tensors.gpu().run_timed(recording)?.unwrap_or_default());
+        }
+        self.epoch += 1;
+        Ok(Some(timings))
+    }
+
     /// Z̃ of the most recent forward pass (N × L).
     pub fn z_tilde(&self) -> Result<Vec<f32>> {
         self.read(self.handles.z_tilde.ok_or_else(|| self.not_in_stage("Z̃"))?)
@@ -301,25 +390,53 @@ impl DfcnModel {
         }
     }
 
-    /// The AE stage's next mini-batch: the loss and gradients of the following passes
-    /// cover these rows alone.
+    /// The AE stage's next mini-batch (distinct rows, at most the schedule's): the
+    /// following passes compute these rows of X alone, gathered into the schedule's first
+    /// rows with weight 1/B; the padding rows after them (X's other rows, in order) weigh
+    /// 0, so a model whose batches may hold every row runs the full pass over a row
+    /// permutation of X.
     pub fn set_batch(&mut self, rows: &[usize]) -> Result<()> {
-        let id = self
-            .handles
-            .batch_weights
-            .ok_or_else(|| self.not_in_stage("mini-batches"))?;
-        let mut weights = vec![0f32; self.nodes];
-        let w = 1.0 / rows.len().max(1) as f32;
+        let (Some(weights_id), Some(source)) =
+            (self.handles.batch_weights, self.batch_source.as_ref())
+        else {
+            return Err(self.not_in_stage("mini-batches"));
+        };
+        let bad = |message: String| Error::InvalidArgument {
+            argument: "rows",
+            message,
+        };
+        if rows.len() > self.rows {
+            return Err(bad(format!(
+                "{} rows in a batch of at most {}",
+                rows.len(),
+                self.rows
+            )));
+        }
+        let mut in_batch = vec![false; self.nodes];
         for &r in rows {
             if r >= self.nodes {
-                return Err(Error::InvalidArgument {
-                    argument: "rows",
-                    message: format!("row {r} of a {}-row batch source", self.nodes),
-                });
+                return Err(bad(format!("row {r} of a {}-row batch source", self.nodes)));
             }
-            weights[r] = w;
+            if std::mem::replace(&mut in_batch[r], true) {
+                return Err(bad(format!("row {r} twice in one batch")));
+            }
         }
-        self.write(id, &weights)
+        let padding = (0..self.nodes).filter(|&r| !in_batch[r]);
+        let order: Vec<usize> = rows
+            .iter()
+            .copied()
+            .chain(padding)
+            .take(self.rows)
+            .collect();
+        let d = self.features;
+        let mut x = Vec::with_capacity(self.rows * d);
+        for &r in &order {
+            x.extend_from_slice(&source[r * d..(r + 1) * d]);
+        }
+        let mut weights = vec![0f32; self.rows];
+        weights[..rows.len()].fill(1.0 / rows.len().max(1) as f32);
+        self.write(self.handles.x, &x)?;
+        self.write(weights_id, &weights)
     }
 
     /// The losses of the most recent forward and backward pass.
@@ -541,12 +658,12 @@ pub fn pretrain(
         None => DfcnModel::on_host(config, stage, inputs, weights, 1),
     };
     let mut weights = DfcnWeights::init(config, inputs.features, seed);
-    let mut model = make(Stage::Ae, &weights)?;
+    let mut model = DfcnModel::ae_batches(gpu, config, inputs, &weights, recipe.ae_batch)?;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..inputs.nodes).collect();
     for epoch in 1..=recipe.ae_epochs {
         order.shuffle(&mut rng);
-        for batch in order.chunks(recipe.ae_batch.max(1)) {
+        for batch in order.chunks(recipe.ae_batch.clamp(1, inputs.nodes.max(1))) {
             model.set_batch(batch)?;
             model.train_epoch()?;
         }

@@ -49,7 +49,8 @@ use crate::model::schedule::{Builder, Phase, Role, Schedule, SparseId, TensorId}
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Stage {
     /// The AE alone: X̂ = AE decoder(Z_AE), loss MSE(X̂, X) over a mini-batch of rows
-    /// (per-row weights written before each step), Adam on the AE.
+    /// (the schedule's rows, gathered from X before each step, with per-row weights: 1/B
+    /// on the batch's rows, 0 on padding), Adam on the AE.
     Ae,
     /// The IGAE alone: Ẑ = IGAE decoder(Z_G), loss MSE(Ẑ, ÂX) + w·MSE(Â_enc + Â_dec, Â),
     /// Adam on the IGAE.
@@ -88,12 +89,8 @@ impl Stage {
 /// The tensors DFCN's host code reads and writes.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DfcnHandles {
-    /// Â = D⁻¹(A + I).
-    pub a_hat: SparseId,
-    /// Âᵀ.
-    pub a_hat_t: SparseId,
-    /// Â + Âᵀ (the adjacency MSE's correction).
-    pub a_sym: SparseId,
+    /// The graph's CSR inputs (none in the AE stage, which has no graph terms).
+    pub adjacency: Option<Adjacency>,
     /// The features X (N × d).
     pub x: TensorId,
     /// The trained tensors, in [`param_specs`] order.
@@ -108,13 +105,24 @@ pub struct DfcnHandles {
     pub z_tilde: Option<TensorId>,
     /// The target distribution P (N × K) the forward pass computes from Q (DFCN stage).
     pub p: Option<TensorId>,
-    /// The AE stage's per-row loss weights (1/B on the mini-batch's rows, else 0).
+    /// The AE stage's per-row loss weights (1/B on the mini-batch's rows, 0 on padding).
     pub batch_weights: Option<TensorId>,
     /// Σ of the loss rows: MSE(X̂, X), MSE(Ẑ, ÂX), the adjacency MSE's dense part minus its
     /// correction, and the three KL terms.
     pub loss_sums: LossSums,
     /// The column splits of the N² kernels.
     pub layout: ColumnSplits,
+}
+
+/// The graph's CSR inputs, in their [`SparseId`] order.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Adjacency {
+    /// Â = D⁻¹(A + I).
+    pub a_hat: SparseId,
+    /// Âᵀ.
+    pub a_hat_t: SparseId,
+    /// Â + Âᵀ (the adjacency MSE's correction).
+    pub a_sym: SparseId,
 }
 
 /// The 1 × 1 tensors the loss is made of (see [`super::DfcnLoss`]).
@@ -131,7 +139,9 @@ pub struct LossSums {
 }
 
 /// The training schedule of `stage` for N = `nodes`, d = `features`, Â with
-/// `adjacency_nnz` entries; the N² kernels' column splits chosen for `layout`.
+/// `adjacency_nnz` entries; the N² kernels' column splits chosen for `layout`. The AE
+/// stage has no graph terms: its `nodes` are the rows of one mini-batch (gathered from X
+/// before each step) and it declares no CSR inputs.
 pub fn training(
     config: &DfcnConfig,
     stage: Stage,
@@ -141,9 +151,11 @@ pub fn training(
     layout: ColumnSplits,
 ) -> (Schedule, DfcnHandles) {
     let mut b = Builder::default();
-    let a_hat = b.sparse("a_hat", nodes, nodes, adjacency_nnz);
-    let a_hat_t = b.sparse("a_hat_t", nodes, nodes, adjacency_nnz);
-    let a_sym = b.sparse("a_sym", nodes, nodes, adjacency_nnz);
+    let adjacency = (stage != Stage::Ae).then(|| Adjacency {
+        a_hat: b.sparse("a_hat", nodes, nodes, adjacency_nnz),
+        a_hat_t: b.sparse("a_hat_t", nodes, nodes, adjacency_nnz),
+        a_sym: b.sparse("a_sym", nodes, nodes, adjacency_nnz),
+    });
     let x = b.f32("x", nodes, features, Role::Input);
     let specs = param_specs(config, features);
     let params: Vec<TensorId> = specs
@@ -158,8 +170,7 @@ pub fn training(
         b,
         config,
         n: nodes,
-        a_hat,
-        a_hat_t,
+        adjacency,
         params: params.clone(),
         grads: grads.clone(),
         stage,
@@ -169,13 +180,11 @@ pub fn training(
     d.b.set_phase(Phase::LossAndGrads);
     let batch_weights =
         (stage == Stage::Ae).then(|| d.b.f32("ae.batch_weights", nodes, 1, Role::EpochInput));
-    let loss_sums = d.loss_and_grads(&fwd, x, a_sym, layout, batch_weights);
+    let loss_sums = d.loss_and_grads(&fwd, x, layout, batch_weights);
     d.b.set_phase(Phase::Optimize);
     let moments = d.adam();
     let handles = DfcnHandles {
-        a_hat,
-        a_hat_t,
-        a_sym,
+        adjacency,
         x,
         params,
         grads,
@@ -245,14 +254,19 @@ struct DfcnBuilder<'a> {
     b: Builder,
     config: &'a DfcnConfig,
     n: usize,
-    a_hat: SparseId,
-    a_hat_t: SparseId,
+    adjacency: Option<Adjacency>,
     params: Vec<TensorId>,
     grads: Vec<TensorId>,
     stage: Stage,
 }
 
 impl DfcnBuilder<'_> {
+    /// The graph's CSR inputs; only the graph stages (never the AE stage) reach here.
+    fn graph_inputs(&self) -> Adjacency {
+        self.adjacency
+            .expect("every stage with graph terms declares the adjacency")
+    }
+
     fn cols(&self, id: TensorId) -> usize {
         self.b.spec(id).cols
     }
@@ -323,8 +337,11 @@ impl DfcnBuilder<'_> {
             u
         });
         let out = self.b.scratch(name, self.n, cols);
-        self.b
-            .push(SpmmStep::plain(self.a_hat, tanh_out.unwrap_or(pre), out));
+        self.b.push(SpmmStep::plain(
+            self.graph_inputs().a_hat,
+            tanh_out.unwrap_or(pre),
+            out,
+        ));
         (
             Graph {
                 input,
@@ -412,7 +429,8 @@ impl DfcnBuilder<'_> {
                     z_i,
                 );
                 let z_l = self.b.scratch("z_l", n, l);
-                self.b.push(SpmmStep::plain(self.a_hat, z_i, z_l));
+                self.b
+                    .push(SpmmStep::plain(self.graph_inputs().a_hat, z_i, z_l));
                 let att = self
                     .b
                     .scratch("attention.partial", layout.splits, n * (2 + l));
@@ -559,7 +577,8 @@ impl DfcnBuilder<'_> {
         let name = self.b.spec(self.grads[g.param]).name.clone();
         let cols = self.cols(dout);
         let du = self.b.scratch(&format!("{name}.du"), self.n, cols);
-        self.b.push(SpmmStep::plain(self.a_hat_t, dout, du));
+        self.b
+            .push(SpmmStep::plain(self.graph_inputs().a_hat_t, dout, du));
         let dpre = match g.tanh_out {
             Some(u) => {
                 let dpre = self.b.scratch(&format!("{name}.dpre"), self.n, cols);
@@ -595,7 +614,6 @@ impl DfcnBuilder<'_> {
         &mut self,
         f: &Forward,
         x: TensorId,
-        a_sym: SparseId,
         layout: ColumnSplits,
         batch_weights: Option<TensorId>,
     ) -> LossSums {
@@ -652,7 +670,7 @@ impl DfcnBuilder<'_> {
                 zb: z_hat,
                 partial,
                 layout,
-                s: a_sym,
+                s: self.graph_inputs().a_sym,
                 kappa: (2.0 * f64::from(self.config.adjacency_weight) / n2) as f32,
                 accumulate: false,
                 dza: dz_g,
@@ -663,7 +681,8 @@ impl DfcnBuilder<'_> {
             self.b.column_sums(rows, sum);
             sums.adjacency = Some(sum);
             let ax = self.b.scratch("a_hat_x", n, d);
-            self.b.push(SpmmStep::plain(self.a_hat, x, ax));
+            self.b
+                .push(SpmmStep::plain(self.graph_inputs().a_hat, x, ax));
             let rows = self.b.scratch("loss.propagated.rows", n, 1);
             self.b.push(MseGradStep {
                 a: z_hat,
@@ -847,7 +866,8 @@ impl DfcnBuilder<'_> {
         self.b.column_sums(partial, dz_l);
         self.scaled(dz_tilde, 1.0, true, dz_l);
         let dz_i = self.b.scratch("d_z_i", n, l);
-        self.b.push(SpmmStep::plain(self.a_hat_t, dz_l, dz_i));
+        self.b
+            .push(SpmmStep::plain(self.graph_inputs().a_hat_t, dz_l, dz_i));
         dz_i
     }
 
