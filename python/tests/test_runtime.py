@@ -53,6 +53,9 @@ def test_other_threads_run_while_fit_trains(graph):
 
 CHILD = """
 import signal, sys, time
+# A process started by a shell as a background job inherits SIGINT ignored, and
+# Python then leaves it ignored: install the handler a terminal's Ctrl-C reaches.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 sys.path.insert(0, {tests!r})
 import gpu_vgae
