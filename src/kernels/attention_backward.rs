@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::attention_forward::check_y;
 use super::pair_mse::{check_bindings, rows_per_invocation, ColumnSplits, MAX_SPLITS};
-use super::{check, flag, to_u32, Work, WORD};
+use super::{check, flag, Work, WORD};
 use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
@@ -78,18 +78,13 @@ pub fn attention_backward(
             ("ALIGNED", flag(l % 4 == 0)),
         ],
     )?;
-    let groups = n.div_ceil(pipeline.workgroup_size() as usize * r);
+    let launch = layout.launch(gpu, "attention_backward", &pipeline, n, r, partial.len())?;
     let params = Params {
-        n: to_u32("attention_backward nodes", n)?,
-        chunk: to_u32("attention_backward chunk", layout.chunk(n))?,
-        splits: to_u32("attention_backward splits", splits)?,
-        groups: to_u32("attention_backward groups", groups)?,
+        n: launch.n,
+        chunk: launch.chunk,
+        splits: launch.splits,
+        groups: launch.groups,
     };
-    to_u32("attention_backward partial", partial.len())?;
-    let grid = gpu.grid(
-        (splits * groups) as u64 * u64::from(pipeline.workgroup_size()),
-        pipeline.workgroup_size(),
-    )?;
     gpu.dispatch(
         &pipeline,
         &params,
@@ -100,7 +95,7 @@ pub fn attention_backward(
             Bind::array(d),
             Bind::array(partial),
         ],
-        grid,
+        launch.grid,
     )
 }
 

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::pair_mse::{check_bindings, rows_per_invocation, ColumnSplits, MAX_SPLITS};
-use super::{check, flag, to_u32, Work, WORD, MAX_LATENT};
+use super::{check, flag, Work, WORD, MAX_LATENT};
 use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
 
@@ -77,23 +77,18 @@ pub fn attention_forward(
             ("ALIGNED", flag(l % 4 == 0)),
         ],
     )?;
-    let groups = n.div_ceil(pipeline.workgroup_size() as usize * r);
+    let launch = layout.launch(gpu, "attention_forward", &pipeline, n, r, partial.len())?;
     let params = Params {
-        n: to_u32("attention_forward nodes", n)?,
-        chunk: to_u32("attention_forward chunk", layout.chunk(n))?,
-        splits: to_u32("attention_forward splits", splits)?,
-        groups: to_u32("attention_forward groups", groups)?,
+        n: launch.n,
+        chunk: launch.chunk,
+        splits: launch.splits,
+        groups: launch.groups,
     };
-    to_u32("attention_forward partial", partial.len())?;
-    let grid = gpu.grid(
-        (splits * groups) as u64 * u64::from(pipeline.workgroup_size()),
-        pipeline.workgroup_size(),
-    )?;
     gpu.dispatch(
         &pipeline,
         &params,
         &[Bind::matrix(y), Bind::array(partial)],
-        grid,
+        launch.grid,
     )
 }
 

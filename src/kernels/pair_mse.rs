@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{check, flag, to_u32, Work, WORD};
 use crate::error::{Error, Result};
 use crate::gpu::windows::fits_binding;
-use crate::gpu::{AdapterClass, AdapterProfile, Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef};
+use crate::gpu::{AdapterClass, AdapterProfile, Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuMatrix, KernelDef, Pipeline};
 
 /// The dense pair-MSE kernel.
 pub static PAIR_MSE: KernelDef = KernelDef {
@@ -72,6 +72,44 @@ impl ColumnSplits {
         let start = (s * chunk).min(n);
         start..(start + chunk).min(n)
     }
+
+    /// The launch of `kernel`'s pass over `n` rows, `rows` of them an invocation of
+    /// `pipeline`, one workgroup row block per split, into a partial of `partial_len`
+    /// floats (indexed in 32 bits like the rest).
+    pub(crate) fn launch(
+        &self,
+        gpu: &Gpu,
+        kernel: &str,
+        pipeline: &Pipeline,
+        n: usize,
+        rows: usize,
+        partial_len: usize,
+    ) -> Result<SplitLaunch> {
+        let wg = pipeline.workgroup_size();
+        let groups = n.div_ceil(wg as usize * rows);
+        let name = |what: &str| format!("{kernel} {what}");
+        let (n32, chunk) = (to_u32(&name("nodes"), n)?, to_u32(&name("chunk"), self.chunk(n))?);
+        let splits = to_u32(&name("splits"), self.splits)?;
+        let groups32 = to_u32(&name("groups"), groups)?;
+        to_u32(&name("partial"), partial_len)?;
+        Ok(SplitLaunch {
+            n: n32,
+            chunk,
+            splits,
+            groups: groups32,
+            grid: gpu.grid((self.splits * groups) as u64 * u64::from(wg), wg)?,
+        })
+    }
+}
+
+/// A DFCN row pass's launch over column splits: the fields of its uniform (every row
+/// pass has the same four) and its grid.
+pub(crate) struct SplitLaunch {
+    pub n: u32,
+    pub chunk: u32,
+    pub splits: u32,
+    pub groups: u32,
+    pub grid: [u32; 3],
 }
 
 /// Rows per invocation of a DFCN row pass whose rows carry `floats` values of state
@@ -162,23 +200,18 @@ pub fn pair_mse(
             ("ALIGNED", flag(la % 4 == 0 && lb % 4 == 0)),
         ],
     )?;
-    let groups = n.div_ceil(pipeline.workgroup_size() as usize * r);
+    let launch = layout.launch(gpu, "pair_mse", &pipeline, n, r, partial.len())?;
     let params = Params {
-        n: to_u32("pair_mse nodes", n)?,
-        chunk: to_u32("pair_mse chunk", layout.chunk(n))?,
-        splits: to_u32("pair_mse splits", splits)?,
-        groups: to_u32("pair_mse groups", groups)?,
+        n: launch.n,
+        chunk: launch.chunk,
+        splits: launch.splits,
+        groups: launch.groups,
     };
-    to_u32("pair_mse partial", partial.len())?;
-    let grid = gpu.grid(
-        (splits * groups) as u64 * u64::from(pipeline.workgroup_size()),
-        pipeline.workgroup_size(),
-    )?;
     gpu.dispatch(
         &pipeline,
         &params,
         &[Bind::matrix(za), Bind::matrix(zb), Bind::array(partial)],
-        grid,
+        launch.grid,
     )
 }
 
