@@ -14,6 +14,7 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::error::{Error, Result};
+use crate::filters::svd::jacobi_sweep;
 use crate::sparse::Csr;
 
 /// Oversampling of the randomised range finder.
@@ -147,7 +148,8 @@ fn orthonormalise(columns: &mut [Vec<f64>]) {
 }
 
 /// Eigenvalues and eigenvectors (columns of a p × p row-major matrix) of the symmetric
-/// matrix `a`, by cyclic Jacobi rotations.
+/// matrix `a`, by cyclic Jacobi rotations (`filters::svd::jacobi_sweep`) until the
+/// off-diagonal norm is below 1e-15 of the whole norm.
 fn jacobi_eigen(mut a: Vec<f64>, p: usize) -> (Vec<f64>, Vec<f64>) {
     let mut v = vec![0f64; p * p];
     for i in 0..p {
@@ -168,33 +170,7 @@ fn jacobi_eigen(mut a: Vec<f64>, p: usize) -> (Vec<f64>, Vec<f64>) {
         if off <= 1e-15 * scale {
             break;
         }
-        for i in 0..p {
-            for j in i + 1..p {
-                let aij = a[i * p + j];
-                if aij.abs() <= f64::MIN_POSITIVE {
-                    continue;
-                }
-                let theta = (a[j * p + j] - a[i * p + i]) / (2.0 * aij);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..p {
-                    let (aki, akj) = (a[k * p + i], a[k * p + j]);
-                    a[k * p + i] = c * aki - s * akj;
-                    a[k * p + j] = s * aki + c * akj;
-                }
-                for k in 0..p {
-                    let (aik, ajk) = (a[i * p + k], a[j * p + k]);
-                    a[i * p + k] = c * aik - s * ajk;
-                    a[j * p + k] = s * aik + c * ajk;
-                }
-                for k in 0..p {
-                    let (vki, vkj) = (v[k * p + i], v[k * p + j]);
-                    v[k * p + i] = c * vki - s * vkj;
-                    v[k * p + j] = s * vki + c * vkj;
-                }
-            }
-        }
+        jacobi_sweep(&mut a, &mut v, p);
     }
     ((0..p).map(|i| a[i * p + i]).collect(), v)
 }
