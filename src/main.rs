@@ -240,7 +240,7 @@ struct ClusterArgs {
     #[arg(long, conflicts_with_all = ["method", "order", "epochs", "dim"])]
     model: Option<PathBuf>,
     /// The clustering method: s2gc (the default: the best label-free method built so
-    /// far), agc, scgc, vgae, gae, dfcn.
+    /// far), agc, scgc, ns4gc, vgae, gae, dfcn.
     #[arg(long)]
     method: Option<String>,
     #[command(flatten)]
@@ -258,13 +258,13 @@ struct ClusterArgs {
     /// filter power t (default 2).
     #[arg(long)]
     order: Option<usize>,
-    /// The trained methods' epochs (default: vgae, gae and dfcn 200, scgc 100).
+    /// The trained methods' epochs (default: vgae, gae, dfcn and ns4gc 200, scgc 100).
     #[arg(long)]
     epochs: Option<u32>,
     /// DFCN's pretrained weights (.npz, README "DFCN"); without it DFCN pretrains.
     #[arg(long, value_name = "FILE.npz", conflicts_with = "model")]
     pretrained: Option<PathBuf>,
-    /// scgc's embedding columns (default 256).
+    /// scgc's embedding columns (default 256); ns4gc's last layer's width (default 64).
     #[arg(long)]
     dim: Option<usize>,
     /// L2-normalise each embedding row before k-means (the filters always do).
@@ -768,10 +768,14 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     }
     if let Some(dim) = args.dim {
         options.scgc.dim = dim;
+        if let Some(last) = options.ns4gc.hidden.last_mut() {
+            *last = dim;
+        }
     }
     if let Some(epochs) = args.epochs {
         options.train.epochs = epochs;
         options.scgc.epochs = epochs;
+        options.ns4gc.epochs = epochs;
     }
     // The method's name is checked before anything is loaded.
     options.method()?;

@@ -1379,12 +1379,16 @@ fn cluster_refuses_bad_settings_before_any_device() {
             &["--dataset", "cora", "--method", "kmeans"],
             &[
                 "unknown clustering method `kmeans`",
-                "s2gc, agc, scgc, vgae, gae, dfcn",
+                "s2gc, agc, scgc, ns4gc, vgae, gae, dfcn",
             ],
         ),
         (
             &["--edges", &edges, "--clusters", "2", "--method", "dfcn"],
             &["dfcn filters node features", "has none"],
+        ),
+        (
+            &["--edges", &edges, "--clusters", "2", "--method", "ns4gc"],
+            &["ns4gc filters node features", "has none"],
         ),
         // DFCN's N² terms over its pretraining and epochs exceed the budget.
         (

@@ -14,6 +14,7 @@
 //! | `s2gc` | S²GC low-pass filter + randomised SVD + k-means, order by the intra-cluster rule ([`crate::filters`]) |
 //! | `agc` | AGC's filter, the same pipeline |
 //! | `scgc` | SCGC's objective trained on the filtered features, k-means on the embedding ([`crate::filters::scgc`]) |
+//! | `ns4gc` | NS4GC (Liu et al. 2024): a GCN encoder trained on two augmented views (alignment, neighbour and sampled sparsity terms on Z₁Z₂ᵀ), k-means on its unit rows ([`crate::filters::ns4gc`]) |
 //! | `vgae`, `gae` | train the auto-encoder (`gpu-vgae run`'s defaults), k-means on μ |
 //! | `dfcn` | DFCN (Tu et al. 2021, [`crate::dfcn`]): PCA to 100 columns, pretraining (or `dfcn_weights`), 200 epochs, k-means on the last epoch's Z̃ |
 //!
@@ -34,6 +35,7 @@ use crate::dfcn::{
     Stage,
 };
 use crate::error::{Error, Result};
+use crate::filters::ns4gc::{ns4gc_embed, Ns4gcEpoch, Ns4gcOptions};
 use crate::filters::scgc::{scgc_embed, ScgcEpoch, ScgcOptions};
 use crate::filters::{
     filter_cluster, graph_features, l2_rows, FilterKind, FilterOptions, OrderStep,
@@ -102,6 +104,16 @@ pub static METHODS: &[Method] = &[
         pair_terms: false,
         always_normalized: true,
         run: Some(run_scgc),
+    },
+    Method {
+        name: "ns4gc",
+        summary: "NS4GC (Liu et al. 2024): a GCN encoder on two augmented views trained so \
+                  that Z₁Z₂ᵀ is high on the diagonal and the edges, low elsewhere (a \
+                  sampled sigmoid term), k-means on its unit rows",
+        needs_features: true,
+        pair_terms: false,
+        always_normalized: true,
+        run: Some(run_ns4gc),
     },
     Method {
         name: "vgae",
@@ -173,6 +185,8 @@ pub struct ClusterFitOptions {
     pub train: TrainOptions,
     /// The `scgc` method's settings.
     pub scgc: ScgcOptions,
+    /// The `ns4gc` method's settings.
+    pub ns4gc: Ns4gcOptions,
     /// The most node-pair evaluations (N² × epochs) a method with N² terms may do: a
     /// graph above it is refused before training. 10¹¹ by default, Pubmed's 200 dense
     /// epochs (7.8·10¹⁰) fit; on lavapipe that is about a quarter of an hour.
@@ -192,6 +206,7 @@ impl Default for ClusterFitOptions {
             filter: FilterOptions::default(),
             train: TrainOptions::default(),
             scgc: ScgcOptions::default(),
+            ns4gc: Ns4gcOptions::default(),
             max_pair_evaluations: 100_000_000_000,
             dfcn_weights: None,
         }
@@ -257,6 +272,7 @@ impl ClusterFitOptions {
         }
         self.filter.validate()?;
         self.scgc.validate()?;
+        self.ns4gc.validate()?;
         let normalize = match method.always_normalized {
             true => {
                 if self.normalize == Some(false) {
@@ -341,6 +357,8 @@ pub enum FitEvent<'a> {
     Order(&'a OrderStep),
     /// A training epoch of `scgc` ended.
     ScgcEpoch(&'a ScgcEpoch),
+    /// A training epoch of `ns4gc` ended.
+    Ns4gcEpoch(&'a Ns4gcEpoch),
     /// An epoch of `dfcn` ended: of its pretraining stages (`Ae`, `Igae`, `Joint`) or of
     /// its training (`Dfcn`).
     DfcnEpoch {
@@ -603,6 +621,56 @@ fn run_scgc(
     })
 }
 
+/// `ns4gc`: [`ns4gc_embed`]; k-means follows in [`fit`].
+fn run_ns4gc(
+    gpu: &Gpu,
+    graph: &Graph,
+    plan: &Plan<'_>,
+    hear: &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
+) -> Result<MethodResult> {
+    let o = &plan.options.ns4gc;
+    let start = Instant::now();
+    let outcome = ns4gc_embed(gpu, graph, plan.options.seed, o, &mut |epoch| {
+        hear(FitEvent::Ns4gcEpoch(epoch))
+    })?;
+    let took = start.elapsed();
+    phase(hear, "train", took)?;
+    let hyperparameters = json!({ "ns4gc": {
+        "encoder": "GCN shared by both views: H' = A_v (H W) + b, SELU between layers, rows L2-normalised",
+        "hidden": o.hidden,
+        "features": if o.row_normalize { "rows divided by their absolute sums" } else { "as loaded" },
+        "row_normalize": o.row_normalize,
+        "views": "per epoch: each undirected edge dropped with edge_drop[v] (A_v = D~^-1/2 (A_v + I) D~^-1/2), each feature column masked with feature_mask[v]",
+        "edge_drop": o.edge_drop,
+        "feature_mask": o.feature_mask,
+        "loss": "-(1/N) sum_i z1_i.z2_i - lambda (1/|E|) sum_E z1_i.z2_j + gamma mean_M sigmoid((z1_i.z2_j - shift)/temperature)",
+        "lambda": o.lambda,
+        "gamma": o.gamma,
+        "shift": o.shift,
+        "temperature": o.temperature,
+        "sparsity_term": "sampled: per node and epoch `samples` uniform pairs with replacement, weight N/(samples |M|) on pairs of M; independent draws for Z1's and Z2's gradients",
+        "samples": o.samples,
+        "optimizer": "Adam, L2 weight decay on every parameter",
+        "lr": o.lr,
+        "weight_decay": o.weight_decay,
+        "epochs": o.epochs,
+        "epoch_clustered": "the last",
+        "init": "W Glorot uniform, b = 0, seeded",
+        "embedding": "the encoder on the full graph (no drop, no mask), rows L2-normalised",
+    }});
+    Ok(MethodResult {
+        embeddings: Embeddings {
+            rows: graph.num_nodes,
+            cols: outcome.dim,
+            values: outcome.embeddings,
+        },
+        kmeans: None,
+        hyperparameters,
+        details: json!({ "final_loss": outcome.final_loss }),
+        phases: vec![("train", took.as_secs_f64())],
+    })
+}
+
 /// `dfcn`: PCA of the features, pretraining (or the given weights), DFCN's epochs
 /// ([`crate::dfcn`]); the last epoch's Z̃ (L2-normalised if asked) is what is clustered.
 fn run_dfcn(
@@ -837,7 +905,10 @@ mod tests {
         }
         assert!(method(BEST).unwrap().run.is_some());
         let err = method("kmeans").unwrap_err().to_string();
-        assert!(err.contains("s2gc, agc, scgc, vgae, gae, dfcn"), "{err}");
+        assert!(
+            err.contains("s2gc, agc, scgc, ns4gc, vgae, gae, dfcn"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -37,6 +37,7 @@ mod normalize_rows;
 mod normalize_rows_backward;
 mod pair_mse;
 mod pair_mse_sparse;
+mod pair_sigmoid;
 mod reduce_sum;
 mod reparam_backward;
 mod reparam_kl;
