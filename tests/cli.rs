@@ -1531,3 +1531,50 @@ gpu_test! {
         assert!((recomputed - stored).abs() <= 1e-4 * stored, "inertia: metrics.json {stored}, recomputed {recomputed}");
     }
 }
+
+gpu_test! {
+    /// `cluster --method ns4gc` with `--epochs` and `--dim` (the last layer's width):
+    /// embeddings.npy has that width and unit rows, metrics.json every setting.
+    fn cluster_ns4gc_applies_epochs_and_dim_and_reports_every_setting() {
+        use gpu_vgae::internal::data::arrays::read_npy;
+        common::gpu();
+        let dir = scratch("cluster-ns4gc");
+        let out = dir.join("out");
+        let o = gpu_vgae(&[
+            "cluster",
+            "--edges",
+            &synthetic_edge_list(&dir, 150),
+            "--features",
+            &synthetic_features(&dir, 150),
+            "--clusters",
+            "3",
+            "--method",
+            "ns4gc",
+            "--epochs",
+            "5",
+            "--dim",
+            "8",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        assert_eq!(metrics["method"], "ns4gc");
+        let h = &metrics["hyperparameters"]["ns4gc"];
+        assert_eq!(h["hidden"], serde_json::json!([256, 8]));
+        assert_eq!(h["epochs"], 5);
+        for key in [
+            "lr", "weight_decay", "lambda", "gamma", "shift", "temperature", "edge_drop",
+            "feature_mask", "samples", "row_normalize",
+        ] {
+            assert!(!h[key].is_null(), "{key} missing from {h}");
+        }
+        let embeddings = read_npy(&out.join("embeddings.npy")).unwrap();
+        assert_eq!(embeddings.matrix_shape().unwrap(), (150, 8));
+        for row in embeddings.to_f64().unwrap().chunks_exact(8) {
+            let norm: f64 = row.iter().map(|v| v * v).sum();
+            assert!((norm - 1.0).abs() < 1e-4, "unit rows: {norm}");
+        }
+    }
+}

@@ -47,7 +47,10 @@
 //! `normalize_rows_backward`, and per layer `reduce_sum` (db), `spmm` (Â_v dH),
 //! `matmul_tn_partial` + `reduce_sum` (dW) or `spmm` (X_vᵀ ·) for the first,
 //! `matmul` (dP Wᵀ) and `act_backward` (SELU); the second view's gradients are added to
-//! the first's with the weight decay by `lincomb`; `adam`. [`loss_and_gradients`] is
+//! the first's with the weight decay by `lincomb`; `adam`. `pair_sigmoid` binds both
+//! views' Z whole (a sample's column is any node): a graph whose N × d embedding
+//! exceeds one storage binding is refused there ([`Error::BufferTooLarge`]) rather
+//! than windowed. [`loss_and_gradients`] is
 //! the host reference in `f64` the tests check the device's gradients and the finite
 //! differences against.
 
@@ -803,7 +806,7 @@ pub struct Ns4gcEpoch {
     /// Of how many.
     pub epochs: u32,
     /// The loss (its sampled estimate, weight decay excluded) at the start of this
-    /// epoch where it was computed (the first, every 50th and the last), else `None`.
+    /// epoch where it was computed (the first and every 50th), else `None`.
     pub loss: Option<f64>,
 }
 
