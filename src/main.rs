@@ -258,13 +258,15 @@ struct ClusterArgs {
     /// filter power t (default 2).
     #[arg(long)]
     order: Option<usize>,
-    /// The trained methods' epochs (default: vgae, gae, dfcn and ns4gc 200, scgc 100).
+    /// The trained methods' epochs (default: vgae, gae and dfcn 200, scgc 100; ns4gc's
+    /// two candidate settings 200 and 50, this sets both).
     #[arg(long)]
     epochs: Option<u32>,
     /// DFCN's pretrained weights (.npz, README "DFCN"); without it DFCN pretrains.
     #[arg(long, value_name = "FILE.npz", conflicts_with = "model")]
     pretrained: Option<PathBuf>,
-    /// scgc's embedding columns (default 256); ns4gc's last layer's width (default 64).
+    /// scgc's embedding columns (default 256); the last layer's width of each of ns4gc's
+    /// candidate settings (default 64 and 256).
     #[arg(long)]
     dim: Option<usize>,
     /// L2-normalise each embedding row before k-means (the filters always do).
@@ -768,14 +770,18 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     }
     if let Some(dim) = args.dim {
         options.scgc.dim = dim;
-        if let Some(last) = options.ns4gc.hidden.last_mut() {
-            *last = dim;
+        for candidate in &mut options.ns4gc {
+            if let Some(last) = candidate.hidden.last_mut() {
+                *last = dim;
+            }
         }
     }
     if let Some(epochs) = args.epochs {
         options.train.epochs = epochs;
         options.scgc.epochs = epochs;
-        options.ns4gc.epochs = epochs;
+        for candidate in &mut options.ns4gc {
+            candidate.epochs = epochs;
+        }
     }
     // The method's name is checked before anything is loaded.
     options.method()?;

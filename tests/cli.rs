@@ -1533,9 +1533,13 @@ gpu_test! {
 }
 
 gpu_test! {
-    /// `cluster --method ns4gc` with `--epochs` and `--dim` (the last layer's width):
-    /// embeddings.npy has that width and unit rows, metrics.json every setting.
+    /// `cluster --method ns4gc` with `--epochs` and `--dim` (the last layer's width of
+    /// both candidate settings): embeddings.npy has that width and unit rows,
+    /// metrics.json every setting of both candidates, and the kept candidate is the one
+    /// with the lower Davies–Bouldin index, which clusters.csv over embeddings.npy
+    /// reproduces.
     fn cluster_ns4gc_applies_epochs_and_dim_and_reports_every_setting() {
+        use gpu_vgae::internal::cluster::davies_bouldin;
         use gpu_vgae::internal::data::arrays::read_npy;
         common::gpu();
         let dir = scratch("cluster-ns4gc");
@@ -1561,20 +1565,44 @@ gpu_test! {
         let metrics: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
         assert_eq!(metrics["method"], "ns4gc");
-        let h = &metrics["hyperparameters"]["ns4gc"];
-        assert_eq!(h["hidden"], serde_json::json!([256, 8]));
-        assert_eq!(h["epochs"], 5);
-        for key in [
-            "lr", "weight_decay", "lambda", "gamma", "shift", "temperature", "edge_drop",
-            "feature_mask", "samples", "row_normalize",
-        ] {
-            assert!(!h[key].is_null(), "{key} missing from {h}");
+        let candidates = metrics["hyperparameters"]["ns4gc"]["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 2, "{candidates:?}");
+        assert_eq!(candidates[0]["hidden"], serde_json::json!([256, 8]));
+        assert_eq!(candidates[1]["hidden"], serde_json::json!([8]));
+        for h in candidates {
+            assert_eq!(h["epochs"], 5);
+            for key in [
+                "lr", "weight_decay", "lambda", "gamma", "shift", "temperature", "edge_drop",
+                "feature_mask", "samples", "row_normalize",
+            ] {
+                assert!(!h[key].is_null(), "{key} missing from {h}");
+            }
         }
+        let details = &metrics["details"];
+        let tried: Vec<f64> = details["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["davies_bouldin"].as_f64().unwrap())
+            .collect();
+        let chosen = details["chosen_candidate"].as_u64().unwrap() as usize;
+        assert_eq!(tried.len(), 2);
+        assert!(tried.iter().all(|&d| tried[chosen] <= d), "kept {chosen} of {tried:?}");
+        let csv = std::fs::read_to_string(out.join("clusters.csv")).unwrap();
+        let clusters: Vec<u32> =
+            csv.lines().skip(1).map(|l| l.split_once(',').unwrap().1.parse().unwrap()).collect();
         let embeddings = read_npy(&out.join("embeddings.npy")).unwrap();
         assert_eq!(embeddings.matrix_shape().unwrap(), (150, 8));
         for row in embeddings.to_f64().unwrap().chunks_exact(8) {
             let norm: f64 = row.iter().map(|v| v * v).sum();
             assert!((norm - 1.0).abs() < 1e-4, "unit rows: {norm}");
         }
+        let points: Vec<f32> = embeddings.to_f64().unwrap().iter().map(|&x| x as f32).collect();
+        let recomputed = davies_bouldin(&points, 150, 8, &clusters).unwrap();
+        assert!(
+            (recomputed - tried[chosen]).abs() < 1e-9,
+            "Davies-Bouldin: metrics.json {}, recomputed {recomputed}",
+            tried[chosen]
+        );
     }
 }

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{kmeans, kmeans_gpu, KMeans, KMeansConfig};
+use super::{davies_bouldin, kmeans, kmeans_gpu, KMeans, KMeansConfig};
 use crate::data::Graph;
 use crate::dfcn::pca::pca_scores;
 use crate::dfcn::{
@@ -185,8 +185,10 @@ pub struct ClusterFitOptions {
     pub train: TrainOptions,
     /// The `scgc` method's settings.
     pub scgc: ScgcOptions,
-    /// The `ns4gc` method's settings.
-    pub ns4gc: Ns4gcOptions,
+    /// The `ns4gc` method's candidate settings (at least one): each is trained and
+    /// clustered, and the one whose k-means partition has the lowest Davies–Bouldin
+    /// index is kept. Default: [`Ns4gcOptions::published_settings`].
+    pub ns4gc: Vec<Ns4gcOptions>,
     /// The most node-pair evaluations (N² × epochs) a method with N² terms may do: a
     /// graph above it is refused before training. 10¹¹ by default, Pubmed's 200 dense
     /// epochs (7.8·10¹⁰) fit; on lavapipe that is about a quarter of an hour.
@@ -206,7 +208,7 @@ impl Default for ClusterFitOptions {
             filter: FilterOptions::default(),
             train: TrainOptions::default(),
             scgc: ScgcOptions::default(),
-            ns4gc: Ns4gcOptions::default(),
+            ns4gc: Ns4gcOptions::published_settings(),
             max_pair_evaluations: 100_000_000_000,
             dfcn_weights: None,
         }
@@ -272,7 +274,15 @@ impl ClusterFitOptions {
         }
         self.filter.validate()?;
         self.scgc.validate()?;
-        self.ns4gc.validate()?;
+        if self.ns4gc.is_empty() {
+            return Err(Error::InvalidConfig {
+                setting: "ns4gc",
+                message: "ns4gc needs at least one candidate setting".into(),
+            });
+        }
+        for candidate in &self.ns4gc {
+            candidate.validate()?;
+        }
         let normalize = match method.always_normalized {
             true => {
                 if self.normalize == Some(false) {
@@ -457,14 +467,7 @@ pub fn fit<P: Progress>(
         Some(k) => k,
         None => {
             let start = Instant::now();
-            let config = KMeansConfig::new(plan.k).with_seed(options.seed);
-            // The GPU kernels hold a point in registers (at most 64 columns); wider
-            // embeddings (scgc's) cluster on the host, the same algorithm and seeds.
-            let k = if e.cols <= crate::kernels::MAX_LATENT {
-                kmeans_gpu(gpu, &e.values, e.rows, e.cols, &config)?
-            } else {
-                kmeans(&e.values, e.rows, e.cols, &config)?
-            };
+            let k = cluster_rows(gpu, e, plan.k, options.seed)?;
             phase(&mut hear, "kmeans", start.elapsed())?;
             timings.push(PhaseTime {
                 phase: "kmeans".into(),
@@ -503,6 +506,18 @@ pub fn fit<P: Progress>(
         graph: GraphSummary::of(graph),
         adapter: gpu.report().name.clone(),
     })
+}
+
+/// k-means (k-means++, 10 restarts, seeded) on the rows of `e`, as [`fit`] clusters.
+fn cluster_rows(gpu: &Gpu, e: &Embeddings, k: usize, seed: u64) -> Result<KMeans> {
+    let config = KMeansConfig::new(k).with_seed(seed);
+    // The GPU kernels hold a point in registers (at most 64 columns); wider embeddings
+    // (scgc's) cluster on the host, the same algorithm and seeds.
+    if e.cols <= crate::kernels::MAX_LATENT {
+        kmeans_gpu(gpu, &e.values, e.rows, e.cols, &config)
+    } else {
+        kmeans(&e.values, e.rows, e.cols, &config)
+    }
 }
 
 fn phase(
@@ -621,21 +636,79 @@ fn run_scgc(
     })
 }
 
-/// `ns4gc`: [`ns4gc_embed`]; k-means follows in [`fit`].
+/// `ns4gc`: each candidate setting trained by [`ns4gc_embed`] and clustered; the
+/// candidate whose partition has the lowest Davies–Bouldin index is kept (the first on
+/// a tie), an unsupervised rule as AGE's (DESIGN.md §10b).
 fn run_ns4gc(
     gpu: &Gpu,
     graph: &Graph,
     plan: &Plan<'_>,
     hear: &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
 ) -> Result<MethodResult> {
-    let o = &plan.options.ns4gc;
-    let start = Instant::now();
-    let outcome = ns4gc_embed(gpu, graph, plan.options.seed, o, &mut |epoch| {
-        hear(FitEvent::Ns4gcEpoch(epoch))
+    let seed = plan.options.seed;
+    let mut best: Option<(usize, f64, Embeddings, KMeans)> = None;
+    let mut tried = Vec::new();
+    let mut phases = Vec::new();
+    for (index, o) in plan.options.ns4gc.iter().enumerate() {
+        let start = Instant::now();
+        let outcome = ns4gc_embed(gpu, graph, seed, o, &mut |epoch| {
+            hear(FitEvent::Ns4gcEpoch(epoch))
+        })?;
+        let took = start.elapsed();
+        phase(hear, "train", took)?;
+        let embeddings = Embeddings {
+            rows: graph.num_nodes,
+            cols: outcome.dim,
+            values: outcome.embeddings,
+        };
+        let start = Instant::now();
+        let clustering = cluster_rows(gpu, &embeddings, plan.k, seed)?;
+        // A partition with one cluster (all rows equal) has no index: it ranks last.
+        let index_value = davies_bouldin(
+            &embeddings.values,
+            embeddings.rows,
+            embeddings.cols,
+            &clustering.labels,
+        )
+        .unwrap_or(f64::INFINITY);
+        phase(hear, "kmeans", start.elapsed())?;
+        phases.push(("train", took.as_secs_f64()));
+        phases.push(("kmeans", start.elapsed().as_secs_f64()));
+        tried.push(json!({
+            "candidate": index,
+            "davies_bouldin": index_value,
+            "final_loss": outcome.final_loss,
+            "inertia": clustering.inertia,
+            "train_seconds": took.as_secs_f64(),
+        }));
+        if best.as_ref().is_none_or(|b| index_value < b.1) {
+            best = Some((index, index_value, embeddings, clustering));
+        }
+    }
+    let (chosen, _, embeddings, clustering) = best.ok_or_else(|| Error::InvalidConfig {
+        setting: "ns4gc",
+        message: "ns4gc needs at least one candidate setting".into(),
     })?;
-    let took = start.elapsed();
-    phase(hear, "train", took)?;
+    let candidates: Vec<Value> = plan.options.ns4gc.iter().map(ns4gc_settings).collect();
     let hyperparameters = json!({ "ns4gc": {
+        "candidates": candidates,
+        "selection": "each candidate trained and clustered (k-means as below); kept: the lowest \
+                      Davies-Bouldin index of its partition (scikit-learn's \
+                      davies_bouldin_score), the first on a tie",
+        "default_candidates": "NS4GC's published settings for Cora and for Citeseer (its params.txt)",
+    }});
+    Ok(MethodResult {
+        embeddings,
+        kmeans: Some(clustering),
+        hyperparameters,
+        details: json!({ "chosen_candidate": chosen, "candidates": tried }),
+        phases,
+    })
+}
+
+/// Every setting of one `ns4gc` candidate, for metrics.json.
+fn ns4gc_settings(o: &Ns4gcOptions) -> Value {
+    json!({
         "encoder": "GCN shared by both views: H' = A_v (H W) + b, SELU between layers, rows L2-normalised",
         "hidden": o.hidden,
         "features": if o.row_normalize { "rows divided by their absolute sums" } else { "as loaded" },
@@ -657,17 +730,6 @@ fn run_ns4gc(
         "epoch_clustered": "the last",
         "init": "W Glorot uniform, b = 0, seeded",
         "embedding": "the encoder on the full graph (no drop, no mask), rows L2-normalised",
-    }});
-    Ok(MethodResult {
-        embeddings: Embeddings {
-            rows: graph.num_nodes,
-            cols: outcome.dim,
-            values: outcome.embeddings,
-        },
-        kmeans: None,
-        hyperparameters,
-        details: json!({ "final_loss": outcome.final_loss }),
-        phases: vec![("train", took.as_secs_f64())],
     })
 }
 
@@ -946,6 +1008,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("scgc filters node features"), "{err}");
+    }
+
+    #[test]
+    fn ns4gc_candidates_are_checked_before_any_device() {
+        let g = graph(true, true);
+        let with = |candidates: Vec<Ns4gcOptions>| ClusterFitOptions {
+            method: Some("ns4gc".into()),
+            ns4gc: candidates,
+            ..ClusterFitOptions::default()
+        };
+        assert_eq!(ClusterFitOptions::default().ns4gc.len(), 2);
+        assert!(with(Ns4gcOptions::published_settings()).check(&g).is_ok());
+        match with(Vec::new()).check(&g) {
+            Err(Error::InvalidConfig { setting, .. }) => assert_eq!(setting, "ns4gc"),
+            other => panic!("no candidates: {other:?}"),
+        }
+        // A bad second candidate is refused though the first is fine.
+        let mut bad = Ns4gcOptions::published_settings();
+        bad[1].epochs = 0;
+        match with(bad).check(&g) {
+            Err(Error::InvalidConfig { setting, .. }) => assert_eq!(setting, "epochs"),
+            other => panic!("epochs 0: {other:?}"),
+        }
     }
 
     #[test]
