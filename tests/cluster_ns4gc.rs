@@ -334,7 +334,7 @@ fn settings_are_refused_before_any_device() {
         }
         let mut fit = gpu_vgae::ClusterFitOptions::default();
         fit.method = Some("ns4gc".into());
-        fit.ns4gc = o;
+        fit.ns4gc = vec![o];
         assert!(matches!(
             fit.check(&graph),
             Err(gpu_vgae::Error::InvalidConfig { .. })
