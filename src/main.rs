@@ -233,6 +233,17 @@ struct EmbedArgs {
     device: DeviceArgs,
 }
 
+/// Which of NS4GC's published settings `cluster --method ns4gc` trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Ns4gcSetting {
+    /// Both, the lower Davies–Bouldin index kept.
+    Auto,
+    /// Cora's.
+    Cora,
+    /// Citeseer's.
+    Citeseer,
+}
+
 #[derive(clap::Args)]
 struct ClusterArgs {
     /// Cluster with a model saved by `run --out DIR` (DIR/model.gvae): k-means on its
@@ -269,6 +280,10 @@ struct ClusterArgs {
     /// candidate settings (default 64 and 256).
     #[arg(long)]
     dim: Option<usize>,
+    /// ns4gc's setting: `auto` trains NS4GC's published Cora and Citeseer settings and
+    /// keeps the lower Davies–Bouldin index; `cora` or `citeseer` trains that one only.
+    #[arg(long, value_enum, default_value_t = Ns4gcSetting::Auto)]
+    ns4gc_setting: Ns4gcSetting,
     /// L2-normalise each embedding row before k-means (the filters always do).
     #[arg(long, value_name = "true|false")]
     normalize_embeddings: Option<bool>,
@@ -768,6 +783,12 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     if let Some(order) = args.order {
         options.scgc.order = order;
     }
+    let published = gpu_vgae::internal::filters::ns4gc::Ns4gcOptions::published_settings();
+    options.ns4gc = match args.ns4gc_setting {
+        Ns4gcSetting::Auto => published,
+        Ns4gcSetting::Cora => published[..1].to_vec(),
+        Ns4gcSetting::Citeseer => published[1..].to_vec(),
+    };
     if let Some(dim) = args.dim {
         options.scgc.dim = dim;
         for candidate in &mut options.ns4gc {

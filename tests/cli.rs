@@ -1533,6 +1533,45 @@ gpu_test! {
 }
 
 gpu_test! {
+    /// `--ns4gc-setting citeseer` trains NS4GC's Citeseer setting alone: one candidate,
+    /// one 256-wide layer, 50 epochs, chosen without a comparison.
+    fn cluster_ns4gc_setting_trains_one_published_setting() {
+        common::gpu();
+        let dir = scratch("cluster-ns4gc-setting");
+        let out = dir.join("out");
+        let o = gpu_vgae(&[
+            "cluster",
+            "--edges",
+            &synthetic_edge_list(&dir, 120),
+            "--features",
+            &synthetic_features(&dir, 120),
+            "--clusters",
+            "3",
+            "--method",
+            "ns4gc",
+            "--ns4gc-setting",
+            "citeseer",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        let candidates = metrics["hyperparameters"]["ns4gc"]["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 1, "{candidates:?}");
+        assert_eq!(candidates[0]["hidden"], serde_json::json!([256]));
+        assert_eq!(candidates[0]["epochs"], 50);
+        let drop: Vec<f64> =
+            candidates[0]["edge_drop"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert!((drop[0] - 0.6).abs() < 1e-6 && (drop[1] - 0.8).abs() < 1e-6, "{drop:?}");
+        assert_eq!(metrics["details"]["chosen_candidate"], 0);
+        let bad = gpu_vgae(&["cluster", "--dataset", "cora", "--method", "ns4gc", "--ns4gc-setting", "pubmed"]);
+        assert_ne!(bad.code, 0);
+        assert!(bad.stderr.contains("pubmed"), "{}", bad.stderr);
+    }
+}
+
+gpu_test! {
     /// `cluster --method ns4gc` with `--epochs` and `--dim` (the last layer's width of
     /// both candidate settings): embeddings.npy has that width and unit rows,
     /// metrics.json every setting of both candidates, and the kept candidate is the one
