@@ -1637,10 +1637,13 @@ gpu_test! {
             assert!((norm - 1.0).abs() < 1e-4, "unit rows: {norm}");
         }
         let points: Vec<f32> = embeddings.to_f64().unwrap().iter().map(|&x| x as f32).collect();
+        // Both candidates are 8 wide: compared at their full width.
+        assert_eq!(metrics["hyperparameters"]["ns4gc"]["compared_width"], 8);
         let recomputed = davies_bouldin(&points, 150, 8, &clusters).unwrap();
+        let stored = details["candidates"][chosen]["davies_bouldin_full_width"].as_f64().unwrap();
         assert!(
-            (recomputed - tried[chosen]).abs() < 1e-9,
-            "Davies-Bouldin: metrics.json {}, recomputed {recomputed}",
+            (recomputed - stored).abs() < 1e-9 && (stored - tried[chosen]).abs() < 1e-12,
+            "Davies-Bouldin: metrics.json {stored} / {}, recomputed {recomputed}",
             tried[chosen]
         );
     }

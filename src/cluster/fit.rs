@@ -646,6 +646,16 @@ fn run_ns4gc(
     hear: &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
 ) -> Result<MethodResult> {
     let seed = plan.options.seed;
+    // The index grows with the dimension for partitions of the same quality (distances
+    // concentrate), so the candidates are compared at a common width: each embedding's
+    // top principal components, as many as the narrowest candidate has columns.
+    let width = plan
+        .options
+        .ns4gc
+        .iter()
+        .map(|o| o.dim())
+        .min()
+        .unwrap_or(1);
     let mut best: Option<(usize, f64, Embeddings, KMeans)> = None;
     let mut tried = Vec::new();
     let mut phases = Vec::new();
@@ -664,19 +674,28 @@ fn run_ns4gc(
         let start = Instant::now();
         let clustering = cluster_rows(gpu, &embeddings, plan.k, seed)?;
         // A partition with one cluster (all rows equal) has no index: it ranks last.
-        let index_value = davies_bouldin(
+        let full_width = davies_bouldin(
             &embeddings.values,
             embeddings.rows,
             embeddings.cols,
             &clustering.labels,
         )
         .unwrap_or(f64::INFINITY);
+        let index_value = if embeddings.cols <= width {
+            full_width // a rotation of its own columns: the same index
+        } else {
+            let scores =
+                principal_scores(&embeddings.values, embeddings.rows, embeddings.cols, width);
+            davies_bouldin(&scores, embeddings.rows, width, &clustering.labels)
+                .unwrap_or(f64::INFINITY)
+        };
         phase(hear, "kmeans", start.elapsed())?;
         phases.push(("train", took.as_secs_f64()));
         phases.push(("kmeans", start.elapsed().as_secs_f64()));
         tried.push(json!({
             "candidate": index,
             "davies_bouldin": index_value,
+            "davies_bouldin_full_width": full_width,
             "final_loss": outcome.final_loss,
             "inertia": clustering.inertia,
             "train_seconds": took.as_secs_f64(),
@@ -694,7 +713,9 @@ fn run_ns4gc(
         "candidates": candidates,
         "selection": "each candidate trained and clustered (k-means as below); kept: the lowest \
                       Davies-Bouldin index of its partition (scikit-learn's \
-                      davies_bouldin_score), the first on a tie",
+                      davies_bouldin_score) computed on the embedding's top `compared_width` \
+                      principal components, the first on a tie",
+        "compared_width": width,
         "default_candidates": "NS4GC's published settings for Cora and for Citeseer (its params.txt)",
     }});
     Ok(MethodResult {
@@ -704,6 +725,52 @@ fn run_ns4gc(
         details: json!({ "chosen_candidate": chosen, "candidates": tried }),
         phases,
     })
+}
+
+/// The scores of `values` (rows × cols, row-major) on its top `r` principal components
+/// (centred; the covariance's eigenvectors by Jacobi rotations, in `f64`), rows × r.
+/// Signs are arbitrary: for distances between rows only the subspace matters.
+fn principal_scores(values: &[f32], rows: usize, cols: usize, r: usize) -> Vec<f32> {
+    let mut mean = vec![0f64; cols];
+    for row in values.chunks_exact(cols) {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += f64::from(v);
+        }
+    }
+    for m in &mut mean {
+        *m /= rows.max(1) as f64;
+    }
+    let mut covariance = vec![0f64; cols * cols];
+    let mut centred = vec![0f64; cols];
+    for row in values.chunks_exact(cols) {
+        for ((c, &v), m) in centred.iter_mut().zip(row).zip(&mean) {
+            *c = f64::from(v) - m;
+        }
+        for a in 0..cols {
+            let ca = centred[a];
+            for (cov, &cb) in covariance[a * cols..(a + 1) * cols]
+                .iter_mut()
+                .zip(&centred)
+            {
+                *cov += ca * cb;
+            }
+        }
+    }
+    let (eigenvalues, vectors) = crate::filters::svd::symmetric_eigen(&covariance, cols);
+    let mut order: Vec<usize> = (0..cols).collect();
+    order.sort_by(|&a, &b| eigenvalues[b].total_cmp(&eigenvalues[a]));
+    let top = &order[..r.min(cols)];
+    let mut scores = Vec::with_capacity(rows * top.len());
+    for row in values.chunks_exact(cols) {
+        for (c, (&v, m)) in centred.iter_mut().zip(row.iter().zip(&mean)) {
+            *c = f64::from(v) - m;
+        }
+        for &t in top {
+            let projection: f64 = (0..cols).map(|a| centred[a] * vectors[a * cols + t]).sum();
+            scores.push(projection as f32);
+        }
+    }
+    scores
 }
 
 /// Every setting of one `ns4gc` candidate, for metrics.json.
@@ -1008,6 +1075,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("scgc filters node features"), "{err}");
+    }
+
+    #[test]
+    fn davies_bouldin_on_the_top_principal_components() {
+        // numpy: the rows' top 2 principal components (SVD of the centred matrix), then
+        // sklearn 1.9.1's davies_bouldin_score: 1.115563383534529 (all 4 columns:
+        // 1.1680846761635728).
+        let points: Vec<f32> = (0..12)
+            .flat_map(|i| {
+                let x = i as f64;
+                [
+                    x.sin(),
+                    (2.0 * x).cos(),
+                    (i % 3) as f64,
+                    ((i * i) % 5) as f64 * 0.1,
+                ]
+                .map(|v| v as f32)
+            })
+            .collect();
+        let labels: Vec<u32> = (0..12).map(|i| i % 3).collect();
+        let scores = principal_scores(&points, 12, 4, 2);
+        let got = davies_bouldin(&scores, 12, 2, &labels).unwrap();
+        assert!((got - 1.115563383534529).abs() < 1e-6, "{got}");
+        // All components: a rotation, the index of the points themselves.
+        let all = principal_scores(&points, 12, 4, 4);
+        let rotated = davies_bouldin(&all, 12, 4, &labels).unwrap();
+        assert!((rotated - 1.1680846761635728).abs() < 1e-6, "{rotated}");
     }
 
     #[test]
