@@ -444,6 +444,102 @@ pub fn silhouette(
     Ok(total / m as f64)
 }
 
+/// The Davies–Bouldin index, as scikit-learn's `davies_bouldin_score`: per cluster c,
+/// s_c = the mean Euclidean distance of its points to their centroid; per pair of
+/// clusters, R_ab = (s_a + s_b) / ‖centroid_a − centroid_b‖ (a pair of equal centroids
+/// does not count); the index is the mean over clusters of their largest R. Lower is
+/// better; 0 when every s_c or every centroid distance is 0. Clusters are the ids that
+/// occur; sums in `f64` from the `f32` points.
+///
+/// `points` is `n × dim`, row-major; `clusters` holds any ids, one per point. Errors if
+/// the shapes disagree, `dim = 0`, a point is not finite, or the ids do not form between
+/// 2 and n − 1 clusters, as sklearn requires.
+pub fn davies_bouldin(points: &[f32], n: usize, dim: usize, clusters: &[u32]) -> Result<f64> {
+    super::kmeans::check_points(points, n, dim)?;
+    if clusters.len() != n {
+        return Err(Error::InvalidArgument {
+            argument: "clusters",
+            message: format!(
+                "davies_bouldin: {} cluster ids for {n} points",
+                clusters.len()
+            ),
+        });
+    }
+    let mut ids = clusters.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let q = ids.len();
+    if !(2..n).contains(&q) {
+        return Err(Error::InvalidArgument {
+            argument: "clusters",
+            message: format!(
+                "davies_bouldin: {q} clusters among {n} points, need 2 to {}",
+                n.saturating_sub(1)
+            ),
+        });
+    }
+    let label: Vec<usize> = clusters
+        .iter()
+        .map(|c| ids.binary_search(c).expect("id listed"))
+        .collect();
+    let mut sizes = vec![0usize; q];
+    let mut centroids = vec![0f64; q * dim];
+    for (i, &l) in label.iter().enumerate() {
+        sizes[l] += 1;
+        for (c, &x) in centroids[l * dim..(l + 1) * dim]
+            .iter_mut()
+            .zip(&points[i * dim..(i + 1) * dim])
+        {
+            *c += f64::from(x);
+        }
+    }
+    for (l, &size) in sizes.iter().enumerate() {
+        for c in &mut centroids[l * dim..(l + 1) * dim] {
+            *c /= size as f64;
+        }
+    }
+    let distance = |a: &[f64], b: &[f64]| -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let mut spread = vec![0f64; q];
+    for (i, &l) in label.iter().enumerate() {
+        let point: Vec<f64> = points[i * dim..(i + 1) * dim]
+            .iter()
+            .map(|&x| f64::from(x))
+            .collect();
+        spread[l] += distance(&point, &centroids[l * dim..(l + 1) * dim]);
+    }
+    for (s, &size) in spread.iter_mut().zip(&sizes) {
+        *s /= size as f64;
+    }
+    let separation: Vec<f64> = (0..q * q)
+        .map(|ab| {
+            let (a, b) = (ab / q, ab % q);
+            distance(
+                &centroids[a * dim..(a + 1) * dim],
+                &centroids[b * dim..(b + 1) * dim],
+            )
+        })
+        .collect();
+    // sklearn's guards: np.allclose(·, 0) with its default tolerances.
+    if spread.iter().all(|&s| s.abs() <= 1e-8) || separation.iter().all(|&d| d.abs() <= 1e-8) {
+        return Ok(0.0);
+    }
+    let total: f64 = (0..q)
+        .map(|a| {
+            (0..q)
+                .filter(|&b| b != a && separation[a * q + b] != 0.0)
+                .map(|b| (spread[a] + spread[b]) / separation[a * q + b])
+                .fold(0.0, f64::max)
+        })
+        .sum();
+    Ok(total / q as f64)
+}
+
 /// The k-means objective of an assignment: the sum over the points of the squared
 /// Euclidean distance to the centroid of their cluster, each distance computed as
 /// [`assign`](super::assign) does (`f32`, column order) and summed in `f64`, so that it
@@ -598,6 +694,26 @@ mod tests {
         bad(cluster_metrics(&[0, -2], &[0, 0]), "labels");
         bad(cluster_metrics(&[-1, -1], &[0, 0]), "labels");
         bad(cluster_metrics(&[], &[]), "labels");
+    }
+
+    #[test]
+    fn davies_bouldin_matches_scikit_learn() {
+        // sklearn 1.9.1: davies_bouldin_score(points, [0, 0, 0, 3, 3, 3, 7, 7]) on float32
+        // points, which it sums in float32 (we sum in f64: 1.2e-8 apart).
+        let points = [
+            0.0, 0.0, 1.0, 0.0, 0.0, 1.5, 5.0, 5.0, 6.0, 5.0, 5.0, 7.0, 10.0, -1.0, 11.0, -2.0,
+        ];
+        let got = davies_bouldin(&points, 8, 2, &[0, 0, 0, 3, 3, 3, 7, 7]).unwrap();
+        assert!((got - 0.23675872241926554).abs() < 1e-7, "{got}");
+        // Every cluster a single repeated point, or every centroid the same: 0, as sklearn.
+        let pairs = [0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 3.0, 4.0, 0.0, 3.0, 4.0, 0.0];
+        assert_eq!(davies_bouldin(&pairs, 4, 3, &[1, 1, 2, 2]).unwrap(), 0.0);
+        assert_eq!(davies_bouldin(&pairs, 4, 3, &[1, 2, 1, 2]).unwrap(), 0.0);
+        // One cluster, n clusters, shapes, non-finite points: errors.
+        assert!(davies_bouldin(&points, 8, 2, &[4; 8]).is_err());
+        assert!(davies_bouldin(&points, 8, 2, &[0, 1, 2, 3, 4, 5, 6, 7]).is_err());
+        assert!(davies_bouldin(&points, 8, 2, &[0, 1]).is_err());
+        assert!(davies_bouldin(&[0.0, f32::NAN, 1.0], 3, 1, &[0, 0, 1]).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! - [`cluster_metrics`]: ACC, NMI, ARI and macro-F1 against integer labels (`-1` = no
 //!   label, left out), ACC and F1 through the Hungarian map of clusters to classes
 //!   ([`linear_sum_assignment`]).
-//! - [`silhouette`] and [`inertia`]: label-free quality of a clustering.
+//! - [`silhouette`], [`davies_bouldin`] and [`inertia`]: label-free quality of a clustering.
 //! - [`fit`]: a graph's nodes clustered in one call by a method of the registry
 //!   ([`fit::METHODS`]: the low-pass filters, the auto-encoders, DFCN), with the output
 //!   set `gpu-vgae cluster` writes.
@@ -132,6 +132,6 @@ pub use kmeans::{
     assign, kmeans, kmeans_plusplus, lloyd, update, KMeans, KMeansConfig, KMeansRun, Lloyd,
 };
 pub use metrics::{
-    accuracy, ari, best_mapping, cluster_metrics, inertia, macro_f1, nmi, silhouette,
-    ClusterMetrics, SilhouetteOptions,
+    accuracy, ari, best_mapping, cluster_metrics, davies_bouldin, inertia, macro_f1, nmi,
+    silhouette, ClusterMetrics, SilhouetteOptions,
 };
