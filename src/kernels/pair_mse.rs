@@ -52,8 +52,8 @@ pub const MAX_WIDTH_B: usize = 128;
 /// Most column splits of the DFCN row passes (and of `pair_mse`'s loss sums).
 pub const MAX_SPLITS: usize = 64;
 
-/// How the DFCN N² row passes (`pair_mse`, `attention_forward`, `attention_backward`)
-/// cut the columns: `splits` consecutive chunks of ⌈n / splits⌉ columns (the last ones
+/// How the DFCN N² row passes (`attention_forward`, `attention_backward`; `pair_mse`'s
+/// [`PairMseBlocks`] take their splits from it) cut the columns: `splits` consecutive chunks of ⌈n / splits⌉ columns (the last ones
 /// shorter or empty), one partial result per (split, node), summed in split order by
 /// the pass that finishes them. Every node's sum over one chunk runs in column order
 /// whatever the register blocking, so the results depend on `splits` alone.
