@@ -3,8 +3,11 @@
 //   LeakyReLU (ACT = 1): 1 where y > 0, else params.slope (y has the sign of its input
 //                        for a positive slope; at 0 the slope, as torch's leaky_relu)
 //   tanh      (ACT = 2): 1 − y²
+//   SELU      (ACT = 3): λ where y > 0, else y + λα (λα·exp(v) = y + λα for v ≤ 0; y has
+//                        the sign of its input)
 //   identity  (ACT = 0): 1
-// The backward of bias_act (DESIGN.md §10a, DFCN's AE and IGAE layers).
+// The backward of bias_act (DESIGN.md §10a, DFCN's AE and IGAE layers; §10b, NS4GC's
+// GCN layers).
 //
 // Pipeline constants, set by the host (kernels/act_backward.rs):
 //   ACT  the activation, as above.
@@ -28,6 +31,9 @@ struct Params {
 override WG: u32 = 64u;
 override ACT: u32 = 0u;
 override EPI: u32 = 4u;
+
+const SELU_SCALE: f32 = 1.0507009873554805;
+const SELU_ALPHA: f32 = 1.6732632423543772;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
@@ -53,6 +59,8 @@ fn main(
             d = select(params.slope, 1.0, v > 0.0);
         } else if ACT == 2u {
             d = 1.0 - v * v;
+        } else if ACT == 3u {
+            d = select(v + SELU_SCALE * SELU_ALPHA, SELU_SCALE, v > 0.0);
         }
         dx[e] = dy[e] * d;
     }

@@ -1,9 +1,11 @@
 // Bias and activation, elementwise over a rows × cols matrix (row-major):
 //   out[i, c] = act(x[i, c] + bias[c])     (bias only with HAS_BIAS)
-// act: the identity (ACT = 0), LeakyReLU with negative slope params.slope (ACT = 1), or
+// act: the identity (ACT = 0), LeakyReLU with negative slope params.slope (ACT = 1),
 // tanh (ACT = 2), tanh(v) = sign(v)·(1 − e)/(1 + e) with e = exp(−2|v|), which cannot
-// overflow. DFCN's layers (DESIGN.md §10a): Linear + LeakyReLU(0.2) in the AE (after
-// matmul), tanh(h·W) before Â in the IGAE.
+// overflow, or SELU (ACT = 3): λv for v > 0, λα(exp(v) − 1) otherwise (exp of a
+// non-positive argument only), λ = 1.0507009873554805, α = 1.6732632423543772.
+// DFCN's layers (DESIGN.md §10a): Linear + LeakyReLU(0.2) in the AE (after matmul),
+// tanh(h·W) before Â in the IGAE; NS4GC's GCN layers (§10b): SELU between them.
 //
 // Pipeline constants, set by the host (kernels/bias_act.rs):
 //   ACT       the activation, as above.
@@ -31,6 +33,9 @@ override ACT: u32 = 0u;
 override HAS_BIAS: bool = false;
 override EPI: u32 = 4u;
 
+const SELU_SCALE: f32 = 1.0507009873554805;
+const SELU_ALPHA: f32 = 1.6732632423543772;
+
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
@@ -44,6 +49,9 @@ fn activate(v: f32) -> f32 {
         let e = exp(-2.0 * abs(v));
         let t = (1.0 - e) / (1.0 + e);
         return select(-t, t, v >= 0.0);
+    }
+    if ACT == 3u {
+        return select(SELU_SCALE * SELU_ALPHA * (exp(min(v, 0.0)) - 1.0), SELU_SCALE * v, v > 0.0);
     }
     return v;
 }

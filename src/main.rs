@@ -233,6 +233,17 @@ struct EmbedArgs {
     device: DeviceArgs,
 }
 
+/// Which of NS4GC's published settings `cluster --method ns4gc` trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Ns4gcSetting {
+    /// Both, the lower Davies–Bouldin index kept.
+    Auto,
+    /// Cora's.
+    Cora,
+    /// Citeseer's.
+    Citeseer,
+}
+
 #[derive(clap::Args)]
 struct ClusterArgs {
     /// Cluster with a model saved by `run --out DIR` (DIR/model.gvae): k-means on its
@@ -240,7 +251,7 @@ struct ClusterArgs {
     #[arg(long, conflicts_with_all = ["method", "order", "epochs", "dim"])]
     model: Option<PathBuf>,
     /// The clustering method: s2gc (the default: the best label-free method built so
-    /// far), agc, scgc, vgae, gae, dfcn.
+    /// far), agc, scgc, ns4gc, vgae, gae, dfcn.
     #[arg(long)]
     method: Option<String>,
     #[command(flatten)]
@@ -258,15 +269,21 @@ struct ClusterArgs {
     /// filter power t (default 2).
     #[arg(long)]
     order: Option<usize>,
-    /// The trained methods' epochs (default: vgae, gae and dfcn 200, scgc 100).
+    /// The trained methods' epochs (default: vgae, gae and dfcn 200, scgc 100; ns4gc's
+    /// two candidate settings 200 and 50, this sets both).
     #[arg(long)]
     epochs: Option<u32>,
     /// DFCN's pretrained weights (.npz, README "DFCN"); without it DFCN pretrains.
     #[arg(long, value_name = "FILE.npz", conflicts_with = "model")]
     pretrained: Option<PathBuf>,
-    /// scgc's embedding columns (default 256).
+    /// scgc's embedding columns (default 256); the last layer's width of each of ns4gc's
+    /// candidate settings (default 64 and 256).
     #[arg(long)]
     dim: Option<usize>,
+    /// ns4gc's setting: `auto` trains NS4GC's published Cora and Citeseer settings and
+    /// keeps the lower Davies–Bouldin index; `cora` or `citeseer` trains that one only.
+    #[arg(long, value_enum, default_value_t = Ns4gcSetting::Auto)]
+    ns4gc_setting: Ns4gcSetting,
     /// L2-normalise each embedding row before k-means (the filters always do).
     #[arg(long, value_name = "true|false")]
     normalize_embeddings: Option<bool>,
@@ -766,12 +783,26 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     if let Some(order) = args.order {
         options.scgc.order = order;
     }
+    let published = gpu_vgae::internal::filters::ns4gc::Ns4gcOptions::published_settings();
+    options.ns4gc = match args.ns4gc_setting {
+        Ns4gcSetting::Auto => published,
+        Ns4gcSetting::Cora => published[..1].to_vec(),
+        Ns4gcSetting::Citeseer => published[1..].to_vec(),
+    };
     if let Some(dim) = args.dim {
         options.scgc.dim = dim;
+        for candidate in &mut options.ns4gc {
+            if let Some(last) = candidate.hidden.last_mut() {
+                *last = dim;
+            }
+        }
     }
     if let Some(epochs) = args.epochs {
         options.train.epochs = epochs;
         options.scgc.epochs = epochs;
+        for candidate in &mut options.ns4gc {
+            candidate.epochs = epochs;
+        }
     }
     // The method's name is checked before anything is loaded.
     options.method()?;

@@ -1379,12 +1379,16 @@ fn cluster_refuses_bad_settings_before_any_device() {
             &["--dataset", "cora", "--method", "kmeans"],
             &[
                 "unknown clustering method `kmeans`",
-                "s2gc, agc, scgc, vgae, gae, dfcn",
+                "s2gc, agc, scgc, ns4gc, vgae, gae, dfcn",
             ],
         ),
         (
             &["--edges", &edges, "--clusters", "2", "--method", "dfcn"],
             &["dfcn filters node features", "has none"],
+        ),
+        (
+            &["--edges", &edges, "--clusters", "2", "--method", "ns4gc"],
+            &["ns4gc filters node features", "has none"],
         ),
         // DFCN's N² terms over its pretraining and epochs exceed the budget.
         (
@@ -1525,5 +1529,119 @@ gpu_test! {
         let recomputed = inertia(&points, n, dim, &centroids, k, &clusters).unwrap();
         let stored = c["inertia"].as_f64().unwrap();
         assert!((recomputed - stored).abs() <= 1e-4 * stored, "inertia: metrics.json {stored}, recomputed {recomputed}");
+    }
+}
+
+gpu_test! {
+    /// `--ns4gc-setting citeseer` trains NS4GC's Citeseer setting alone: one candidate,
+    /// one 256-wide layer, 50 epochs, chosen without a comparison.
+    fn cluster_ns4gc_setting_trains_one_published_setting() {
+        common::gpu();
+        let dir = scratch("cluster-ns4gc-setting");
+        let out = dir.join("out");
+        let o = gpu_vgae(&[
+            "cluster",
+            "--edges",
+            &synthetic_edge_list(&dir, 120),
+            "--features",
+            &synthetic_features(&dir, 120),
+            "--clusters",
+            "3",
+            "--method",
+            "ns4gc",
+            "--ns4gc-setting",
+            "citeseer",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        let candidates = metrics["hyperparameters"]["ns4gc"]["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 1, "{candidates:?}");
+        assert_eq!(candidates[0]["hidden"], serde_json::json!([256]));
+        assert_eq!(candidates[0]["epochs"], 50);
+        let drop: Vec<f64> =
+            candidates[0]["edge_drop"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+        assert!((drop[0] - 0.6).abs() < 1e-6 && (drop[1] - 0.8).abs() < 1e-6, "{drop:?}");
+        assert_eq!(metrics["details"]["chosen_candidate"], 0);
+        let bad = gpu_vgae(&["cluster", "--dataset", "cora", "--method", "ns4gc", "--ns4gc-setting", "pubmed"]);
+        assert_ne!(bad.code, 0);
+        assert!(bad.stderr.contains("pubmed"), "{}", bad.stderr);
+    }
+}
+
+gpu_test! {
+    /// `cluster --method ns4gc` with `--epochs` and `--dim` (the last layer's width of
+    /// both candidate settings): embeddings.npy has that width and unit rows,
+    /// metrics.json every setting of both candidates, and the kept candidate is the one
+    /// with the lower Davies–Bouldin index, which clusters.csv over embeddings.npy
+    /// reproduces.
+    fn cluster_ns4gc_applies_epochs_and_dim_and_reports_every_setting() {
+        use gpu_vgae::internal::cluster::davies_bouldin;
+        use gpu_vgae::internal::data::arrays::read_npy;
+        common::gpu();
+        let dir = scratch("cluster-ns4gc");
+        let out = dir.join("out");
+        let o = gpu_vgae(&[
+            "cluster",
+            "--edges",
+            &synthetic_edge_list(&dir, 150),
+            "--features",
+            &synthetic_features(&dir, 150),
+            "--clusters",
+            "3",
+            "--method",
+            "ns4gc",
+            "--epochs",
+            "5",
+            "--dim",
+            "8",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        assert_eq!(metrics["method"], "ns4gc");
+        let candidates = metrics["hyperparameters"]["ns4gc"]["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 2, "{candidates:?}");
+        assert_eq!(candidates[0]["hidden"], serde_json::json!([256, 8]));
+        assert_eq!(candidates[1]["hidden"], serde_json::json!([8]));
+        for h in candidates {
+            assert_eq!(h["epochs"], 5);
+            for key in [
+                "lr", "weight_decay", "lambda", "gamma", "shift", "temperature", "edge_drop",
+                "feature_mask", "samples", "row_normalize",
+            ] {
+                assert!(!h[key].is_null(), "{key} missing from {h}");
+            }
+        }
+        let details = &metrics["details"];
+        let tried: Vec<f64> = details["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["davies_bouldin"].as_f64().unwrap())
+            .collect();
+        let chosen = details["chosen_candidate"].as_u64().unwrap() as usize;
+        assert_eq!(tried.len(), 2);
+        assert!(tried.iter().all(|&d| tried[chosen] <= d), "kept {chosen} of {tried:?}");
+        let csv = std::fs::read_to_string(out.join("clusters.csv")).unwrap();
+        let clusters: Vec<u32> =
+            csv.lines().skip(1).map(|l| l.split_once(',').unwrap().1.parse().unwrap()).collect();
+        let embeddings = read_npy(&out.join("embeddings.npy")).unwrap();
+        assert_eq!(embeddings.matrix_shape().unwrap(), (150, 8));
+        for row in embeddings.to_f64().unwrap().chunks_exact(8) {
+            let norm: f64 = row.iter().map(|v| v * v).sum();
+            assert!((norm - 1.0).abs() < 1e-4, "unit rows: {norm}");
+        }
+        let points: Vec<f32> = embeddings.to_f64().unwrap().iter().map(|&x| x as f32).collect();
+        let recomputed = davies_bouldin(&points, 150, 8, &clusters).unwrap();
+        assert!(
+            (recomputed - tried[chosen]).abs() < 1e-9,
+            "Davies-Bouldin: metrics.json {}, recomputed {recomputed}",
+            tried[chosen]
+        );
     }
 }

@@ -67,9 +67,9 @@ def cluster(
     """Clusters the nodes of a graph, as ``gpu-vgae cluster`` does: ``method`` is the
     best label-free method when ``None`` (``"s2gc"``: a low-pass filter of the features,
     their top singular vectors, k-means, the filter's order chosen without labels), or
-    ``"agc"``, ``"vgae"``, ``"gae"``. ``k``: the number of clusters, default the number
-    of classes of ``y`` (int, −1 for unlabelled nodes; used only for the report's
-    metrics, never by the methods). Returns ``Clustering(labels, embeddings, report)``."""
+    ``"agc"``, ``"ns4gc"``, ``"vgae"``, ``"gae"``. ``k``: the number of clusters,
+    default the number of classes of ``y`` (int, −1 for unlabelled nodes; used only for
+    the report's metrics, never by the methods). Returns ``Clustering(labels, embeddings, report)``."""
     from . import _native
 
     edges = _convert.pairs(edge_index, "edge_index")

@@ -14,6 +14,7 @@
 //! | `s2gc` | S²GC low-pass filter + randomised SVD + k-means, order by the intra-cluster rule ([`crate::filters`]) |
 //! | `agc` | AGC's filter, the same pipeline |
 //! | `scgc` | SCGC's objective trained on the filtered features, k-means on the embedding ([`crate::filters::scgc`]) |
+//! | `ns4gc` | NS4GC (Liu et al. 2024): a GCN encoder trained on two augmented views (alignment, neighbour and sampled sparsity terms on Z₁Z₂ᵀ), k-means on its unit rows ([`crate::filters::ns4gc`]) |
 //! | `vgae`, `gae` | train the auto-encoder (`gpu-vgae run`'s defaults), k-means on μ |
 //! | `dfcn` | DFCN (Tu et al. 2021, [`crate::dfcn`]): PCA to 100 columns, pretraining (or `dfcn_weights`), 200 epochs, k-means on the last epoch's Z̃ |
 //!
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{kmeans, kmeans_gpu, KMeans, KMeansConfig};
+use super::{davies_bouldin, kmeans, kmeans_gpu, KMeans, KMeansConfig};
 use crate::data::Graph;
 use crate::dfcn::pca::pca_scores;
 use crate::dfcn::{
@@ -34,6 +35,7 @@ use crate::dfcn::{
     Stage,
 };
 use crate::error::{Error, Result};
+use crate::filters::ns4gc::{ns4gc_embed, Ns4gcEpoch, Ns4gcOptions};
 use crate::filters::scgc::{scgc_embed, ScgcEpoch, ScgcOptions};
 use crate::filters::{
     filter_cluster, graph_features, l2_rows, FilterKind, FilterOptions, OrderStep,
@@ -102,6 +104,16 @@ pub static METHODS: &[Method] = &[
         pair_terms: false,
         always_normalized: true,
         run: Some(run_scgc),
+    },
+    Method {
+        name: "ns4gc",
+        summary: "NS4GC (Liu et al. 2024): a GCN encoder on two augmented views trained so \
+                  that Z₁Z₂ᵀ is high on the diagonal and the edges, low elsewhere (a \
+                  sampled sigmoid term), k-means on its unit rows",
+        needs_features: true,
+        pair_terms: false,
+        always_normalized: true,
+        run: Some(run_ns4gc),
     },
     Method {
         name: "vgae",
@@ -173,6 +185,10 @@ pub struct ClusterFitOptions {
     pub train: TrainOptions,
     /// The `scgc` method's settings.
     pub scgc: ScgcOptions,
+    /// The `ns4gc` method's candidate settings (at least one): each is trained and
+    /// clustered, and the one whose k-means partition has the lowest Davies–Bouldin
+    /// index is kept. Default: [`Ns4gcOptions::published_settings`].
+    pub ns4gc: Vec<Ns4gcOptions>,
     /// The most node-pair evaluations (N² × epochs) a method with N² terms may do: a
     /// graph above it is refused before training. 10¹¹ by default, Pubmed's 200 dense
     /// epochs (7.8·10¹⁰) fit; on lavapipe that is about a quarter of an hour.
@@ -192,6 +208,7 @@ impl Default for ClusterFitOptions {
             filter: FilterOptions::default(),
             train: TrainOptions::default(),
             scgc: ScgcOptions::default(),
+            ns4gc: Ns4gcOptions::published_settings(),
             max_pair_evaluations: 100_000_000_000,
             dfcn_weights: None,
         }
@@ -257,6 +274,15 @@ impl ClusterFitOptions {
         }
         self.filter.validate()?;
         self.scgc.validate()?;
+        if self.ns4gc.is_empty() {
+            return Err(Error::InvalidConfig {
+                setting: "ns4gc",
+                message: "ns4gc needs at least one candidate setting".into(),
+            });
+        }
+        for candidate in &self.ns4gc {
+            candidate.validate()?;
+        }
         let normalize = match method.always_normalized {
             true => {
                 if self.normalize == Some(false) {
@@ -341,6 +367,8 @@ pub enum FitEvent<'a> {
     Order(&'a OrderStep),
     /// A training epoch of `scgc` ended.
     ScgcEpoch(&'a ScgcEpoch),
+    /// A training epoch of `ns4gc` ended.
+    Ns4gcEpoch(&'a Ns4gcEpoch),
     /// An epoch of `dfcn` ended: of its pretraining stages (`Ae`, `Igae`, `Joint`) or of
     /// its training (`Dfcn`).
     DfcnEpoch {
@@ -439,14 +467,7 @@ pub fn fit<P: Progress>(
         Some(k) => k,
         None => {
             let start = Instant::now();
-            let config = KMeansConfig::new(plan.k).with_seed(options.seed);
-            // The GPU kernels hold a point in registers (at most 64 columns); wider
-            // embeddings (scgc's) cluster on the host, the same algorithm and seeds.
-            let k = if e.cols <= crate::kernels::MAX_LATENT {
-                kmeans_gpu(gpu, &e.values, e.rows, e.cols, &config)?
-            } else {
-                kmeans(&e.values, e.rows, e.cols, &config)?
-            };
+            let k = cluster_rows(gpu, e, plan.k, options.seed)?;
             phase(&mut hear, "kmeans", start.elapsed())?;
             timings.push(PhaseTime {
                 phase: "kmeans".into(),
@@ -485,6 +506,18 @@ pub fn fit<P: Progress>(
         graph: GraphSummary::of(graph),
         adapter: gpu.report().name.clone(),
     })
+}
+
+/// k-means (k-means++, 10 restarts, seeded) on the rows of `e`, as [`fit`] clusters.
+fn cluster_rows(gpu: &Gpu, e: &Embeddings, k: usize, seed: u64) -> Result<KMeans> {
+    let config = KMeansConfig::new(k).with_seed(seed);
+    // The GPU kernels hold a point in registers (at most 64 columns); wider embeddings
+    // (scgc's) cluster on the host, the same algorithm and seeds.
+    if e.cols <= crate::kernels::MAX_LATENT {
+        kmeans_gpu(gpu, &e.values, e.rows, e.cols, &config)
+    } else {
+        kmeans(&e.values, e.rows, e.cols, &config)
+    }
 }
 
 fn phase(
@@ -600,6 +633,103 @@ fn run_scgc(
         hyperparameters,
         details: json!({ "final_loss": outcome.final_loss }),
         phases: vec![("train", took.as_secs_f64())],
+    })
+}
+
+/// `ns4gc`: each candidate setting trained by [`ns4gc_embed`] and clustered; the
+/// candidate whose partition has the lowest Davies–Bouldin index is kept (the first on
+/// a tie), an unsupervised rule as AGE's (DESIGN.md §10b).
+fn run_ns4gc(
+    gpu: &Gpu,
+    graph: &Graph,
+    plan: &Plan<'_>,
+    hear: &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
+) -> Result<MethodResult> {
+    let seed = plan.options.seed;
+    let mut best: Option<(usize, f64, Embeddings, KMeans)> = None;
+    let mut tried = Vec::new();
+    let mut phases = Vec::new();
+    for (index, o) in plan.options.ns4gc.iter().enumerate() {
+        let start = Instant::now();
+        let outcome = ns4gc_embed(gpu, graph, seed, o, &mut |epoch| {
+            hear(FitEvent::Ns4gcEpoch(epoch))
+        })?;
+        let took = start.elapsed();
+        phase(hear, "train", took)?;
+        let embeddings = Embeddings {
+            rows: graph.num_nodes,
+            cols: outcome.dim,
+            values: outcome.embeddings,
+        };
+        let start = Instant::now();
+        let clustering = cluster_rows(gpu, &embeddings, plan.k, seed)?;
+        // A partition with one cluster (all rows equal) has no index: it ranks last.
+        let index_value = davies_bouldin(
+            &embeddings.values,
+            embeddings.rows,
+            embeddings.cols,
+            &clustering.labels,
+        )
+        .unwrap_or(f64::INFINITY);
+        phase(hear, "kmeans", start.elapsed())?;
+        phases.push(("train", took.as_secs_f64()));
+        phases.push(("kmeans", start.elapsed().as_secs_f64()));
+        tried.push(json!({
+            "candidate": index,
+            "davies_bouldin": index_value,
+            "final_loss": outcome.final_loss,
+            "inertia": clustering.inertia,
+            "train_seconds": took.as_secs_f64(),
+        }));
+        if best.as_ref().is_none_or(|b| index_value < b.1) {
+            best = Some((index, index_value, embeddings, clustering));
+        }
+    }
+    let (chosen, _, embeddings, clustering) = best.ok_or_else(|| Error::InvalidConfig {
+        setting: "ns4gc",
+        message: "ns4gc needs at least one candidate setting".into(),
+    })?;
+    let candidates: Vec<Value> = plan.options.ns4gc.iter().map(ns4gc_settings).collect();
+    let hyperparameters = json!({ "ns4gc": {
+        "candidates": candidates,
+        "selection": "each candidate trained and clustered (k-means as below); kept: the lowest \
+                      Davies-Bouldin index of its partition (scikit-learn's \
+                      davies_bouldin_score), the first on a tie",
+        "default_candidates": "NS4GC's published settings for Cora and for Citeseer (its params.txt)",
+    }});
+    Ok(MethodResult {
+        embeddings,
+        kmeans: Some(clustering),
+        hyperparameters,
+        details: json!({ "chosen_candidate": chosen, "candidates": tried }),
+        phases,
+    })
+}
+
+/// Every setting of one `ns4gc` candidate, for metrics.json.
+fn ns4gc_settings(o: &Ns4gcOptions) -> Value {
+    json!({
+        "encoder": "GCN shared by both views: H' = A_v (H W) + b, SELU between layers, rows L2-normalised",
+        "hidden": o.hidden,
+        "features": if o.row_normalize { "rows divided by their absolute sums" } else { "as loaded" },
+        "row_normalize": o.row_normalize,
+        "views": "per epoch: each undirected edge dropped with edge_drop[v] (A_v = D~^-1/2 (A_v + I) D~^-1/2), each feature column masked with feature_mask[v]",
+        "edge_drop": o.edge_drop,
+        "feature_mask": o.feature_mask,
+        "loss": "-(1/N) sum_i z1_i.z2_i - lambda (1/|E|) sum_E z1_i.z2_j + gamma mean_M sigmoid((z1_i.z2_j - shift)/temperature)",
+        "lambda": o.lambda,
+        "gamma": o.gamma,
+        "shift": o.shift,
+        "temperature": o.temperature,
+        "sparsity_term": "sampled: per node and epoch `samples` uniform pairs with replacement, weight N/(samples |M|) on pairs of M; independent draws for Z1's and Z2's gradients",
+        "samples": o.samples,
+        "optimizer": "Adam, L2 weight decay on every parameter",
+        "lr": o.lr,
+        "weight_decay": o.weight_decay,
+        "epochs": o.epochs,
+        "epoch_clustered": "the last",
+        "init": "W Glorot uniform, b = 0, seeded",
+        "embedding": "the encoder on the full graph (no drop, no mask), rows L2-normalised",
     })
 }
 
@@ -837,7 +967,10 @@ mod tests {
         }
         assert!(method(BEST).unwrap().run.is_some());
         let err = method("kmeans").unwrap_err().to_string();
-        assert!(err.contains("s2gc, agc, scgc, vgae, gae, dfcn"), "{err}");
+        assert!(
+            err.contains("s2gc, agc, scgc, ns4gc, vgae, gae, dfcn"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -875,6 +1008,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("scgc filters node features"), "{err}");
+    }
+
+    #[test]
+    fn ns4gc_candidates_are_checked_before_any_device() {
+        let g = graph(true, true);
+        let with = |candidates: Vec<Ns4gcOptions>| ClusterFitOptions {
+            method: Some("ns4gc".into()),
+            ns4gc: candidates,
+            ..ClusterFitOptions::default()
+        };
+        assert_eq!(ClusterFitOptions::default().ns4gc.len(), 2);
+        assert!(with(Ns4gcOptions::published_settings()).check(&g).is_ok());
+        match with(Vec::new()).check(&g) {
+            Err(Error::InvalidConfig { setting, .. }) => assert_eq!(setting, "ns4gc"),
+            other => panic!("no candidates: {other:?}"),
+        }
+        // A bad second candidate is refused though the first is fine.
+        let mut bad = Ns4gcOptions::published_settings();
+        bad[1].epochs = 0;
+        match with(bad).check(&g) {
+            Err(Error::InvalidConfig { setting, .. }) => assert_eq!(setting, "epochs"),
+            other => panic!("epochs 0: {other:?}"),
+        }
     }
 
     #[test]

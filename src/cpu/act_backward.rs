@@ -1,6 +1,10 @@
 //! Twin of `shaders/act_backward.wgsl`.
 
-use crate::kernels::bias_act::Activation;
+use crate::kernels::bias_act::{Activation, SELU_ALPHA, SELU_SCALE};
+
+/// SELU's λ and α in f32, as the shader holds them.
+const SCALE: f32 = SELU_SCALE as f32;
+const ALPHA: f32 = SELU_ALPHA as f32;
 
 /// dy ⊙ act'(y) from the activation's output y.
 pub fn act_backward(dy: &[f32], y: &[f32], activation: Activation) -> Vec<f32> {
@@ -17,6 +21,13 @@ pub fn act_backward(dy: &[f32], y: &[f32], activation: Activation) -> Vec<f32> {
                     }
                 }
                 Activation::Tanh => 1.0 - v * v,
+                Activation::Selu => {
+                    if v > 0.0 {
+                        SCALE
+                    } else {
+                        v + SCALE * ALPHA
+                    }
+                }
             };
             g * d
         })

@@ -1,6 +1,10 @@
 //! Twin of `shaders/bias_act.wgsl`.
 
-use crate::kernels::bias_act::Activation;
+use crate::kernels::bias_act::{Activation, SELU_ALPHA, SELU_SCALE};
+
+/// SELU's λ and α in f32, as the shader holds them.
+const SCALE: f32 = SELU_SCALE as f32;
+const ALPHA: f32 = SELU_ALPHA as f32;
 
 /// act(v), as the shader computes it (tanh through exp(−2|v|), which cannot overflow).
 pub fn activate(v: f32, activation: Activation) -> f32 {
@@ -20,6 +24,13 @@ pub fn activate(v: f32, activation: Activation) -> f32 {
                 t
             } else {
                 -t
+            }
+        }
+        Activation::Selu => {
+            if v > 0.0 {
+                SCALE * v
+            } else {
+                SCALE * ALPHA * (v.exp() - 1.0)
             }
         }
     }

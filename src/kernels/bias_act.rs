@@ -1,5 +1,5 @@
 //! `shaders/bias_act.wgsl`: out = act(x + bias), elementwise (DFCN's layers: Linear +
-//! LeakyReLU, tanh before Â).
+//! LeakyReLU, tanh before Â; NS4GC's SELU between GCN layers).
 
 use serde::Serialize;
 
@@ -42,7 +42,16 @@ pub enum Activation {
     },
     /// act(v) = tanh(v).
     Tanh,
+    /// SELU (Klambauer et al. 2017, torch's `selu`): act(v) = λv for v > 0, λα(eᵛ − 1)
+    /// otherwise, λ = [`SELU_SCALE`], α = [`SELU_ALPHA`] (NS4GC's encoder).
+    Selu,
 }
+
+/// SELU's λ (torch's constant; the shaders and the twins round it to f32).
+pub const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+
+/// SELU's α (torch's constant; rounded to f32 likewise).
+pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 
 impl Activation {
     /// The shaders' `ACT` code.
@@ -51,6 +60,7 @@ impl Activation {
             Activation::Identity => 0.0,
             Activation::LeakyRelu { .. } => 1.0,
             Activation::Tanh => 2.0,
+            Activation::Selu => 3.0,
         }
     }
 
@@ -68,6 +78,7 @@ impl Activation {
             Activation::Identity => "id",
             Activation::LeakyRelu { .. } => "lrelu",
             Activation::Tanh => "tanh",
+            Activation::Selu => "selu",
         }
     }
 }

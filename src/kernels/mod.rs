@@ -123,6 +123,7 @@ registry! {
     convert_rows::CONVERT_ROWS => ConvertRows(ConvertRowsStep),
     normalize_rows::NORMALIZE_ROWS,
     normalize_rows_backward::NORMALIZE_ROWS_BACKWARD,
+    pair_sigmoid::PAIR_SIGMOID,
     adam::ADAM => Adam(AdamStep),
     kmeans_assign::KMEANS_ASSIGN,
     kmeans_distances::KMEANS_DISTANCES,

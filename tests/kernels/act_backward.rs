@@ -7,11 +7,16 @@ use gpu_vgae::internal::cpu;
 use gpu_vgae::internal::kernels::act_backward::act_backward;
 use gpu_vgae::internal::kernels::bias_act::Activation;
 
-const ACTIVATIONS: [Activation; 3] = [
+const ACTIVATIONS: [Activation; 4] = [
     Activation::Identity,
     Activation::LeakyRelu { slope: 0.2 },
     Activation::Tanh,
+    Activation::Selu,
 ];
+
+/// SELU's λ and α in f64 (torch's constants).
+const SCALE: f64 = 1.0507009873554805;
+const ALPHA: f64 = 1.6732632423543772;
 
 gpu_test! {
     fn act_backward_matches_cpu_and_the_derivative() {
@@ -39,6 +44,7 @@ gpu_test! {
                                 Activation::Identity => 1.0,
                                 Activation::LeakyRelu { slope } => if v > 0.0 { 1.0 } else { slope as f64 },
                                 Activation::Tanh => 1.0 - v.tanh().powi(2),
+                                Activation::Selu => if v > 0.0 { SCALE } else { SCALE * ALPHA * v.exp() },
                             };
                             (g as f64 * d) as f32
                         })

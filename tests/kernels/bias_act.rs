@@ -6,11 +6,16 @@ use crate::{run, ATOL, RTOL};
 use gpu_vgae::internal::cpu;
 use gpu_vgae::internal::kernels::bias_act::{bias_act, Activation};
 
-const ACTIVATIONS: [Activation; 3] = [
+const ACTIVATIONS: [Activation; 4] = [
     Activation::Identity,
     Activation::LeakyRelu { slope: 0.2 },
     Activation::Tanh,
+    Activation::Selu,
 ];
+
+/// SELU's λ and α in f64 (torch's constants).
+const SCALE: f64 = 1.0507009873554805;
+const ALPHA: f64 = 1.6732632423543772;
 
 gpu_test! {
     fn bias_act_matches_cpu_and_f64() {
@@ -39,6 +44,7 @@ gpu_test! {
                                     Activation::Identity => v,
                                     Activation::LeakyRelu { slope } => if v > 0.0 { v } else { slope as f64 * v },
                                     Activation::Tanh => v.tanh(),
+                                    Activation::Selu => if v > 0.0 { SCALE * v } else { SCALE * ALPHA * v.exp_m1() },
                                 }) as f32
                             })
                             .collect();

@@ -39,6 +39,7 @@ mod pair_mse;
 mod pair_mse_gradient;
 mod pair_mse_mirror;
 mod pair_mse_sparse;
+mod pair_sigmoid;
 mod reduce_sum;
 mod reparam_backward;
 mod reparam_kl;
