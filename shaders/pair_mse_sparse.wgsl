@@ -1,15 +1,18 @@
-// Finishes the pair MSE of pair_mse (DFCN's 0.1·MSE(σ(Z_G Z_Gᵀ) + σ(Ẑ Ẑᵀ), Â),
-// DESIGN.md §10a): per node i, its splits summed in order, the correction over the
-// nonzeros of the matrix and the scale. With a_ij = σ(za_i · za_j), b_ij = σ(zb_i ·
-// zb_j) and S = A + Aᵀ (given as a CSR; its pattern is the union of A's row i and
-// column i):
-//   loss_rows[i] = Σ_j (a_ij + b_ij)² − Σ_j S_ij (a_ij + b_ij)
+// Finishes the pair MSE of pair_mse, pair_mse_gradient and pair_mse_mirror (DFCN's
+// 0.1·MSE(σ(Z_G Z_Gᵀ) + σ(Ẑ Ẑᵀ), Â), DESIGN.md §10a): per node i, its loss splits summed
+// in order, the correction over the nonzeros of the matrix and the scale. With a_ij =
+// σ(za_i · za_j), b_ij = σ(zb_i · zb_j) and S = A + Aᵀ (given as a CSR; its pattern is
+// the union of A's row i and column i):
+//   loss_rows[i] = D_i − Σ_j S_ij (a_ij + b_ij)
 //   dza_i = κ · [2 Σ_j (a + b) a (1 − a) za_j − Σ_j S_ij a_ij (1 − a_ij) za_j]
 //   dzb_i = κ · [2 Σ_j (a + b) b (1 − b) zb_j − Σ_j S_ij b_ij (1 − b_ij) zb_j]
-// (added to dza, dzb with ACCUMULATE). Since a and b are symmetric, Σ_ij A_ij (a + b)
-// = ½ Σ_ij S_ij (a + b), so Σ_i loss_rows[i] + Σ_ij A_ij² = Σ_ij (a + b − A)²; the
-// gradient of w·mean((a + b − A)²) is the above with κ = 2w / N².
-//
+// (added to dza, dzb with ACCUMULATE); the dense sums over j come in `dense`, where the
+// D_i are pair_mse's per-row shares of Σ_ij (a + b)² (each unordered pair counted on
+// the row of its block: Σ_i D_i = Σ_ij (a + b)², not D_i = Σ_j (a_ij + b_ij)²). Since a
+// and b are symmetric, Σ_ij A_ij (a + b) = ½ Σ_ij S_ij (a + b), so Σ_i loss_rows[i] +
+// Σ_ij A_ij² = Σ_ij (a + b − A)²; the gradient of w·mean((a + b − A)²) is the above with
+// κ = 2w / N².
+
 // Pipeline constants, set by the host per call (kernels/pair_mse_sparse.rs):
 //   LA, LB, ALIGNED  as pair_mse (widths of za and zb, vec4 rows).
 //   ACCUMULATE       whether dza and dzb keep their previous values and add.
@@ -18,7 +21,8 @@
 //   0 uniform    params    {n, splits, kappa, _}
 //   1 storage r  za:        array<vec4<f32>>, n × LA floats
 //   2 storage r  zb:        array<vec4<f32>>, n × LB floats
-//   3 storage r  partial:   array<f32>, splits × n × (1 + LA + LB) (pair_mse's)
+//   3 storage r  dense:     array<f32>, splits × n loss sums (loss[s, i] at s·n + i),
+//                           then ga (n × LA), then gb (n × LB)
 //   4 storage r  row_ptr:   array<u32>, n + 1 (S's rows)
 //   5 storage r  col_idx:   array<u32>, S's entries
 //   6 storage r  values:    array<f32>, S's entries
@@ -47,7 +51,7 @@ override ACCUMULATE: bool = false;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> za: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> zb: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> partial: array<f32>;
+@group(0) @binding(3) var<storage, read> dense: array<f32>;
 @group(0) @binding(4) var<storage, read> row_ptr: array<u32>;
 @group(0) @binding(5) var<storage, read> col_idx: array<u32>;
 @group(0) @binding(6) var<storage, read> values: array<f32>;
@@ -104,25 +108,25 @@ fn main(
     if i >= n {
         return;
     }
-    let width = 1u + LA + LB;
     var ga: array<vec4<f32>, QA_MAX>;
     var gb: array<vec4<f32>, QB_MAX>;
     var loss = 0.0;
     for (var s = 0u; s < params.splits; s++) {
-        let base = (s * n + i) * width;
-        loss += partial[base];
-        for (var q = 0u; q < QA; q++) {
-            for (var k = 0u; k < 4u; k++) {
-                if 4u * q + k < LA {
-                    ga[q][k] += partial[base + 1u + 4u * q + k];
-                }
+        loss += dense[s * n + i];
+    }
+    let ga_row = params.splits * n + i * LA;
+    let gb_row = params.splits * n + n * LA + i * LB;
+    for (var q = 0u; q < QA; q++) {
+        for (var k = 0u; k < 4u; k++) {
+            if 4u * q + k < LA {
+                ga[q][k] = dense[ga_row + 4u * q + k];
             }
         }
-        for (var q = 0u; q < QB; q++) {
-            for (var k = 0u; k < 4u; k++) {
-                if 4u * q + k < LB {
-                    gb[q][k] += partial[base + 1u + LA + 4u * q + k];
-                }
+    }
+    for (var q = 0u; q < QB; q++) {
+        for (var k = 0u; k < 4u; k++) {
+            if 4u * q + k < LB {
+                gb[q][k] = dense[gb_row + 4u * q + k];
             }
         }
     }

@@ -1,42 +1,37 @@
 //! Twin of `shaders/pair_mse_sparse.wgsl`.
 
 use super::pair_mse::{row_dot, sigmoid_and_slope};
-use crate::kernels::pair_mse::{partial_width, ColumnSplits};
+use crate::kernels::pair_mse::PairMseBlocks;
 use crate::sparse::Csr;
 
-/// (dza, dzb, loss_rows): the splits of `partial` summed in order, doubled, the
-/// correction over S = A + Aᵀ subtracted, times κ (plus `previous` when given).
+/// (dza, dzb, loss_rows): the dense sums of `pair_mse` and `pair_mse_gradient` (their
+/// loss splits summed in order), doubled, the correction over S = A + Aᵀ subtracted,
+/// times κ (plus `previous` when given).
 #[allow(clippy::too_many_arguments)]
 pub fn pair_mse_sparse(
     za: &[f32],
     zb: &[f32],
     la: usize,
     lb: usize,
-    partial: &[f32],
-    layout: ColumnSplits,
+    dense: &[f32],
+    blocks: PairMseBlocks,
     s: &Csr,
     kappa: f32,
     previous: Option<(&[f32], &[f32])>,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let n = za.len().checked_div(la).unwrap_or(0);
-    let width = partial_width(la, lb);
+    let grads = blocks.splits * n;
     let mut dza = vec![0f32; n * la];
     let mut dzb = vec![0f32; n * lb];
     let mut loss_rows = vec![0f32; n];
     for i in 0..n {
-        let mut ga = vec![0f32; la];
-        let mut gb = vec![0f32; lb];
         let mut loss = 0f32;
-        for split in 0..layout.splits {
-            let base = (split * n + i) * width;
-            loss += partial[base];
-            for c in 0..la {
-                ga[c] += partial[base + 1 + c];
-            }
-            for c in 0..lb {
-                gb[c] += partial[base + 1 + la + c];
-            }
+        for split in 0..blocks.splits {
+            loss += dense[split * n + i];
         }
+        let mut ga = dense[grads + i * la..grads + (i + 1) * la].to_vec();
+        let gb_row = grads + n * la + i * lb;
+        let mut gb = dense[gb_row..gb_row + lb].to_vec();
         ga.iter_mut().for_each(|g| *g *= 2.0);
         gb.iter_mut().for_each(|g| *g *= 2.0);
         for e in s.row_range(i) {

@@ -36,7 +36,9 @@ use crate::kernels::lincomb::{Combination, LincombStep};
 use crate::kernels::matmul::MatmulStep;
 use crate::kernels::matmul_tn_partial::{self, MatmulTnPartialStep};
 use crate::kernels::mse_grad::MseGradStep;
-use crate::kernels::pair_mse::{partial_width, ColumnSplits, PairMseStep};
+use crate::kernels::pair_mse::{ColumnSplits, PairMseBlocks, PairMseStep};
+use crate::kernels::pair_mse_gradient::{Factor, PairMseGradientStep};
+use crate::kernels::pair_mse_mirror::{has_mirror, PairMseMirrorStep};
 use crate::kernels::pair_mse_sparse::PairMseSparseStep;
 use crate::kernels::row_dot::RowDotStep;
 use crate::kernels::spmm::SpmmStep;
@@ -653,23 +655,60 @@ impl DfcnBuilder<'_> {
         // MSE(Ẑ, Â·X), added to dẐ.
         let mut igae_grads = None;
         if let (Some(z_g), Some(z_hat)) = (f.z_g, f.z_hat) {
-            let partial =
+            // Block by block of rows: the coefficients against the columns from the
+            // block's first row on, then the block's rows of ga and gb from them and
+            // (the coefficients being symmetric) the mirrored sums of the later rows.
+            let blocks = PairMseBlocks::new(n, layout);
+            let coefficients =
                 self.b
-                    .scratch("pair_mse.partial", layout.splits, n * partial_width(l, d));
-            self.b.push(PairMseStep {
-                za: z_g,
-                zb: z_hat,
-                layout,
-                partial,
-            });
+                    .scratch("pair_mse.coefficients", 1, blocks.coefficients_len(n));
+            let dense = self
+                .b
+                .scratch("pair_mse.dense", 1, blocks.dense_len(n, l, d));
+            for block in blocks.blocks(n) {
+                let (row0, rows) = (block.start, block.len());
+                self.b.push(PairMseStep {
+                    za: z_g,
+                    zb: z_hat,
+                    blocks,
+                    row0,
+                    rows,
+                    coefficients,
+                    dense,
+                });
+                for factor in [Factor::A, Factor::B] {
+                    self.b.push(PairMseGradientStep {
+                        za: z_g,
+                        zb: z_hat,
+                        factor,
+                        blocks,
+                        row0,
+                        rows,
+                        coefficients,
+                        dense,
+                    });
+                    if has_mirror(&block, n) {
+                        self.b.push(PairMseMirrorStep {
+                            za: z_g,
+                            zb: z_hat,
+                            factor,
+                            blocks,
+                            row0,
+                            rows,
+                            coefficients,
+                            dense,
+                        });
+                    }
+                }
+            }
             let dz_g = self.b.scratch("d_z_g", n, l);
             let dz_hat = self.b.scratch("d_z_hat", n, d);
             let rows = self.b.scratch("loss.adjacency.rows", n, 1);
             self.b.push(PairMseSparseStep {
                 za: z_g,
                 zb: z_hat,
-                partial,
-                layout,
+                dense,
+                blocks,
                 s: self.graph_inputs().a_sym,
                 kappa: (2.0 * f64::from(self.config.adjacency_weight) / n2) as f32,
                 accumulate: false,

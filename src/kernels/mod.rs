@@ -140,6 +140,8 @@ registry! {
     attention_combine::ATTENTION_COMBINE => AttentionCombine(AttentionCombineStep),
     attention_backward::ATTENTION_BACKWARD => AttentionBackward(AttentionBackwardStep),
     pair_mse::PAIR_MSE => PairMse(PairMseStep),
+    pair_mse_gradient::PAIR_MSE_GRADIENT => PairMseGradient(PairMseGradientStep),
+    pair_mse_mirror::PAIR_MSE_MIRROR => PairMseMirror(PairMseMirrorStep),
     pair_mse_sparse::PAIR_MSE_SPARSE => PairMseSparse(PairMseSparseStep),
 }
 
@@ -150,6 +152,9 @@ pub static SUBGROUP_VARIANTS: &[&KernelDef] = &[
     &spmm::SPMM_SUBGROUPS,
     &matmul::MATMUL_SUBGROUPS,
     &matmul_tn_partial::MATMUL_TN_PARTIAL_SUBGROUPS,
+    &pair_mse::PAIR_MSE_SUBGROUPS,
+    &pair_mse_gradient::PAIR_MSE_GRADIENT_SUBGROUPS,
+    &pair_mse_mirror::PAIR_MSE_MIRROR_SUBGROUPS,
     &topk_rows::TOPK_ROWS_SUBGROUPS,
 ];
 

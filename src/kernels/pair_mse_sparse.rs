@@ -1,9 +1,10 @@
-//! `shaders/pair_mse_sparse.wgsl`: finishes `pair_mse` — a node's splits in order, the
-//! correction over the target matrix's nonzeros (through S = A + Aᵀ) and the scale κ.
+//! `shaders/pair_mse_sparse.wgsl`: finishes `pair_mse`, `pair_mse_gradient` and
+//! `pair_mse_mirror` — a node's loss splits in order, the correction over the target matrix's nonzeros
+//! (through S = A + Aᵀ) and the scale κ.
 
 use serde::Serialize;
 
-use super::pair_mse::{check_bindings, partial_width, ColumnSplits, MAX_WIDTH_A, MAX_WIDTH_B};
+use super::pair_mse::{check_bindings, PairMseBlocks, MAX_WIDTH_A, MAX_WIDTH_B};
 use super::{check, flag, to_u32, Work, WORD};
 use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuCsr, GpuMatrix, KernelDef};
@@ -17,7 +18,7 @@ pub static PAIR_MSE_SPARSE: KernelDef = KernelDef {
     bindings: &[
         BindingDef::read("za"),
         BindingDef::read("zb"),
-        BindingDef::read("partial"),
+        BindingDef::read("dense"),
         BindingDef::read("row_ptr"),
         BindingDef::read("col_idx"),
         BindingDef::read("values"),
@@ -42,19 +43,21 @@ pub struct PairMseOutputs<'a> {
     pub dza: &'a GpuMatrix,
     /// n × lb: likewise.
     pub dzb: &'a GpuMatrix,
-    /// n: Σ_j (a + b)² − Σ_j S_ij (a + b).
+    /// n: D_i − Σ_j S_ij (a + b), D_i the row's share of Σ_ij (a + b)² (see the shader);
+    /// only their sum is Σ_ij (a + b)² − Σ_ij S_ij (a + b).
     pub loss_rows: &'a GpuArray<f32>,
 }
 
-/// Finishes the pair MSE: `partial` from [`pair_mse`](super::pair_mse::pair_mse) in
-/// `layout`, `s` = A + Aᵀ (n × n), κ = 2w / n² for w·mean((a + b − A)²).
+/// Finishes the pair MSE: `dense` from [`pair_mse`](super::pair_mse::pair_mse) and
+/// [`pair_mse_gradient`](super::pair_mse_gradient::pair_mse_gradient) in `blocks`, `s`
+/// = A + Aᵀ (n × n), κ = 2w / n² for w·mean((a + b − A)²).
 #[allow(clippy::too_many_arguments)]
 pub fn pair_mse_sparse(
     gpu: &Gpu,
     za: &GpuMatrix,
     zb: &GpuMatrix,
-    partial: &GpuArray<f32>,
-    layout: ColumnSplits,
+    dense: &GpuArray<f32>,
+    blocks: PairMseBlocks,
     s: &GpuCsr,
     kappa: f32,
     accumulate: bool,
@@ -71,10 +74,10 @@ pub fn pair_mse_sparse(
         || format!("widths {la} and {lb} must be 1..={MAX_WIDTH_A} and 1..={MAX_WIDTH_B}"),
     )?;
     check(
-        partial.len() == layout.splits * n * partial_width(la, lb),
+        dense.len() == blocks.dense_len(n, la, lb),
         "pair_mse_sparse",
-        "partial",
-        || format!("partial has {} values for {} splits", partial.len(), layout.splits),
+        "dense",
+        || format!("dense has {} values for {} splits", dense.len(), blocks.splits),
     )?;
     check(s.rows() == n && s.cols() == n, "pair_mse_sparse", "s", || {
         format!("S is {} x {}, expected {n} x {n}", s.rows(), s.cols())
@@ -95,7 +98,7 @@ pub fn pair_mse_sparse(
         &[
             ("za", za.data().bytes()),
             ("zb", zb.data().bytes()),
-            ("partial", partial.bytes()),
+            ("dense", dense.bytes()),
             ("col_idx", s.col_idx.bytes()),
             ("dzb", out.dzb.data().bytes()),
         ],
@@ -111,7 +114,7 @@ pub fn pair_mse_sparse(
     )?;
     let params = Params {
         n: to_u32("pair_mse_sparse nodes", n)?,
-        splits: to_u32("pair_mse_sparse splits", layout.splits)?,
+        splits: to_u32("pair_mse_sparse splits", blocks.splits)?,
         kappa,
         _pad0: 0,
     };
@@ -122,7 +125,7 @@ pub fn pair_mse_sparse(
         &[
             Bind::matrix(za),
             Bind::matrix(zb),
-            Bind::array(partial),
+            Bind::array(dense),
             Bind::array(&s.row_ptr),
             Bind::array(&s.col_idx),
             Bind::array(&s.values),
@@ -134,13 +137,13 @@ pub fn pair_mse_sparse(
     )
 }
 
-/// n nodes, `nnz` entries of S, widths la and lb: flops = the splits' sums plus 4·(la +
-/// lb) per entry; bytes: partials, S, za and zb, outputs.
+/// n nodes, `nnz` entries of S, widths la and lb: flops = the loss splits' sums plus
+/// 4·(la + lb) per entry; bytes: dense sums, S, za and zb, outputs.
 pub fn work(n: usize, nnz: usize, la: usize, lb: usize, splits: usize) -> Work {
     let (n, nnz, w, splits) = (n as f64, nnz as f64, (la + lb) as f64, splits as f64);
     Work {
-        flops: splits * n * (1.0 + w) + 4.0 * nnz * w,
-        bytes: WORD * (splits * n * (1.0 + w) + (n + 1.0) + 2.0 * nnz + 2.0 * n * w + n),
+        flops: splits * n + 4.0 * nnz * w,
+        bytes: WORD * (n * (splits + w) + (n + 1.0) + 2.0 * nnz + 2.0 * n * w + n),
     }
 }
 
@@ -157,10 +160,10 @@ pub struct PairMseSparseStep {
     pub za: TensorId,
     /// n × lb.
     pub zb: TensorId,
-    /// pair_mse's partials.
-    pub partial: TensorId,
+    /// The dense sums of pair_mse and pair_mse_gradient.
+    pub dense: TensorId,
     /// Their layout.
-    pub layout: ColumnSplits,
+    pub blocks: PairMseBlocks,
     /// S = A + Aᵀ.
     pub s: SparseId,
     /// κ = 2w / n².
@@ -187,7 +190,7 @@ impl ScheduleOp for PairMseSparseStep {
             vec![]
         };
         Accesses::new(
-            [self.za, self.zb, self.partial]
+            [self.za, self.zb, self.dense]
                 .into_iter()
                 .chain(s.sparse(self.s).tensors())
                 .chain(accumulated),
@@ -197,13 +200,13 @@ impl ScheduleOp for PairMseSparseStep {
 
     fn work(&self, s: &Schedule) -> Work {
         let (za, zb) = (s.tensor(self.za), s.tensor(self.zb));
-        work(za.rows, s.sparse(self.s).nnz, za.cols, zb.cols, self.layout.splits)
+        work(za.rows, s.sparse(self.s).nnz, za.cols, zb.cols, self.blocks.splits)
     }
 
     fn describe(&self, s: &Schedule) -> String {
         format!(
-            "{} splits + {} correction → {}, {}, {} (κ = {:e})",
-            s.name(self.partial),
+            "{} + {} correction → {}, {}, {} (κ = {:e})",
+            s.name(self.dense),
             s.sparse(self.s).name,
             s.name(self.dza),
             s.name(self.dzb),
@@ -217,8 +220,8 @@ impl ScheduleOp for PairMseSparseStep {
             ctx.gpu(),
             &ctx.matrix(self.za)?,
             &ctx.matrix(self.zb)?,
-            &ctx.array(self.partial)?,
-            self.layout,
+            &ctx.array(self.dense)?,
+            self.blocks,
             &ctx.csr(self.s)?,
             self.kappa,
             self.accumulate,
@@ -241,8 +244,8 @@ impl ScheduleOp for PairMseSparseStep {
             ctx.f32(self.zb)?,
             la,
             lb,
-            ctx.f32(self.partial)?,
-            self.layout,
+            ctx.f32(self.dense)?,
+            self.blocks,
             ctx.csr(self.s)?,
             self.kappa,
             previous.as_ref().map(|(a, b)| (a.as_slice(), b.as_slice())),

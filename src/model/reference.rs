@@ -313,6 +313,17 @@ impl CpuStepContext<'_> {
         }
     }
 
+    /// Moves a written f32 tensor's values out for a step that writes only part of it
+    /// (one block of rows: the rest keeps what earlier steps wrote) without reading it;
+    /// [`CpuStepContext::set_f32`] puts them back.
+    pub fn take_written_f32(&mut self, id: TensorId) -> Result<Vec<f32>> {
+        self.check_write(id)?;
+        match &mut self.host.values[id.index()] {
+            HostValues::F32(values) => Ok(std::mem::take(values)),
+            _ => Err(self.host.wrong_elem(id, Elem::F32)),
+        }
+    }
+
     /// Sets a written f32 tensor (all of its values).
     pub fn set_f32(&mut self, id: TensorId, values: Vec<f32>) -> Result<()> {
         self.check_write(id)?;

@@ -36,6 +36,8 @@ mod mse_grad;
 mod normalize_rows;
 mod normalize_rows_backward;
 mod pair_mse;
+mod pair_mse_gradient;
+mod pair_mse_mirror;
 mod pair_mse_sparse;
 mod pair_sigmoid;
 mod reduce_sum;

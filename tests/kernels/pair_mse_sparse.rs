@@ -1,11 +1,12 @@
-//! `pair_mse_sparse` against its CPU twin, and the whole pair MSE (`pair_mse` then
-//! `pair_mse_sparse`) against the dense f64 formula: w·mean((σ(za zaᵀ) + σ(zb zbᵀ) − A)²)
+//! `pair_mse_sparse` against its CPU twin, and the whole pair MSE (`pair_mse` and
+//! `pair_mse_gradient` block by block, then `pair_mse_sparse`) against the dense f64 formula: w·mean((σ(za zaᵀ) + σ(zb zbᵀ) − A)²)
 //! and its gradients, on a row-normalised (not symmetric) A with an isolated node.
 
 use crate::common::{assert_close, gpu, gpu_profiles, profile_name, random_vec, rng};
+use crate::pair_mse::dense_pass;
 use crate::{column_sums, run};
 use gpu_vgae::internal::cpu;
-use gpu_vgae::internal::kernels::pair_mse::{pair_mse, partial_width, ColumnSplits};
+use gpu_vgae::internal::kernels::pair_mse::PairMseBlocks;
 use gpu_vgae::internal::kernels::pair_mse_sparse::{pair_mse_sparse, PairMseOutputs};
 use gpu_vgae::Csr;
 use rand::Rng;
@@ -82,11 +83,11 @@ gpu_test! {
             }
             let sum_a2: f64 = a.values().iter().map(|&v| (v as f64).powi(2)).sum();
             for gpu in gpu_profiles() {
-                for splits in [1, 4] {
-                    let layout = ColumnSplits { splits: splits.min(n) };
+                for (rows, splits) in [(n, 1), (n.div_ceil(2), 4)] {
+                    let blocks = PairMseBlocks { rows, splits };
                     let gza = gpu.upload_matrix("za", n, la, &za).unwrap();
                     let gzb = gpu.upload_matrix("zb", n, lb, &zb).unwrap();
-                    let partial = gpu.alloc::<f32>("partial", layout.splits * n * partial_width(la, lb)).unwrap();
+                    let dense = gpu.alloc::<f32>("dense", blocks.dense_len(n, la, lb)).unwrap();
                     let gs = gpu.upload_csr("s", &s).unwrap();
                     let start_a = random_vec(&mut r, n * la, 1.0);
                     let start_b = random_vec(&mut r, n * lb, 1.0);
@@ -95,17 +96,17 @@ gpu_test! {
                         let dzb = gpu.upload_matrix("dzb", n, lb, &start_b).unwrap();
                         let rows = gpu.alloc::<f32>("loss_rows", n).unwrap();
                         let total = gpu.alloc::<f32>("loss", 1).unwrap();
-                        let mut dispatches = vec![
-                            pair_mse(&gpu, &gza, &gzb, layout, &partial).unwrap(),
-                            pair_mse_sparse(&gpu, &gza, &gzb, &partial, layout, &gs, kappa, accumulate,
+                        let mut dispatches = dense_pass(&gpu, &gza, &gzb, blocks, &dense);
+                        dispatches.push(
+                            pair_mse_sparse(&gpu, &gza, &gzb, &dense, blocks, &gs, kappa, accumulate,
                                 PairMseOutputs { dza: &dza, dzb: &dzb, loss_rows: &rows }).unwrap(),
-                        ];
+                        );
                         dispatches.extend(column_sums(&gpu, &rows, n, 1, &total));
                         run(&gpu, [dispatches]);
-                        let host_partial = cpu::pair_mse(&za, &zb, la, lb, layout);
+                        let host_dense = cpu::pair_mse_dense(&za, &zb, la, lb, blocks);
                         let previous = accumulate.then_some((start_a.as_slice(), start_b.as_slice()));
-                        let (ea, eb, el) = cpu::pair_mse_sparse(&za, &zb, la, lb, &host_partial, layout, &s, kappa, previous);
-                        let what = format!("n {n} la {la} lb {lb} splits {} acc={accumulate} {}", layout.splits, profile_name(&gpu));
+                        let (ea, eb, el) = cpu::pair_mse_sparse(&za, &zb, la, lb, &host_dense, blocks, &s, kappa, previous);
+                        let what = format!("n {n} la {la} lb {lb} {blocks:?} acc={accumulate} {}", profile_name(&gpu));
                         let (got_a, got_b) = (gpu.read(dza.data()).unwrap(), gpu.read(dzb.data()).unwrap());
                         let widen = (n as f32).sqrt();
                         assert_close(&got_a, &ea, 1e-6 * widen, 1e-4, &what);
@@ -129,11 +130,12 @@ gpu_test! {
         }
         let gpu = gpu();
         let za = gpu.alloc_matrix("za", 3, 4).unwrap();
-        let partial = gpu.alloc::<f32>("partial", 3 * partial_width(4, 4)).unwrap();
+        let blocks = PairMseBlocks { rows: 3, splits: 1 };
+        let dense = gpu.alloc::<f32>("dense", blocks.dense_len(3, 4, 4)).unwrap();
         let s = gpu.upload_csr("s", &Csr::identity(4)).unwrap();
         let dz = gpu.alloc_matrix("dz", 3, 4).unwrap();
         let rows = gpu.alloc::<f32>("rows", 3).unwrap();
         let out = PairMseOutputs { dza: &dz, dzb: &dz, loss_rows: &rows };
-        assert!(pair_mse_sparse(&gpu, &za, &za, &partial, ColumnSplits { splits: 1 }, &s, 1.0, false, out).is_err(), "S of the wrong size");
+        assert!(pair_mse_sparse(&gpu, &za, &za, &dense, blocks, &s, 1.0, false, out).is_err(), "S of the wrong size");
     }
 }
