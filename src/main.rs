@@ -846,6 +846,21 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
                  ({:.2} s)",
                 step.order, step.intra, step.inertia, step.seconds
             ),
+            FitEvent::Ns4gcEpoch(e) if talk => {
+                if let Some(loss) = e.loss {
+                    eprintln!("epoch {:>4}/{}: loss {loss:.6}", e.epoch, e.epochs);
+                }
+            }
+            FitEvent::Ns4gcCandidate {
+                index,
+                of,
+                davies_bouldin,
+                width,
+            } if talk => eprintln!(
+                "setting {}/{of}: Davies-Bouldin index {davies_bouldin:.4} (top {width} \
+                 principal components)",
+                index + 1
+            ),
             FitEvent::Phase { name, took } => {
                 if name == "train" {
                     bar.finish();

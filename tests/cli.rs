@@ -1369,7 +1369,7 @@ fn cluster_refuses_bad_settings_before_any_device() {
         // The filters need features.
         (
             &["--edges", &edges, "--clusters", "2"],
-            &["s2gc filters node features", "has none"],
+            &["ns4gc filters node features", "has none"],
         ),
         (
             &["--edges", &edges, "--clusters", "2", "--method", "agc"],
@@ -1445,7 +1445,7 @@ fn cluster_refuses_bad_settings_before_any_device() {
         &o,
         &[
             "node-pair evaluations of vgae's N² terms on 30001 nodes",
-            "--method s2gc has no N² terms",
+            "--method ns4gc has no N² terms",
         ],
     );
     // The same settings that pass the checks reach the device.
@@ -1478,7 +1478,8 @@ gpu_test! {
         let out = scratch("cluster-fit-citeseer").join("out");
         let o = gpu_vgae(&["cluster", "--dataset", "citeseer", "--seed", "0", "--out", out.to_str().unwrap()]);
         assert_eq!(o.code, 0, "stderr: {}", o.stderr);
-        assert!(o.stderr.contains("order  1: mean intra-cluster squared distance"), "{}", o.stderr);
+        // The default method, ns4gc: both published settings, the lower index kept.
+        assert!(o.stderr.contains("setting 2/2: Davies-Bouldin index"), "{}", o.stderr);
         assert!(o.stdout.contains("clustering (all labelled nodes, k = 6): ACC"), "{}", o.stdout);
         assert_eq!(
             entries(&out),
@@ -1486,9 +1487,9 @@ gpu_test! {
         );
         let metrics: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
-        assert_eq!(metrics["method"], "s2gc");
-        assert_eq!(metrics["hyperparameters"]["filter"]["alpha"], 0.05);
-        assert!(metrics["timings"].as_array().unwrap().iter().any(|t| t["phase"] == "filter"));
+        assert_eq!(metrics["method"], "ns4gc");
+        assert_eq!(metrics["hyperparameters"]["ns4gc"]["candidates"].as_array().unwrap().len(), 2);
+        assert!(metrics["timings"].as_array().unwrap().iter().any(|t| t["phase"] == "train"));
         let graph = load_planetoid(&common::planetoid_dir(), "citeseer").unwrap();
         let labels = graph.labels.clone().unwrap();
         let csv = std::fs::read_to_string(out.join("clusters.csv")).unwrap();
@@ -1510,7 +1511,8 @@ gpu_test! {
         assert!(c["silhouette"].as_f64().is_some());
         let embeddings = read_npy(&out.join("embeddings.npy")).unwrap();
         let (n, dim) = embeddings.matrix_shape().unwrap();
-        assert_eq!((n, dim), (3327, 16));
+        // ns4gc kept Citeseer's setting (one 256-wide layer) on seed 0.
+        assert_eq!((n, dim), (3327, 256));
         let points: Vec<f32> = embeddings.to_f64().unwrap().iter().map(|&x| x as f32).collect();
         let k = c["k"].as_u64().unwrap() as usize;
         let mut sums = vec![0f64; k * dim];

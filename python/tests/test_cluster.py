@@ -45,7 +45,7 @@ def assert_scores(reported: dict, expected: dict) -> None:
 
 def test_cluster_function_reports_what_its_labels_score(graph):
     edge_index, x, y = graph
-    result = gpu_vgae.cluster(edge_index, x, y=y, seed=0)
+    result = gpu_vgae.cluster(edge_index, x, y=y, seed=0, method="s2gc")
     assert result.labels.dtype == np.int64 and result.labels.shape == (x.shape[0],)
     assert result.embeddings.dtype == np.float32 and result.embeddings.shape == (x.shape[0], 16)
     report = result.report
@@ -55,6 +55,20 @@ def test_cluster_function_reports_what_its_labels_score(graph):
     ours = report["clustering"]["all_labelled"]
     assert ours["acc"] > 0.8, ours
     assert_scores(ours, sklearn_scores(y, result.labels))
+
+
+def test_cluster_function_runs_ns4gc_by_default(graph):
+    edge_index, x, y = graph
+    result = gpu_vgae.cluster(edge_index, x, y=y, seed=0)
+    report = result.report
+    assert report["method"] == "ns4gc"
+    candidates = report["details"]["candidates"]
+    assert len(candidates) == 2
+    assert report["details"]["chosen_candidate"] == min(
+        range(2), key=lambda i: candidates[i]["davies_bouldin"]
+    )
+    assert np.allclose(np.linalg.norm(result.embeddings, axis=1), 1.0, atol=1e-4)
+    assert_scores(report["clustering"]["all_labelled"], sklearn_scores(y, result.labels))
 
 
 def test_cluster_function_refuses_bad_settings(graph):

@@ -14,7 +14,7 @@
 //! | `s2gc` | S²GC low-pass filter + randomised SVD + k-means, order by the intra-cluster rule ([`crate::filters`]) |
 //! | `agc` | AGC's filter, the same pipeline |
 //! | `scgc` | SCGC's objective trained on the filtered features, k-means on the embedding ([`crate::filters::scgc`]) |
-//! | `ns4gc` | NS4GC (Liu et al. 2024): a GCN encoder trained on two augmented views (alignment, neighbour and sampled sparsity terms on Z₁Z₂ᵀ), k-means on its unit rows ([`crate::filters::ns4gc`]) |
+//! | `ns4gc` (the default) | NS4GC (Liu et al. 2024): a GCN encoder trained on two augmented views (alignment, neighbour and sampled sparsity terms on Z₁Z₂ᵀ), k-means on its unit rows; its candidate settings compared by the Davies–Bouldin index ([`crate::filters::ns4gc`]) |
 //! | `vgae`, `gae` | train the auto-encoder (`gpu-vgae run`'s defaults), k-means on μ |
 //! | `dfcn` | DFCN (Tu et al. 2021, [`crate::dfcn`]): PCA to 100 columns, pretraining (or `dfcn_weights`), 200 epochs, k-means on the last epoch's Z̃ |
 //!
@@ -143,7 +143,7 @@ pub static METHODS: &[Method] = &[
 ];
 
 /// The method that runs when none is named: the best label-free one built so far.
-pub const BEST: &str = "s2gc";
+pub const BEST: &str = "ns4gc";
 
 /// The registry entry named `name` (any case).
 pub fn method(name: &str) -> Result<&'static Method> {
@@ -369,6 +369,17 @@ pub enum FitEvent<'a> {
     ScgcEpoch(&'a ScgcEpoch),
     /// A training epoch of `ns4gc` ended.
     Ns4gcEpoch(&'a Ns4gcEpoch),
+    /// An `ns4gc` candidate setting was trained and clustered.
+    Ns4gcCandidate {
+        /// Its index among the candidates.
+        index: usize,
+        /// Of how many.
+        of: usize,
+        /// The Davies–Bouldin index of its partition at the compared width.
+        davies_bouldin: f64,
+        /// The compared width.
+        width: usize,
+    },
     /// An epoch of `dfcn` ended: of its pretraining stages (`Ae`, `Igae`, `Joint`) or of
     /// its training (`Dfcn`).
     DfcnEpoch {
@@ -692,6 +703,18 @@ fn run_ns4gc(
         phase(hear, "kmeans", start.elapsed())?;
         phases.push(("train", took.as_secs_f64()));
         phases.push(("kmeans", start.elapsed().as_secs_f64()));
+        if hear(FitEvent::Ns4gcCandidate {
+            index,
+            of: plan.options.ns4gc.len(),
+            davies_bouldin: index_value,
+            width,
+        })
+        .is_break()
+        {
+            return Err(Error::Interrupted {
+                message: format!("stopped after ns4gc's candidate {index}"),
+            });
+        }
         tried.push(json!({
             "candidate": index,
             "davies_bouldin": index_value,
@@ -1134,7 +1157,7 @@ mod tests {
         let plan = defaults.check(&g).unwrap();
         assert_eq!(
             (plan.method.name, plan.k, plan.normalize),
-            ("s2gc", 2, true)
+            ("ns4gc", 2, true)
         );
         let zero = ClusterFitOptions {
             k: Some(0),
