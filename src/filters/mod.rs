@@ -68,7 +68,8 @@ use serde::Serialize;
 use crate::cluster::{kmeans_gpu_observed, KMeans, KMeansConfig};
 use crate::data::Graph;
 use crate::error::{Error, Result};
-use crate::gpu::{Gpu, GpuCsr, Recording};
+use crate::gpu::{Dispatch, Gpu, GpuArray, GpuCsr, GpuMatrix, Recording, StepBuffer};
+use crate::kernels::adam::{adam, AdamConfig};
 use crate::kernels::lincomb::{lincomb, Combination};
 use crate::kernels::spmm::spmm;
 use crate::sparse::Csr;
@@ -480,6 +481,22 @@ impl FilterInputs {
             alpha: options.alpha,
         }
     }
+}
+
+/// Adam on one trained layer's W and b (`moments`: W's first and second moments, then
+/// b's), the update step of the trained methods (scgc's views, ns4gc's layers).
+pub(crate) fn adam_layer(
+    gpu: &Gpu,
+    config: &AdamConfig,
+    (w, dw): (&GpuMatrix, &GpuMatrix),
+    (b, db): (&GpuArray<f32>, &GpuArray<f32>),
+    moments: &[GpuArray<f32>; 4],
+    step: &StepBuffer,
+) -> Result<Vec<Dispatch>> {
+    let [m_w, v_w, m_b, v_b] = moments;
+    let mut out = adam(gpu, config, w.data(), dw.data(), m_w, v_w, step)?;
+    out.extend(adam(gpu, config, b, db, m_b, v_b, step)?);
+    Ok(out)
 }
 
 /// D^-½ (A [+ I]) D^-½ with D the degrees of the matrix normalised; a node of degree 0

@@ -66,7 +66,7 @@ use crate::data::Graph;
 use crate::error::{Error, Result};
 use crate::gpu::{Dispatch, Gpu, GpuArray, GpuCsr, GpuMatrix, Recording, StepBuffer, StepParams};
 use crate::kernels::act_backward::act_backward;
-use crate::kernels::adam::{adam, AdamConfig};
+use crate::kernels::adam::AdamConfig;
 use crate::kernels::bias_act::{bias_act, Activation, SELU_ALPHA, SELU_SCALE};
 use crate::kernels::lincomb::{lincomb, Combination};
 use crate::kernels::matmul::matmul;
@@ -1300,18 +1300,13 @@ impl<'a> DeviceNs4gc<'a> {
     fn record_update(&self) -> Result<Vec<Dispatch>> {
         let mut out = Vec::new();
         for layer in &self.layers {
-            let [m_w, v_w, m_b, v_b] = &layer.moments;
-            out.extend(adam(
+            out.extend(super::adam_layer(
                 self.gpu,
                 &self.adam,
-                layer.w.data(),
-                layer.dw.data(),
-                m_w,
-                v_w,
+                (&layer.w, &layer.dw),
+                (&layer.b, &layer.db),
+                &layer.moments,
                 &self.step,
-            )?);
-            out.extend(adam(
-                self.gpu, &self.adam, &layer.b, &layer.db, m_b, v_b, &self.step,
             )?);
         }
         Ok(out)

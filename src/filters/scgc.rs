@@ -45,7 +45,7 @@ use super::{graph_features, sym_normalized};
 use crate::data::Graph;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, GpuArray, GpuCsr, GpuMatrix, Recording, StepBuffer, StepParams};
-use crate::kernels::adam::{adam, AdamConfig};
+use crate::kernels::adam::AdamConfig;
 use crate::kernels::matmul::matmul;
 use crate::kernels::matmul_tn_partial::{chunks, matmul_tn_partial};
 use crate::kernels::normalize_rows::normalize_rows;
@@ -734,18 +734,13 @@ impl<'a> DeviceScgc<'a> {
     fn record_update(&self) -> Result<Vec<crate::gpu::Dispatch>> {
         let mut out = Vec::new();
         for v in &self.views {
-            let [m_w, v_w, m_b, v_b] = &v.moments;
-            out.extend(adam(
+            out.extend(super::adam_layer(
                 self.gpu,
                 &self.adam,
-                v.w.data(),
-                v.dw.data(),
-                m_w,
-                v_w,
+                (&v.w, &v.dw),
+                (&v.b, &v.db),
+                &v.moments,
                 &self.step,
-            )?);
-            out.extend(adam(
-                self.gpu, &self.adam, &v.b, &v.db, m_b, v_b, &self.step,
             )?);
         }
         Ok(out)
