@@ -9,7 +9,7 @@
 #   bash benches/cluster_labelfree.sh [OUT_DIR]
 # Environment: GPU_VGAE_BIN (default target/release/gpu-vgae), PYTHON (with numpy, for
 # the Pubmed export; default python3), SEEDS (default 0-9),
-# DATASETS (default "citeseer cora pubmed"), METHODS (default "scgc s2gc vgae"; vgae
+# DATASETS (default "citeseer cora pubmed"), METHODS (default "ns4gc scgc s2gc vgae"; vgae
 # also writes vgae_l2, the same model's μ clustered with rows L2-normalised).
 #
 # Pubmed has no features here: the filter and scgc get the identity (one-hot node ids)
@@ -22,7 +22,7 @@ out=${1:-target/cluster-labelfree}
 bin=${GPU_VGAE_BIN:-target/release/gpu-vgae}
 seeds=${SEEDS:-0 1 2 3 4 5 6 7 8 9}
 datasets=${DATASETS:-citeseer cora pubmed}
-methods=${METHODS:-scgc s2gc vgae}
+methods=${METHODS:-ns4gc scgc s2gc vgae}
 npz=${NPZ_DIR:-/work/shared/datasets/planetoid-npz}
 mkdir -p "$out"
 [ -x "$bin" ] || cargo build --release
