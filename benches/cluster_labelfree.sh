@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Label-free clustering (issue 18 part 4, DESIGN.md §10c protocol): Cora, Citeseer and
 # Pubmed (which we have without features) × {VGAE + k-means on μ (raw and rows
-# L2-normalised), S²GC filter + k-means, scgc} × seeds 0-9, every hyperparameter the
+# L2-normalised), S²GC filter + k-means, scgc, ns4gc} × seeds 0-9, every hyperparameter the
 # method's default (the same on every graph; the filter's order by its intra-cluster
 # rule), the last epoch, k = the number of classes. One JSON summary per run under $OUT
 # with the whole process's wall time beside it, then a markdown table of means ± std.
