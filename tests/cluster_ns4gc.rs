@@ -11,24 +11,8 @@ use gpu_vgae::internal::filters::ns4gc::{
     dense_buffer_bytes, initial_params, loss_and_gradients, ns4gc_embed, sparsity_estimate,
     sparsity_exact, DeviceNs4gc, EpochDraw, LayerParams, Ns4gcGraph, Ns4gcOptions, Sampler,
 };
-use gpu_vgae::{synthetic_graph, Graph, SyntheticSpec};
+use gpu_vgae::Graph;
 use rand::{Rng, SeedableRng};
-
-/// A small community graph with features.
-fn small_graph(nodes: usize, communities: usize, features: usize, seed: u64) -> Graph {
-    let mut spec = SyntheticSpec::default();
-    spec.nodes = nodes;
-    spec.communities = communities;
-    spec.mean_degree = 4.0;
-    spec.features = features;
-    spec.features_per_node = 3;
-    spec.seed = seed;
-    let g = synthetic_graph(&spec).unwrap();
-    Graph::from_edges(nodes, &g.edges, g.feature_matrix().cloned())
-        .unwrap()
-        .with_labels(g.labels)
-        .unwrap()
-}
 
 fn options(hidden: &[usize], samples: usize) -> Ns4gcOptions {
     let mut o = Ns4gcOptions::default();
@@ -61,7 +45,7 @@ fn decay(params: &[LayerParams], wd: f32) -> f64 {
 
 #[test]
 fn host_gradients_match_finite_differences() {
-    let graph = small_graph(12, 2, 6, 3);
+    let graph = common::planted_graph(12, 2, 6, 3);
     for hidden in [&[3][..], &[4, 3][..]] {
         let mut o = options(hidden, 5);
         o.weight_decay = 0.01;
@@ -121,7 +105,7 @@ fn host_gradients_match_finite_differences() {
 fn the_sampled_sparsity_term_is_unbiased() {
     // 9 nodes: the exact mean over M (pairs i ≠ j, not edges) against the mean of many
     // draws' estimates, within 4 standard errors of that mean.
-    let graph = small_graph(9, 2, 5, 21);
+    let graph = common::planted_graph(9, 2, 5, 21);
     let host = Ns4gcGraph::new(&graph, 1.0, true).unwrap();
     assert!(host.non_edges() > 0 && !host.edges.is_empty());
     let (n, d) = (9, 4);
@@ -181,7 +165,7 @@ gpu_test! {
             (70, &[6, 3][..], 4),
             (300, &[9, 8, 5][..], 3),
         ] {
-            let graph = small_graph(nodes, 3, 11, 7);
+            let graph = common::planted_graph(nodes, 3, 11, 7);
             let mut o = options(hidden, samples);
             o.weight_decay = 0.01;
             o.edge_drop = [0.3, 0.5];
@@ -224,7 +208,7 @@ gpu_test! {
 gpu_test! {
     fn training_finds_the_planted_communities() {
         let gpu = common::gpu();
-        let graph = small_graph(300, 3, 30, 13);
+        let graph = common::planted_graph(300, 3, 30, 13);
         let labels = graph.labels.clone().unwrap();
         let mut o = options(&[32, 16], 20);
         o.epochs = 100;
@@ -295,7 +279,7 @@ gpu_test! {
     fn the_dense_buffer_estimate_is_what_is_allocated() {
         let gpu = common::gpu();
         for (nodes, features, hidden) in [(70, 11, &[5][..]), (300, 40, &[8, 6][..]), (70, 11, &[7, 5, 3][..])] {
-            let graph = small_graph(nodes, 3, features, 7);
+            let graph = common::planted_graph(nodes, 3, features, 7);
             let o = options(hidden, 6);
             let host = Ns4gcGraph::new(&graph, o.lambda, o.row_normalize).unwrap();
             let params = initial_params(features, hidden, 9);
@@ -307,7 +291,7 @@ gpu_test! {
 
 #[test]
 fn settings_are_refused_before_any_device() {
-    let graph = small_graph(20, 2, 5, 1);
+    let graph = common::planted_graph(20, 2, 5, 1);
     for (edit, setting) in [
         (
             (|o: &mut Ns4gcOptions| o.hidden.clear()) as fn(&mut Ns4gcOptions),

@@ -11,23 +11,6 @@ use gpu_vgae::internal::filters::scgc::{
     DeviceScgc, ScgcGraph, ScgcOptions, ViewParams,
 };
 use gpu_vgae::internal::memory::available_memory;
-use gpu_vgae::{synthetic_graph, Graph, SyntheticSpec};
-
-/// A small community graph with features.
-fn small_graph(nodes: usize, communities: usize, features: usize, seed: u64) -> Graph {
-    let mut spec = SyntheticSpec::default();
-    spec.nodes = nodes;
-    spec.communities = communities;
-    spec.mean_degree = 4.0;
-    spec.features = features;
-    spec.features_per_node = 3;
-    spec.seed = seed;
-    let g = synthetic_graph(&spec).unwrap();
-    Graph::from_edges(nodes, &g.edges, g.feature_matrix().cloned())
-        .unwrap()
-        .with_labels(g.labels)
-        .unwrap()
-}
 
 fn options(order: usize, dim: usize) -> ScgcOptions {
     let mut o = ScgcOptions::default();
@@ -38,7 +21,7 @@ fn options(order: usize, dim: usize) -> ScgcOptions {
 
 #[test]
 fn host_gradients_match_finite_differences() {
-    let graph = small_graph(12, 2, 6, 3);
+    let graph = common::planted_graph(12, 2, 6, 3);
     let host = ScgcGraph::new(&graph).unwrap();
     for order in [1, 2] {
         let params = initial_params(host.x.cols(), 3, 5);
@@ -81,7 +64,7 @@ gpu_test! {
     fn device_gradients_and_loss_match_the_host() {
         let gpu = common::gpu();
         // 70 nodes: more rows than a workgroup; d = 5 (not a multiple of 4) and 8.
-        let graph = small_graph(70, 3, 11, 7);
+        let graph = common::planted_graph(70, 3, 11, 7);
         let host = ScgcGraph::new(&graph).unwrap();
         for (order, dim) in [(1, 5), (3, 8)] {
             let params = initial_params(host.x.cols(), dim, 9);
@@ -114,7 +97,7 @@ gpu_test! {
 gpu_test! {
     fn training_lowers_the_loss_and_finds_the_communities() {
         let gpu = common::gpu();
-        let graph = small_graph(300, 3, 30, 13);
+        let graph = common::planted_graph(300, 3, 30, 13);
         let labels = graph.labels.clone().unwrap();
         assert!(graph.features.is_some());
         let mut o = options(2, 16);
@@ -161,7 +144,7 @@ gpu_test! {
         use gpu_vgae::internal::filters::scgc::filtered_neighbours;
         let gpu = common::gpu();
         // 11 features: 11 components are X̄'s full rank, so U·S has X̄'s inner products.
-        let graph = small_graph(60, 3, 11, 17);
+        let graph = common::planted_graph(60, 3, 11, 17);
         let host = ScgcGraph::new(&graph).unwrap();
         let (n, f, m, order) = (60, 11, 4, 2);
         let pairs = filtered_neighbours(&gpu, &host, order, m, f, 3).unwrap();
@@ -235,7 +218,7 @@ gpu_test! {
     fn the_dense_buffer_estimate_is_what_is_allocated() {
         let gpu = common::gpu();
         for (nodes, features, dim) in [(70, 11, 5), (300, 400, 8)] {
-            let graph = small_graph(nodes, 3, features, 7);
+            let graph = common::planted_graph(nodes, 3, features, 7);
             let host = ScgcGraph::new(&graph).unwrap();
             let params = initial_params(features, dim, 9);
             let device = DeviceScgc::new(&gpu, &host, &options(2, dim), &params).unwrap();

@@ -153,3 +153,26 @@ pub fn random_csr(
     }
     Csr::from_triplets(rows, cols, &triplets).unwrap()
 }
+
+/// A synthetic graph of `communities` planted communities (mean degree 4, 3 of
+/// `features` feature columns a node), labelled by community: the clustering tests'
+/// input.
+pub fn planted_graph(
+    nodes: usize,
+    communities: usize,
+    features: usize,
+    seed: u64,
+) -> gpu_vgae::Graph {
+    let mut spec = gpu_vgae::SyntheticSpec::default();
+    spec.nodes = nodes;
+    spec.communities = communities;
+    spec.mean_degree = 4.0;
+    spec.features = features;
+    spec.features_per_node = 3;
+    spec.seed = seed;
+    let g = gpu_vgae::synthetic_graph(&spec).unwrap();
+    gpu_vgae::Graph::from_edges(nodes, &g.edges, g.feature_matrix().cloned())
+        .unwrap()
+        .with_labels(g.labels)
+        .unwrap()
+}
