@@ -14,6 +14,13 @@
 //! reference's scikit-learn k-means on its starting Z̃) instead of our k-means, to tell
 //! the starting centres' part in a gap from the training's.
 //!
+//! `--pretrain-lr R` pretrains every stage at Adam's rate R instead of the recipe's
+//! 1e-3 (`PretrainConfig::lr`; 1e-4 is DFCN's training rate, the default until
+//! 2026-12-07).
+//!
+//! `--save-z DIR` writes the input (x.npy) and Z̃ before and after training
+//! (z_start.npy, z_end.npy), float32, to compare starts from different pretrainings.
+//!
 //! `--profile E` times E DFCN epochs (after one untimed) dispatch by dispatch with GPU timestamps (no
 //! centres' k-means, no clustering), prints each dispatch's mean time and exits.
 //!
@@ -49,6 +56,8 @@ fn main() -> Result<(), Error> {
     let mut input: Option<PathBuf> = None;
     let mut centres_path: Option<PathBuf> = None;
     let mut profile_epochs = 0usize;
+    let mut save_z: Option<PathBuf> = None;
+    let mut pretrain_lr: Option<f32> = None;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || {
@@ -70,6 +79,14 @@ fn main() -> Result<(), Error> {
             "--epochs" => epochs = number(value()?)? as usize,
             "--eval-every" => eval_every = number(value()?)? as usize,
             "--json" => json = Some(value()?.into()),
+            "--save-z" => save_z = Some(value()?.into()),
+            "--pretrain-lr" => {
+                let v = value()?;
+                pretrain_lr = Some(v.parse().map_err(|_| Error::InvalidArgument {
+                    argument: "--pretrain-lr",
+                    message: format!("{v} is not a number"),
+                })?)
+            }
             "--pretrain" => from_scratch = true,
             "--random" => random_features = number(value()?)? as usize,
             "--input" => input = Some(value()?.into()),
@@ -162,7 +179,10 @@ fn main() -> Result<(), Error> {
         None => pretrain(
             Some(&gpu),
             &config,
-            &PretrainConfig::default(),
+            &PretrainConfig {
+                lr: pretrain_lr.unwrap_or(PretrainConfig::default().lr),
+                ..PretrainConfig::default()
+            },
             &inputs,
             seed,
             |stage, epoch, loss| {
@@ -192,6 +212,11 @@ fn main() -> Result<(), Error> {
     if profile_epochs > 0 {
         return profile(&mut model, profile_epochs);
     }
+    if let Some(dir) = &save_z {
+        save_rows(dir, "x.npy", &inputs.x, inputs.features)?;
+        model.forward()?;
+        save_rows(dir, "z_start.npy", &model.z_tilde()?, config.latent)?;
+    }
     let run = train_from(
         &mut model,
         centres.as_deref(),
@@ -216,6 +241,9 @@ fn main() -> Result<(), Error> {
             ControlFlow::Continue(())
         },
     )?;
+    if let Some(dir) = &save_z {
+        save_rows(dir, "z_end.npy", &model.z_tilde()?, config.latent)?;
+    }
     let wall = start.elapsed().as_secs_f64();
     let train_s = wall - pca_s - pretrain_s;
     if let Some(m) = run.initial {
@@ -291,4 +319,22 @@ fn profile(model: &mut DfcnModel, epochs: usize) -> Result<(), Error> {
         println!("{ms:>9.2} ms {:>5.1} %  {label}", 100.0 * ms / epoch_ms);
     }
     Ok(())
+}
+
+/// Writes `values` (rows of `cols`) as `dir/name`, a float32 .npy.
+fn save_rows(dir: &std::path::Path, name: &str, values: &[f32], cols: usize) -> Result<(), Error> {
+    use gpu_vgae::internal::data::arrays::{npy::write_npy, ArrayData, NdArray};
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let array = NdArray::new(
+        vec![values.len() / cols, cols],
+        ArrayData::F32(values.to_vec()),
+    )
+    .map_err(|message| Error::InvalidArgument {
+        argument: "--save-z",
+        message,
+    })?;
+    write_npy(&dir.join(name), &array)
 }
