@@ -233,9 +233,9 @@ struct EmbedArgs {
     device: DeviceArgs,
 }
 
-/// Which of NS4GC's published settings `cluster --method ns4gc` trains.
+/// Which of a method's published settings `cluster --method ns4gc|magi` trains.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Ns4gcSetting {
+enum PublishedSetting {
     /// Both, the lower Davies–Bouldin index kept.
     Auto,
     /// Cora's.
@@ -244,14 +244,28 @@ enum Ns4gcSetting {
     Citeseer,
 }
 
+impl PublishedSetting {
+    /// From the published settings [Cora's, Citeseer's]: both, or the one named.
+    fn pick<T>(self, mut published: Vec<T>) -> Vec<T> {
+        match self {
+            PublishedSetting::Auto => published,
+            PublishedSetting::Cora => {
+                published.truncate(1);
+                published
+            }
+            PublishedSetting::Citeseer => published.split_off(1.min(published.len())),
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct ClusterArgs {
     /// Cluster with a model saved by `run --out DIR` (DIR/model.gvae): k-means on its
     /// embeddings of the graph. Without it, a method trains and clusters (--method).
     #[arg(long, conflicts_with_all = ["method", "order", "epochs", "dim"])]
     model: Option<PathBuf>,
-    /// The clustering method: s2gc (the default: the best label-free method built so
-    /// far), agc, scgc, ns4gc, vgae, gae, dfcn.
+    /// The clustering method: ns4gc (the default: the best label-free method within a
+    /// minute on lavapipe), s2gc, agc, scgc, magi, vgae, gae, dfcn.
     #[arg(long)]
     method: Option<String>,
     #[command(flatten)]
@@ -270,20 +284,24 @@ struct ClusterArgs {
     #[arg(long)]
     order: Option<usize>,
     /// The trained methods' epochs (default: vgae, gae and dfcn 200, scgc 100; ns4gc's
-    /// two candidate settings 200 and 50, this sets both).
+    /// two candidate settings 200 and 50, magi's 400 and 400; this sets both).
     #[arg(long)]
     epochs: Option<u32>,
     /// DFCN's pretrained weights (.npz, README "DFCN"); without it DFCN pretrains.
     #[arg(long, value_name = "FILE.npz", conflicts_with = "model")]
     pretrained: Option<PathBuf>,
     /// scgc's embedding columns (default 256); the last layer's width of each of ns4gc's
-    /// candidate settings (default 64 and 256).
+    /// candidate settings (default 64 and 256) and magi's (512 and 512).
     #[arg(long)]
     dim: Option<usize>,
     /// ns4gc's setting: `auto` trains NS4GC's published Cora and Citeseer settings and
     /// keeps the lower Davies–Bouldin index; `cora` or `citeseer` trains that one only.
-    #[arg(long, value_enum, default_value_t = Ns4gcSetting::Auto)]
-    ns4gc_setting: Ns4gcSetting,
+    #[arg(long, value_enum, default_value_t = PublishedSetting::Auto)]
+    ns4gc_setting: PublishedSetting,
+    /// magi's setting: `auto` trains MAGI's published Cora and Citeseer settings and
+    /// keeps the lower Davies–Bouldin index; `cora` or `citeseer` trains that one only.
+    #[arg(long, value_enum, default_value_t = PublishedSetting::Auto)]
+    magi_setting: PublishedSetting,
     /// L2-normalise each embedding row before k-means (the filters always do).
     #[arg(long, value_name = "true|false")]
     normalize_embeddings: Option<bool>,
@@ -783,24 +801,23 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
     if let Some(order) = args.order {
         options.scgc.order = order;
     }
-    let published = gpu_vgae::internal::filters::ns4gc::Ns4gcOptions::published_settings();
-    options.ns4gc = match args.ns4gc_setting {
-        Ns4gcSetting::Auto => published,
-        Ns4gcSetting::Cora => published[..1].to_vec(),
-        Ns4gcSetting::Citeseer => published[1..].to_vec(),
-    };
+    options.ns4gc = args.ns4gc_setting.pick(options.ns4gc);
+    options.magi = args.magi_setting.pick(options.magi);
     if let Some(dim) = args.dim {
         options.scgc.dim = dim;
-        for candidate in &mut options.ns4gc {
-            if let Some(last) = candidate.hidden.last_mut() {
-                *last = dim;
-            }
+        let last_layers = options.ns4gc.iter_mut().map(|c| c.hidden.last_mut());
+        let last_layers = last_layers.chain(options.magi.iter_mut().map(|c| c.hidden.last_mut()));
+        for last in last_layers.flatten() {
+            *last = dim;
         }
     }
     if let Some(epochs) = args.epochs {
         options.train.epochs = epochs;
         options.scgc.epochs = epochs;
         for candidate in &mut options.ns4gc {
+            candidate.epochs = epochs;
+        }
+        for candidate in &mut options.magi {
             candidate.epochs = epochs;
         }
     }
@@ -851,7 +868,12 @@ fn fit_command(args: &ClusterArgs, stop: &Arc<AtomicBool>) -> Result<()> {
                     eprintln!("epoch {:>4}/{}: loss {loss:.6}", e.epoch, e.epochs);
                 }
             }
-            FitEvent::Ns4gcCandidate {
+            FitEvent::MagiEpoch(e) if talk => {
+                if let Some(loss) = e.loss {
+                    eprintln!("epoch {:>4}/{}: loss {loss:.6}", e.epoch, e.epochs);
+                }
+            }
+            FitEvent::Candidate {
                 index,
                 of,
                 davies_bouldin,

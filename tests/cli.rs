@@ -1379,7 +1379,7 @@ fn cluster_refuses_bad_settings_before_any_device() {
             &["--dataset", "cora", "--method", "kmeans"],
             &[
                 "unknown clustering method `kmeans`",
-                "s2gc, agc, scgc, ns4gc, vgae, gae, dfcn",
+                "s2gc, agc, scgc, ns4gc, magi, vgae, gae, dfcn",
             ],
         ),
         (
@@ -1648,5 +1648,61 @@ gpu_test! {
             "Davies-Bouldin: metrics.json {stored} / {}, recomputed {recomputed}",
             tried[chosen]
         );
+    }
+}
+
+gpu_test! {
+    /// `cluster --method magi` with `--epochs`, `--dim` and `--magi-setting`:
+    /// embeddings.npy has that width, unit rows and no negative entry (min-max scaled),
+    /// metrics.json every setting of the trained candidate and the walks' positives, and
+    /// its ACC is what clusters.csv gives against the labels.
+    fn cluster_magi_applies_its_flags_and_reports_every_setting() {
+        use gpu_vgae::internal::data::arrays::read_npy;
+        common::gpu();
+        let dir = scratch("cluster-magi");
+        let out = dir.join("out");
+        let o = gpu_vgae(&[
+            "cluster",
+            "--edges",
+            &synthetic_edge_list(&dir, 150),
+            "--features",
+            &synthetic_features(&dir, 150),
+            "--clusters",
+            "3",
+            "--method",
+            "magi",
+            "--magi-setting",
+            "citeseer",
+            "--epochs",
+            "5",
+            "--dim",
+            "8",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+        assert!(o.stderr.contains("epoch    1/5: loss"), "{}", o.stderr);
+        let metrics: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap();
+        assert_eq!(metrics["method"], "magi");
+        let candidates = metrics["hyperparameters"]["magi"]["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 1, "{candidates:?}");
+        let h = &candidates[0];
+        assert_eq!(h["hidden"], serde_json::json!([1024, 8]));
+        assert_eq!((h["epochs"].as_u64(), h["walk_length"].as_u64()), (Some(5), Some(3)));
+        for key in ["lr", "weight_decay", "temperature", "walks", "negatives", "negative_slope"] {
+            assert!(!h[key].is_null(), "{key} missing from {h}");
+        }
+        let walks = &metrics["details"]["walks"][0];
+        assert!(walks["anchors"].as_u64().unwrap() > 100, "{walks}");
+        let embeddings = read_npy(&out.join("embeddings.npy")).unwrap();
+        assert_eq!(embeddings.matrix_shape().unwrap(), (150, 8));
+        for row in embeddings.to_f64().unwrap().chunks_exact(8) {
+            let norm: f64 = row.iter().map(|v| v * v).sum();
+            assert!((norm - 1.0).abs() < 1e-4 && row.iter().all(|&v| v >= 0.0), "{row:?}");
+        }
+        let bad = gpu_vgae(&["cluster", "--dataset", "cora", "--method", "magi", "--magi-setting", "pubmed"]);
+        assert_ne!(bad.code, 0);
+        assert!(bad.stderr.contains("pubmed"), "{}", bad.stderr);
     }
 }

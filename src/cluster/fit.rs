@@ -15,6 +15,7 @@
 //! | `agc` | AGC's filter, the same pipeline |
 //! | `scgc` | SCGC's objective trained on the filtered features, k-means on the embedding ([`crate::filters::scgc`]) |
 //! | `ns4gc` (the default) | NS4GC (Liu et al. 2024): a GCN encoder trained on two augmented views (alignment, neighbour and sampled sparsity terms on Z₁Z₂ᵀ), k-means on its unit rows; its candidate settings compared by the Davies–Bouldin index ([`crate::filters::ns4gc`]) |
+//! | `magi` | MAGI (Liu et al. 2024): a GCN encoder trained contrastively (positives: the nodes each node's random walks visit most; sampled negatives), k-means on its unit rows; its candidate settings compared by the Davies–Bouldin index ([`crate::filters::magi`]) |
 //! | `vgae`, `gae` | train the auto-encoder (`gpu-vgae run`'s defaults), k-means on μ |
 //! | `dfcn` | DFCN (Tu et al. 2021, [`crate::dfcn`]): PCA to 100 columns, pretraining (or `dfcn_weights`), 200 epochs, k-means on the last epoch's Z̃ |
 //!
@@ -35,6 +36,7 @@ use crate::dfcn::{
     Stage,
 };
 use crate::error::{Error, Result};
+use crate::filters::magi::{magi_embed, MagiEpoch, MagiOptions};
 use crate::filters::ns4gc::{ns4gc_embed, Ns4gcEpoch, Ns4gcOptions};
 use crate::filters::scgc::{scgc_embed, ScgcEpoch, ScgcOptions};
 use crate::filters::{
@@ -116,6 +118,16 @@ pub static METHODS: &[Method] = &[
         run: Some(run_ns4gc),
     },
     Method {
+        name: "magi",
+        summary: "MAGI (Liu et al., KDD 2024): a GCN encoder trained contrastively, each \
+                  node's positives the nodes its random walks visit most, sampled \
+                  negatives; k-means on its min-max scaled unit rows",
+        needs_features: true,
+        pair_terms: false,
+        always_normalized: true,
+        run: Some(run_magi),
+    },
+    Method {
         name: "vgae",
         summary: "VGAE trained as `gpu-vgae run` does, k-means on μ",
         needs_features: false,
@@ -189,6 +201,9 @@ pub struct ClusterFitOptions {
     /// clustered, and the one whose k-means partition has the lowest Davies–Bouldin
     /// index is kept. Default: [`Ns4gcOptions::published_settings`].
     pub ns4gc: Vec<Ns4gcOptions>,
+    /// The `magi` method's candidate settings (at least one), selected as `ns4gc`'s.
+    /// Default: [`MagiOptions::published_settings`].
+    pub magi: Vec<MagiOptions>,
     /// The most node-pair evaluations (N² × epochs) a method with N² terms may do: a
     /// graph above it is refused before training. 10¹¹ by default, Pubmed's 200 dense
     /// epochs (7.8·10¹⁰) fit; on lavapipe that is about a quarter of an hour.
@@ -209,6 +224,7 @@ impl Default for ClusterFitOptions {
             train: TrainOptions::default(),
             scgc: ScgcOptions::default(),
             ns4gc: Ns4gcOptions::published_settings(),
+            magi: MagiOptions::published_settings(),
             max_pair_evaluations: 100_000_000_000,
             dfcn_weights: None,
         }
@@ -281,6 +297,15 @@ impl ClusterFitOptions {
             });
         }
         for candidate in &self.ns4gc {
+            candidate.validate()?;
+        }
+        if self.magi.is_empty() {
+            return Err(Error::InvalidConfig {
+                setting: "magi",
+                message: "magi needs at least one candidate setting".into(),
+            });
+        }
+        for candidate in &self.magi {
             candidate.validate()?;
         }
         let normalize = match method.always_normalized {
@@ -369,8 +394,10 @@ pub enum FitEvent<'a> {
     ScgcEpoch(&'a ScgcEpoch),
     /// A training epoch of `ns4gc` ended.
     Ns4gcEpoch(&'a Ns4gcEpoch),
-    /// An `ns4gc` candidate setting was trained and clustered.
-    Ns4gcCandidate {
+    /// A training epoch of `magi` ended.
+    MagiEpoch(&'a MagiEpoch),
+    /// A candidate setting of `ns4gc` or `magi` was trained and clustered.
+    Candidate {
         /// Its index among the candidates.
         index: usize,
         /// Of how many.
@@ -647,41 +674,51 @@ fn run_scgc(
     })
 }
 
-/// `ns4gc`: each candidate setting trained by [`ns4gc_embed`] and clustered; the
-/// candidate whose partition has the lowest Davies–Bouldin index is kept (the first on
-/// a tie), an unsupervised rule as AGE's (DESIGN.md §10b).
-fn run_ns4gc(
+/// A trained candidate setting: its embedding and final loss.
+struct Trained {
+    embeddings: Embeddings,
+    final_loss: f64,
+}
+
+/// The candidate [`select_candidate`] kept, and what it tried.
+struct Selection {
+    chosen: usize,
+    embeddings: Embeddings,
+    kmeans: KMeans,
+    tried: Vec<Value>,
+    phases: Vec<(&'static str, f64)>,
+    width: usize,
+}
+
+/// The hearing callback of a method.
+type Hear<'h> = dyn FnMut(FitEvent<'_>) -> ControlFlow<()> + 'h;
+
+/// Each of `dims.len()` candidate settings trained by `train` and clustered; the one
+/// whose partition has the lowest Davies–Bouldin index is kept (the first on a tie), an
+/// unsupervised rule as AGE's (DESIGN.md §10b).
+fn select_candidate(
     gpu: &Gpu,
-    graph: &Graph,
     plan: &Plan<'_>,
-    hear: &mut dyn FnMut(FitEvent<'_>) -> ControlFlow<()>,
-) -> Result<MethodResult> {
+    hear: &mut Hear<'_>,
+    dims: &[usize],
+    train: &mut dyn FnMut(usize, &mut Hear<'_>) -> Result<Trained>,
+) -> Result<Selection> {
     let seed = plan.options.seed;
     // The index grows with the dimension for partitions of the same quality (distances
     // concentrate), so the candidates are compared at a common width: each embedding's
     // top principal components, as many as the narrowest candidate has columns.
-    let width = plan
-        .options
-        .ns4gc
-        .iter()
-        .map(|o| o.dim())
-        .min()
-        .unwrap_or(1);
+    let width = dims.iter().copied().min().unwrap_or(1);
     let mut best: Option<(usize, f64, Embeddings, KMeans)> = None;
     let mut tried = Vec::new();
     let mut phases = Vec::new();
-    for (index, o) in plan.options.ns4gc.iter().enumerate() {
+    for index in 0..dims.len() {
         let start = Instant::now();
-        let outcome = ns4gc_embed(gpu, graph, seed, o, &mut |epoch| {
-            hear(FitEvent::Ns4gcEpoch(epoch))
-        })?;
+        let Trained {
+            embeddings,
+            final_loss,
+        } = train(index, hear)?;
         let took = start.elapsed();
         phase(hear, "train", took)?;
-        let embeddings = Embeddings {
-            rows: graph.num_nodes,
-            cols: outcome.dim,
-            values: outcome.embeddings,
-        };
         let start = Instant::now();
         let clustering = cluster_rows(gpu, &embeddings, plan.k, seed)?;
         // A partition with one cluster (all rows equal) has no index: it ranks last.
@@ -703,23 +740,23 @@ fn run_ns4gc(
         phase(hear, "kmeans", start.elapsed())?;
         phases.push(("train", took.as_secs_f64()));
         phases.push(("kmeans", start.elapsed().as_secs_f64()));
-        if hear(FitEvent::Ns4gcCandidate {
+        if hear(FitEvent::Candidate {
             index,
-            of: plan.options.ns4gc.len(),
+            of: dims.len(),
             davies_bouldin: index_value,
             width,
         })
         .is_break()
         {
             return Err(Error::Interrupted {
-                message: format!("stopped after ns4gc's candidate {index}"),
+                message: format!("stopped after {}'s candidate {index}", plan.method.name),
             });
         }
         tried.push(json!({
             "candidate": index,
             "davies_bouldin": index_value,
             "davies_bouldin_full_width": full_width,
-            "final_loss": outcome.final_loss,
+            "final_loss": final_loss,
             "inertia": clustering.inertia,
             "train_seconds": took.as_secs_f64(),
         }));
@@ -727,26 +764,135 @@ fn run_ns4gc(
             best = Some((index, index_value, embeddings, clustering));
         }
     }
-    let (chosen, _, embeddings, clustering) = best.ok_or_else(|| Error::InvalidConfig {
-        setting: "ns4gc",
-        message: "ns4gc needs at least one candidate setting".into(),
+    let (chosen, _, embeddings, kmeans) = best.ok_or_else(|| Error::InvalidConfig {
+        setting: plan.method.name,
+        message: format!("{} needs at least one candidate setting", plan.method.name),
     })?;
-    let candidates: Vec<Value> = plan.options.ns4gc.iter().map(ns4gc_settings).collect();
+    Ok(Selection {
+        chosen,
+        embeddings,
+        kmeans,
+        tried,
+        phases,
+        width,
+    })
+}
+
+/// How [`select_candidate`] chooses, for metrics.json.
+const SELECTION_RULE: &str = "each candidate trained and clustered (k-means as below); kept: \
+                              the lowest Davies-Bouldin index of its partition \
+                              (scikit-learn's davies_bouldin_score) computed on the \
+                              embedding's top `compared_width` principal components, the \
+                              first on a tie";
+
+/// `ns4gc`: each candidate setting trained by [`ns4gc_embed`], one kept by
+/// [`select_candidate`].
+fn run_ns4gc(
+    gpu: &Gpu,
+    graph: &Graph,
+    plan: &Plan<'_>,
+    hear: &mut Hear<'_>,
+) -> Result<MethodResult> {
+    let candidates = &plan.options.ns4gc;
+    let dims: Vec<usize> = candidates.iter().map(Ns4gcOptions::dim).collect();
+    let selection = select_candidate(gpu, plan, hear, &dims, &mut |index, hear| {
+        let o = &candidates[index];
+        let outcome = ns4gc_embed(gpu, graph, plan.options.seed, o, &mut |epoch| {
+            hear(FitEvent::Ns4gcEpoch(epoch))
+        })?;
+        Ok(Trained {
+            embeddings: Embeddings {
+                rows: graph.num_nodes,
+                cols: outcome.dim,
+                values: outcome.embeddings,
+            },
+            final_loss: outcome.final_loss,
+        })
+    })?;
+    let settings: Vec<Value> = candidates.iter().map(ns4gc_settings).collect();
     let hyperparameters = json!({ "ns4gc": {
-        "candidates": candidates,
-        "selection": "each candidate trained and clustered (k-means as below); kept: the lowest \
-                      Davies-Bouldin index of its partition (scikit-learn's \
-                      davies_bouldin_score) computed on the embedding's top `compared_width` \
-                      principal components, the first on a tie",
-        "compared_width": width,
+        "candidates": settings,
+        "selection": SELECTION_RULE,
+        "compared_width": selection.width,
         "default_candidates": "NS4GC's published settings for Cora and for Citeseer (its params.txt)",
     }});
     Ok(MethodResult {
-        embeddings,
-        kmeans: Some(clustering),
+        embeddings: selection.embeddings,
+        kmeans: Some(selection.kmeans),
         hyperparameters,
-        details: json!({ "chosen_candidate": chosen, "candidates": tried }),
-        phases,
+        details: json!({ "chosen_candidate": selection.chosen, "candidates": selection.tried }),
+        phases: selection.phases,
+    })
+}
+
+/// `magi`: each candidate setting trained by [`magi_embed`], one kept by
+/// [`select_candidate`].
+fn run_magi(
+    gpu: &Gpu,
+    graph: &Graph,
+    plan: &Plan<'_>,
+    hear: &mut Hear<'_>,
+) -> Result<MethodResult> {
+    let candidates = &plan.options.magi;
+    let dims: Vec<usize> = candidates.iter().map(MagiOptions::dim).collect();
+    let mut walks = Vec::new();
+    let selection = select_candidate(gpu, plan, hear, &dims, &mut |index, hear| {
+        let o = &candidates[index];
+        let outcome = magi_embed(gpu, graph, plan.options.seed, o, &mut |epoch| {
+            hear(FitEvent::MagiEpoch(epoch))
+        })?;
+        walks.push(json!({"anchors": outcome.anchors, "positives": outcome.positives}));
+        Ok(Trained {
+            embeddings: Embeddings {
+                rows: graph.num_nodes,
+                cols: outcome.dim,
+                values: outcome.embeddings,
+            },
+            final_loss: outcome.final_loss,
+        })
+    })?;
+    let settings: Vec<Value> = candidates.iter().map(magi_settings).collect();
+    let hyperparameters = json!({ "magi": {
+        "candidates": settings,
+        "selection": SELECTION_RULE,
+        "compared_width": selection.width,
+        "default_candidates": "MAGI's published settings for Cora and for Citeseer (its README)",
+    }});
+    Ok(MethodResult {
+        embeddings: selection.embeddings,
+        kmeans: Some(selection.kmeans),
+        hyperparameters,
+        details: json!({
+            "chosen_candidate": selection.chosen,
+            "candidates": selection.tried,
+            "walks": walks,
+        }),
+        phases: selection.phases,
+    })
+}
+
+/// Every setting of one `magi` candidate, for metrics.json.
+fn magi_settings(o: &MagiOptions) -> Value {
+    json!({
+        "encoder": "GCN: H' = LeakyReLU(A~ (H W) + b) after every layer, A~ = D~^-1/2 (A + I) D~^-1/2; rows min-max scaled, then L2-normalised",
+        "hidden": o.hidden,
+        "negative_slope": o.negative_slope,
+        "features": "as loaded",
+        "dropout": 0.0,
+        "positives": "per node `walks` uniform random walks of `walk_length` steps on A + I; the nodes j != i visited at least the mean count over the node's visited nodes",
+        "walks": o.walks,
+        "walk_length": o.walk_length,
+        "loss": "(1/|anchors|) sum_anchors [tau log sum_{j != i} exp(z_i.z_j / tau) - mean_{j in P_i} z_i.z_j]",
+        "temperature": o.temperature,
+        "partition": "sampled: per node and epoch `negatives` nodes j != i uniform with replacement, sum estimated as (N - 1)/negatives times the samples' sum",
+        "negatives": o.negatives,
+        "optimizer": "Adam, L2 weight decay on every parameter",
+        "lr": o.lr,
+        "weight_decay": o.weight_decay,
+        "epochs": o.epochs,
+        "epoch_clustered": "the last",
+        "init": "W Glorot uniform, b = 0, seeded",
+        "embedding": "the encoder's min-max scaled, L2-normalised rows",
     })
 }
 

@@ -57,6 +57,7 @@
 //! nothing); `max_order` when it keeps falling. The clustering returned is the one of
 //! the chosen order.
 
+pub mod magi;
 pub mod ns4gc;
 pub mod scgc;
 pub mod svd;

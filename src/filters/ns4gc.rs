@@ -573,7 +573,7 @@ pub fn sparsity_exact(
 pub type LayerGradients = (Vec<f64>, Vec<f64>);
 
 /// a · m for a sparse a (given its values) and m dense (a.cols() × cols), in `f64`.
-fn csr_times(a: &Csr, values: &[f32], m: &[f64], cols: usize) -> Vec<f64> {
+pub(super) fn csr_times(a: &Csr, values: &[f32], m: &[f64], cols: usize) -> Vec<f64> {
     let mut out = vec![0f64; a.rows() * cols];
     for r in 0..a.rows() {
         for e in a.row_range(r) {
@@ -587,7 +587,7 @@ fn csr_times(a: &Csr, values: &[f32], m: &[f64], cols: usize) -> Vec<f64> {
 }
 
 /// a (rows × inner) · b (inner × cols), dense, `f64`.
-fn dense_times(a: &[f64], b: &[f64], inner: usize, cols: usize) -> Vec<f64> {
+pub(super) fn dense_times(a: &[f64], b: &[f64], inner: usize, cols: usize) -> Vec<f64> {
     let rows = a.len() / inner.max(1);
     let mut out = vec![0f64; rows * cols];
     for r in 0..rows {
