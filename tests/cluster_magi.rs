@@ -8,8 +8,8 @@ mod common;
 
 use gpu_vgae::internal::cluster::cluster_metrics;
 use gpu_vgae::internal::filters::magi::{
-    dense_buffer_bytes, draw_negatives, loss_and_gradients, magi_embed, walk_positives, DeviceMagi,
-    MagiGraph, MagiOptions,
+    dense_buffer_bytes, draw_negatives, loss_and_gradients, magi_embed, transpose_with_slots,
+    walk_positives, DeviceMagi, MagiGraph, MagiOptions, Sampler,
 };
 use gpu_vgae::internal::filters::ns4gc::{initial_params, LayerParams};
 use gpu_vgae::Graph;
@@ -53,7 +53,10 @@ fn host_gradients_match_finite_differences() {
         o.temperature = tau;
         let host = MagiGraph::new(&graph, &o, 4).unwrap();
         assert!(host.anchors() > 6, "anchors {}", host.anchors());
-        let draw = draw_negatives(&mut rand::rngs::StdRng::seed_from_u64(5), 12, 5).unwrap();
+        // Epoch 2's draw: dropout at p = 0.3 on the features and the hidden layer.
+        o.dropout = 0.3;
+        let draw = Sampler::new(6).draw(&host, &o, 2).unwrap();
+        assert!(draw.x_kept.contains(&false) && draw.x_kept.contains(&true));
         let params = params_with_biases(host.x.cols(), hidden, 5);
         let (_, grads) = loss_and_gradients(&host, &o, &draw, &params);
         // Small steps: LeakyReLU's slope and the rows' extremes change at kinks; 1e-4
@@ -179,6 +182,20 @@ fn negatives_exclude_the_node_and_transpose_exactly() {
     assert!((2700..3300).contains(&ones), "{ones}");
 }
 
+#[test]
+fn the_transpose_slots_map_each_entry_to_its_place() {
+    let features = common::planted_graph(30, 3, 17, 2).features.clone().unwrap();
+    let (t, slot) = transpose_with_slots(&features).unwrap();
+    assert_eq!(t, features.transpose());
+    for i in 0..features.rows() {
+        for e in features.row_range(i) {
+            let at = slot[e] as usize;
+            assert_eq!(t.col_idx()[at] as usize, i);
+            assert_eq!(t.values()[at], features.values()[e]);
+        }
+    }
+}
+
 gpu_test! {
     fn device_gradients_and_loss_match_the_host() {
         let gpu = common::gpu();
@@ -195,10 +212,12 @@ gpu_test! {
             o.temperature = tau;
             let host = MagiGraph::new(&graph, &o, 8).unwrap();
             let params = params_with_biases(host.x.cols(), hidden, 9);
-            let draw = draw_negatives(&mut rand::rngs::StdRng::seed_from_u64(11), nodes, negatives).unwrap();
+            // Epoch 5 of seed 11: the device's dropout kernel must draw the host's masks.
+            o.dropout = 0.2;
+            let draw = Sampler::new(11).draw(&host, &o, 5).unwrap();
             let (loss, want) = loss_and_gradients(&host, &o, &draw, &params);
-            let device = DeviceMagi::new(&gpu, &host, &o, &params).unwrap();
-            device.write_draw(&draw).unwrap();
+            let device = DeviceMagi::new(&gpu, &host, &o, &params, 11).unwrap();
+            device.write_draw(&host, &draw).unwrap();
             let got = device.gradients().unwrap();
             assert_eq!(got.len(), hidden.len());
             for layer in 0..hidden.len() {
@@ -283,7 +302,7 @@ gpu_test! {
             let o = options(hidden, 6);
             let host = MagiGraph::new(&graph, &o, 1).unwrap();
             let params = initial_params(features, hidden, 9);
-            let device = DeviceMagi::new(&gpu, &host, &o, &params).unwrap();
+            let device = DeviceMagi::new(&gpu, &host, &o, &params, 1).unwrap();
             assert_eq!(device.dense_bytes(), dense_buffer_bytes(nodes, features, &o), "{nodes} x {features}, {hidden:?}");
         }
     }
@@ -307,6 +326,7 @@ fn settings_and_graphs_are_refused_before_any_device() {
         (|o| o.walks = 0, "walks"),
         (|o| o.walk_length = 20_000, "walk_length"),
         (|o| o.negatives = 0, "negatives"),
+        (|o| o.dropout = 1.0, "dropout"),
     ] {
         let mut o = MagiOptions::default();
         edit(&mut o);

@@ -69,7 +69,7 @@ def cluster(
     augmented views under NS4GC's two published settings, the one whose k-means
     partition has the lower Davies–Bouldin index kept), or ``"s2gc"`` (a low-pass
     filter of the features, their top singular vectors, k-means, the filter's order
-    chosen without labels), ``"agc"``, ``"scgc"``, ``"vgae"``, ``"gae"``. ``k``: the number of clusters,
+    chosen without labels), ``"agc"``, ``"scgc"``, ``"magi"``, ``"vgae"``, ``"gae"``, ``"dfcn"``. ``k``: the number of clusters,
     default the number of classes of ``y`` (int, −1 for unlabelled nodes; used only for
     the report's metrics, never by the methods). Returns ``Clustering(labels, embeddings, report)``."""
     from . import _native

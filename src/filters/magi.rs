@@ -32,9 +32,11 @@
 //!
 //! ∂L/∂Z = C Z + Cᵀ Z − P̄ Z.
 //!
-//! Adam with torch's L2 weight decay (wd·θ added to every gradient, biases included).
-//! The reference also drops 10 % of each layer's input during training; this module
-//! does not (see benches/ACCURACY.md, "MAGI").
+//! While training, each layer's input is dropped with probability p = 0.1 (inverted
+//! dropout, as the reference's `F.dropout`): the features' non-zeros drawn on the host
+//! each epoch, the hidden layers' elements by the `dropout` kernel from (seed, layer,
+//! epoch). Adam with torch's L2 weight decay (wd·θ added to every gradient, biases
+//! included).
 //!
 //! The embedding: Z of the trained encoder; k-means follows in [`crate::cluster::fit`]
 //! (the reference clusters with spectral clustering on Z Zᵀ; k-means on our files
@@ -42,13 +44,14 @@
 //!
 //! # On the GPU
 //! Each epoch the host writes the negatives' column ids, their transposed pattern
-//! (row offsets and column ids) and each entry's slot in it (O(N·m)); the one epoch
-//! recording is replayed. Forward: per layer `spmm` (X W₁) or `matmul`, `spmm` (Â),
+//! (row offsets and column ids) and each entry's slot in it (O(N·m)), and the dropped
+//! features' values in X and Xᵀ (O(nnz(X))); the one epoch recording is replayed.
+//! Forward: per layer `spmm` (X W₁) or `dropout` + `matmul`, `spmm` (Â),
 //! `bias_act` (LeakyReLU); `minmax_rows` (Z); `pair_softmax` (C and Cᵀ's values, the
 //! sampled log-partitions). Backward: `spmm` (C Z, Cᵀ Z, P̄ Z), `lincomb`,
 //! `minmax_rows_backward`, then per layer `act_backward`, `reduce_sum` (db), `spmm`
-//! (Â dH), `spmm` (Xᵀ ·) or `matmul_tn_partial` + `reduce_sum` (dW) and `matmul`
-//! (dP Wᵀ); `lincomb` (weight decay); `adam`. [`loss_and_gradients`] is the host
+//! (Â dH), `spmm` (Xᵀ ·) or `matmul_tn_partial` + `reduce_sum` (dW), `matmul`
+//! (dP Wᵀ) and `dropout` (its mask again); `lincomb` (weight decay); `adam`. [`loss_and_gradients`] is the host
 //! reference in `f64` the tests check the device's gradients and the finite
 //! differences against.
 
@@ -67,6 +70,7 @@ use crate::gpu::{Dispatch, Gpu, GpuArray, GpuCsr, GpuMatrix, Recording, StepBuff
 use crate::kernels::act_backward::act_backward;
 use crate::kernels::adam::AdamConfig;
 use crate::kernels::bias_act::{bias_act, Activation};
+use crate::kernels::dropout::{dropout, DropoutMask};
 use crate::kernels::lincomb::{lincomb, Combination};
 use crate::kernels::matmul::matmul;
 use crate::kernels::matmul_tn_partial::{chunks, matmul_tn_partial};
@@ -108,6 +112,9 @@ pub struct MagiOptions {
     pub negative_slope: f32,
     /// m: sampled negatives per node and epoch.
     pub negatives: usize,
+    /// p: each layer's input dropped with this probability while training (inverted
+    /// dropout; the features' non-zeros on the first layer).
+    pub dropout: f32,
 }
 
 impl Default for MagiOptions {
@@ -122,6 +129,7 @@ impl Default for MagiOptions {
             walk_length: 2,
             negative_slope: 0.5,
             negatives: 100,
+            dropout: 0.1,
         }
     }
 }
@@ -190,6 +198,12 @@ impl MagiOptions {
                     "must be positive (the backward pass reads the sign of the output), got {}",
                     self.negative_slope
                 ),
+            );
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(
+                "dropout",
+                format!("a probability in [0, 1), got {}", self.dropout),
             );
         }
         for (setting, v) in [
@@ -276,6 +290,8 @@ pub struct MagiGraph {
     pub x: Csr,
     /// Xᵀ.
     pub xt: Csr,
+    /// Per non-zero of X: its index in Xᵀ.
+    xt_slot: Vec<u32>,
     /// Â = D̃^-½ (A + I) D̃^-½.
     pub smooth: Csr,
     /// The positives (values 1).
@@ -317,8 +333,10 @@ impl MagiGraph {
                 }
             }
         }
+        let (xt, xt_slot) = transpose_with_slots(&x)?;
         Ok(MagiGraph {
-            xt: x.transpose(),
+            xt,
+            xt_slot,
             x,
             smooth: super::sym_normalized(graph, true)?,
             pull: Csr::from_triplets(n, n, &triplets)?,
@@ -332,10 +350,59 @@ impl MagiGraph {
         self.x.rows()
     }
 
+    /// The values of X and Xᵀ with the non-zeros `kept` (per entry of X; all when
+    /// `None`) scaled by 1/(1 − p), the others 0.
+    pub fn x_values(&self, kept: Option<&[bool]>, p: f32) -> (Vec<f32>, Vec<f32>) {
+        let scale = 1.0 / (1.0 - p);
+        let x: Vec<f32> = match kept {
+            None => self.x.values().to_vec(),
+            Some(kept) => self
+                .x
+                .values()
+                .iter()
+                .zip(kept)
+                .map(|(&v, &k)| if k { v * scale } else { 0.0 })
+                .collect(),
+        };
+        let mut xt = vec![0f32; x.len()];
+        for (&v, &slot) in x.iter().zip(&self.xt_slot) {
+            xt[slot as usize] = v;
+        }
+        (x, xt)
+    }
+
     /// |𝒜|.
     pub fn anchors(&self) -> usize {
         self.gain.iter().filter(|&&g| g > 0.0).count()
     }
+}
+
+/// The transpose of `a` and, per entry of `a`, its index in the transpose (counting
+/// sort: rows in order, so each transposed row's columns come out sorted; repeated
+/// entries are kept).
+pub fn transpose_with_slots(a: &Csr) -> Result<(Csr, Vec<u32>)> {
+    let mut row_ptr = vec![0u32; a.cols() + 1];
+    for &j in a.col_idx() {
+        row_ptr[j as usize + 1] += 1;
+    }
+    for k in 0..a.cols() {
+        row_ptr[k + 1] += row_ptr[k];
+    }
+    let mut next = row_ptr.clone();
+    let mut col_idx = vec![0u32; a.nnz()];
+    let mut values = vec![0f32; a.nnz()];
+    let mut slot = vec![0u32; a.nnz()];
+    for i in 0..a.rows() {
+        for e in a.row_range(i) {
+            let j = a.col_idx()[e] as usize;
+            let at = next[j] as usize;
+            next[j] += 1;
+            col_idx[at] = i as u32;
+            values[at] = a.values()[e];
+            slot[e] = at as u32;
+        }
+    }
+    Ok((Csr::new(a.cols(), a.rows(), row_ptr, col_idx, values)?, slot))
 }
 
 /// One epoch's negatives: per node m columns j ≠ i, uniform with replacement, sorted
@@ -362,34 +429,66 @@ pub fn draw_negatives(rng: &mut StdRng, n: usize, m: usize) -> Result<NegativeDr
         col_idx[first..].sort_unstable();
     }
     let row_ptr: Vec<u32> = (0..=n).map(|i| (i * m) as u32).collect();
-    // The transpose by counting sort: rows in order, so each transposed row's columns
-    // come out sorted.
-    let mut counts = vec![0u32; n + 1];
-    for &j in &col_idx {
-        counts[j as usize + 1] += 1;
-    }
-    for k in 0..n {
-        counts[k + 1] += counts[k];
-    }
-    let t_row_ptr = counts.clone();
-    let mut next = counts;
-    let mut t_col_idx = vec![0u32; col_idx.len()];
-    let mut slot = vec![0u32; col_idx.len()];
-    for i in 0..n {
-        for e in i * m..(i + 1) * m {
-            let j = col_idx[e] as usize;
-            let at = next[j] as usize;
-            next[j] += 1;
-            t_col_idx[at] = i as u32;
-            slot[e] = at as u32;
-        }
-    }
-    let ones = vec![1f32; col_idx.len()];
+    let samples = Csr::new(n, n, row_ptr, col_idx, vec![1f32; n * m])?;
+    let (transposed, slot) = transpose_with_slots(&samples)?;
     Ok(NegativeDraw {
-        samples: Csr::new(n, n, row_ptr, col_idx, ones.clone())?,
-        transposed: Csr::new(n, n, t_row_ptr, t_col_idx, ones)?,
+        samples,
+        transposed,
         slot,
     })
+}
+
+/// Everything one training epoch draws: its negatives, the features' non-zeros kept,
+/// and the epoch and seed the hidden layers' dropout masks come from.
+#[derive(Clone, Debug)]
+pub struct EpochDraw {
+    /// The negatives.
+    pub negatives: NegativeDraw,
+    /// Per non-zero of X (storage order): kept.
+    pub x_kept: Vec<bool>,
+    /// The epoch (0-based; the `dropout` kernel's counter).
+    pub epoch: u32,
+    /// The run's seed (the `dropout` kernel's key).
+    pub seed: u64,
+}
+
+/// The per-epoch draws from the seeded generator.
+pub struct Sampler {
+    rng: StdRng,
+    seed: u64,
+}
+
+impl Sampler {
+    /// A generator for `seed` (its own stream, apart from the initialisation's and the
+    /// walks').
+    pub fn new(seed: u64) -> Self {
+        Sampler {
+            rng: StdRng::seed_from_u64(seed ^ 0x6d61_6769_5f6e_6567),
+            seed,
+        }
+    }
+
+    /// Epoch `epoch`'s draw (0-based): the features' non-zeros kept with probability
+    /// 1 − p, then the negatives.
+    pub fn draw(&mut self, graph: &MagiGraph, options: &MagiOptions, epoch: u32) -> Result<EpochDraw> {
+        let x_kept = (0..graph.x.nnz())
+            .map(|_| self.rng.random::<f32>() >= options.dropout)
+            .collect();
+        Ok(EpochDraw {
+            negatives: draw_negatives(&mut self.rng, graph.nodes(), options.negatives)?,
+            x_kept,
+            epoch,
+            seed: self.seed,
+        })
+    }
+}
+
+/// The dropout mask of layer `layer`'s input (layers after the first).
+fn hidden_mask(seed: u64, layer: usize) -> DropoutMask {
+    DropoutMask {
+        seed,
+        stream: layer as u32,
+    }
 }
 
 /// The forward pass on the host: every layer's input and output, Z and the rows'
@@ -397,6 +496,8 @@ pub fn draw_negatives(rng: &mut StdRng, n: usize, m: usize) -> Result<NegativeDr
 struct HostForward {
     /// Layer l's output LeakyReLU(Â(H W) + b), per layer.
     act: Vec<Vec<f64>>,
+    /// Layer l's input after dropout, per layer after the first.
+    dropped: Vec<Vec<f64>>,
     z: Vec<f64>,
     /// Per row: (lo, range, norm).
     stats: Vec<(f64, f64, f64)>,
@@ -410,16 +511,43 @@ fn leaky(v: f64, slope: f64) -> f64 {
     }
 }
 
-fn host_forward(graph: &MagiGraph, options: &MagiOptions, params: &[LayerParams]) -> HostForward {
+/// Layer `layer`'s input `a` (rows of `cols`) after the draw's dropout.
+fn host_dropout(a: &[f64], cols: usize, layer: usize, draw: &EpochDraw, p: f32) -> Vec<f64> {
+    let scale = 1.0 / (1.0 - f64::from(p));
+    let mask = hidden_mask(draw.seed, layer);
+    a.iter()
+        .enumerate()
+        .map(|(e, &v)| {
+            let (r, c) = ((e / cols) as u32, (e % cols) as u32);
+            if crate::cpu::dropout_keeps(r, c, draw.epoch, p, mask) {
+                v * scale
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+fn host_forward(
+    graph: &MagiGraph,
+    options: &MagiOptions,
+    draw: &EpochDraw,
+    params: &[LayerParams],
+) -> HostForward {
     let slope = f64::from(options.negative_slope);
+    let (x_values, _) = graph.x_values(Some(&draw.x_kept), options.dropout);
     let mut act: Vec<Vec<f64>> = Vec::new();
+    let mut dropped: Vec<Vec<f64>> = Vec::new();
     let mut fan_in = graph.x.cols();
-    for p in params {
+    for (l, p) in params.iter().enumerate() {
         let fan_out = p.b.len();
         let w: Vec<f64> = p.w.iter().map(|&v| f64::from(v)).collect();
         let product = match act.last() {
-            None => csr_times(&graph.x, graph.x.values(), &w, fan_out),
-            Some(a) => dense_times(a, &w, fan_in, fan_out),
+            None => csr_times(&graph.x, &x_values, &w, fan_out),
+            Some(a) => {
+                dropped.push(host_dropout(a, fan_in, l, draw, options.dropout));
+                dense_times(&dropped[l - 1], &w, fan_in, fan_out)
+            }
         };
         let mut h = csr_times(&graph.smooth, graph.smooth.values(), &product, fan_out);
         for row in h.chunks_exact_mut(fan_out) {
@@ -449,25 +577,31 @@ fn host_forward(graph: &MagiGraph, options: &MagiOptions, params: &[LayerParams]
         }
         stats.push((lo, range, norm));
     }
-    HostForward { act, z, stats }
+    HostForward {
+        act,
+        dropped,
+        z,
+        stats,
+    }
 }
 
-/// The loss and its gradients per layer (dW, db) at `params` for one epoch's
-/// negatives, on the host in `f64`: the reference the device's gradients are checked
+/// The loss and its gradients per layer (dW, db) at `params` for one epoch's draw
+/// (negatives and dropout), on the host in `f64`: the reference the device's gradients are checked
 /// against. The weight decay enters as (wd/2)·‖θ‖² (its gradient wd·θ, as torch's
 /// Adam adds).
 pub fn loss_and_gradients(
     graph: &MagiGraph,
     options: &MagiOptions,
-    draw: &NegativeDraw,
+    draw: &EpochDraw,
     params: &[LayerParams],
 ) -> (f64, Vec<LayerGradients>) {
+    let negatives = &draw.negatives;
     let n = graph.nodes();
     let d = options.dim();
     let m = options.negatives;
     let tau = f64::from(options.temperature);
     let slope = f64::from(options.negative_slope);
-    let f = host_forward(graph, options, params);
+    let f = host_forward(graph, options, draw, params);
     let z = &f.z;
     let dot = |i: usize, j: usize| -> f64 { (0..d).map(|c| z[i * d + c] * z[j * d + c]).sum() };
     // The sampled log-partitions and C Z + Cᵀ Z.
@@ -479,16 +613,16 @@ pub fn loss_and_gradients(
         if gain == 0.0 {
             continue;
         }
-        let range = draw.samples.row_range(i);
+        let range = negatives.samples.row_range(i);
         let s: Vec<f64> = range
             .clone()
-            .map(|e| dot(i, draw.samples.col_idx()[e] as usize) / tau)
+            .map(|e| dot(i, negatives.samples.col_idx()[e] as usize) / tau)
             .collect();
         let top = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let lse = top + s.iter().map(|v| (v - top).exp()).sum::<f64>().ln();
         loss += gain * tau * (lse + log_scale);
         for (k, e) in range.enumerate() {
-            let j = draw.samples.col_idx()[e] as usize;
+            let j = negatives.samples.col_idx()[e] as usize;
             let c = gain * (s[k] - lse).exp();
             for col in 0..d {
                 g[i * d + col] += c * z[j * d + col];
@@ -561,9 +695,10 @@ pub fn loss_and_gradients(
             .collect();
         let dp = csr_times(&graph.smooth, graph.smooth.values(), &dh, fan_out);
         let mut dw = if l == 0 {
-            csr_times(&graph.xt, graph.xt.values(), &dp, fan_out)
+            let (_, xt_values) = graph.x_values(Some(&draw.x_kept), options.dropout);
+            csr_times(&graph.xt, &xt_values, &dp, fan_out)
         } else {
-            let a = &f.act[l - 1];
+            let a = &f.dropped[l - 1];
             let fan_in = params[l - 1].b.len();
             let mut dw = vec![0f64; fan_in * fan_out];
             for i in 0..n {
@@ -575,7 +710,7 @@ pub fn loss_and_gradients(
                 }
             }
             let w = &params[l].w;
-            d_act = (0..n * fan_in)
+            let d_dropped: Vec<f64> = (0..n * fan_in)
                 .map(|e| {
                     let (i, k) = (e / fan_in, e % fan_in);
                     (0..fan_out)
@@ -583,6 +718,7 @@ pub fn loss_and_gradients(
                         .sum()
                 })
                 .collect();
+            d_act = host_dropout(&d_dropped, fan_in, l, draw, options.dropout);
             dw
         };
         for (v, &w) in dw.iter_mut().zip(&params[l].w) {
@@ -635,20 +771,19 @@ pub fn magi_embed(
     check_dense_buffers(device_is_host, graph.num_nodes, features, options)?;
     let host = MagiGraph::new(graph, options, seed)?;
     let params = initial_params(features, &options.hidden, seed);
-    let device = DeviceMagi::new(gpu, &host, options, &params)?;
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x6d61_6769_5f6e_6567);
+    let device = DeviceMagi::new(gpu, &host, options, &params, seed)?;
+    let mut sampler = Sampler::new(seed);
     let epoch_recording = device.record_epoch()?;
-    let mut draw = draw_negatives(&mut rng, host.nodes(), options.negatives)?;
+    let mut draw = sampler.draw(&host, options, 0)?;
     for epoch in 1..=options.epochs {
-        device.write_draw(&draw)?;
+        device.write_draw(&host, &draw)?;
         let loss = (epoch == 1 || epoch % 50 == 0)
             .then(|| device.loss())
             .transpose()?;
-        device.step.write(gpu, StepParams::for_epoch(epoch - 1));
         gpu.submit(&epoch_recording)?;
         // The next draw on the host while the device runs this epoch.
         if epoch < options.epochs {
-            draw = draw_negatives(&mut rng, host.nodes(), options.negatives)?;
+            draw = sampler.draw(&host, options, epoch)?;
         }
         let report = MagiEpoch {
             epoch,
@@ -662,7 +797,7 @@ pub fn magi_embed(
         }
     }
     let final_loss = device.loss()?;
-    let embeddings = device.embed()?;
+    let embeddings = device.embed(&host)?;
     Ok(MagiOutcome {
         embeddings,
         dim: options.dim(),
@@ -676,7 +811,7 @@ pub fn magi_embed(
 /// per layer W, dW and Adam's moments (4·fan_in·fan_out), its dW partial blocks
 /// (layers after the first: chunks·fan_in·fan_out), the bias's four arrays; per layer
 /// the product, the pre-activation, the activation and the backward pass's dH, dP and
-/// dA (6·N·h); Z, C Z, Cᵀ Z, P̄ Z (4·N·d), the rows' statistics (3·N), the
+/// dA (6·N·h), and (but the last) its dropped copy (N·h); Z, C Z, Cᵀ Z, P̄ Z (4·N·d), the rows' statistics (3·N), the
 /// log-partitions and gains (2·N), the samples' two coefficient arrays (2·N·m). The
 /// sparse operators and the samples' ids (O(nnz + N·m)) are not counted.
 pub fn dense_buffer_bytes(nodes: usize, features: usize, options: &MagiOptions) -> u64 {
@@ -690,6 +825,9 @@ pub fn dense_buffer_bytes(nodes: usize, features: usize, options: &MagiOptions) 
             words += chunks(nodes) as u64 * fan_in * h;
         }
         words += 6 * n * h;
+        if l + 1 < options.hidden.len() {
+            words += n * h;
+        }
         fan_in = h;
     }
     words += 4 * n * d + (STATS as u64) * n + 2 * n + 2 * n * m;
@@ -737,6 +875,8 @@ struct DeviceLayer {
     pre: GpuMatrix,
     /// LeakyReLU(pre + b).
     act: GpuMatrix,
+    /// act after dropout: the next layer's input (all layers but the last).
+    dropped: Option<GpuMatrix>,
     /// The backward pass's ∂L/∂act, ∂L/∂pre and Â·∂L/∂pre.
     d_act: GpuMatrix,
     dh: GpuMatrix,
@@ -764,6 +904,8 @@ pub struct DeviceMagi<'a> {
     q: GpuMatrix,
     layers: Vec<DeviceLayer>,
     options: MagiOptions,
+    /// The run's seed: the hidden layers' dropout key.
+    seed: u64,
     adam: AdamConfig,
     step: StepBuffer,
 }
@@ -776,6 +918,7 @@ impl<'a> DeviceMagi<'a> {
         host: &MagiGraph,
         options: &MagiOptions,
         params: &[LayerParams],
+        seed: u64,
     ) -> Result<Self> {
         let n = host.nodes();
         let label = |what: &str| format!("gpu_vgae.magi.{what}");
@@ -802,6 +945,11 @@ impl<'a> DeviceMagi<'a> {
                 product: matrix("product")?,
                 pre: matrix("pre")?,
                 act: matrix("act")?,
+                dropped: if l + 1 < options.hidden.len() {
+                    Some(matrix("dropped")?)
+                } else {
+                    None
+                },
                 d_act: matrix("d_act")?,
                 dh: matrix("dh")?,
                 dp: matrix("dp")?,
@@ -846,6 +994,7 @@ impl<'a> DeviceMagi<'a> {
             q: gpu.alloc_matrix(&label("pull_z"), n, d)?,
             layers,
             options: options.clone(),
+            seed,
             adam: AdamConfig {
                 lr: options.lr,
                 ..AdamConfig::default()
@@ -866,6 +1015,7 @@ impl<'a> DeviceMagi<'a> {
                 .iter()
                 .map(|m| m.data().len())
                 .sum::<usize>()
+                    + l.dropped.as_ref().map_or(0, |m| m.data().len())
                     + l.b.len()
                     + l.db.len()
                     + l.moments.iter().map(|a| a.len()).sum::<usize>()
@@ -883,27 +1033,53 @@ impl<'a> DeviceMagi<'a> {
         (layers + rest) as u64 * 4
     }
 
-    /// Writes one epoch's negatives.
-    pub fn write_draw(&self, draw: &NegativeDraw) -> Result<()> {
-        self.coef.col_idx.write(self.gpu, draw.samples.col_idx())?;
+    /// Writes one epoch's draw: the negatives, the dropped features, and the epoch
+    /// into the step buffer (the hidden layers' dropout masks and Adam's step).
+    pub fn write_draw(&self, host: &MagiGraph, draw: &EpochDraw) -> Result<()> {
+        let negatives = &draw.negatives;
+        self.coef.col_idx.write(self.gpu, negatives.samples.col_idx())?;
         self.coef_t
             .row_ptr
-            .write(self.gpu, draw.transposed.row_ptr())?;
+            .write(self.gpu, negatives.transposed.row_ptr())?;
         self.coef_t
             .col_idx
-            .write(self.gpu, draw.transposed.col_idx())?;
-        self.slot.write(self.gpu, &draw.slot)
+            .write(self.gpu, negatives.transposed.col_idx())?;
+        self.slot.write(self.gpu, &negatives.slot)?;
+        self.write_features(host, Some(&draw.x_kept))?;
+        self.step.write(self.gpu, StepParams::for_epoch(draw.epoch));
+        Ok(())
     }
 
-    /// The encoder's forward pass: Z and the rows' statistics.
-    fn record_embedding(&self) -> Result<Vec<Dispatch>> {
+    fn write_features(&self, host: &MagiGraph, kept: Option<&[bool]>) -> Result<()> {
+        let (x, xt) = host.x_values(kept, self.options.dropout);
+        self.x.values.write(self.gpu, &x)?;
+        self.xt.values.write(self.gpu, &xt)
+    }
+
+    /// The encoder's forward pass: Z and the rows' statistics; `training`: with the
+    /// hidden layers' dropout (the features' is in the values written).
+    fn record_embedding(&self, training: bool) -> Result<Vec<Dispatch>> {
         let gpu = self.gpu;
         let mut out = Vec::new();
         for (l, layer) in self.layers.iter().enumerate() {
             if l == 0 {
                 out.extend(spmm(gpu, &self.x, &layer.w, &layer.product)?);
             } else {
-                let input = &self.layers[l - 1].act;
+                let below = &self.layers[l - 1];
+                let input = match (&below.dropped, training) {
+                    (Some(dropped), true) => {
+                        out.extend(dropout(
+                            gpu,
+                            &below.act,
+                            self.options.dropout,
+                            hidden_mask(self.seed, l),
+                            &self.step,
+                            dropped,
+                        )?);
+                        dropped
+                    }
+                    _ => &below.act,
+                };
                 out.extend(matmul(gpu, input, &layer.w, false, &layer.product)?);
             }
             out.extend(spmm(gpu, &self.smooth, &layer.product, &layer.pre)?);
@@ -929,7 +1105,7 @@ impl<'a> DeviceMagi<'a> {
 
     /// The forward pass and the negatives' coefficients and log-partitions.
     fn record_forward(&self) -> Result<Vec<Dispatch>> {
-        let mut out = self.record_embedding()?;
+        let mut out = self.record_embedding(true)?;
         out.push(pair_softmax(
             self.gpu,
             &self.coef,
@@ -1003,7 +1179,8 @@ impl<'a> DeviceMagi<'a> {
                 None => out.extend(spmm(gpu, &self.xt, &layer.dp, &layer.dw)?),
                 Some(partial) => {
                     let below = &self.layers[l - 1];
-                    out.extend(matmul_tn_partial(gpu, &below.act, &layer.dp, partial)?);
+                    let input = below.dropped.as_ref().unwrap_or(&below.act);
+                    out.extend(matmul_tn_partial(gpu, input, &layer.dp, partial)?);
                     out.extend(column_sums(
                         gpu,
                         partial,
@@ -1011,7 +1188,17 @@ impl<'a> DeviceMagi<'a> {
                         layer.dw.rows() * layer.dw.cols(),
                         layer.dw.data(),
                     )?);
-                    out.extend(matmul(gpu, &layer.dp, &layer.w, true, &below.d_act)?);
+                    // ∂L/∂dropped into below.dh (free until act_backward), then through
+                    // the same mask into below.d_act.
+                    out.extend(matmul(gpu, &layer.dp, &layer.w, true, &below.dh)?);
+                    out.extend(dropout(
+                        gpu,
+                        &below.dh,
+                        self.options.dropout,
+                        hidden_mask(self.seed, l),
+                        &self.step,
+                        &below.d_act,
+                    )?);
                 }
             }
             out.extend(lincomb(
@@ -1098,10 +1285,12 @@ impl<'a> DeviceMagi<'a> {
         Ok(partition - 0.5 * pull)
     }
 
-    /// Z of the encoder as it stands.
-    pub fn embed(&self) -> Result<Vec<f32>> {
+    /// Z of the encoder as it stands, without dropout (the features' values are
+    /// rewritten whole; the next [`write_draw`](Self::write_draw) drops them again).
+    pub fn embed(&self, host: &MagiGraph) -> Result<Vec<f32>> {
+        self.write_features(host, None)?;
         let mut recording = Recording::new("magi.embed");
-        recording.extend(self.record_embedding()?);
+        recording.extend(self.record_embedding(false)?);
         self.gpu.submit(&recording)?;
         self.gpu.read(self.z.data())
     }

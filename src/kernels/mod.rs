@@ -127,6 +127,7 @@ registry! {
     pair_softmax::PAIR_SOFTMAX,
     minmax_rows::MINMAX_ROWS,
     minmax_rows_backward::MINMAX_ROWS_BACKWARD,
+    dropout::DROPOUT,
     adam::ADAM => Adam(AdamStep),
     kmeans_assign::KMEANS_ASSIGN,
     kmeans_distances::KMEANS_DISTANCES,

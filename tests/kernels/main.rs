@@ -23,6 +23,7 @@ mod convert_rows;
 mod decoder_dense;
 mod decoder_pairs;
 mod device_errors;
+mod dropout;
 mod edge_score;
 mod gather_rows;
 mod kmeans_assign;
