@@ -184,7 +184,10 @@ fn negatives_exclude_the_node_and_transpose_exactly() {
 
 #[test]
 fn the_transpose_slots_map_each_entry_to_its_place() {
-    let features = common::planted_graph(30, 3, 17, 2).features.clone().unwrap();
+    let features = common::planted_graph(30, 3, 17, 2)
+        .features
+        .clone()
+        .unwrap();
     let (t, slot) = transpose_with_slots(&features).unwrap();
     assert_eq!(t, features.transpose());
     for i in 0..features.rows() {

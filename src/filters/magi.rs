@@ -402,7 +402,10 @@ pub fn transpose_with_slots(a: &Csr) -> Result<(Csr, Vec<u32>)> {
             slot[e] = at as u32;
         }
     }
-    Ok((Csr::new(a.cols(), a.rows(), row_ptr, col_idx, values)?, slot))
+    Ok((
+        Csr::new(a.cols(), a.rows(), row_ptr, col_idx, values)?,
+        slot,
+    ))
 }
 
 /// One epoch's negatives: per node m columns j ≠ i, uniform with replacement, sorted
@@ -470,7 +473,12 @@ impl Sampler {
 
     /// Epoch `epoch`'s draw (0-based): the features' non-zeros kept with probability
     /// 1 − p, then the negatives.
-    pub fn draw(&mut self, graph: &MagiGraph, options: &MagiOptions, epoch: u32) -> Result<EpochDraw> {
+    pub fn draw(
+        &mut self,
+        graph: &MagiGraph,
+        options: &MagiOptions,
+        epoch: u32,
+    ) -> Result<EpochDraw> {
         let x_kept = (0..graph.x.nnz())
             .map(|_| self.rng.random::<f32>() >= options.dropout)
             .collect();
@@ -1037,7 +1045,9 @@ impl<'a> DeviceMagi<'a> {
     /// into the step buffer (the hidden layers' dropout masks and Adam's step).
     pub fn write_draw(&self, host: &MagiGraph, draw: &EpochDraw) -> Result<()> {
         let negatives = &draw.negatives;
-        self.coef.col_idx.write(self.gpu, negatives.samples.col_idx())?;
+        self.coef
+            .col_idx
+            .write(self.gpu, negatives.samples.col_idx())?;
         self.coef_t
             .row_ptr
             .write(self.gpu, negatives.transposed.row_ptr())?;

@@ -63,7 +63,9 @@ gpu_test! {
 fn the_mask_differs_by_epoch_and_stream_and_repeats_otherwise() {
     let mask = DropoutMask { seed: 5, stream: 1 };
     let draw = |epoch, stream| -> Vec<bool> {
-        (0..4096).map(|e| cpu::dropout_keeps(e / 64, e % 64, epoch, 0.5, DropoutMask { stream, ..mask })).collect()
+        (0..4096)
+            .map(|e| cpu::dropout_keeps(e / 64, e % 64, epoch, 0.5, DropoutMask { stream, ..mask }))
+            .collect()
     };
     assert_eq!(draw(3, 1), draw(3, 1));
     assert_ne!(draw(3, 1), draw(4, 1));
