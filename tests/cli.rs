@@ -1690,6 +1690,7 @@ gpu_test! {
         let h = &candidates[0];
         assert_eq!(h["hidden"], serde_json::json!([1024, 8]));
         assert_eq!((h["epochs"].as_u64(), h["walk_length"].as_u64()), (Some(5), Some(3)));
+        assert!((h["dropout"].as_f64().unwrap() - 0.1).abs() < 1e-6, "{h}");
         for key in ["lr", "weight_decay", "temperature", "walks", "negatives", "negative_slope"] {
             assert!(!h[key].is_null(), "{key} missing from {h}");
         }
