@@ -500,6 +500,25 @@ pub(crate) fn adam_layer(
     Ok(out)
 }
 
+/// Submits `recording` (a trained method's forward and backward passes) and reads back
+/// each layer's (dW, db) from `layers` (ns4gc's and magi's gradient checks).
+pub(crate) fn read_gradients(
+    gpu: &Gpu,
+    recording: &Recording,
+    layers: &[(&GpuMatrix, &GpuArray<f32>)],
+) -> Result<Vec<(Vec<f32>, Vec<f32>)>> {
+    gpu.submit(recording)?;
+    let arrays: Vec<&GpuArray<f32>> = layers
+        .iter()
+        .flat_map(|&(dw, db)| [dw.data(), db])
+        .collect();
+    let read = gpu.read_many(&arrays)?;
+    Ok(read
+        .chunks_exact(2)
+        .map(|pair| (pair[0].clone(), pair[1].clone()))
+        .collect())
+}
+
 /// D^-½ (A [+ I]) D^-½ with D the degrees of the matrix normalised; a node of degree 0
 /// (no self loops, no edges) gets a zero row.
 pub fn sym_normalized(graph: &Graph, self_loops: bool) -> Result<Csr> {

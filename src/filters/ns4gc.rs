@@ -1327,17 +1327,8 @@ impl<'a> DeviceNs4gc<'a> {
         let mut recording = Recording::new("ns4gc.gradients");
         recording.extend(self.record_forward()?);
         recording.extend(self.record_gradients()?);
-        self.gpu.submit(&recording)?;
-        let arrays: Vec<&GpuArray<f32>> = self
-            .layers
-            .iter()
-            .flat_map(|l| [l.dw.data(), &l.db])
-            .collect();
-        let read = self.gpu.read_many(&arrays)?;
-        Ok(read
-            .chunks_exact(2)
-            .map(|pair| (pair[0].clone(), pair[1].clone()))
-            .collect())
+        let layers: Vec<_> = self.layers.iter().map(|l| (&l.dw, &l.db)).collect();
+        super::read_gradients(self.gpu, &recording, &layers)
     }
 
     /// The loss at the current parameters and the draw written last, weight decay

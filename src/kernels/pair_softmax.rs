@@ -4,8 +4,8 @@
 //! gradient's coefficients, `src/filters/magi.rs`).
 
 use super::{check, to_u32, Work, WORD, WORD_BYTES};
-use crate::error::{Error, Result};
-use crate::gpu::windows::fits_binding;
+use super::pair_mse::check_bindings;
+use crate::error::Result;
 use crate::gpu::{Bind, BindingDef, Dispatch, Gpu, GpuArray, GpuCsr, GpuMatrix, KernelDef};
 
 /// The row-softmax SDDMM kernel.
@@ -100,21 +100,16 @@ pub fn pair_softmax(
     )?;
     to_u32("pair_softmax x elements", rows * d)?;
     to_u32("pair_softmax y elements", y.rows() * d)?;
-    for (name, bytes) in [
-        ("row_ptr", (rows as u64 + 1) * WORD_BYTES),
-        ("entries", nnz as u64 * WORD_BYTES),
-        ("x", (rows * d) as u64 * WORD_BYTES),
-        ("y", (y.rows() * d) as u64 * WORD_BYTES),
-    ] {
-        if !fits_binding(gpu, bytes) {
-            return Err(Error::BufferTooLarge {
-                label: format!("gpu_vgae.pair_softmax.{name}"),
-                bytes,
-                limit: gpu.binding_limit(),
-                limit_kind: "storage binding",
-            });
-        }
-    }
+    check_bindings(
+        gpu,
+        "pair_softmax",
+        &[
+            ("row_ptr", (rows as u64 + 1) * WORD_BYTES),
+            ("entries", nnz as u64 * WORD_BYTES),
+            ("x", (rows * d) as u64 * WORD_BYTES),
+            ("y", (y.rows() * d) as u64 * WORD_BYTES),
+        ],
+    )?;
     let pipeline = gpu.pipeline(&PAIR_SOFTMAX)?;
     let params = Params {
         rows: to_u32("pair_softmax rows", rows)?,
