@@ -1205,7 +1205,7 @@ mod tests {
         assert!(method(BEST).unwrap().run.is_some());
         let err = method("kmeans").unwrap_err().to_string();
         assert!(
-            err.contains("s2gc, agc, scgc, ns4gc, vgae, gae, dfcn"),
+            err.contains("s2gc, agc, scgc, ns4gc, magi, vgae, gae, dfcn"),
             "{err}"
         );
     }
